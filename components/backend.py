@@ -1,0 +1,75 @@
+"""A kgateway `Backend` for one Lambda function."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.credentials import COMMON_LABELS
+from components.kgateway_api import (
+    BACKEND_API_VERSION,
+    InvocationMode,
+    KgatewayVersion,
+    LambdaTarget,
+    PayloadTransformMode,
+    SecretAuth,
+    backend_manifest,
+)
+
+
+@dataclass(frozen=True)
+class LambdaBackendArgs:
+    kgateway: KgatewayVersion
+    name: str
+    namespace: str
+    function_name: pulumi.Input[str]
+    region: pulumi.Input[str]
+    account_id: pulumi.Input[str]
+    # The Secret with the signing keys (same namespace); None: the gateway's ambient credentials.
+    secret_name: pulumi.Input[str] | None
+    qualifier: str | None = None
+    invocation_mode: InvocationMode = "Sync"
+    payload_transform_mode: PayloadTransformMode = "None"
+    endpoint_url: str | None = None
+
+
+class LambdaBackend(pulumi.ComponentResource):
+    """The `gateway.kgateway.dev/v1alpha1` Backend, in the shape the chosen kgateway version accepts."""
+
+    backend_name: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: LambdaBackendArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("kgateway-lambda:kubernetes:LambdaBackend", name, None, opts)
+
+        manifest = backend_manifest(
+            args.kgateway,
+            name=args.name,
+            namespace=args.namespace,
+            target=LambdaTarget(
+                function_name=args.function_name,
+                region=args.region,
+                account_id=args.account_id,
+                qualifier=args.qualifier,
+                invocation_mode=args.invocation_mode,
+                payload_transform_mode=args.payload_transform_mode,
+                endpoint_url=args.endpoint_url,
+            ),
+            auth=SecretAuth(args.secret_name) if args.secret_name is not None else None,
+        )
+        backend = k8s.apiextensions.CustomResource(
+            f"{name}-backend",
+            api_version=BACKEND_API_VERSION,
+            kind="Backend",
+            metadata={**manifest["metadata"], "labels": COMMON_LABELS},
+            spec=manifest["spec"],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.backend_name = backend.urn.apply(lambda _: args.name)
+        self.register_outputs({"backend_name": self.backend_name})

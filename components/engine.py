@@ -1,0 +1,246 @@
+"""Run the real program (`__main__.py`) on Pulumi's mock engine, offline.
+
+One engine serves the plan command, the unit tests and the moto deploy harness: each brings its own
+`pulumi.runtime.Mocks` (placeholders, test values, or real calls against moto) and gets back every resource
+the program registered (type, name, parent, inputs, dependencies) and the stack outputs.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.output import Unknown
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.rpc import UNKNOWN
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from components.config import PROJECT, PROJECT_ROOT
+
+# How Pulumi marks a secret value on the wire (the mock monitor hands inputs over in this form).
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+SECRET = "[secret]"
+KNOWN_AFTER_DEPLOY = "[known after deploy]"
+
+
+@dataclass
+class RegisteredResource:
+    type: str
+    name: str
+    urn: str
+    parent_urn: str
+    inputs: dict[str, Any]
+    dependencies: list[str]
+    custom: bool
+    provider: str = ""
+    read_id: str | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ProgramRun:
+    stack: str
+    resources: list[RegisteredResource]
+    outputs: dict[str, Any]
+    secret_outputs: set[str]
+    logs: list[str]
+
+    def by_type(self, type_: str) -> list[RegisteredResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str) -> RegisteredResource:
+        found = self.by_type(type_)
+        if len(found) != 1:
+            raise AssertionError(f"expected one {type_}, found {len(found)}")
+        return found[0]
+
+    def by_urn(self, urn: str) -> RegisteredResource | None:
+        return next((r for r in self.resources if r.urn == urn), None)
+
+
+def is_secret_value(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SECRET_SIG_KEY) == SECRET_SIG_VALUE
+
+
+def reveal(value: Any) -> Any:
+    """Inputs with Pulumi's secret wrappers removed (for tests that inspect what would be sent)."""
+    if is_secret_value(value):
+        return reveal(value.get("value"))
+    if isinstance(value, dict):
+        return {k: reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(v) for v in value]
+    return value
+
+
+def redact(value: Any) -> Any:  # noqa: PLR0911 (one return per kind of value)
+    """Inputs as a reviewer may see them: secrets as [secret], unknowns as [known after deploy]."""
+    if is_secret_value(value):
+        return SECRET
+    if isinstance(value, dict):
+        return {k: redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    if isinstance(value, Unknown) or (isinstance(value, str) and value == UNKNOWN):
+        return KNOWN_AFTER_DEPLOY
+    if isinstance(value, float) and value.is_integer():  # protobuf carries every number as a double
+        return int(value)
+    if isinstance(value, pulumi.FileArchive):
+        return {"archive": _relative(value.path)}
+    if isinstance(value, pulumi.Asset | pulumi.Archive):
+        return {"asset": type(value).__name__}
+    return value
+
+
+def _relative(path: str) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return path
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, also recording parent, dependencies and inputs of each registration."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.registered: list[RegisteredResource] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method's name)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type != "pulumi:pulumi:Stack":
+            self.registered.append(
+                RegisteredResource(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent_urn=request.parent,
+                    inputs=pulumi.runtime.rpc.deserialize_properties(request.object, keep_unknowns=True),
+                    dependencies=list(request.dependencies),
+                    custom=request.custom,
+                    provider=request.provider,
+                    state=self.resources[response.urn].state if response.urn in self.resources else {},
+                )
+            )
+        return response
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802
+        response = super().ReadResource(request)  # type: ignore[no-untyped-call]
+        self.registered.append(
+            RegisteredResource(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                parent_urn=request.parent,
+                inputs={},
+                dependencies=list(request.dependencies),
+                custom=True,
+                read_id=request.id,
+                state=self.resources[response.urn].state,
+            )
+        )
+        return response
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(f"{record.levelname.lower()}: {record.getMessage()}")
+
+
+def stack_config(stack: str, stacks_dir: Path | None = None) -> tuple[dict[str, str], list[str]]:
+    """A stack's config as Pulumi hands it to the program: Pulumi.yaml defaults, then the stack file.
+
+    Encrypted (`secure:`) values cannot be decrypted offline: they become `[secret]`, marked secret.
+    """
+    project = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, declared in (project.get("config") or {}).items():
+        if isinstance(declared, dict) and "default" in declared:
+            full_key = key if ":" in key else f"{PROJECT}:{key}"
+            config[full_key] = _config_string(declared["default"])
+    stack_file = (stacks_dir or PROJECT_ROOT / project.get("stackConfigDir", "stacks")) / f"Pulumi.{stack}.yaml"
+    if not stack_file.is_file():
+        raise FileNotFoundError(f"no stack config {stack_file}")
+    stack_doc = yaml.safe_load(stack_file.read_text()) or {}
+    for key, value in (stack_doc.get("config") or {}).items():
+        full_key = key if ":" in key else f"{PROJECT}:{key}"
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            config[full_key] = SECRET
+            secret_keys.append(full_key)
+        else:
+            config[full_key] = _config_string(value)
+    return config, secret_keys
+
+
+def _config_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        import json
+
+        return json.dumps(value)
+    return str(value)
+
+
+def run_program(
+    mocks: pulumi.runtime.Mocks,
+    config: dict[str, str],
+    secret_keys: list[str] | None = None,
+    *,
+    stack: str = "test",
+    preview: bool = False,
+    program: Path = PROJECT_ROOT / "__main__.py",
+) -> ProgramRun:
+    """Run `program` with this config on the mock engine, in a fresh context; raise what it raises."""
+
+    def run() -> ProgramRun:
+        handler = _ListHandler()
+        logger = logging.getLogger(f"kgateway-lambda.engine.{id(handler)}")
+        logger.propagate = False
+        logger.addHandler(handler)
+        pulumi.runtime.set_all_config(config, secret_keys or [])
+        monitor = _RecordingMonitor(mocks)
+        pulumi_mocks.set_mocks(
+            mocks,
+            project=PROJECT,
+            stack=stack,
+            preview=preview,
+            logger=logger,
+            monitor=monitor,
+        )
+
+        def program_body() -> None:
+            runpy.run_path(str(program), run_name="__main__")
+
+        _sync_await(run_pulumi_func(program_body))
+        root = pulumi.runtime.get_root_resource()
+        assert isinstance(root, pulumi.runtime.stack.Stack)
+        outputs, secret_outputs = _sync_await(_resolve_outputs(root.outputs))
+        return ProgramRun(stack, monitor.registered, outputs, secret_outputs, handler.messages)
+
+    return contextvars.Context().run(run)
+
+
+async def _resolve_outputs(outputs: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    values: dict[str, Any] = {}
+    secret: set[str] = set()
+    for name, value in outputs.items():
+        output = pulumi.Output.from_input(value)
+        known = await output.is_known()
+        values[name] = await output.future(with_unknowns=True) if known else KNOWN_AFTER_DEPLOY
+        if await output.is_secret():
+            secret.add(name)
+    return values, secret

@@ -1,0 +1,156 @@
+"""The kgateway and Gateway API object shapes, per supported kgateway version.
+
+Pure functions from plain values to Kubernetes manifests (dicts): the components wrap them in Pulumi
+resources, the tests validate them against the real upstream CRD schemas. Every field name here is the
+CRD's own; see ../shared/crds/SOURCES.md for where each schema comes from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pulumi
+
+BACKEND_API_VERSION = "gateway.kgateway.dev/v1alpha1"
+BACKEND_GROUP = "gateway.kgateway.dev"
+HTTPROUTE_API_VERSION = "gateway.networking.k8s.io/v1"
+
+
+@dataclass(frozen=True)
+class KgatewayVersion:
+    """What one kgateway release line accepts in a Lambda `Backend`."""
+
+    name: str
+    backend_crd: str
+    gateway_api_crd_version: str
+    # `spec.type: AWS` is required up to v2.0.x; later releases infer the type and deprecate the field.
+    requires_type_field: bool
+    # Where the account id lives: `spec.aws.accountId` (v2.0.x) or `spec.aws.lambda.accountId` (newer).
+    account_id_on_lambda: bool
+    has_payload_transform_mode: bool
+    has_assume_role_auth: bool
+
+
+KGATEWAY_VERSIONS: dict[str, KgatewayVersion] = {
+    "v2.0": KgatewayVersion(
+        name="v2.0",
+        backend_crd="kgateway-v2.0.0-backends.yaml",
+        gateway_api_crd_version="v1.2.1",
+        requires_type_field=True,
+        account_id_on_lambda=False,
+        has_payload_transform_mode=False,
+        has_assume_role_auth=False,
+    ),
+    "main": KgatewayVersion(
+        name="main",
+        backend_crd="kgateway-main-354c0f6-backends.yaml",
+        gateway_api_crd_version="v1.6.1",
+        requires_type_field=False,
+        account_id_on_lambda=True,
+        has_payload_transform_mode=True,
+        has_assume_role_auth=True,
+    ),
+}
+DEFAULT_KGATEWAY_VERSION = "main"
+
+InvocationMode = Literal["Sync", "Async"]
+PayloadTransformMode = Literal["None", "Envoy"]
+
+
+@dataclass(frozen=True)
+class SecretAuth:
+    """Sign requests with the keys in a Secret in the Backend's own namespace."""
+
+    secret_name: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class LambdaTarget:
+    """The function a Backend invokes and how.
+
+    Name, region and account may be Pulumi outputs: they are only placed into the manifest, never read.
+    """
+
+    function_name: pulumi.Input[str]
+    region: pulumi.Input[str]
+    account_id: pulumi.Input[str]
+    qualifier: str | None = None
+    invocation_mode: InvocationMode = "Sync"
+    payload_transform_mode: PayloadTransformMode | None = "None"
+    endpoint_url: str | None = None
+
+
+def backend_manifest(
+    version: KgatewayVersion,
+    *,
+    name: str,
+    namespace: str,
+    target: LambdaTarget,
+    auth: SecretAuth | None,
+) -> dict[str, Any]:
+    """A `Backend` for one Lambda function in the shape `version` accepts."""
+    lambda_spec: dict[str, Any] = {"functionName": target.function_name}
+    if target.qualifier is not None:
+        lambda_spec["qualifier"] = target.qualifier
+    lambda_spec["invocationMode"] = target.invocation_mode
+    if target.endpoint_url is not None:
+        lambda_spec["endpointURL"] = target.endpoint_url
+    if version.has_payload_transform_mode and target.payload_transform_mode is not None:
+        lambda_spec["payloadTransformMode"] = target.payload_transform_mode
+
+    aws_spec: dict[str, Any] = {"region": target.region}
+    if version.account_id_on_lambda:
+        lambda_spec["accountId"] = target.account_id
+    else:
+        aws_spec["accountId"] = target.account_id
+    if auth is not None:
+        aws_spec["auth"] = {"type": "Secret", "secretRef": {"name": auth.secret_name}}
+    aws_spec["lambda"] = lambda_spec
+
+    spec: dict[str, Any] = {}
+    if version.requires_type_field:
+        spec["type"] = "AWS"
+    spec["aws"] = aws_spec
+    return {
+        "apiVersion": BACKEND_API_VERSION,
+        "kind": "Backend",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
+
+
+def http_route_manifest(
+    *,
+    name: str,
+    namespace: str,
+    gateway_name: str,
+    gateway_namespace: str,
+    listener_name: str | None,
+    path: str,
+    backend_name: pulumi.Input[str],
+) -> dict[str, Any]:
+    """An `HTTPRoute` sending `path` (PathPrefix) on the Gateway to a kgateway Lambda `Backend`."""
+    parent_ref: dict[str, Any] = {"name": gateway_name, "namespace": gateway_namespace}
+    if listener_name is not None:
+        parent_ref["sectionName"] = listener_name
+    return {
+        "apiVersion": HTTPROUTE_API_VERSION,
+        "kind": "HTTPRoute",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "parentRefs": [parent_ref],
+            "rules": [
+                {
+                    "matches": [{"path": {"type": "PathPrefix", "value": path}}],
+                    "backendRefs": [
+                        {
+                            "group": BACKEND_GROUP,
+                            "kind": "Backend",
+                            "name": backend_name,
+                        }
+                    ],
+                }
+            ],
+        },
+    }

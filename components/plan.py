@@ -1,0 +1,137 @@
+"""The offline plan: what `pulumi up` on a stack would create, without a cloud, cluster or Pulumi CLI.
+
+Runs the real program in preview mode on the mock engine. What only AWS or the cluster can tell (ARNs,
+generated names, the account id, the Gateway's address) stays `[known after deploy]`; secrets are
+`[secret]`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime.rpc import UNKNOWN
+
+from components.engine import SECRET, ProgramRun, redact, run_program, stack_config
+
+ACCOUNT_PLACEHOLDER = "[account id of the deploying identity]"
+
+# Outputs AWS computes for each resource type the program creates (the rest are its inputs).
+COMPUTED_OUTPUTS: dict[str, tuple[str, ...]] = {
+    "aws:iam/role:Role": ("arn", "name", "uniqueId"),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (),
+    "aws:cloudwatch/logGroup:LogGroup": ("arn",),
+    "aws:lambda/function:Function": ("arn", "invokeArn", "qualifiedArn", "version"),
+    "aws:iam/user:User": ("arn", "name", "uniqueId"),
+    "aws:iam/userPolicy:UserPolicy": ("name",),
+    "aws:iam/accessKey:AccessKey": ("secret", "createDate"),
+}
+
+
+class PlaceholderMocks(pulumi.runtime.Mocks):
+    """Inputs pass through; everything only a real deploy knows is left unknown."""
+
+    def __init__(self, config: dict[str, str]):
+        self.config = config
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.resource_id:  # a read of an existing object (the Gateway): nothing is known offline
+            return args.resource_id, {"spec": UNKNOWN, "status": UNKNOWN}
+        state = dict(args.inputs)
+        if args.typ.startswith("aws:") and args.typ not in COMPUTED_OUTPUTS:
+            raise NotImplementedError(f"the offline plan has no model of {args.typ}; add it to COMPUTED_OUTPUTS")
+        for key in COMPUTED_OUTPUTS.get(args.typ, ()):
+            state.setdefault(key, UNKNOWN)
+        return "", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            # Invoke results must be concrete: a placeholder that no AWS account id could be.
+            account = ACCOUNT_PLACEHOLDER
+            return {
+                "accountId": account,
+                "arn": account,
+                "userId": account,
+                "id": account,
+            }, []
+        if args.token == "aws:index/getRegion:getRegion":
+            region = self.config.get("aws:region", "")
+            return {
+                "region": region,
+                "name": region,
+                "id": region,
+                "endpoint": "",
+                "description": "",
+            }, []
+        raise NotImplementedError(f"the offline plan has no model of the call {args.token}")
+
+
+def plan(stack: str, stacks_dir: Path | None = None) -> ProgramRun:
+    config, secret_keys = stack_config(stack, stacks_dir)
+    return run_program(PlaceholderMocks(config), config, secret_keys, stack=stack, preview=True)
+
+
+def plan_document(run: ProgramRun) -> dict[str, Any]:
+    """`{"stack", "resources": [{"type", "name", "parent", "inputs", ...}], "outputs"}`, secrets redacted."""
+    names = {r.urn: f"{r.type}::{r.name}" for r in run.resources}
+    resources = []
+    for resource in run.resources:
+        entry: dict[str, Any] = {
+            "type": resource.type,
+            "name": resource.name,
+            "parent": names.get(resource.parent_urn),
+            "inputs": redact(resource.inputs),
+        }
+        depends_on = sorted({names[d] for d in resource.dependencies if d in names})
+        if depends_on:
+            entry["dependsOn"] = depends_on
+        if resource.read_id is not None:
+            entry["read"] = resource.read_id
+        resources.append(entry)
+    outputs = {
+        name: SECRET if name in run.secret_outputs else redact(value) for name, value in sorted(run.outputs.items())
+    }
+    return {
+        "stack": run.stack,
+        "resources": resources,
+        "outputs": outputs,
+        "warnings": run.logs,
+    }
+
+
+def kubernetes_manifests(run: ProgramRun) -> list[dict[str, Any]]:
+    """The Kubernetes objects the stack would apply, in registration order, secrets redacted."""
+    manifests = []
+    for resource in run.resources:
+        if resource.type.startswith("kubernetes:") and resource.read_id is None:
+            inputs = redact(resource.inputs)
+            head = {key: inputs.pop(key) for key in ("apiVersion", "kind", "metadata") if key in inputs}
+            manifests.append({**head, **dict(sorted(inputs.items()))})
+    return manifests
+
+
+def write_manifests(run: ProgramRun, directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for index, manifest in enumerate(kubernetes_manifests(run), start=1):
+        meta = manifest.get("metadata", {})
+        path = directory / f"{index:02d}-{manifest['kind'].lower()}-{meta.get('namespace', '')}-{meta['name']}.yaml"
+        path.write_text(yaml.safe_dump(manifest, sort_keys=False))
+        written.append(path)
+    return written
+
+
+def render_text(document: dict[str, Any]) -> str:
+    lines = [f"Plan for stack {document['stack']}: {len(document['resources'])} resources"]
+    for resource in document["resources"]:
+        verb = "read  " if "read" in resource else "create"
+        parent = f"  (in {resource['parent'].rsplit(':', 3)[-1]})" if resource["parent"] else ""
+        lines.append(f"  {verb} {resource['type']}  {resource['name']}{parent}")
+    lines.append("Outputs:")
+    for name, value in document["outputs"].items():
+        lines.append(f"  {name}: {json.dumps(value) if not isinstance(value, str) else value}")
+    lines.extend(document["warnings"])
+    return "\n".join(lines)

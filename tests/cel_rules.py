@@ -1,0 +1,39 @@
+"""Evaluate a CRD schema's `x-kubernetes-validations` CEL rules on an object, with cel-python."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import celpy
+
+
+@cache
+def _program(rule: str) -> Any:
+    env = celpy.Environment()
+    return env.program(env.compile(rule))
+
+
+def cel_errors(obj: Any, schema: dict[str, Any], path: str = "") -> list[str]:
+    errors: list[str] = []
+    for validation in schema.get("x-kubernetes-validations", []):
+        rule = validation["rule"]
+        if "oldSelf" in rule:  # transition rules only apply to updates
+            continue
+        try:
+            result = _program(rule).evaluate({"self": celpy.json_to_cel(obj)})
+        except celpy.CELEvalError as failure:  # an API server rejects an object whose rule cannot evaluate
+            errors.append(f"{path or '/'}: {validation.get('message', rule)} (CEL error: {failure.args[0]})")
+            continue
+        if result is not True and not (isinstance(result, celpy.celtypes.BoolType) and bool(result)):
+            errors.append(f"{path or '/'}: {validation.get('message', rule)} (CEL: {rule})")
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if key in schema.get("properties", {}):
+                errors += cel_errors(value, schema["properties"][key], f"{path}/{key}")
+            elif isinstance(schema.get("additionalProperties"), dict):
+                errors += cel_errors(value, schema["additionalProperties"], f"{path}/{key}")
+    elif isinstance(obj, list) and "items" in schema:
+        for index, value in enumerate(obj):
+            errors += cel_errors(value, schema["items"], f"{path}/{index}")
+    return errors

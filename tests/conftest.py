@@ -1,0 +1,110 @@
+"""Shared test tools: realistic mocks, a runner for the real program, the real CRD schemas."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+
+from components.config import PROJECT_ROOT
+from components.engine import ProgramRun, run_program, stack_config
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+CRDS = Path(os.environ.get("KGATEWAY_LAMBDA_CRDS", Path(__file__).resolve().parents[2] / "shared" / "crds"))
+TESTS = Path(__file__).resolve().parent
+
+
+class FakeAwsMocks(pulumi.runtime.Mocks):
+    """Plausible values for what AWS and the cluster compute, so outputs can be checked exactly."""
+
+    def __init__(
+        self,
+        gateway: dict[str, Any] | None = None,
+        region: str = REGION,
+        account: str = ACCOUNT,
+    ):
+        self.gateway = gateway or {
+            "spec": {"listeners": [{"name": "http", "port": 8080, "protocol": "HTTP"}]},
+            "status": {"addresses": [{"type": "IPAddress", "value": "203.0.113.10"}]},
+        }
+        self.region = region
+        self.account = account
+        self.counter = 0
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.resource_id:
+            return args.resource_id, dict(self.gateway)
+        state = dict(args.inputs)
+        name = state.get("name") or f"{args.name}-0000001"
+        self.counter += 1
+        if args.typ == "aws:iam/role:Role":
+            state.update(name=name, arn=f"arn:aws:iam::{self.account}:role/{name}")
+        elif args.typ == "aws:iam/user:User":
+            state.update(
+                name=name,
+                arn=f"arn:aws:iam::{self.account}:user{state.get('path', '/')}{name}",
+            )
+        elif args.typ == "aws:lambda/function:Function":
+            state["arn"] = f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
+        elif args.typ == "aws:cloudwatch/logGroup:LogGroup":
+            state["arn"] = f"arn:aws:logs:{self.region}:{self.account}:log-group:{name}"
+        elif args.typ == "aws:iam/accessKey:AccessKey":
+            state["secret"] = f"fake-secret-{self.counter:04d}"
+            return f"AKIAFAKE{self.counter:012d}", state
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            arn = f"arn:aws:iam::{self.account}:user/deployer"
+            return {
+                "accountId": self.account,
+                "arn": arn,
+                "userId": "AIDAFAKE",
+                "id": self.account,
+            }, []
+        if args.token == "aws:index/getRegion:getRegion":
+            return {
+                "region": self.region,
+                "name": self.region,
+                "id": self.region,
+                "endpoint": "",
+                "description": "",
+            }, []
+        raise NotImplementedError(args.token)
+
+
+RunStack = Callable[..., ProgramRun]
+
+
+@pytest.fixture
+def run_stack() -> RunStack:
+    """Run the real `__main__.py` with the dev stack's config plus overrides."""
+
+    def run(
+        overrides: dict[str, str] | None = None,
+        secrets: dict[str, str] | None = None,
+        mocks: pulumi.runtime.Mocks | None = None,
+        program: Path | None = None,
+    ) -> ProgramRun:
+        config, secret_keys = stack_config("dev")
+        config.update({k if ":" in k else f"kgateway-lambda:{k}": v for k, v in (overrides or {}).items()})
+        for key, value in (secrets or {}).items():
+            full_key = f"kgateway-lambda:{key}"
+            config[full_key] = value
+            secret_keys.append(full_key)
+        return run_program(
+            mocks or FakeAwsMocks(), config, secret_keys, stack="dev", program=program or PROJECT_ROOT / "__main__.py"
+        )
+
+    return run
+
+
+def require_crds() -> Path:
+    if not (CRDS / "SOURCES.md").is_file():
+        pytest.skip(f"the upstream CRDs are not beside the project ({CRDS}); CI lays ../shared/crds")
+    return CRDS

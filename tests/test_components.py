@@ -1,0 +1,267 @@
+"""The real program and its components on Pulumi's mock engine: resources, inputs, parents, order, outputs."""
+
+from __future__ import annotations
+
+import json
+
+from components.engine import ProgramRun, is_secret_value, reveal
+from tests.conftest import ACCOUNT, TESTS, FakeAwsMocks, RunStack
+
+FUNCTION_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:echo"
+
+
+def parent_of(run: ProgramRun, type_: str) -> str:
+    parent = run.by_urn(run.one(type_).parent_urn)
+    assert parent is not None
+    return parent.type
+
+
+def depends_on(run: ProgramRun, type_: str, other: str) -> bool:
+    return run.one(other).urn in run.one(type_).dependencies
+
+
+def test_function_role_and_log_group(run_stack: RunStack) -> None:
+    run = run_stack()
+    function = reveal(run.one("aws:lambda/function:Function").inputs)
+    assert function["name"] == "echo"
+    assert function["runtime"] == "nodejs24.x"
+    assert function["handler"] == "index.handler"
+    assert function["architectures"] == ["arm64"]
+    assert function["memorySize"] == 128
+    assert function["timeout"] == 10
+    assert function["role"] == "arn:aws:iam::123456789012:role/echo-role-0000001"
+    assert function["loggingConfig"]["logGroup"] == "/aws/lambda/echo"
+    assert len(function["sourceCodeHash"]) == 44
+
+    log_group = run.one("aws:cloudwatch/logGroup:LogGroup").inputs
+    assert log_group["name"] == "/aws/lambda/echo"
+    assert log_group["retentionInDays"] == 14
+    # The log group and the role's permissions exist before the function, so it never makes its own group.
+    assert depends_on(run, "aws:lambda/function:Function", "aws:cloudwatch/logGroup:LogGroup")
+    assert depends_on(
+        run,
+        "aws:lambda/function:Function",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    )
+
+    trust = json.loads(run.one("aws:iam/role:Role").inputs["assumeRolePolicy"])
+    assert trust["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ]
+    attachment = run.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment").inputs
+    assert attachment["policyArn"] == "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+
+
+def test_function_knobs_reach_aws(run_stack: RunStack) -> None:
+    run = run_stack(
+        {
+            "functionName": "My_Echo-2",
+            "architecture": "x86_64",
+            "memorySize": "512",
+            "timeout": "30",
+            "logRetentionDays": "90",
+            "runtime": "nodejs22.x",
+        }
+    )
+    function = run.one("aws:lambda/function:Function").inputs
+    assert (
+        function["name"],
+        function["architectures"],
+        function["memorySize"],
+        function["timeout"],
+    ) == (
+        "My_Echo-2",
+        ["x86_64"],
+        512,
+        30,
+    )
+    assert function["runtime"] == "nodejs22.x"
+    assert run.one("aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == 90
+    # Kubernetes names derived from an AWS name are valid DNS labels.
+    assert run.one("kubernetes:gateway.kgateway.dev/v1alpha1:Backend").inputs["metadata"]["name"] == "my-echo-2"
+
+
+def test_generated_credentials_invoke_only_exact_arns(run_stack: RunStack) -> None:
+    run = run_stack()
+    policy = json.loads(run.one("aws:iam/userPolicy:UserPolicy").inputs["policy"])
+    assert policy["Statement"] == [
+        {
+            "Sid": "InvokeRoutedFunctions",
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": [FUNCTION_ARN, f"{FUNCTION_ARN}:$LATEST"],
+        }
+    ]
+    secret = run.one("kubernetes:core/v1:Secret").inputs
+    assert secret["metadata"]["name"] == "aws-creds"
+    assert secret["metadata"]["namespace"] == "kgateway-system"
+    assert secret["type"] == "Opaque"
+    assert is_secret_value(secret["stringData"])
+    data = reveal(secret["stringData"])
+    assert set(data) == {"accessKey", "secretKey"}
+    assert data["accessKey"].startswith("AKIAFAKE")
+    assert data["secretKey"].startswith("fake-secret-")
+    # The Secret is written only after the key exists, and the key only after its policy.
+    assert depends_on(run, "kubernetes:core/v1:Secret", "aws:iam/accessKey:AccessKey")
+    assert depends_on(run, "aws:iam/accessKey:AccessKey", "aws:iam/userPolicy:UserPolicy")
+
+
+def test_qualifier_is_in_the_policy_and_the_backend(run_stack: RunStack) -> None:
+    run = run_stack({"qualifier": "live"})
+    policy = json.loads(run.one("aws:iam/userPolicy:UserPolicy").inputs["policy"])
+    assert policy["Statement"][0]["Resource"] == [FUNCTION_ARN, f"{FUNCTION_ARN}:live"]
+    spec = run.one("kubernetes:gateway.kgateway.dev/v1alpha1:Backend").inputs["spec"]
+    assert spec["aws"]["lambda"]["qualifier"] == "live"
+
+
+def test_provided_credentials_stay_secret(run_stack: RunStack) -> None:
+    run = run_stack(
+        {"credentialsMode": "provided"},
+        secrets={
+            "accessKeyId": "AKIAPROVIDED0000001",
+            "secretAccessKey": "provided-secret-key",
+        },
+    )
+    assert not run.by_type("aws:iam/user:User")
+    assert not run.by_type("aws:iam/accessKey:AccessKey")
+    secret = run.one("kubernetes:core/v1:Secret").inputs
+    assert is_secret_value(secret["stringData"])
+    assert reveal(secret["stringData"]) == {
+        "accessKey": "AKIAPROVIDED0000001",
+        "secretKey": "provided-secret-key",
+    }
+
+
+def test_backend_and_route_for_the_guide(run_stack: RunStack) -> None:
+    run = run_stack()
+    backend = run.one("kubernetes:gateway.kgateway.dev/v1alpha1:Backend").inputs
+    assert backend["apiVersion"] == "gateway.kgateway.dev/v1alpha1"
+    assert backend["kind"] == "Backend"
+    assert backend["spec"] == {
+        "aws": {
+            "region": "us-east-1",
+            "auth": {"type": "Secret", "secretRef": {"name": "aws-creds"}},
+            "lambda": {
+                "functionName": "echo",
+                "accountId": ACCOUNT,
+                "invocationMode": "Sync",
+                "payloadTransformMode": "None",
+            },
+        }
+    }
+    route = run.one("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute").inputs
+    assert route["spec"] == {
+        "parentRefs": [{"name": "http", "namespace": "kgateway-system"}],
+        "rules": [
+            {
+                "matches": [{"path": {"type": "PathPrefix", "value": "/echo"}}],
+                "backendRefs": [{"group": "gateway.kgateway.dev", "kind": "Backend", "name": "echo"}],
+            }
+        ],
+    }
+
+
+def test_configured_account_id_wins_over_the_callers(run_stack: RunStack) -> None:
+    run = run_stack({"accountId": "210987654321"})
+    spec = run.one("kubernetes:gateway.kgateway.dev/v1alpha1:Backend").inputs["spec"]
+    assert spec["aws"]["lambda"]["accountId"] == "210987654321"
+
+
+def test_destroy_order_route_then_backend_then_secret(run_stack: RunStack) -> None:
+    """Pulumi deletes dependents first: the route before the backend before the secret."""
+    run = run_stack()
+    assert depends_on(
+        run,
+        "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
+        "kubernetes:gateway.kgateway.dev/v1alpha1:Backend",
+    )
+    assert depends_on(
+        run,
+        "kubernetes:gateway.kgateway.dev/v1alpha1:Backend",
+        "kubernetes:core/v1:Secret",
+    )
+
+
+def test_every_resource_is_parented_by_its_component(run_stack: RunStack) -> None:
+    run = run_stack()
+    assert parent_of(run, "aws:lambda/function:Function") == "kgateway-lambda:aws:LambdaFunction"
+    assert parent_of(run, "aws:iam/role:Role") == "kgateway-lambda:aws:LambdaFunction"
+    assert parent_of(run, "aws:cloudwatch/logGroup:LogGroup") == "kgateway-lambda:aws:LambdaFunction"
+    assert parent_of(run, "aws:iam/user:User") == "kgateway-lambda:aws:GatewayCredentials"
+    assert parent_of(run, "kubernetes:core/v1:Secret") == "kgateway-lambda:aws:GatewayCredentials"
+    assert (
+        parent_of(run, "kubernetes:gateway.kgateway.dev/v1alpha1:Backend") == "kgateway-lambda:kubernetes:LambdaBackend"
+    )
+    assert (
+        parent_of(run, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute") == "kgateway-lambda:kubernetes:LambdaRoute"
+    )
+    for component in ("LambdaFunction", "GatewayCredentials"):
+        assert parent_of(run, f"kgateway-lambda:aws:{component}") == "kgateway-lambda:index:LambdaGatewayRoute"
+    for component in ("LambdaBackend", "LambdaRoute"):
+        assert parent_of(run, f"kgateway-lambda:kubernetes:{component}") == "kgateway-lambda:index:LambdaGatewayRoute"
+
+
+def test_stack_outputs(run_stack: RunStack) -> None:
+    run = run_stack()
+    assert run.outputs == {
+        "gateway_url": "http://203.0.113.10:8080",
+        "echo_url": "http://203.0.113.10:8080/echo",
+        "curl_command": "curl -i -X POST http://203.0.113.10:8080/echo -H 'content-type: application/json' "
+        """-d '{"key1":"value1","key2":"value2"}'""",
+        "function_name": "echo",
+        "function_arn": FUNCTION_ARN,
+        "role_arn": "arn:aws:iam::123456789012:role/echo-role-0000001",
+        "backend_name": "echo",
+        "route_name": "echo",
+        "secret_name": "aws-creds",
+    }
+    assert run.secret_outputs == set()
+    assert "fake-secret" not in json.dumps(run.outputs)
+    gateway = run.one("kubernetes:gateway.networking.k8s.io/v1:Gateway")
+    assert gateway.read_id == "kgateway-system/http"
+
+
+def test_gateway_url_follows_the_listener_and_address(run_stack: RunStack) -> None:
+    https = FakeAwsMocks(
+        gateway={
+            "spec": {
+                "listeners": [
+                    {"name": "http", "port": 80, "protocol": "HTTP"},
+                    {"name": "https", "port": 8443, "protocol": "HTTPS"},
+                ]
+            },
+            "status": {"addresses": [{"type": "Hostname", "value": "gw.example.com"}]},
+        }
+    )
+    assert run_stack({"gatewayListener": "https"}, mocks=https).outputs["gateway_url"] == "https://gw.example.com:8443"
+    assert run_stack(mocks=https).outputs["gateway_url"] == "http://gw.example.com"
+    pending = FakeAwsMocks(gateway={"spec": {"listeners": [{"name": "http", "port": 8080, "protocol": "HTTP"}]}})
+    outputs = run_stack(mocks=pending).outputs
+    assert outputs["gateway_url"].startswith("(no address yet: Gateway kgateway-system/http")
+    assert "kubectl port-forward" in outputs["curl_command"]
+
+
+def test_gateway_url_override_skips_the_cluster_read(run_stack: RunStack) -> None:
+    run = run_stack({"gatewayUrl": "http://localhost:8080"})
+    assert run.outputs["echo_url"] == "http://localhost:8080/echo"
+    assert not run.by_type("kubernetes:gateway.networking.k8s.io/v1:Gateway")
+
+
+def test_composite_uses_explicit_providers(run_stack: RunStack) -> None:
+    """Another program reuses the composite for two accounts/clusters with a few lines."""
+    run = run_stack(program=TESTS / "programs" / "two_targets.py")
+    functions = run.by_type("aws:lambda/function:Function")
+    providers = {r.name: r.urn for r in run.resources if r.type.startswith("pulumi:providers:")}
+    assert {f.provider.rsplit("::", 1)[0] for f in functions} == {
+        providers["aws-staging"],
+        providers["aws-prod"],
+    }
+    backends = run.by_type("kubernetes:gateway.kgateway.dev/v1alpha1:Backend")
+    assert {b.provider.rsplit("::", 1)[0] for b in backends} == {
+        providers["cluster-staging"],
+        providers["cluster-prod"],
+    }

@@ -1,0 +1,217 @@
+"""Bad config fails before any resource exists, naming the key, the value and what is allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+import pytest
+import yaml
+
+from components.config import DEFAULTS, PROJECT_ROOT, ConfigError, load_settings
+
+
+class DictSource:
+    def __init__(self, values: dict[str, str], secret_keys: set[str] | None = None):
+        self.values = {k if ":" in k else f"kgateway-lambda:{k}": v for k, v in values.items()}
+        self.secret_keys = {k if ":" in k else f"kgateway-lambda:{k}" for k in (secret_keys or set())}
+
+    def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    def is_secret(self, key: str) -> bool:
+        return key in self.secret_keys
+
+    def secret(self, key: str) -> pulumi.Output[str] | None:
+        return None  # validation never reads the value itself
+
+
+BASE = {"aws:region": "us-east-1"}
+
+BAD_INPUTS = [
+    (
+        "functionName",
+        "echo.fn",
+        "kgateway-lambda:functionName = 'echo.fn'",
+        "1 to 64 letters",
+    ),
+    ("functionName", "x" * 65, "kgateway-lambda:functionName", "1 to 64"),
+    (
+        "functionSource",
+        "nope",
+        "kgateway-lambda:functionSource = 'nope'",
+        "lambda_src/",
+    ),
+    ("routePath", "echo", "kgateway-lambda:routePath = 'echo'", "starting with '/'"),
+    ("routePath", "/a//b", "kgateway-lambda:routePath = '/a//b'", "'//'"),
+    ("routePath", "/a b", "kgateway-lambda:routePath = '/a b'", "absolute path"),
+    (
+        "credentialsMode",
+        "iam-user",
+        "kgateway-lambda:credentialsMode = 'iam-user'",
+        "one of generated, provided",
+    ),
+    (
+        "namespace",
+        "Kgateway_System",
+        "kgateway-lambda:namespace = 'Kgateway_System'",
+        "DNS label",
+    ),
+    ("namespace", "a" * 64, "kgateway-lambda:namespace", "DNS label"),
+    (
+        "gatewayNamespace",
+        "-bad",
+        "kgateway-lambda:gatewayNamespace = '-bad'",
+        "DNS label",
+    ),
+    (
+        "secretName",
+        "aws_creds",
+        "kgateway-lambda:secretName = 'aws_creds'",
+        "DNS subdomain",
+    ),
+    ("memorySize", "64", "kgateway-lambda:memorySize = '64'", "128 to 10240"),
+    ("timeout", "ten", "kgateway-lambda:timeout = 'ten'", "1 to 900"),
+    (
+        "logRetentionDays",
+        "10",
+        "kgateway-lambda:logRetentionDays = '10'",
+        "retention periods",
+    ),
+    ("architecture", "arm", "kgateway-lambda:architecture = 'arm'", "arm64, x86_64"),
+    ("runtime", "nodejs18.x", "kgateway-lambda:runtime = 'nodejs18.x'", "nodejs24.x"),
+    (
+        "kgatewayVersion",
+        "v1.0",
+        "kgateway-lambda:kgatewayVersion = 'v1.0'",
+        "v2.0, main",
+    ),
+    (
+        "invocationMode",
+        "sync",
+        "kgateway-lambda:invocationMode = 'sync'",
+        "Sync, Async",
+    ),
+    (
+        "qualifier",
+        "bad qualifier",
+        "kgateway-lambda:qualifier = 'bad qualifier'",
+        "$LATEST",
+    ),
+    ("accountId", "12345", "kgateway-lambda:accountId = '12345'", "12 digits"),
+    (
+        "endpointUrl",
+        "ftp://x",
+        "kgateway-lambda:endpointUrl = 'ftp://x'",
+        "http(s) URL",
+    ),
+    (
+        "gatewayUrl",
+        "localhost:8080",
+        "kgateway-lambda:gatewayUrl = 'localhost:8080'",
+        "http(s)://host",
+    ),
+    ("aws:region", "Europe", "aws:region = 'Europe'", "AWS region"),
+    (
+        "credentialsRotation",
+        "two words",
+        "kgateway-lambda:credentialsRotation = 'two words'",
+        "rotate",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "names", "allowed"),
+    BAD_INPUTS,
+    ids=[f"{k}={v[:12]}" for k, v, *_ in BAD_INPUTS],
+)
+def test_bad_value_is_named_with_what_is_allowed(key: str, value: str, names: str, allowed: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings(DictSource({**BASE, key: value}))
+    message = str(error.value)
+    assert names in message
+    assert allowed in message
+    assert "example:" in message
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings(
+            DictSource(
+                {
+                    "functionName": "a.b",
+                    "routePath": "x",
+                    "namespace": "NS",
+                    "timeout": "0",
+                }
+            )
+        )
+    keys = {p.key for p in error.value.problems}
+    assert keys == {
+        "aws:region",
+        "kgateway-lambda:functionName",
+        "kgateway-lambda:routePath",
+        "kgateway-lambda:namespace",
+        "kgateway-lambda:timeout",
+    }
+
+
+def test_field_missing_from_the_chosen_version_names_the_versions_that_have_it() -> None:
+    with pytest.raises(
+        ConfigError,
+        match=r"payloadTransformMode = 'Envoy': is not a field of kgateway v2.0; only kgateway main",
+    ):
+        load_settings(DictSource({**BASE, "kgatewayVersion": "v2.0", "payloadTransformMode": "Envoy"}))
+
+
+def test_provided_mode_needs_encrypted_keys() -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings(DictSource({**BASE, "credentialsMode": "provided"}))
+    assert "pulumi config set --secret accessKeyId" in str(error.value)
+    assert "pulumi config set --secret secretAccessKey" in str(error.value)
+
+    plain = DictSource(
+        {
+            **BASE,
+            "credentialsMode": "provided",
+            "accessKeyId": "AKIAPLAINTEXT0000",
+            "secretAccessKey": "plain-s3cret",
+        }
+    )
+    with pytest.raises(ConfigError) as error:
+        load_settings(plain)
+    message = str(error.value)
+    assert "must be stored encrypted" in message
+    assert "AKIAPLAINTEXT0000" not in message and "plain-s3cret" not in message
+
+
+def test_session_token_warns_that_kgateway_never_refreshes_it() -> None:
+    settings = load_settings(
+        DictSource(
+            {
+                **BASE,
+                "credentialsMode": "provided",
+                "accessKeyId": "a",
+                "secretAccessKey": "b",
+                "sessionToken": "c",
+            },
+            secret_keys={"accessKeyId", "secretAccessKey", "sessionToken"},
+        )
+    )
+    assert any("never refreshes" in w for w in settings.warnings)
+
+
+def test_bad_config_creates_no_resource(run_stack) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import FakeAwsMocks
+
+    mocks = FakeAwsMocks()
+    with pytest.raises(ConfigError):
+        run_stack({"routePath": "no-slash"}, mocks=mocks)
+    assert mocks.counter == 0
+
+
+def test_pulumi_yaml_declares_the_same_defaults() -> None:
+    declared = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())["config"]
+    assert {k: str(v["default"]) for k, v in declared.items() if "default" in v} == DEFAULTS
+    assert Path(PROJECT_ROOT / "stacks" / "Pulumi.dev.yaml").is_file()

@@ -1,0 +1,113 @@
+"""The offline plan of a stack: its shape, placeholders, manifests, and no plaintext secret anywhere."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from components.config import PROJECT_ROOT
+from components.plan import plan, plan_document
+
+EXPECTED_TYPES = {
+    "kgateway-lambda:index:LambdaGatewayRoute",
+    "kgateway-lambda:aws:LambdaFunction",
+    "kgateway-lambda:aws:GatewayCredentials",
+    "kgateway-lambda:kubernetes:LambdaBackend",
+    "kgateway-lambda:kubernetes:LambdaRoute",
+    "aws:iam/role:Role",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    "aws:cloudwatch/logGroup:LogGroup",
+    "aws:lambda/function:Function",
+    "aws:iam/user:User",
+    "aws:iam/userPolicy:UserPolicy",
+    "aws:iam/accessKey:AccessKey",
+    "kubernetes:core/v1:Secret",
+    "kubernetes:gateway.kgateway.dev/v1alpha1:Backend",
+    "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
+    "kubernetes:gateway.networking.k8s.io/v1:Gateway",
+}
+
+
+def test_plan_command_prints_one_json_document(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "components",
+            "plan",
+            "--stack",
+            "dev",
+            "--json",
+            "--manifests",
+            str(tmp_path),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    document = json.loads(done.stdout)
+    assert document["stack"] == "dev"
+    assert {r["type"] for r in document["resources"]} == EXPECTED_TYPES
+    for resource in document["resources"]:
+        assert set(resource) >= {"type", "name", "parent", "inputs"}
+    assert set(document["outputs"]) == {
+        "gateway_url",
+        "echo_url",
+        "curl_command",
+        "function_name",
+        "function_arn",
+        "role_arn",
+        "backend_name",
+        "route_name",
+        "secret_name",
+    }
+    assert document["outputs"]["function_name"] == "echo"
+    assert document["outputs"]["function_arn"] == "[known after deploy]"
+    secret = next(r for r in document["resources"] if r["type"] == "kubernetes:core/v1:Secret")
+    assert secret["inputs"]["stringData"] == "[secret]"
+
+    manifests = sorted(tmp_path.glob("*.yaml"))
+    kinds = [yaml.safe_load(p.read_text())["kind"] for p in manifests]
+    assert kinds == ["Secret", "Backend", "HTTPRoute"]
+    backend = yaml.safe_load(manifests[1].read_text())
+    assert backend["spec"]["aws"]["lambda"]["accountId"] == "[account id of the deploying identity]"
+
+
+def test_encrypted_config_is_shown_as_secret_only(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.sandbox.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "config": {
+                    "aws:region": "eu-west-1",
+                    "kgateway-lambda:credentialsMode": "provided",
+                    "kgateway-lambda:accessKeyId": {"secure": "v1:ENCRYPTEDKEYID"},
+                    "kgateway-lambda:secretAccessKey": {"secure": "v1:ENCRYPTEDSECRET"},
+                }
+            }
+        )
+    )
+    document = plan_document(plan("sandbox", stacks_dir=tmp_path))
+    text = json.dumps(document)
+    assert "ENCRYPTED" not in text
+    secret = next(r for r in document["resources"] if r["type"] == "kubernetes:core/v1:Secret")
+    assert secret["inputs"]["stringData"] == "[secret]"
+    assert not any(r["type"].startswith("aws:iam/") and "user" in r["type"].lower() for r in document["resources"])
+
+
+def test_plan_of_a_bad_stack_fails_with_the_config_error(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "components", "plan", "--stack", "nope"],
+        check=False,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "no stack config" in done.stderr
