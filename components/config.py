@@ -23,8 +23,8 @@ PROJECT = "kgateway-lambda"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_SRC = PROJECT_ROOT / "lambda_src"
 
-CredentialsMode = Literal["generated", "provided"]
-CREDENTIALS_MODES: tuple[str, ...] = ("generated", "provided")
+CredentialsMode = Literal["generated", "provided", "irsa"]
+CREDENTIALS_MODES: tuple[str, ...] = ("generated", "provided", "irsa")
 RUNTIMES: tuple[str, ...] = ("nodejs24.x", "nodejs22.x")
 ARCHITECTURES: tuple[str, ...] = ("arm64", "x86_64")
 LOG_RETENTION_DAYS: tuple[int, ...] = (
@@ -41,6 +41,7 @@ ACCOUNT_ID_RE = re.compile(r"^[0-9]{12}$")
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$")
 ENDPOINT_URL_RE = re.compile(r"^https?://[-a-zA-Z0-9@:%.+~#?&/=]+$")
 GATEWAY_URL_RE = re.compile(r"^https?://[^\s/]+$")
+OIDC_PROVIDER_RE = re.compile(r"^(arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/|https://)[A-Za-z0-9./_-]+$")
 ROTATION_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Gateway API's path rules for Exact/PathPrefix matches (the CRD's pattern and CEL rules).
 PATH_CHARS_RE = re.compile(r"^/[-A-Za-z0-9._~!$&'()*+,;=:@%/]*$")
@@ -117,6 +118,9 @@ class CredentialsSettings:
     access_key_id: pulumi.Output[str] | None = None
     secret_access_key: pulumi.Output[str] | None = None
     session_token: pulumi.Output[str] | None = None
+    # irsa: the cluster's OIDC provider (ARN or issuer URL) and the GatewayParameters to create.
+    oidc_provider: str | None = None
+    gateway_parameters_name: str = "lambda-irsa"
 
 
 @dataclass(frozen=True)
@@ -301,6 +305,25 @@ def _read_credentials(reader: _Reader) -> CredentialsSettings:
                     "is only read when credentialsMode is 'provided'; remove it",
                     "provided",
                 )
+        if mode == "irsa":
+            oidc_provider = reader.pattern(
+                "oidcProvider",
+                OIDC_PROVIDER_RE,
+                "is required when credentialsMode is 'irsa': the cluster's IAM OIDC provider ARN or issuer URL",
+                "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE",
+            )
+            parameters_name = (
+                reader.dns_subdomain("gatewayParametersName", "lambda-irsa")
+                if reader.raw("gatewayParametersName")
+                else "lambda-irsa"
+            )
+            return CredentialsSettings(
+                mode="irsa",
+                secret_name=secret_name,
+                rotation=rotation,
+                oidc_provider=oidc_provider,
+                gateway_parameters_name=parameters_name,
+            )
         return CredentialsSettings(mode="generated", secret_name=secret_name, rotation=rotation)
 
     secrets: dict[str, pulumi.Output[str] | None] = {}

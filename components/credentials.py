@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 
 from components.config import CredentialsMode
 
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 COMMON_LABELS = {
     "app.kubernetes.io/managed-by": "pulumi",
     "app.kubernetes.io/part-of": "kgateway-lambda",
@@ -36,6 +37,35 @@ def invoke_only_policy(function_arns: Sequence[str]) -> str:
     )
 
 
+def irsa_trust_policy(provider_arn: str, service_account: str) -> str:
+    """Trust only the gateway proxy's service account, via the cluster's OIDC provider, for STS."""
+    issuer = provider_arn.split(":oidc-provider/", 1)[1]
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": provider_arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {f"{issuer}:sub": service_account, f"{issuer}:aud": "sts.amazonaws.com"}
+                    },
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def oidc_provider_arn(provider: str, account_id: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The provider's ARN, from its ARN or from its issuer URL and the account."""
+    if provider.startswith("arn:"):
+        return pulumi.Output.from_input(provider)
+    issuer = provider.removeprefix("https://").rstrip("/")
+    return pulumi.Output.concat("arn:aws:iam::", account_id, ":oidc-provider/", issuer)
+
+
 @dataclass(frozen=True)
 class GatewayCredentialsArgs:
     mode: CredentialsMode
@@ -47,6 +77,12 @@ class GatewayCredentialsArgs:
     access_key_id: pulumi.Input[str] | None = None
     secret_access_key: pulumi.Input[str] | None = None
     session_token: pulumi.Input[str] | None = None
+    # irsa mode
+    oidc_provider: str | None = None
+    account_id: pulumi.Input[str] | None = None
+    gateway_name: str = "http"
+    gateway_namespace: str = "kgateway-system"
+    gateway_parameters_name: str = "lambda-irsa"
 
 
 class GatewayCredentials(pulumi.ComponentResource):
@@ -55,20 +91,23 @@ class GatewayCredentials(pulumi.ComponentResource):
     `generated`: a dedicated IAM user allowed only to invoke the routed functions, with one access key;
     changing `rotation` makes a new key, points the Secret at it, and only then deletes the old key.
     `provided`: keys from encrypted stack config.
+    `irsa`: no keys at all: an invoke-only role the gateway proxy's service account assumes through the
+    cluster's OIDC provider, and the kgateway GatewayParameters that annotates that service account.
     """
 
-    secret_name: pulumi.Output[str]
-    access_key_id: pulumi.Output[str]
+    secret_name: pulumi.Output[str] | None
+    access_key_id: pulumi.Output[str] | None
     user_name: pulumi.Output[str] | None
+    irsa_role_arn: pulumi.Output[str] | None
+    gateway_parameters_name: pulumi.Output[str] | None
 
-    def __init__(
-        self,
-        name: str,
-        args: GatewayCredentialsArgs,
-        opts: pulumi.ResourceOptions | None = None,
-    ):
+    def __init__(self, name: str, args: GatewayCredentialsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kgateway-lambda:aws:GatewayCredentials", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        self.irsa_role_arn = self.gateway_parameters_name = None
+        if args.mode == "irsa":
+            self._irsa(name, args)
+            return
 
         session_token: pulumi.Input[str] | None
         if args.mode == "generated":
@@ -124,3 +163,41 @@ class GatewayCredentials(pulumi.ComponentResource):
         self.secret_name = secret.urn.apply(lambda _: args.secret_name)
         self.access_key_id = pulumi.Output.secret(access_key_id)
         self.register_outputs({"secret_name": self.secret_name, "access_key_id": self.access_key_id})
+
+    def _irsa(self, name: str, args: GatewayCredentialsArgs) -> None:
+        if args.oidc_provider is None or args.account_id is None:
+            raise ValueError("irsa credentials need oidc_provider and account_id")
+        child = pulumi.ResourceOptions(parent=self)
+        service_account = f"system:serviceaccount:{args.gateway_namespace}:{args.gateway_name}"
+        role = aws.iam.Role(
+            f"{name}-irsa",
+            assume_role_policy=oidc_provider_arn(args.oidc_provider, args.account_id).apply(
+                lambda arn: irsa_trust_policy(arn, service_account)
+            ),
+            description=f"kgateway proxy {args.gateway_namespace}/{args.gateway_name}: invoke routed Lambdas",
+            opts=child,
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-invoke-only",
+            role=role.id,
+            policy=pulumi.Output.all(*args.invoke_arns).apply(invoke_only_policy),
+            opts=child,
+        )
+        parameters = k8s.apiextensions.CustomResource(
+            f"{name}-gateway-parameters",
+            api_version="gateway.kgateway.dev/v1alpha1",
+            kind="GatewayParameters",
+            metadata={
+                "name": args.gateway_parameters_name,
+                "namespace": args.gateway_namespace,
+                "labels": COMMON_LABELS,
+            },
+            spec={"kube": {"serviceAccount": {"extraAnnotations": {IRSA_ANNOTATION: role.arn}}}},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+        self.secret_name = self.access_key_id = self.user_name = None
+        self.irsa_role_arn = role.arn
+        self.gateway_parameters_name = parameters.urn.apply(lambda _: args.gateway_parameters_name)
+        self.register_outputs(
+            {"irsa_role_arn": self.irsa_role_arn, "gateway_parameters_name": self.gateway_parameters_name}
+        )

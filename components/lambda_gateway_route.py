@@ -38,7 +38,9 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
     function_name: pulumi.Output[str]
     function_arn: pulumi.Output[str]
     role_arn: pulumi.Output[str]
-    secret_name: pulumi.Output[str]
+    secret_name: pulumi.Output[str] | None
+    irsa_role_arn: pulumi.Output[str] | None
+    gateway_parameters_name: pulumi.Output[str] | None
     backend_name: pulumi.Output[str]
     route_name: pulumi.Output[str]
 
@@ -61,6 +63,7 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
         invoke = pulumi.InvokeOutputOptions(parent=self)
 
         function = LambdaFunction(name, args.function, opts=child)
+        account_id = args.backend.account_id or aws.get_caller_identity_output(opts=invoke).account_id
         credentials = GatewayCredentials(
             name,
             GatewayCredentialsArgs(
@@ -75,10 +78,14 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
                 access_key_id=args.credentials.access_key_id,
                 secret_access_key=args.credentials.secret_access_key,
                 session_token=args.credentials.session_token,
+                oidc_provider=args.credentials.oidc_provider,
+                account_id=account_id,
+                gateway_name=args.route.gateway_name,
+                gateway_namespace=args.route.gateway_namespace,
+                gateway_parameters_name=args.credentials.gateway_parameters_name,
             ),
             opts=child,
         )
-        account_id = args.backend.account_id or aws.get_caller_identity_output(opts=invoke).account_id
         backend = LambdaBackend(
             name,
             LambdaBackendArgs(
@@ -114,6 +121,8 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
         self.function_arn = function.function_arn
         self.role_arn = function.role_arn
         self.secret_name = credentials.secret_name
+        self.irsa_role_arn = credentials.irsa_role_arn
+        self.gateway_parameters_name = credentials.gateway_parameters_name
         self.backend_name = backend.backend_name
         self.route_name = route.route_name
         self.register_outputs(

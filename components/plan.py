@@ -28,6 +28,7 @@ COMPUTED_OUTPUTS: dict[str, tuple[str, ...]] = {
     "aws:iam/user:User": ("arn", "name", "uniqueId"),
     "aws:iam/userPolicy:UserPolicy": ("name",),
     "aws:iam/accessKey:AccessKey": ("secret", "createDate"),
+    "aws:iam/rolePolicy:RolePolicy": ("name",),
 }
 
 

@@ -65,4 +65,8 @@ def deploy(settings: StackSettings) -> None:
     pulumi.export("role_arn", route.role_arn)
     pulumi.export("backend_name", route.backend_name)
     pulumi.export("route_name", route.route_name)
-    pulumi.export("secret_name", route.secret_name)
+    if route.secret_name is not None:
+        pulumi.export("secret_name", route.secret_name)
+    if route.irsa_role_arn is not None:
+        pulumi.export("irsa_role_arn", route.irsa_role_arn)
+        pulumi.export("gateway_parameters_name", route.gateway_parameters_name)

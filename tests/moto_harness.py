@@ -151,6 +151,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
             "aws:iam/user:User": self._create_user,
             "aws:iam/userPolicy:UserPolicy": self._put_user_policy,
             "aws:iam/accessKey:AccessKey": self._create_access_key,
+            "aws:iam/rolePolicy:RolePolicy": self._put_role_policy,
         }
 
     def _updaters(self) -> dict[str, Callable[[Deployed, dict[str, Any]], dict[str, Any]]]:
@@ -190,6 +191,9 @@ class MotoDeployment(pulumi.runtime.Mocks):
             ),
             "aws:iam/accessKey:AccessKey": lambda r: self.iam.delete_access_key(
                 UserName=r.state["user"], AccessKeyId=r.id
+            ),
+            "aws:iam/rolePolicy:RolePolicy": lambda r: self.iam.delete_role_policy(
+                RoleName=r.state["role"], PolicyName=r.state["name"]
             ),
         }
 
@@ -244,6 +248,11 @@ class MotoDeployment(pulumi.runtime.Mocks):
         policy_name = inputs.get("name") or f"{name}-{_suffix(name)}"
         self.iam.put_user_policy(UserName=inputs["user"], PolicyName=policy_name, PolicyDocument=inputs["policy"])
         return f"{inputs['user']}:{policy_name}", {"name": policy_name}
+
+    def _put_role_policy(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        policy_name = inputs.get("name") or f"{name}-{_suffix(name)}"
+        self.iam.put_role_policy(RoleName=inputs["role"], PolicyName=policy_name, PolicyDocument=inputs["policy"])
+        return f"{inputs['role']}:{policy_name}", {"name": policy_name}
 
     def _create_access_key(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         key = self.iam.create_access_key(UserName=inputs["user"])["AccessKey"]

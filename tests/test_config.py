@@ -186,6 +186,13 @@ def test_provided_mode_needs_encrypted_keys() -> None:
     assert "AKIAPLAINTEXT0000" not in message and "plain-s3cret" not in message
 
 
+def test_irsa_mode_needs_the_oidc_provider() -> None:
+    with pytest.raises(
+        ConfigError, match=r"kgateway-lambda:oidcProvider = \(unset\): is required when credentialsMode is 'irsa'"
+    ):
+        load_settings(DictSource({**BASE, "credentialsMode": "irsa"}))
+
+
 def test_session_token_warns_that_kgateway_never_refreshes_it() -> None:
     settings = load_settings(
         DictSource(
