@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 from components.credentials import COMMON_LABELS
 from components.kgateway_api import (
     BACKEND_API_VERSION,
+    AssumeRoleAuth,
     InvocationMode,
     KgatewayVersion,
     LambdaTarget,
@@ -29,6 +30,8 @@ class LambdaBackendArgs:
     account_id: pulumi.Input[str]
     # The Secret with the signing keys (same namespace); None: the gateway's ambient credentials.
     secret_name: pulumi.Input[str] | None
+    # A role the gateway's ambient identity assumes (kgateway versions with AssumeRole auth).
+    assume_role_arn: pulumi.Input[str] | None = None
     qualifier: str | None = None
     invocation_mode: InvocationMode = "Sync"
     payload_transform_mode: PayloadTransformMode = "None"
@@ -48,6 +51,11 @@ class LambdaBackend(pulumi.ComponentResource):
     ):
         super().__init__("kgateway-lambda:kubernetes:LambdaBackend", name, None, opts)
 
+        auth: SecretAuth | AssumeRoleAuth | None = None
+        if args.secret_name is not None:
+            auth = SecretAuth(args.secret_name)
+        elif args.assume_role_arn is not None:
+            auth = AssumeRoleAuth(args.assume_role_arn)
         manifest = backend_manifest(
             args.kgateway,
             name=args.name,
@@ -61,7 +69,7 @@ class LambdaBackend(pulumi.ComponentResource):
                 payload_transform_mode=args.payload_transform_mode,
                 endpoint_url=args.endpoint_url,
             ),
-            auth=SecretAuth(args.secret_name) if args.secret_name is not None else None,
+            auth=auth,
         )
         backend = k8s.apiextensions.CustomResource(
             f"{name}-backend",

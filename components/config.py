@@ -23,8 +23,8 @@ PROJECT = "kgateway-lambda"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_SRC = PROJECT_ROOT / "lambda_src"
 
-CredentialsMode = Literal["generated", "provided", "irsa"]
-CREDENTIALS_MODES: tuple[str, ...] = ("generated", "provided", "irsa")
+CredentialsMode = Literal["generated", "provided", "irsa", "assume-role"]
+CREDENTIALS_MODES: tuple[str, ...] = ("generated", "provided", "irsa", "assume-role")
 RUNTIMES: tuple[str, ...] = ("nodejs24.x", "nodejs22.x")
 ARCHITECTURES: tuple[str, ...] = ("arm64", "x86_64")
 LOG_RETENTION_DAYS: tuple[int, ...] = (
@@ -42,6 +42,7 @@ REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$")
 ENDPOINT_URL_RE = re.compile(r"^https?://[-a-zA-Z0-9@:%.+~#?&/=]+$")
 GATEWAY_URL_RE = re.compile(r"^https?://[^\s/]+$")
 OIDC_PROVIDER_RE = re.compile(r"^(arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/|https://)[A-Za-z0-9./_-]+$")
+ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$")
 ROTATION_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Gateway API's path rules for Exact/PathPrefix matches (the CRD's pattern and CEL rules).
 PATH_CHARS_RE = re.compile(r"^/[-A-Za-z0-9._~!$&'()*+,;=:@%/]*$")
@@ -121,6 +122,8 @@ class CredentialsSettings:
     # irsa: the cluster's OIDC provider (ARN or issuer URL) and the GatewayParameters to create.
     oidc_provider: str | None = None
     gateway_parameters_name: str = "lambda-irsa"
+    # assume-role: the gateway's ambient identity (e.g. its IRSA role) that may assume the invoke role.
+    ambient_role_arn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -324,6 +327,19 @@ def _read_credentials(reader: _Reader) -> CredentialsSettings:
                 oidc_provider=oidc_provider,
                 gateway_parameters_name=parameters_name,
             )
+        if mode == "assume-role":
+            return CredentialsSettings(
+                mode="assume-role",
+                secret_name=secret_name,
+                rotation=rotation,
+                ambient_role_arn=reader.pattern(
+                    "ambientRoleArn",
+                    ROLE_ARN_RE,
+                    "is required when credentialsMode is 'assume-role': the IAM role ARN the gateway already runs "
+                    "as (its IRSA or pod identity role)",
+                    "arn:aws:iam::123456789012:role/kgateway-proxy",
+                ),
+            )
         return CredentialsSettings(mode="generated", secret_name=secret_name, rotation=rotation)
 
     secrets: dict[str, pulumi.Output[str] | None] = {}
@@ -422,6 +438,15 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
             payload_mode,
             f"is not a field of kgateway {version.name}; only kgateway {', '.join(having)} has it",
             "unset it, or set kgatewayVersion to " + having[-1],
+        )
+    if credentials.mode == "assume-role" and not version.has_assume_role_auth:
+        having = [v.name for v in KGATEWAY_VERSIONS.values() if v.has_assume_role_auth]
+        reader.fail(
+            "credentialsMode",
+            "assume-role",
+            f"needs a Backend auth type AssumeRole, which kgateway {version.name} lacks; only kgateway "
+            f"{', '.join(having)} has it",
+            "irsa, or kgatewayVersion " + having[-1],
         )
     backend = BackendSettings(
         kgateway=version,

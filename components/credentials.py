@@ -58,6 +58,17 @@ def irsa_trust_policy(provider_arn: str, service_account: str) -> str:
     )
 
 
+def assume_role_trust_policy(ambient_role_arn: str) -> str:
+    """Trust exactly the gateway's ambient role to assume the invoke role."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"AWS": ambient_role_arn}, "Action": "sts:AssumeRole"}],
+        },
+        sort_keys=True,
+    )
+
+
 def oidc_provider_arn(provider: str, account_id: pulumi.Input[str]) -> pulumi.Output[str]:
     """The provider's ARN, from its ARN or from its issuer URL and the account."""
     if provider.startswith("arn:"):
@@ -83,6 +94,8 @@ class GatewayCredentialsArgs:
     gateway_name: str = "http"
     gateway_namespace: str = "kgateway-system"
     gateway_parameters_name: str = "lambda-irsa"
+    # assume-role mode
+    ambient_role_arn: str | None = None
 
 
 class GatewayCredentials(pulumi.ComponentResource):
@@ -93,6 +106,8 @@ class GatewayCredentials(pulumi.ComponentResource):
     `provided`: keys from encrypted stack config.
     `irsa`: no keys at all: an invoke-only role the gateway proxy's service account assumes through the
     cluster's OIDC provider, and the kgateway GatewayParameters that annotates that service account.
+    `assume-role`: no keys: an invoke-only role that exactly the gateway's ambient role may assume; the
+    Backend names it (`auth.type: AssumeRole`).
     """
 
     secret_name: pulumi.Output[str] | None
@@ -100,13 +115,17 @@ class GatewayCredentials(pulumi.ComponentResource):
     user_name: pulumi.Output[str] | None
     irsa_role_arn: pulumi.Output[str] | None
     gateway_parameters_name: pulumi.Output[str] | None
+    invoke_role_arn: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: GatewayCredentialsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kgateway-lambda:aws:GatewayCredentials", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.irsa_role_arn = self.gateway_parameters_name = None
+        self.irsa_role_arn = self.gateway_parameters_name = self.invoke_role_arn = None
         if args.mode == "irsa":
             self._irsa(name, args)
+            return
+        if args.mode == "assume-role":
+            self._assume_role(name, args)
             return
 
         session_token: pulumi.Input[str] | None
@@ -164,24 +183,44 @@ class GatewayCredentials(pulumi.ComponentResource):
         self.access_key_id = pulumi.Output.secret(access_key_id)
         self.register_outputs({"secret_name": self.secret_name, "access_key_id": self.access_key_id})
 
-    def _irsa(self, name: str, args: GatewayCredentialsArgs) -> None:
-        if args.oidc_provider is None or args.account_id is None:
-            raise ValueError("irsa credentials need oidc_provider and account_id")
+    def _invoke_only_role(
+        self, resource_name: str, trust_policy: pulumi.Input[str], description: str, args: GatewayCredentialsArgs
+    ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+        """A role that may only invoke the routed functions, assumable as `trust_policy` says."""
         child = pulumi.ResourceOptions(parent=self)
-        service_account = f"system:serviceaccount:{args.gateway_namespace}:{args.gateway_name}"
-        role = aws.iam.Role(
-            f"{name}-irsa",
-            assume_role_policy=oidc_provider_arn(args.oidc_provider, args.account_id).apply(
-                lambda arn: irsa_trust_policy(arn, service_account)
-            ),
-            description=f"kgateway proxy {args.gateway_namespace}/{args.gateway_name}: invoke routed Lambdas",
-            opts=child,
-        )
+        role = aws.iam.Role(resource_name, assume_role_policy=trust_policy, description=description, opts=child)
         policy = aws.iam.RolePolicy(
-            f"{name}-invoke-only",
+            f"{resource_name}-invoke-only",
             role=role.id,
             policy=pulumi.Output.all(*args.invoke_arns).apply(invoke_only_policy),
             opts=child,
+        )
+        return role, policy
+
+    def _assume_role(self, name: str, args: GatewayCredentialsArgs) -> None:
+        if args.ambient_role_arn is None:
+            raise ValueError("assume-role credentials need ambient_role_arn")
+        role, policy = self._invoke_only_role(
+            f"{name}-invoke-role",
+            assume_role_trust_policy(args.ambient_role_arn),
+            "Assumed by the kgateway proxy's ambient identity to invoke routed Lambdas",
+            args,
+        )
+        self.secret_name = self.access_key_id = self.user_name = None
+        self.invoke_role_arn = pulumi.Output.all(role.arn, policy.id).apply(lambda parts: str(parts[0]))
+        self.register_outputs({"invoke_role_arn": self.invoke_role_arn})
+
+    def _irsa(self, name: str, args: GatewayCredentialsArgs) -> None:
+        if args.oidc_provider is None or args.account_id is None:
+            raise ValueError("irsa credentials need oidc_provider and account_id")
+        service_account = f"system:serviceaccount:{args.gateway_namespace}:{args.gateway_name}"
+        role, policy = self._invoke_only_role(
+            f"{name}-irsa",
+            oidc_provider_arn(args.oidc_provider, args.account_id).apply(
+                lambda arn: irsa_trust_policy(arn, service_account)
+            ),
+            f"kgateway proxy {args.gateway_namespace}/{args.gateway_name}: invoke routed Lambdas",
+            args,
         )
         parameters = k8s.apiextensions.CustomResource(
             f"{name}-gateway-parameters",

@@ -66,6 +66,13 @@ class SecretAuth:
 
 
 @dataclass(frozen=True)
+class AssumeRoleAuth:
+    """The gateway's ambient identity assumes this role (STS role chaining) to sign requests."""
+
+    role_arn: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
 class LambdaTarget:
     """The function a Backend invokes and how.
 
@@ -87,9 +94,9 @@ def backend_manifest(
     name: str,
     namespace: str,
     target: LambdaTarget,
-    auth: SecretAuth | None,
+    auth: SecretAuth | AssumeRoleAuth | None,
 ) -> dict[str, Any]:
-    """A `Backend` for one Lambda function in the shape `version` accepts."""
+    """A `Backend` for one Lambda function in the shape `version` accepts; no `auth`: ambient credentials."""
     lambda_spec: dict[str, Any] = {"functionName": target.function_name}
     if target.qualifier is not None:
         lambda_spec["qualifier"] = target.qualifier
@@ -104,8 +111,12 @@ def backend_manifest(
         lambda_spec["accountId"] = target.account_id
     else:
         aws_spec["accountId"] = target.account_id
-    if auth is not None:
+    if isinstance(auth, SecretAuth):
         aws_spec["auth"] = {"type": "Secret", "secretRef": {"name": auth.secret_name}}
+    elif isinstance(auth, AssumeRoleAuth):
+        if not version.has_assume_role_auth:
+            raise ValueError(f"kgateway {version.name} has no AssumeRole auth")
+        aws_spec["auth"] = {"type": "AssumeRole", "assumeRole": {"roleArn": auth.role_arn}}
     aws_spec["lambda"] = lambda_spec
 
     spec: dict[str, Any] = {}

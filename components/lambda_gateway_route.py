@@ -41,6 +41,7 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
     secret_name: pulumi.Output[str] | None
     irsa_role_arn: pulumi.Output[str] | None
     gateway_parameters_name: pulumi.Output[str] | None
+    invoke_role_arn: pulumi.Output[str] | None
     backend_name: pulumi.Output[str]
     route_name: pulumi.Output[str]
 
@@ -83,6 +84,7 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
                 gateway_name=args.route.gateway_name,
                 gateway_namespace=args.route.gateway_namespace,
                 gateway_parameters_name=args.credentials.gateway_parameters_name,
+                ambient_role_arn=args.credentials.ambient_role_arn,
             ),
             opts=child,
         )
@@ -96,6 +98,7 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
                 region=aws.get_region_output(opts=invoke).region,
                 account_id=account_id,
                 secret_name=credentials.secret_name,
+                assume_role_arn=credentials.invoke_role_arn,
                 qualifier=args.backend.qualifier,
                 invocation_mode=args.backend.invocation_mode,
                 payload_transform_mode=args.backend.payload_transform_mode,
@@ -123,6 +126,7 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
         self.secret_name = credentials.secret_name
         self.irsa_role_arn = credentials.irsa_role_arn
         self.gateway_parameters_name = credentials.gateway_parameters_name
+        self.invoke_role_arn = credentials.invoke_role_arn
         self.backend_name = backend.backend_name
         self.route_name = route.route_name
         self.register_outputs(

@@ -70,3 +70,5 @@ def deploy(settings: StackSettings) -> None:
     if route.irsa_role_arn is not None:
         pulumi.export("irsa_role_arn", route.irsa_role_arn)
         pulumi.export("gateway_parameters_name", route.gateway_parameters_name)
+    if route.invoke_role_arn is not None:
+        pulumi.export("invoke_role_arn", route.invoke_role_arn)

@@ -265,3 +265,13 @@ def test_composite_uses_explicit_providers(run_stack: RunStack) -> None:
         providers["cluster-staging"],
         providers["cluster-prod"],
     }
+
+
+def test_provided_session_token_is_warned_about_and_kept_secret(run_stack: RunStack) -> None:
+    run = run_stack(
+        {"credentialsMode": "provided"},
+        secrets={"accessKeyId": "AKIATEMPORARY00001", "secretAccessKey": "temp-secret", "sessionToken": "temp-token"},
+    )
+    assert any("never refreshes" in line and line.startswith("warning:") for line in run.logs)
+    assert reveal(run.one("kubernetes:core/v1:Secret").inputs["stringData"])["sessionToken"] == "temp-token"
+    assert "temp-token" not in "\n".join(run.logs) + json.dumps(run.outputs)

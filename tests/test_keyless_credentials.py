@@ -1,11 +1,13 @@
-"""IRSA mode: no keys anywhere; an invoke-only role only the gateway proxy's service account can assume."""
+"""Keyless modes: IRSA (the proxy's service account assumes an invoke-only role) and assume-role."""
 
 from __future__ import annotations
 
 import json
 
 import boto3
+import pytest
 
+from components.config import ConfigError
 from components.engine import reveal
 from tests.conftest import ACCOUNT, RunStack, require_crds
 from tests.crd_schema import schema_errors
@@ -68,5 +70,42 @@ def test_irsa_deploys_into_moto_and_destroys_cleanly(aws: boto3.Session) -> None
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]
     assert iam.list_users()["Users"] == []
+    deployment.destroy()
+    assert iam.list_roles()["Roles"] == []
+
+
+AMBIENT = f"arn:aws:iam::{ACCOUNT}:role/kgateway-proxy"
+
+
+def test_assume_role_mode_trusts_exactly_the_ambient_role(run_stack: RunStack) -> None:
+    run = run_stack({"credentialsMode": "assume-role", "ambientRoleArn": AMBIENT})
+    assert not run.by_type("kubernetes:core/v1:Secret")
+    assert not run.by_type("aws:iam/user:User")
+    role = next(r for r in run.by_type("aws:iam/role:Role") if r.name == "echo-invoke-role")
+    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"] == [
+        {"Effect": "Allow", "Principal": {"AWS": AMBIENT}, "Action": "sts:AssumeRole"}
+    ]
+    backend = reveal(run.one("kubernetes:gateway.kgateway.dev/v1alpha1:Backend").inputs)
+    role_arn = "arn:aws:iam::123456789012:role/echo-invoke-role-0000001"
+    assert backend["spec"]["aws"]["auth"] == {"type": "AssumeRole", "assumeRole": {"roleArn": role_arn}}
+    assert run.outputs["invoke_role_arn"] == role_arn
+    crds = require_crds()
+    assert schema_errors(backend, crds / "kgateway-main-354c0f6-backends.yaml", "v1alpha1") == []
+
+
+def test_assume_role_on_a_version_without_it_is_refused(run_stack: RunStack) -> None:
+    with pytest.raises(ConfigError, match=r"credentialsMode = 'assume-role': needs a Backend auth type AssumeRole"):
+        run_stack({"credentialsMode": "assume-role", "ambientRoleArn": AMBIENT, "kgatewayVersion": "v2.0"})
+
+
+def test_assume_role_deploys_into_moto_and_destroys_cleanly(aws: boto3.Session) -> None:  # noqa: F811
+    deployment = MotoDeployment(aws)
+    deployment.up(dev_config(credentialsMode="assume-role", ambientRoleArn=AMBIENT))
+    iam = aws.client("iam")
+    role = next(r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("echo-invoke-role"))
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"AWS": AMBIENT}
+    (policy_name,) = iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role["RoleName"], PolicyName=policy_name)["PolicyDocument"]
+    assert document["Statement"][0]["Action"] == "lambda:InvokeFunction"
     deployment.destroy()
     assert iam.list_roles()["Roles"] == []
