@@ -32,10 +32,11 @@ class LambdaBackendArgs:
     secret_name: pulumi.Input[str] | None
     # A role the gateway's ambient identity assumes (kgateway versions with AssumeRole auth).
     assume_role_arn: pulumi.Input[str] | None = None
-    qualifier: str | None = None
+    qualifier: pulumi.Input[str] | None = None
     invocation_mode: InvocationMode = "Sync"
     payload_transform_mode: PayloadTransformMode = "None"
     endpoint_url: str | None = None
+    wait_for_acceptance: bool = True
 
 
 class LambdaBackend(pulumi.ComponentResource):
@@ -70,6 +71,7 @@ class LambdaBackend(pulumi.ComponentResource):
                 endpoint_url=args.endpoint_url,
             ),
             auth=auth,
+            wait=args.wait_for_acceptance,
         )
         backend = k8s.apiextensions.CustomResource(
             f"{name}-backend",

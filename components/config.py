@@ -36,6 +36,7 @@ FUNCTION_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SOURCE_DIR_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+ALIAS_RE = re.compile(r"^(?![0-9]+$)[A-Za-z0-9_-]{1,128}$")
 QUALIFIER_RE = re.compile(r"^(\$LATEST|[0-9]+|[A-Za-z0-9_-]{1,128})$")
 ACCOUNT_ID_RE = re.compile(r"^[0-9]{12}$")
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$")
@@ -109,6 +110,8 @@ class FunctionSettings:
     memory_mb: int
     timeout_s: int
     log_retention_days: int
+    # Publish a version on each code change and point this alias at it; the Backend then invokes the alias.
+    alias: str | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,8 @@ class BackendSettings:
     invocation_mode: Literal["Sync", "Async"]
     payload_transform_mode: Literal["None", "Envoy"]
     endpoint_url: str | None
+    # Annotate the Backend and HTTPRoute so `pulumi up` waits until kgateway accepted them.
+    wait_for_acceptance: bool = True
 
 
 @dataclass(frozen=True)
@@ -176,6 +181,7 @@ DEFAULTS: dict[str, str] = {
     "routePath": "/echo",
     "gatewayName": "http",
     "gatewayNamespace": "kgateway-system",
+    "waitForAcceptance": "true",
 }
 
 
@@ -242,6 +248,13 @@ class _Reader:
             )
             return example
         return number
+
+    def boolean(self, name: str) -> bool:
+        value = self.raw(name)
+        if value not in ("true", "false"):
+            self.fail(name, value, "must be true or false", "true")
+            return True
+        return value == "true"
 
     def dns_label(self, name: str, example: str) -> str:
         return self.pattern(
@@ -421,6 +434,12 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
         memory_mb=reader.integer("memorySize", 128, 10240, 128),
         timeout_s=reader.integer("timeout", 1, 900, 10),
         log_retention_days=_read_retention(reader),
+        alias=reader.optional_pattern(
+            "alias",
+            ALIAS_RE,
+            "must be an alias name: 1 to 128 letters, digits, '-' or '_', not only digits",
+            "live",
+        ),
     )
 
     credentials = _read_credentials(reader)
@@ -467,7 +486,15 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
             "must be an http(s) URL",
             "http://moto.example:5000",
         ),
+        wait_for_acceptance=reader.boolean("waitForAcceptance"),
     )
+    if function.alias is not None and backend.qualifier not in (None, function.alias):
+        reader.fail(
+            "qualifier",
+            backend.qualifier,
+            f"must be unset or equal to alias ({function.alias!r}): the Backend invokes the alias",
+            function.alias,
+        )
     route = RouteSettings(
         name=reader.object_name("routeName", function_name),
         path=_read_path(reader),

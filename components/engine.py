@@ -170,7 +170,7 @@ def stack_config(stack: str, stacks_dir: Path | None = None) -> tuple[dict[str, 
     for key, declared in (project.get("config") or {}).items():
         if isinstance(declared, dict) and "default" in declared:
             full_key = key if ":" in key else f"{PROJECT}:{key}"
-            config[full_key] = _config_string(declared["default"])
+            config[full_key] = config_string(declared["default"])
     stack_file = (stacks_dir or PROJECT_ROOT / project.get("stackConfigDir", "stacks")) / f"Pulumi.{stack}.yaml"
     if not stack_file.is_file():
         raise FileNotFoundError(f"no stack config {stack_file}")
@@ -181,11 +181,11 @@ def stack_config(stack: str, stacks_dir: Path | None = None) -> tuple[dict[str, 
             config[full_key] = SECRET
             secret_keys.append(full_key)
         else:
-            config[full_key] = _config_string(value)
+            config[full_key] = config_string(value)
     return config, secret_keys
 
 
-def _config_string(value: Any) -> str:
+def config_string(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict | list):

@@ -7,6 +7,7 @@ CRD's own; see ../shared/crds/SOURCES.md for where each schema comes from.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -30,6 +31,8 @@ class KgatewayVersion:
     account_id_on_lambda: bool
     has_payload_transform_mode: bool
     has_assume_role_auth: bool
+    # Whether the controller writes `status.conditions[Accepted]` on Backends (only then can we wait for it).
+    backend_reports_accepted: bool
 
 
 KGATEWAY_VERSIONS: dict[str, KgatewayVersion] = {
@@ -41,6 +44,7 @@ KGATEWAY_VERSIONS: dict[str, KgatewayVersion] = {
         account_id_on_lambda=False,
         has_payload_transform_mode=False,
         has_assume_role_auth=False,
+        backend_reports_accepted=False,
     ),
     "main": KgatewayVersion(
         name="main",
@@ -50,6 +54,7 @@ KGATEWAY_VERSIONS: dict[str, KgatewayVersion] = {
         account_id_on_lambda=True,
         has_payload_transform_mode=True,
         has_assume_role_auth=True,
+        backend_reports_accepted=True,
     ),
 }
 DEFAULT_KGATEWAY_VERSION = "main"
@@ -82,10 +87,37 @@ class LambdaTarget:
     function_name: pulumi.Input[str]
     region: pulumi.Input[str]
     account_id: pulumi.Input[str]
-    qualifier: str | None = None
+    qualifier: pulumi.Input[str] | None = None
     invocation_mode: InvocationMode = "Sync"
     payload_transform_mode: PayloadTransformMode | None = "None"
     endpoint_url: str | None = None
+
+
+# pulumi-kubernetes (>= 4.18) waits for these before it reports the object created; `skipAwait` turns it off.
+WAIT_FOR = "pulumi.com/waitFor"
+SKIP_AWAIT = "pulumi.com/skipAwait"
+ROUTE_ACCEPTED = [
+    'jsonpath={.status.parents[0].conditions[?(@.type=="Accepted")].status}=True',
+    'jsonpath={.status.parents[0].conditions[?(@.type=="ResolvedRefs")].status}=True',
+]
+
+
+def readiness_annotations(kind: str, version: KgatewayVersion, wait: bool) -> dict[str, str]:
+    """Annotations that make `pulumi up` wait until kgateway accepted the object (or not wait at all)."""
+    if not wait:
+        return {SKIP_AWAIT: "true"}
+    if kind == "HTTPRoute":
+        return {WAIT_FOR: json.dumps(ROUTE_ACCEPTED)}
+    if kind == "Backend" and version.backend_reports_accepted:
+        return {WAIT_FOR: "condition=Accepted"}
+    return {}
+
+
+def _metadata(name: str, namespace: str, annotations: dict[str, str]) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace}
+    if annotations:
+        metadata["annotations"] = annotations
+    return metadata
 
 
 def backend_manifest(
@@ -95,6 +127,7 @@ def backend_manifest(
     namespace: str,
     target: LambdaTarget,
     auth: SecretAuth | AssumeRoleAuth | None,
+    wait: bool = True,
 ) -> dict[str, Any]:
     """A `Backend` for one Lambda function in the shape `version` accepts; no `auth`: ambient credentials."""
     lambda_spec: dict[str, Any] = {"functionName": target.function_name}
@@ -126,7 +159,7 @@ def backend_manifest(
     return {
         "apiVersion": BACKEND_API_VERSION,
         "kind": "Backend",
-        "metadata": {"name": name, "namespace": namespace},
+        "metadata": _metadata(name, namespace, readiness_annotations("Backend", version, wait)),
         "spec": spec,
     }
 
@@ -140,6 +173,7 @@ def http_route_manifest(
     listener_name: str | None,
     path: str,
     backend_name: pulumi.Input[str],
+    wait: bool = True,
 ) -> dict[str, Any]:
     """An `HTTPRoute` sending `path` (PathPrefix) on the Gateway to a kgateway Lambda `Backend`."""
     parent_ref: dict[str, Any] = {"name": gateway_name, "namespace": gateway_namespace}
@@ -148,7 +182,7 @@ def http_route_manifest(
     return {
         "apiVersion": HTTPROUTE_API_VERSION,
         "kind": "HTTPRoute",
-        "metadata": {"name": name, "namespace": namespace},
+        "metadata": _metadata(name, namespace, readiness_annotations("HTTPRoute", KGATEWAY_VERSIONS["main"], wait)),
         "spec": {
             "parentRefs": [parent_ref],
             "rules": [

@@ -37,6 +37,8 @@ class LambdaFunctionArgs:
     timeout_s: int = 10
     log_retention_days: int = 14
     handler: str = "index.handler"
+    # Publish a version on each code change and point this alias at it.
+    alias: str | None = None
 
 
 class LambdaFunction(pulumi.ComponentResource):
@@ -46,6 +48,7 @@ class LambdaFunction(pulumi.ComponentResource):
     function_arn: pulumi.Output[str]
     role_arn: pulumi.Output[str]
     log_group_name: pulumi.Output[str]
+    alias_name: pulumi.Output[str] | None
 
     def __init__(
         self,
@@ -87,9 +90,21 @@ class LambdaFunction(pulumi.ComponentResource):
             code=pulumi.FileArchive(str(package.path)),
             source_code_hash=package.sha256_base64,
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=log_group.name),
+            publish=args.alias is not None,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, basic_execution]),
         )
 
+        self.alias_name = None
+        if args.alias is not None:
+            alias = aws.lambda_.Alias(
+                f"{name}-alias",
+                name=args.alias,
+                function_name=function.name,
+                function_version=function.version,
+                description="Routed by kgateway; moves to each newly published version",
+                opts=child,
+            )
+            self.alias_name = alias.name
         self.function_name = function.name
         self.function_arn = function.arn
         self.role_arn = role.arn

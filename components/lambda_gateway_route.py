@@ -64,6 +64,7 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
         invoke = pulumi.InvokeOutputOptions(parent=self)
 
         function = LambdaFunction(name, args.function, opts=child)
+        qualifier = function.alias_name if function.alias_name is not None else args.backend.qualifier
         account_id = args.backend.account_id or aws.get_caller_identity_output(opts=invoke).account_id
         credentials = GatewayCredentials(
             name,
@@ -73,7 +74,7 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
                 secret_name=args.credentials.secret_name,
                 invoke_arns=[
                     function.function_arn,
-                    qualified_arn(function.function_arn, args.backend.qualifier),
+                    qualified_arn(function.function_arn, args.function.alias or args.backend.qualifier),
                 ],
                 rotation=args.credentials.rotation,
                 access_key_id=args.credentials.access_key_id,
@@ -99,10 +100,11 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
                 account_id=account_id,
                 secret_name=credentials.secret_name,
                 assume_role_arn=credentials.invoke_role_arn,
-                qualifier=args.backend.qualifier,
+                qualifier=qualifier,
                 invocation_mode=args.backend.invocation_mode,
                 payload_transform_mode=args.backend.payload_transform_mode,
                 endpoint_url=args.backend.endpoint_url,
+                wait_for_acceptance=args.backend.wait_for_acceptance,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[credentials]),
         )
@@ -116,6 +118,7 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
                 gateway_name=args.route.gateway_name,
                 gateway_namespace=args.route.gateway_namespace,
                 listener_name=args.route.listener_name,
+                wait_for_acceptance=args.backend.wait_for_acceptance,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[backend]),
         )

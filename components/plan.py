@@ -29,6 +29,7 @@ COMPUTED_OUTPUTS: dict[str, tuple[str, ...]] = {
     "aws:iam/userPolicy:UserPolicy": ("name",),
     "aws:iam/accessKey:AccessKey": ("secret", "createDate"),
     "aws:iam/rolePolicy:RolePolicy": ("name",),
+    "aws:lambda/alias:Alias": ("arn", "invokeArn"),
 }
 
 

@@ -20,6 +20,7 @@ class LambdaRouteArgs:
     gateway_name: str = "http"
     gateway_namespace: str = "kgateway-system"
     listener_name: str | None = None
+    wait_for_acceptance: bool = True
 
 
 class LambdaRoute(pulumi.ComponentResource):
@@ -43,6 +44,7 @@ class LambdaRoute(pulumi.ComponentResource):
             listener_name=args.listener_name,
             path=args.path,
             backend_name=args.backend_name,
+            wait=args.wait_for_acceptance,
         )
         route = k8s.apiextensions.CustomResource(
             f"{name}-httproute",

@@ -49,6 +49,7 @@ def deploy(settings: StackSettings) -> None:
                 memory_mb=function.memory_mb,
                 timeout_s=function.timeout_s,
                 log_retention_days=function.log_retention_days,
+                alias=function.alias,
             ),
             credentials=settings.credentials,
             backend=settings.backend,

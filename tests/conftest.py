@@ -51,6 +51,10 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
             )
         elif args.typ == "aws:lambda/function:Function":
             state["arn"] = f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
+            state["version"] = "1" if state.get("publish") else "$LATEST"
+        elif args.typ == "aws:lambda/alias:Alias":
+            function_arn = f"arn:aws:lambda:{self.region}:{self.account}:function:{state['functionName']}"
+            state["arn"] = f"{function_arn}:{name}"
         elif args.typ == "aws:cloudwatch/logGroup:LogGroup":
             state["arn"] = f"arn:aws:logs:{self.region}:{self.account}:log-group:{name}"
         elif args.typ == "aws:iam/accessKey:AccessKey":

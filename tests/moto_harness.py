@@ -152,6 +152,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
             "aws:iam/userPolicy:UserPolicy": self._put_user_policy,
             "aws:iam/accessKey:AccessKey": self._create_access_key,
             "aws:iam/rolePolicy:RolePolicy": self._put_role_policy,
+            "aws:lambda/alias:Alias": self._create_alias,
         }
 
     def _updaters(self) -> dict[str, Callable[[Deployed, dict[str, Any]], dict[str, Any]]]:
@@ -192,6 +193,9 @@ class MotoDeployment(pulumi.runtime.Mocks):
             "aws:iam/accessKey:AccessKey": lambda r: self.iam.delete_access_key(
                 UserName=r.state["user"], AccessKeyId=r.id
             ),
+            "aws:lambda/alias:Alias": lambda r: self.lambda_.delete_alias(
+                FunctionName=r.state["functionName"], Name=r.state["name"]
+            ),
             "aws:iam/rolePolicy:RolePolicy": lambda r: self.iam.delete_role_policy(
                 RoleName=r.state["role"], PolicyName=r.state["name"]
             ),
@@ -230,6 +234,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
             MemorySize=int(inputs["memorySize"]),
             Timeout=int(inputs["timeout"]),
             LoggingConfig={"LogFormat": logging.get("logFormat", "Text"), "LogGroup": logging["logGroup"]},
+            Publish=bool(inputs.get("publish", False)),
         )
         return inputs["name"], {
             "arn": function["FunctionArn"],
@@ -248,6 +253,12 @@ class MotoDeployment(pulumi.runtime.Mocks):
         policy_name = inputs.get("name") or f"{name}-{_suffix(name)}"
         self.iam.put_user_policy(UserName=inputs["user"], PolicyName=policy_name, PolicyDocument=inputs["policy"])
         return f"{inputs['user']}:{policy_name}", {"name": policy_name}
+
+    def _create_alias(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        alias = self.lambda_.create_alias(
+            FunctionName=inputs["functionName"], Name=inputs["name"], FunctionVersion=inputs["functionVersion"]
+        )
+        return alias["AliasArn"], {"arn": alias["AliasArn"]}
 
     def _put_role_policy(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         policy_name = inputs.get("name") or f"{name}-{_suffix(name)}"

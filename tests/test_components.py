@@ -275,3 +275,36 @@ def test_provided_session_token_is_warned_about_and_kept_secret(run_stack: RunSt
     assert any("never refreshes" in line and line.startswith("warning:") for line in run.logs)
     assert reveal(run.one("kubernetes:core/v1:Secret").inputs["stringData"])["sessionToken"] == "temp-token"
     assert "temp-token" not in "\n".join(run.logs) + json.dumps(run.outputs)
+
+
+def test_readiness_annotations_follow_the_version_and_the_switch(run_stack: RunStack) -> None:
+    run = run_stack()
+    route = run.one("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute").inputs["metadata"]["annotations"]
+    assert json.loads(route["pulumi.com/waitFor"]) == [
+        'jsonpath={.status.parents[0].conditions[?(@.type=="Accepted")].status}=True',
+        'jsonpath={.status.parents[0].conditions[?(@.type=="ResolvedRefs")].status}=True',
+    ]
+    backend = run.one("kubernetes:gateway.kgateway.dev/v1alpha1:Backend").inputs["metadata"]["annotations"]
+    assert backend == {"pulumi.com/waitFor": "condition=Accepted"}
+
+    old = run_stack({"kgatewayVersion": "v2.0"}).one("kubernetes:gateway.kgateway.dev/v1alpha1:Backend")
+    assert "annotations" not in old.inputs["metadata"]  # v2.0 does not report Accepted on Backends
+
+    off = run_stack({"waitForAcceptance": "false"})
+    for kind in ("gateway.kgateway.dev/v1alpha1:Backend", "gateway.networking.k8s.io/v1:HTTPRoute"):
+        assert off.one(f"kubernetes:{kind}").inputs["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
+
+
+def test_alias_publishes_a_version_and_is_what_kgateway_invokes(run_stack: RunStack) -> None:
+    run = run_stack({"alias": "live"})
+    assert run.one("aws:lambda/function:Function").inputs["publish"] is True
+    alias = run.one("aws:lambda/alias:Alias").inputs
+    assert (alias["name"], alias["functionName"]) == ("live", "echo")
+    assert "functionVersion" in alias
+    spec = run.one("kubernetes:gateway.kgateway.dev/v1alpha1:Backend").inputs["spec"]
+    assert spec["aws"]["lambda"]["qualifier"] == "live"
+    policy = json.loads(run.one("aws:iam/userPolicy:UserPolicy").inputs["policy"])
+    assert policy["Statement"][0]["Resource"] == [FUNCTION_ARN, f"{FUNCTION_ARN}:live"]
+    assert run.one("kubernetes:gateway.kgateway.dev/v1alpha1:Backend").urn in [
+        r.urn for r in run.resources if run.one("aws:lambda/alias:Alias").urn in r.dependencies
+    ]

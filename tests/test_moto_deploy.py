@@ -189,3 +189,15 @@ def test_key_material_never_appears_in_plan_output_or_logs(aws: boto3.Session) -
     assert key["secret"] not in shown
     assert key["id"] not in shown
     assert run.secret_outputs == set()
+
+
+def test_alias_points_at_the_published_version(aws: boto3.Session) -> None:
+    deployment = MotoDeployment(aws)
+    deployment.up(dev_config(alias="live"))
+    admin = aws.client("lambda")
+    alias = admin.get_alias(FunctionName="echo", Name="live")
+    versions = [v["Version"] for v in admin.list_versions_by_function(FunctionName="echo")["Versions"]]
+    assert alias["FunctionVersion"] in versions
+    assert alias["FunctionVersion"] != "$LATEST"
+    deployment.destroy()
+    assert admin.list_functions()["Functions"] == []
