@@ -6,10 +6,13 @@ problem names the config key, the bad value, what is allowed and an example.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import pulumi
 
@@ -143,6 +146,11 @@ class BackendSettings:
     wait_for_acceptance: bool = True
 
 
+PathMatch = Literal["PathPrefix", "Exact", "RegularExpression"]
+PATH_MATCHES: tuple[str, ...] = ("PathPrefix", "Exact", "RegularExpression")
+HTTP_METHODS: tuple[str, ...] = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
+
+
 @dataclass(frozen=True)
 class RouteSettings:
     name: str
@@ -150,17 +158,35 @@ class RouteSettings:
     gateway_name: str
     gateway_namespace: str
     listener_name: str | None
+    match: PathMatch = "PathPrefix"
+    methods: tuple[str, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    hostnames: tuple[str, ...] = ()
+    # Namespace of the HTTPRoute; None: the Backend's (a different one gets a ReferenceGrant).
+    namespace: str | None = None
+
+
+@dataclass(frozen=True)
+class TargetSettings:
+    """One function, its Backend and the routes to it."""
+
+    function: FunctionSettings
+    backend: BackendSettings
+    routes: tuple[RouteSettings, ...]
 
 
 @dataclass(frozen=True)
 class StackSettings:
     region: str
-    function: FunctionSettings
+    targets: tuple[TargetSettings, ...]
     credentials: CredentialsSettings
-    backend: BackendSettings
-    route: RouteSettings
     gateway_url: str | None
     warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def gateway(self) -> RouteSettings:
+        """Gateway name, namespace and listener (shared by every route)."""
+        return self.targets[0].routes[0]
 
 
 # Defaults: Pulumi.yaml declares the same values (a test keeps the two equal).
@@ -185,9 +211,18 @@ DEFAULTS: dict[str, str] = {
 }
 
 
+def config_text(value: Any) -> str:
+    """A structured config value as the string Pulumi would hand over for it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
+
+
 def dns_label_for(name: str) -> str:
     """A stable Kubernetes object name for an AWS name (which may hold upper case and `_`)."""
-    label = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63].rstrip("-")
+    label = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:63].rstrip("-")
     return label or "lambda"
 
 
@@ -198,14 +233,51 @@ class _Reader:
         self.source = source
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
+        # Inside one entry of a list (functions[i], routes[i]): its fields, by the flat key they stand for.
+        self.entry: dict[str, Any] = {}
+        self.prefix = ""
+        self.fields: dict[str, str] = {}
+
+    def scoped(self, entry: dict[str, Any], prefix: str, fields: dict[str, str]) -> _Reader:
+        """A reader of one list entry; a field it lacks falls back to the flat key (a stack-wide default)."""
+        child = _Reader(self.source)
+        child.problems, child.warnings = self.problems, self.warnings
+        child.entry, child.prefix, child.fields = entry, prefix, fields
+        return child
+
+    def _in_entry(self, name: str) -> bool:
+        return name in self.fields and self.fields[name] in self.entry
 
     def key(self, name: str) -> str:
-        return name if ":" in name else f"{PROJECT}:{name}"
+        flat = name if ":" in name else f"{PROJECT}:{name}"
+        # Inside an entry, a field is named by its place in the list unless a stack-wide value stands in for it.
+        stands_in = self.source.get(flat) is not None or name in DEFAULTS
+        if self._in_entry(name) or (name in self.fields and self.prefix and not stands_in):
+            return f"{PROJECT}:{self.prefix}.{self.fields[name]}"
+        return flat
 
     def raw(self, name: str) -> str | None:
-        value = self.source.get(self.key(name))
+        if self._in_entry(name):
+            return config_text(self.entry[self.fields[name]])
+        value = self.source.get(name if ":" in name else f"{PROJECT}:{name}")
         if value is None:
             value = DEFAULTS.get(name)
+        return value
+
+    def structured(self, name: str, kind: type) -> Any:
+        """A list or object value (given as YAML in the stack file), or None when unset."""
+        value: Any = self.entry.get(self.fields.get(name, "\0")) if self._in_entry(name) else None
+        if value is None:
+            text = self.source.get(name if ":" in name else f"{PROJECT}:{name}")
+            if text is None:
+                return None
+            try:
+                value = json.loads(text)
+            except ValueError:
+                value = text
+        if not isinstance(value, kind):
+            self.fail(name, value, f"must be a {'list' if kind is list else 'mapping'}", "see README")
+            return None
         return value
 
     def fail(self, name: str, value: object, allowed: str, example: str) -> None:
@@ -284,9 +356,17 @@ class _Reader:
         return value
 
 
-def _read_path(reader: _Reader) -> str:
+def _read_path(reader: _Reader, match: str) -> str:
     name = "routePath"
     value = reader.raw(name) or ""
+    if match == "RegularExpression":
+        try:
+            re.compile(value)
+        except re.error as error:
+            reader.fail(name, value, f"must be a regular expression ({error})", "^/echo/[0-9]+$")
+        if not value or len(value) > 1024:
+            reader.fail(name, value, "must be 1 to 1024 characters", "^/echo/[0-9]+$")
+        return value
     allowed = (
         "must be an absolute path starting with '/', of the characters Gateway API allows, "
         f"without {', '.join(repr(s) for s in PATH_FORBIDDEN)} and not ending in '/.' or '/..'"
@@ -405,6 +485,125 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
     reader = _Reader(source or PulumiConfigSource())
     region = reader.pattern("aws:region", REGION_RE, "must be an AWS region code", "us-east-1")
 
+    credentials = _read_credentials(reader)
+    version = KGATEWAY_VERSIONS[reader.choice("kgatewayVersion", tuple(KGATEWAY_VERSIONS))]
+    if credentials.mode == "assume-role" and not version.has_assume_role_auth:
+        having = [v.name for v in KGATEWAY_VERSIONS.values() if v.has_assume_role_auth]
+        reader.fail(
+            "credentialsMode",
+            "assume-role",
+            f"needs a Backend auth type AssumeRole, which kgateway {version.name} lacks; only kgateway "
+            f"{', '.join(having)} has it",
+            "irsa, or kgatewayVersion " + having[-1],
+        )
+    shared = _SharedBackend(
+        kgateway=version,
+        namespace=reader.dns_label("namespace", "kgateway-system"),
+        account_id=reader.optional_pattern("accountId", ACCOUNT_ID_RE, "must be 12 digits", "123456789012"),
+        endpoint_url=reader.optional_pattern(
+            "endpointUrl", ENDPOINT_URL_RE, "must be an http(s) URL", "http://moto.example:5000"
+        ),
+        wait_for_acceptance=reader.boolean("waitForAcceptance"),
+    )
+    gateway = RouteSettings(
+        name="",
+        path="/",
+        gateway_name=reader.dns_subdomain("gatewayName", "http"),
+        gateway_namespace=reader.dns_label("gatewayNamespace", "kgateway-system"),
+        listener_name=reader.optional_pattern(
+            "gatewayListener", DNS_SUBDOMAIN_RE, "must be the name of a listener of the Gateway", "http"
+        ),
+    )
+
+    pairs = [_read_target(entry_reader, shared) for entry_reader in _entries(reader, "functions", FUNCTION_FIELDS)]
+    _check_unique(reader, "functions", [(f.name, "name") for f, _ in pairs], "function names")
+    _check_unique(reader, "functions", [(b.name, "backendName") for _, b in pairs], "Backend names")
+    routes = _read_routes(reader, [f.name for f, _ in pairs], gateway)
+    targets = tuple(
+        TargetSettings(function, backend, tuple(r for function_name, r in routes if function_name == function.name))
+        for function, backend in pairs
+    )
+    gateway_url = reader.optional_pattern(
+        "gatewayUrl", GATEWAY_URL_RE, "must be http(s)://host[:port] with no path", "http://localhost:8080"
+    )
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    return StackSettings(
+        region=region,
+        targets=targets,
+        credentials=credentials,
+        gateway_url=gateway_url,
+        warnings=tuple(reader.warnings),
+    )
+
+
+FUNCTION_FIELDS = {
+    "functionName": "name",
+    "functionSource": "source",
+    "runtime": "runtime",
+    "architecture": "architecture",
+    "memorySize": "memorySize",
+    "timeout": "timeout",
+    "logRetentionDays": "logRetentionDays",
+    "alias": "alias",
+    "qualifier": "qualifier",
+    "invocationMode": "invocationMode",
+    "payloadTransformMode": "payloadTransformMode",
+    "backendName": "backendName",
+}
+ROUTE_FIELDS = {
+    "routeName": "name",
+    "routePath": "path",
+    "routeMatch": "match",
+    "routeNamespace": "namespace",
+    "routeFunction": "function",
+    "routeMethods": "methods",
+    "routeHeaders": "headers",
+    "routeHostnames": "hostnames",
+}
+
+
+@dataclass(frozen=True)
+class _SharedBackend:
+    kgateway: KgatewayVersion
+    namespace: str
+    account_id: str | None
+    endpoint_url: str | None
+    wait_for_acceptance: bool
+
+
+def _entries(reader: _Reader, key: str, fields: dict[str, str]) -> list[_Reader]:
+    """One reader per entry of the list `key`; unset, one reader of the flat keys."""
+    entries = reader.structured(key, list)
+    if entries is None:
+        return [reader]
+    if not entries:
+        reader.fail(key, entries, "must list at least one entry", "[{name: echo}]")
+    readers = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            reader.fail(f"{key}[{index}]", entry, "must be a mapping of fields", "{name: echo}")
+            continue
+        unknown = sorted(set(entry) - set(fields.values()))
+        if unknown:
+            reader.fail(
+                f"{key}[{index}]", unknown, f"has unknown fields; allowed: {', '.join(fields.values())}", "name"
+            )
+        readers.append(reader.scoped(entry, f"{key}[{index}]", fields))
+    return readers
+
+
+def _check_unique(reader: _Reader, key: str, values: list[tuple[str, str]], what: str) -> None:
+    seen: set[str] = set()
+    for value, field_name in values:
+        if value in seen:
+            reader.fail(f"{key}", value, f"holds {what} twice; each must be unique ({field_name})", "echo, hello")
+        seen.add(value)
+
+
+def _read_target(reader: _Reader, shared: _SharedBackend) -> tuple[FunctionSettings, BackendSettings]:
+    if reader.entry and "name" not in reader.entry:
+        reader.fail(f"{reader.prefix}.name", None, "is required in each functions entry", "echo")
     function_name = reader.pattern(
         "functionName",
         FUNCTION_NAME_RE,
@@ -435,17 +634,10 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
         timeout_s=reader.integer("timeout", 1, 900, 10),
         log_retention_days=_read_retention(reader),
         alias=reader.optional_pattern(
-            "alias",
-            ALIAS_RE,
-            "must be an alias name: 1 to 128 letters, digits, '-' or '_', not only digits",
-            "live",
+            "alias", ALIAS_RE, "must be an alias name: 1 to 128 letters, digits, '-' or '_', not only digits", "live"
         ),
     )
-
-    credentials = _read_credentials(reader)
-
-    version_name = reader.choice("kgatewayVersion", tuple(KGATEWAY_VERSIONS))
-    version = KGATEWAY_VERSIONS[version_name]
+    version = shared.kgateway
     # Unset means pass-through ("None"), the guide's response, where the version has the switch at all.
     payload_mode = (
         reader.choice("payloadTransformMode", ("None", "Envoy")) if reader.raw("payloadTransformMode") else "None"
@@ -458,72 +650,136 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
             f"is not a field of kgateway {version.name}; only kgateway {', '.join(having)} has it",
             "unset it, or set kgatewayVersion to " + having[-1],
         )
-    if credentials.mode == "assume-role" and not version.has_assume_role_auth:
-        having = [v.name for v in KGATEWAY_VERSIONS.values() if v.has_assume_role_auth]
-        reader.fail(
-            "credentialsMode",
-            "assume-role",
-            f"needs a Backend auth type AssumeRole, which kgateway {version.name} lacks; only kgateway "
-            f"{', '.join(having)} has it",
-            "irsa, or kgatewayVersion " + having[-1],
-        )
-    backend = BackendSettings(
-        kgateway=version,
-        namespace=reader.dns_label("namespace", "kgateway-system"),
-        name=reader.object_name("backendName", function_name),
-        account_id=reader.optional_pattern("accountId", ACCOUNT_ID_RE, "must be 12 digits", "123456789012"),
-        qualifier=reader.optional_pattern(
-            "qualifier",
-            QUALIFIER_RE,
-            "must be $LATEST, a version number or an alias name",
-            "$LATEST",
-        ),
-        invocation_mode="Async" if reader.choice("invocationMode", ("Sync", "Async")) == "Async" else "Sync",
-        payload_transform_mode="Envoy" if payload_mode == "Envoy" else "None",
-        endpoint_url=reader.optional_pattern(
-            "endpointUrl",
-            ENDPOINT_URL_RE,
-            "must be an http(s) URL",
-            "http://moto.example:5000",
-        ),
-        wait_for_acceptance=reader.boolean("waitForAcceptance"),
+    qualifier = reader.optional_pattern(
+        "qualifier", QUALIFIER_RE, "must be $LATEST, a version number or an alias name", "$LATEST"
     )
-    if function.alias is not None and backend.qualifier not in (None, function.alias):
+    if function.alias is not None and qualifier not in (None, function.alias):
         reader.fail(
             "qualifier",
-            backend.qualifier,
+            qualifier,
             f"must be unset or equal to alias ({function.alias!r}): the Backend invokes the alias",
             function.alias,
         )
-    route = RouteSettings(
-        name=reader.object_name("routeName", function_name),
-        path=_read_path(reader),
-        gateway_name=reader.dns_subdomain("gatewayName", "http"),
-        gateway_namespace=reader.dns_label("gatewayNamespace", "kgateway-system"),
-        listener_name=reader.optional_pattern(
-            "gatewayListener",
-            DNS_SUBDOMAIN_RE,
-            "must be the name of a listener of the Gateway",
-            "http",
-        ),
+    backend = BackendSettings(
+        kgateway=version,
+        namespace=shared.namespace,
+        name=reader.object_name("backendName", function_name),
+        account_id=shared.account_id,
+        qualifier=qualifier,
+        invocation_mode="Async" if reader.choice("invocationMode", ("Sync", "Async")) == "Async" else "Sync",
+        payload_transform_mode="Envoy" if payload_mode == "Envoy" else "None",
+        endpoint_url=shared.endpoint_url,
+        wait_for_acceptance=shared.wait_for_acceptance,
     )
-    gateway_url = reader.optional_pattern(
-        "gatewayUrl",
-        GATEWAY_URL_RE,
-        "must be http(s)://host[:port] with no path",
-        "http://localhost:8080",
-    )
-    if reader.problems:
-        raise ConfigError(reader.problems)
-    return StackSettings(
-        region=region,
-        function=function,
-        credentials=credentials,
-        backend=backend,
-        route=route,
-        gateway_url=gateway_url,
-        warnings=tuple(reader.warnings),
-    )
+    return function, backend
+
+
+HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]{1,256}$")
+HOSTNAME_RE = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _read_routes(reader: _Reader, function_names: list[str], gateway: RouteSettings) -> list[tuple[str, RouteSettings]]:
+    """Routes by function name; unset, one PathPrefix route per function."""
+    explicit = reader.structured("routes", list) is not None
+    readers = _entries(reader, "routes", ROUTE_FIELDS) if explicit else []
+    if not explicit:
+        if len(function_names) == 1:
+            readers = [reader]
+        else:
+            readers = [
+                reader.scoped({"function": name, "path": f"/{dns_label_for(name)}"}, "routes", ROUTE_FIELDS)
+                for name in function_names
+            ]
+    parsed: list[tuple[str, RouteSettings, _Reader]] = []
+    for route_reader in readers:
+        function = route_reader.raw("routeFunction") if route_reader._in_entry("routeFunction") else None
+        if function is None:
+            if len(function_names) != 1:
+                route_reader.fail(
+                    "routeFunction", None, f"must name the routed function, one of {function_names}", function_names[0]
+                )
+                continue
+            function = function_names[0]
+        elif function not in function_names:
+            route_reader.fail("routeFunction", function, f"must be one of the functions {function_names}", "echo")
+            continue
+        match = route_reader.choice("routeMatch", PATH_MATCHES) if route_reader.raw("routeMatch") else "PathPrefix"
+        path = _read_path(route_reader, match)
+        methods = tuple(_read_list(route_reader, "routeMethods", lambda m: m in HTTP_METHODS, ", ".join(HTTP_METHODS)))
+        hostnames = tuple(
+            _read_list(route_reader, "routeHostnames", lambda h: bool(HOSTNAME_RE.match(h)), "DNS names, '*.' prefix")
+        )
+        header_map = route_reader.structured("routeHeaders", dict) or {}
+        headers = []
+        for header, value in sorted(header_map.items()):
+            if not HEADER_NAME_RE.match(str(header)) or not isinstance(value, str) or len(value) > 4096:
+                route_reader.fail("routeHeaders", {header: value}, "must map header names to strings", "x-env: dev")
+            else:
+                headers.append((str(header), value))
+        namespace = route_reader.dns_label("routeNamespace", "team-a") if route_reader.raw("routeNamespace") else None
+        signature = "|".join([match, path, ",".join(methods), ",".join(hostnames), str(headers)])
+        default_name = dns_label_for(function)
+        if sum(1 for r in readers if _function_of(r, function_names) == function) > 1:
+            digest = hashlib.sha256(signature.encode()).hexdigest()[:6]
+            default_name = f"{dns_label_for(function + '-' + path)[:56].rstrip('-')}-{digest}"
+        if route_reader._in_entry("routeName"):
+            name = route_reader.dns_subdomain("routeName", default_name)
+        elif route_reader is reader:  # the flat keys: routeName, or the function's name
+            name = reader.object_name("routeName", function)
+        else:
+            name = default_name
+        route = RouteSettings(
+            name=name,
+            path=path,
+            gateway_name=gateway.gateway_name,
+            gateway_namespace=gateway.gateway_namespace,
+            listener_name=gateway.listener_name,
+            match=match,  # type: ignore[arg-type]
+            methods=methods,
+            headers=tuple(headers),
+            hostnames=hostnames,
+            namespace=namespace,
+        )
+        parsed.append((function, route, route_reader))
+    seen: dict[str, str] = {}
+    names: set[tuple[str | None, str]] = set()
+    for _, route, route_reader in parsed:
+        signature = "|".join(
+            [
+                route.match,
+                route.path,
+                ",".join(sorted(route.methods)),
+                ",".join(sorted(route.hostnames)),
+                str(route.headers),
+            ]
+        )
+        if signature in seen:
+            route_reader.fail(
+                "routePath",
+                route.path,
+                f"is routed twice with the same match ({route.match}), methods, headers and hostnames "
+                f"(also {seen[signature]}); make each route distinct",
+                "/echo-v2",
+            )
+        seen[signature] = route_reader.prefix or "routePath"
+        if (route.namespace, route.name) in names:
+            route_reader.fail("routeName", route.name, "must be unique per namespace", f"{route.name}-2")
+        names.add((route.namespace, route.name))
+    return [(function, route) for function, route, _ in parsed]
+
+
+def _function_of(reader: _Reader, function_names: list[str]) -> str | None:
+    if reader._in_entry("routeFunction"):
+        return reader.raw("routeFunction")
+    return function_names[0] if len(function_names) == 1 else None
+
+
+def _read_list(reader: _Reader, name: str, valid: Callable[[str], bool], allowed: str) -> list[str]:
+    values = reader.structured(name, list) or []
+    for value in values:
+        if not isinstance(value, str) or not valid(value):
+            reader.fail(name, value, f"each must be one of / match: {allowed}", allowed.split(",", maxsplit=1)[0])
+    return [v for v in values if isinstance(v, str) and valid(v)]
 
 
 def _read_retention(reader: _Reader) -> int:

@@ -173,29 +173,49 @@ def http_route_manifest(
     listener_name: str | None,
     path: str,
     backend_name: pulumi.Input[str],
+    backend_namespace: str | None = None,
+    match: str = "PathPrefix",
+    methods: tuple[str, ...] = (),
+    headers: tuple[tuple[str, str], ...] = (),
+    hostnames: tuple[str, ...] = (),
     wait: bool = True,
 ) -> dict[str, Any]:
-    """An `HTTPRoute` sending `path` (PathPrefix) on the Gateway to a kgateway Lambda `Backend`."""
+    """An `HTTPRoute` sending `path` on the Gateway (one match per method) to a kgateway Lambda `Backend`."""
     parent_ref: dict[str, Any] = {"name": gateway_name, "namespace": gateway_namespace}
     if listener_name is not None:
         parent_ref["sectionName"] = listener_name
+    base: dict[str, Any] = {"path": {"type": match, "value": path}}
+    if headers:
+        base["headers"] = [{"type": "Exact", "name": header, "value": value} for header, value in headers]
+    matches = [{**base, "method": method} for method in methods] if methods else [base]
+    backend_ref: dict[str, Any] = {"group": BACKEND_GROUP, "kind": "Backend", "name": backend_name}
+    if backend_namespace is not None and backend_namespace != namespace:
+        backend_ref["namespace"] = backend_namespace
+    spec: dict[str, Any] = {"parentRefs": [parent_ref]}
+    if hostnames:
+        spec["hostnames"] = list(hostnames)
+    spec["rules"] = [{"matches": matches, "backendRefs": [backend_ref]}]
     return {
         "apiVersion": HTTPROUTE_API_VERSION,
         "kind": "HTTPRoute",
         "metadata": _metadata(name, namespace, readiness_annotations("HTTPRoute", KGATEWAY_VERSIONS["main"], wait)),
+        "spec": spec,
+    }
+
+
+REFERENCE_GRANT_API_VERSION = "gateway.networking.k8s.io/v1beta1"
+
+
+def reference_grant_manifest(
+    *, name: str, backend_namespace: str, route_namespace: str, backend_name: pulumi.Input[str]
+) -> dict[str, Any]:
+    """Lets HTTPRoutes in `route_namespace` reference exactly one Backend in `backend_namespace`."""
+    return {
+        "apiVersion": REFERENCE_GRANT_API_VERSION,
+        "kind": "ReferenceGrant",
+        "metadata": {"name": name, "namespace": backend_namespace},
         "spec": {
-            "parentRefs": [parent_ref],
-            "rules": [
-                {
-                    "matches": [{"path": {"type": "PathPrefix", "value": path}}],
-                    "backendRefs": [
-                        {
-                            "group": BACKEND_GROUP,
-                            "kind": "Backend",
-                            "name": backend_name,
-                        }
-                    ],
-                }
-            ],
+            "from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": route_namespace}],
+            "to": [{"group": BACKEND_GROUP, "kind": "Backend", "name": backend_name}],
         },
     }

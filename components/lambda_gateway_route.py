@@ -1,8 +1,9 @@
-"""The composite: one Lambda function reachable through kgateway on a Gateway path."""
+"""The composite: one Lambda function reachable through kgateway on one or more Gateway routes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -18,9 +19,11 @@ from components.route import LambdaRoute, LambdaRouteArgs
 @dataclass(frozen=True)
 class LambdaGatewayRouteArgs:
     function: LambdaFunctionArgs
-    credentials: CredentialsSettings
     backend: BackendSettings
-    route: RouteSettings
+    routes: Sequence[RouteSettings] = field(default_factory=tuple)
+    # Either credentials of this function's own, or credentials shared by several functions (made by the caller).
+    credentials: CredentialsSettings | None = None
+    shared_credentials: GatewayCredentials | None = None
 
 
 def qualified_arn(function_arn: pulumi.Input[str], qualifier: str | None) -> pulumi.Output[str]:
@@ -29,7 +32,7 @@ def qualified_arn(function_arn: pulumi.Input[str], qualifier: str | None) -> pul
 
 
 class LambdaGatewayRoute(pulumi.ComponentResource):
-    """Function, credentials Secret, Backend and HTTPRoute for one function, in dependency order.
+    """Function, credentials, Backend and HTTPRoutes for one function, in dependency order.
 
     Pass `aws_provider` / `k8s_provider` to target another account or cluster; the account id and region
     of the Backend come from the AWS provider's identity unless the backend settings name an account.
@@ -38,12 +41,9 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
     function_name: pulumi.Output[str]
     function_arn: pulumi.Output[str]
     role_arn: pulumi.Output[str]
-    secret_name: pulumi.Output[str] | None
-    irsa_role_arn: pulumi.Output[str] | None
-    gateway_parameters_name: pulumi.Output[str] | None
-    invoke_role_arn: pulumi.Output[str] | None
+    credentials: GatewayCredentials
     backend_name: pulumi.Output[str]
-    route_name: pulumi.Output[str]
+    route_names: list[pulumi.Output[str]]
 
     def __init__(
         self,
@@ -66,29 +66,34 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
         function = LambdaFunction(name, args.function, opts=child)
         qualifier = function.alias_name if function.alias_name is not None else args.backend.qualifier
         account_id = args.backend.account_id or aws.get_caller_identity_output(opts=invoke).account_id
-        credentials = GatewayCredentials(
-            name,
-            GatewayCredentialsArgs(
-                mode=args.credentials.mode,
-                namespace=args.backend.namespace,
-                secret_name=args.credentials.secret_name,
-                invoke_arns=[
-                    function.function_arn,
-                    qualified_arn(function.function_arn, args.function.alias or args.backend.qualifier),
-                ],
-                rotation=args.credentials.rotation,
-                access_key_id=args.credentials.access_key_id,
-                secret_access_key=args.credentials.secret_access_key,
-                session_token=args.credentials.session_token,
-                oidc_provider=args.credentials.oidc_provider,
-                account_id=account_id,
-                gateway_name=args.route.gateway_name,
-                gateway_namespace=args.route.gateway_namespace,
-                gateway_parameters_name=args.credentials.gateway_parameters_name,
-                ambient_role_arn=args.credentials.ambient_role_arn,
-            ),
-            opts=child,
-        )
+        if args.shared_credentials is not None:
+            credentials = args.shared_credentials
+        elif args.credentials is not None:
+            credentials = GatewayCredentials(
+                name,
+                GatewayCredentialsArgs(
+                    mode=args.credentials.mode,
+                    namespace=args.backend.namespace,
+                    secret_name=args.credentials.secret_name,
+                    invoke_arns=[
+                        function.function_arn,
+                        qualified_arn(function.function_arn, args.function.alias or args.backend.qualifier),
+                    ],
+                    rotation=args.credentials.rotation,
+                    access_key_id=args.credentials.access_key_id,
+                    secret_access_key=args.credentials.secret_access_key,
+                    session_token=args.credentials.session_token,
+                    oidc_provider=args.credentials.oidc_provider,
+                    account_id=account_id,
+                    gateway_name=args.routes[0].gateway_name if args.routes else "http",
+                    gateway_namespace=args.routes[0].gateway_namespace if args.routes else "kgateway-system",
+                    gateway_parameters_name=args.credentials.gateway_parameters_name,
+                    ambient_role_arn=args.credentials.ambient_role_arn,
+                ),
+                opts=child,
+            )
+        else:
+            raise ValueError("LambdaGatewayRouteArgs needs credentials or shared_credentials")
         backend = LambdaBackend(
             name,
             LambdaBackendArgs(
@@ -108,37 +113,41 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[credentials]),
         )
-        route = LambdaRoute(
-            name,
-            LambdaRouteArgs(
-                name=args.route.name,
-                namespace=args.backend.namespace,
-                path=args.route.path,
-                backend_name=backend.backend_name,
-                gateway_name=args.route.gateway_name,
-                gateway_namespace=args.route.gateway_namespace,
-                listener_name=args.route.listener_name,
-                wait_for_acceptance=args.backend.wait_for_acceptance,
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[backend]),
-        )
+        routes = [
+            LambdaRoute(
+                route.name,
+                LambdaRouteArgs(
+                    name=route.name,
+                    namespace=route.namespace or args.backend.namespace,
+                    path=route.path,
+                    backend_name=backend.backend_name,
+                    backend_namespace=args.backend.namespace,
+                    gateway_name=route.gateway_name,
+                    gateway_namespace=route.gateway_namespace,
+                    listener_name=route.listener_name,
+                    wait_for_acceptance=args.backend.wait_for_acceptance,
+                    match=route.match,
+                    methods=route.methods,
+                    headers=route.headers,
+                    hostnames=route.hostnames,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[backend]),
+            )
+            for route in args.routes
+        ]
 
         self.function_name = function.function_name
         self.function_arn = function.function_arn
         self.role_arn = function.role_arn
-        self.secret_name = credentials.secret_name
-        self.irsa_role_arn = credentials.irsa_role_arn
-        self.gateway_parameters_name = credentials.gateway_parameters_name
-        self.invoke_role_arn = credentials.invoke_role_arn
+        self.credentials = credentials
         self.backend_name = backend.backend_name
-        self.route_name = route.route_name
+        self.route_names = [r.route_name for r in routes]
         self.register_outputs(
             {
                 "function_name": self.function_name,
                 "function_arn": self.function_arn,
                 "role_arn": self.role_arn,
-                "secret_name": self.secret_name,
                 "backend_name": self.backend_name,
-                "route_name": self.route_name,
+                "route_names": self.route_names,
             }
         )

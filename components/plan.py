@@ -59,6 +59,13 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
                 "userId": account,
                 "id": account,
             }, []
+        if args.token == "aws:index/getPartition:getPartition":
+            return {
+                "partition": "aws",
+                "dnsSuffix": "amazonaws.com",
+                "id": "aws",
+                "reverseDnsPrefix": "com.amazonaws",
+            }, []
         if args.token == "aws:index/getRegion:getRegion":
             region = self.config.get("aws:region", "")
             return {

@@ -1,4 +1,4 @@
-"""A Gateway API `HTTPRoute` from a path on the Gateway to a kgateway Lambda `Backend`."""
+"""A Gateway API `HTTPRoute` to a kgateway Lambda `Backend`, with the ReferenceGrant a cross-namespace route needs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.credentials import COMMON_LABELS
-from components.kgateway_api import HTTPROUTE_API_VERSION, http_route_manifest
+from components.kgateway_api import (
+    HTTPROUTE_API_VERSION,
+    REFERENCE_GRANT_API_VERSION,
+    http_route_manifest,
+    reference_grant_manifest,
+)
 
 
 @dataclass(frozen=True)
@@ -21,21 +26,40 @@ class LambdaRouteArgs:
     gateway_namespace: str = "kgateway-system"
     listener_name: str | None = None
     wait_for_acceptance: bool = True
+    match: str = "PathPrefix"
+    methods: tuple[str, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    hostnames: tuple[str, ...] = ()
+    # Where the Backend lives; another namespace than the route's gets a ReferenceGrant for that one Backend.
+    backend_namespace: str | None = None
 
 
 class LambdaRoute(pulumi.ComponentResource):
-    """The HTTPRoute (PathPrefix match) that sends a Gateway path to a Lambda Backend."""
+    """The HTTPRoute that sends a Gateway path to a Lambda Backend."""
 
     route_name: pulumi.Output[str]
 
-    def __init__(
-        self,
-        name: str,
-        args: LambdaRouteArgs,
-        opts: pulumi.ResourceOptions | None = None,
-    ):
+    def __init__(self, name: str, args: LambdaRouteArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kgateway-lambda:kubernetes:LambdaRoute", name, None, opts)
-
+        depends_on: list[pulumi.Resource] = []
+        backend_namespace = args.backend_namespace or args.namespace
+        if backend_namespace != args.namespace:
+            grant = reference_grant_manifest(
+                name=f"{args.name}-from-{args.namespace}"[:253],
+                backend_namespace=backend_namespace,
+                route_namespace=args.namespace,
+                backend_name=args.backend_name,
+            )
+            depends_on.append(
+                k8s.apiextensions.CustomResource(
+                    f"{name}-reference-grant",
+                    api_version=REFERENCE_GRANT_API_VERSION,
+                    kind="ReferenceGrant",
+                    metadata={**grant["metadata"], "labels": COMMON_LABELS},
+                    spec=grant["spec"],
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
         manifest = http_route_manifest(
             name=args.name,
             namespace=args.namespace,
@@ -44,6 +68,11 @@ class LambdaRoute(pulumi.ComponentResource):
             listener_name=args.listener_name,
             path=args.path,
             backend_name=args.backend_name,
+            backend_namespace=backend_namespace,
+            match=args.match,
+            methods=args.methods,
+            headers=args.headers,
+            hostnames=args.hostnames,
             wait=args.wait_for_acceptance,
         )
         route = k8s.apiextensions.CustomResource(
@@ -52,7 +81,7 @@ class LambdaRoute(pulumi.ComponentResource):
             kind="HTTPRoute",
             metadata={**manifest["metadata"], "labels": COMMON_LABELS},
             spec=manifest["spec"],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
         self.route_name = route.urn.apply(lambda _: args.name)
         self.register_outputs({"route_name": self.route_name})

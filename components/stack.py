@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws as aws
 
-from components.config import PROJECT_ROOT, StackSettings, dns_label_for
+from components.config import PROJECT_ROOT, RouteSettings, StackSettings, TargetSettings, dns_label_for
+from components.credentials import GatewayCredentials, GatewayCredentialsArgs
 from components.gateway import ExistingGateway, gateway_url_from, no_address_message
 from components.lambda_function import LambdaFunctionArgs
 from components.lambda_gateway_route import LambdaGatewayRoute, LambdaGatewayRouteArgs
@@ -23,53 +25,110 @@ def curl_command(url: str) -> str:
 def gateway_url(settings: StackSettings) -> pulumi.Output[str]:
     if settings.gateway_url is not None:
         return pulumi.Output.from_input(settings.gateway_url)
-    route = settings.route
-    gateway = ExistingGateway("gateway", route.gateway_namespace, route.gateway_name)
+    gw = settings.gateway
+    gateway = ExistingGateway("gateway", gw.gateway_namespace, gw.gateway_name)
     return pulumi.Output.all(gateway.spec, gateway.status).apply(
         lambda parts: (
-            gateway_url_from({"spec": parts[0], "status": parts[1]}, route.listener_name)
-            or no_address_message(route.gateway_namespace, route.gateway_name)
+            gateway_url_from({"spec": parts[0], "status": parts[1]}, gw.listener_name)
+            or no_address_message(gw.gateway_namespace, gw.gateway_name)
         )
+    )
+
+
+def route_url(base: str, route: RouteSettings) -> str:
+    """Where to send a request for this route (a regular expression route gets its pattern, as a hint)."""
+    return base + route.path if base.startswith("http") else base
+
+
+def function_args(target: TargetSettings) -> LambdaFunctionArgs:
+    function = target.function
+    return LambdaFunctionArgs(
+        function_name=function.name,
+        source_dir=function.source_dir,
+        build_dir=BUILD_DIR,
+        runtime=function.runtime,
+        architecture=function.architecture,
+        memory_mb=function.memory_mb,
+        timeout_s=function.timeout_s,
+        log_retention_days=function.log_retention_days,
+        alias=function.alias,
+    )
+
+
+def shared_credentials(settings: StackSettings) -> GatewayCredentials:
+    """One identity for every routed function: ARNs follow from the explicit names, so nothing waits on AWS."""
+    account = settings.targets[0].backend.account_id or aws.get_caller_identity_output().account_id
+    prefix = pulumi.Output.concat(
+        "arn:", aws.get_partition_output().partition, ":lambda:", aws.get_region_output().region, ":", account
+    )
+    arns: list[pulumi.Input[str]] = []
+    for target in settings.targets:
+        function_arn = pulumi.Output.concat(prefix, ":function:", target.function.name)
+        qualifier = target.function.alias or target.backend.qualifier or "$LATEST"
+        arns += [function_arn, pulumi.Output.concat(function_arn, ":", qualifier)]
+    credentials, gw = settings.credentials, settings.gateway
+    return GatewayCredentials(
+        "gateway",
+        GatewayCredentialsArgs(
+            mode=credentials.mode,
+            namespace=settings.targets[0].backend.namespace,
+            secret_name=credentials.secret_name,
+            invoke_arns=arns,
+            rotation=credentials.rotation,
+            access_key_id=credentials.access_key_id,
+            secret_access_key=credentials.secret_access_key,
+            session_token=credentials.session_token,
+            oidc_provider=credentials.oidc_provider,
+            account_id=account,
+            gateway_name=gw.gateway_name,
+            gateway_namespace=gw.gateway_namespace,
+            gateway_parameters_name=credentials.gateway_parameters_name,
+            ambient_role_arn=credentials.ambient_role_arn,
+        ),
     )
 
 
 def deploy(settings: StackSettings) -> None:
     for warning in settings.warnings:
         pulumi.log.warn(warning)
-    function = settings.function
-    route = LambdaGatewayRoute(
-        dns_label_for(function.name),
-        LambdaGatewayRouteArgs(
-            function=LambdaFunctionArgs(
-                function_name=function.name,
-                source_dir=function.source_dir,
-                build_dir=BUILD_DIR,
-                runtime=function.runtime,
-                architecture=function.architecture,
-                memory_mb=function.memory_mb,
-                timeout_s=function.timeout_s,
-                log_retention_days=function.log_retention_days,
-                alias=function.alias,
+    # One function keeps its credentials inside its composite; several share one identity.
+    shared = shared_credentials(settings) if len(settings.targets) > 1 else None
+    composites = [
+        LambdaGatewayRoute(
+            dns_label_for(target.function.name),
+            LambdaGatewayRouteArgs(
+                function=function_args(target),
+                backend=target.backend,
+                routes=target.routes,
+                credentials=None if shared else settings.credentials,
+                shared_credentials=shared,
             ),
-            credentials=settings.credentials,
-            backend=settings.backend,
-            route=settings.route,
-        ),
-    )
+        )
+        for target in settings.targets
+    ]
     base_url = gateway_url(settings)
-    echo_url = base_url.apply(lambda url: url + settings.route.path if url.startswith("http") else url)
+    first, first_route = composites[0], next(r for t in settings.targets for r in t.routes)
+    echo_url = base_url.apply(lambda url: route_url(url, first_route))
+    credentials = first.credentials
     pulumi.export("gateway_url", base_url)
     pulumi.export("echo_url", echo_url)
     pulumi.export("curl_command", echo_url.apply(curl_command))
-    pulumi.export("function_name", route.function_name)
-    pulumi.export("function_arn", route.function_arn)
-    pulumi.export("role_arn", route.role_arn)
-    pulumi.export("backend_name", route.backend_name)
-    pulumi.export("route_name", route.route_name)
-    if route.secret_name is not None:
-        pulumi.export("secret_name", route.secret_name)
-    if route.irsa_role_arn is not None:
-        pulumi.export("irsa_role_arn", route.irsa_role_arn)
-        pulumi.export("gateway_parameters_name", route.gateway_parameters_name)
-    if route.invoke_role_arn is not None:
-        pulumi.export("invoke_role_arn", route.invoke_role_arn)
+    pulumi.export("function_name", first.function_name)
+    pulumi.export("function_arn", first.function_arn)
+    pulumi.export("role_arn", first.role_arn)
+    pulumi.export("backend_name", first.backend_name)
+    pulumi.export("route_name", first.route_names[0] if first.route_names else None)
+    if credentials.secret_name is not None:
+        pulumi.export("secret_name", credentials.secret_name)
+    if credentials.irsa_role_arn is not None:
+        pulumi.export("irsa_role_arn", credentials.irsa_role_arn)
+        pulumi.export("gateway_parameters_name", credentials.gateway_parameters_name)
+    if credentials.invoke_role_arn is not None:
+        pulumi.export("invoke_role_arn", credentials.invoke_role_arn)
+    if len(settings.targets) > 1 or len(settings.targets[0].routes) > 1:
+        arns = {t.function.name: c.function_arn for t, c in zip(settings.targets, composites, strict=True)}
+        pulumi.export("functions", arns)
+        pulumi.export(
+            "routes",
+            base_url.apply(lambda url: {r.name: route_url(url, r) for t in settings.targets for r in t.routes}),
+        )

@@ -71,6 +71,13 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
                 "userId": "AIDAFAKE",
                 "id": self.account,
             }, []
+        if args.token == "aws:index/getPartition:getPartition":
+            return {
+                "partition": "aws",
+                "dnsSuffix": "amazonaws.com",
+                "id": "aws",
+                "reverseDnsPrefix": "com.amazonaws",
+            }, []
         if args.token == "aws:index/getRegion:getRegion":
             return {
                 "region": self.region,

@@ -131,6 +131,13 @@ class MotoDeployment(pulumi.runtime.Mocks):
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             who = self.sts.get_caller_identity()
             return {"accountId": who["Account"], "arn": who["Arn"], "userId": who["UserId"], "id": who["Account"]}, []
+        if args.token == "aws:index/getPartition:getPartition":
+            return {
+                "partition": "aws",
+                "dnsSuffix": "amazonaws.com",
+                "id": "aws",
+                "reverseDnsPrefix": "com.amazonaws",
+            }, []
         if args.token == "aws:index/getRegion:getRegion":
             return {
                 "region": self.region,

@@ -9,18 +9,17 @@ from components.lambda_gateway_route import LambdaGatewayRoute, LambdaGatewayRou
 from components.stack import BUILD_DIR
 
 settings = load_settings()
+(echo,) = settings.targets
 for target in ("staging", "prod"):
     LambdaGatewayRoute(
         f"echo-{target}",
         LambdaGatewayRouteArgs(
             function=LambdaFunctionArgs(
-                function_name=f"echo-{target}",
-                source_dir=settings.function.source_dir,
-                build_dir=BUILD_DIR,
+                function_name=f"echo-{target}", source_dir=echo.function.source_dir, build_dir=BUILD_DIR
             ),
+            backend=echo.backend,
+            routes=[],
             credentials=settings.credentials,
-            backend=settings.backend,
-            route=settings.route,
         ),
         aws_provider=aws.Provider(f"aws-{target}", region="eu-west-1"),
         k8s_provider=k8s.Provider(f"cluster-{target}", context=f"{target}-cluster"),

@@ -1,0 +1,156 @@
+"""Many functions and routes: one identity with exactly their ARNs, stable names, ReferenceGrants, clear errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from components.config import ConfigError
+from components.engine import ProgramRun, reveal, run_program, stack_config
+from tests.conftest import ACCOUNT, FakeAwsMocks, require_crds
+from tests.crd_schema import schema_errors
+from tests.moto_harness import MotoDeployment
+from tests.test_moto_deploy import aws, evaluate  # noqa: F401 (the fixture)
+
+ECHO = f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:echo"
+HELLO = f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:hello"
+
+
+def run_multi(**changes: Any) -> ProgramRun:
+    config, secret_keys = stack_config("multi")
+    for key, value in changes.items():
+        config[f"kgateway-lambda:{key}"] = json.dumps(value)
+    return run_program(FakeAwsMocks(region="eu-west-1"), config, secret_keys, stack="multi")
+
+
+def by_name(run: ProgramRun, type_: str) -> dict[str, dict[str, Any]]:
+    return {r.inputs["metadata"]["name"]: reveal(r.inputs) for r in run.by_type(type_)}
+
+
+def test_one_identity_invokes_exactly_the_routed_functions() -> None:
+    run = run_multi()
+    (policy,) = [json.loads(r.inputs["policy"]) for r in run.by_type("aws:iam/userPolicy:UserPolicy")]
+    assert policy["Statement"][0]["Resource"] == [ECHO, f"{ECHO}:live", HELLO, f"{HELLO}:$LATEST"]
+    assert len(run.by_type("aws:iam/user:User")) == 1
+    assert len(run.by_type("kubernetes:core/v1:Secret")) == 1
+    backends = by_name(run, "kubernetes:gateway.kgateway.dev/v1alpha1:Backend")
+    assert {name: b["spec"]["aws"]["auth"]["secretRef"]["name"] for name, b in backends.items()} == {
+        "echo": "aws-creds",
+        "hello": "aws-creds",
+    }
+    assert backends["echo"]["spec"]["aws"]["lambda"]["qualifier"] == "live"
+    functions = {r.inputs["name"]: r.inputs for r in run.by_type("aws:lambda/function:Function")}
+    assert functions["hello"]["memorySize"] == 256
+    assert functions["echo"]["memorySize"] == 128  # the stack-wide default
+
+
+def test_routes_carry_matches_methods_headers_hostnames_and_grants() -> None:
+    run = run_multi()
+    routes = by_name(run, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")
+    assert set(routes) == {"echo-echo-a04831", "echo-echo-get-a101de", "hello"}
+    get_rule = routes["echo-echo-get-a101de"]["spec"]["rules"][0]
+    assert get_rule["matches"] == [{"path": {"type": "Exact", "value": "/echo-get"}, "method": "GET"}]
+    hello = routes["hello"]
+    assert hello["metadata"]["namespace"] == "team-a"
+    assert hello["spec"]["hostnames"] == ["api.example.com"]
+    assert hello["spec"]["rules"][0]["matches"][0]["headers"] == [
+        {"type": "Exact", "name": "x-team", "value": "platform"}
+    ]
+    assert hello["spec"]["rules"][0]["backendRefs"] == [
+        {"group": "gateway.kgateway.dev", "kind": "Backend", "name": "hello", "namespace": "kgateway-system"}
+    ]
+    (grant,) = [reveal(r.inputs) for r in run.by_type("kubernetes:gateway.networking.k8s.io/v1beta1:ReferenceGrant")]
+    assert grant["metadata"]["namespace"] == "kgateway-system"
+    assert grant["spec"] == {
+        "from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": "team-a"}],
+        "to": [{"group": "gateway.kgateway.dev", "kind": "Backend", "name": "hello"}],
+    }
+    grant_urn = run.one("kubernetes:gateway.networking.k8s.io/v1beta1:ReferenceGrant").urn
+    hello_route = next(
+        r for r in run.by_type("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute") if r.name == "hello-httproute"
+    )
+    assert grant_urn in hello_route.dependencies
+    assert run.outputs["routes"] == {
+        "echo-echo-a04831": "http://203.0.113.10:8080/echo",
+        "echo-echo-get-a101de": "http://203.0.113.10:8080/echo-get",
+        "hello": "http://203.0.113.10:8080/hello",
+    }
+    assert run.outputs["functions"] == {"echo": ECHO, "hello": HELLO}
+
+
+def test_names_are_stable_across_runs_and_order() -> None:
+    first = set(by_name(run_multi(), "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"))
+    config, _ = stack_config("multi")
+    routes = json.loads(config["kgateway-lambda:routes"])
+    reordered = set(
+        by_name(run_multi(routes=list(reversed(routes))), "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")
+    )
+    assert first == reordered
+
+
+@pytest.mark.parametrize("version", ["main", "v2.0"])
+def test_every_object_validates_against_its_crd(version: str) -> None:
+    crds = require_crds()
+    api = {"main": ("kgateway-main-354c0f6", "v1.6.1"), "v2.0": ("kgateway-v2.0.0", "v1.2.1")}[version]
+    config, secret_keys = stack_config("multi")
+    config["kgateway-lambda:kgatewayVersion"] = version
+    run = run_program(FakeAwsMocks(region="eu-west-1"), config, secret_keys, stack="multi")
+    checks = {
+        "kubernetes:gateway.kgateway.dev/v1alpha1:Backend": (f"{api[0]}-backends.yaml", "v1alpha1"),
+        "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute": (f"gateway-api-{api[1]}-httproutes.yaml", "v1"),
+        "kubernetes:gateway.networking.k8s.io/v1beta1:ReferenceGrant": (
+            f"gateway-api-{api[1]}-referencegrants.yaml",
+            "v1beta1",
+        ),
+    }
+    for type_, (crd, served) in checks.items():
+        for resource in run.by_type(type_):
+            assert schema_errors(reveal(resource.inputs), crds / crd, served) == [], resource.name
+
+
+BAD = [
+    ({"functions": [{"name": "echo"}, {"name": "echo"}]}, "function names twice"),
+    ({"functions": [{"source": "echo"}]}, "functions[0].name = (unset): is required"),
+    ({"functions": [{"name": "echo", "memory": 1}]}, "functions[0] = ['memory']: has unknown fields"),
+    ({"routes": [{"function": "nope", "path": "/x"}]}, "routes[0].function = 'nope': must be one of the functions"),
+    ({"routes": [{"path": "/x"}]}, "routes[0].function = (unset): must name the routed function"),
+    ({"routes": [{"function": "echo", "path": "/a"}, {"function": "hello", "path": "/a"}]}, "is routed twice"),
+    ({"routes": [{"function": "echo", "path": "/a", "methods": ["FETCH"]}]}, "routes[0].methods = 'FETCH'"),
+    ({"routes": [{"function": "echo", "path": "/a", "match": "Prefix"}]}, "routes[0].match = 'Prefix'"),
+    ({"routes": [{"function": "echo", "path": "/a", "namespace": "Team_A"}]}, "routes[0].namespace = 'Team_A'"),
+    ({"routes": [{"function": "echo", "path": "no-slash"}]}, "routes[0].path = 'no-slash'"),
+    ({"routes": [{"function": "echo", "path": "(", "match": "RegularExpression"}]}, "must be a regular expression"),
+    ({"functions": "echo"}, "kgateway-lambda:functions = 'echo': must be a list"),
+]
+
+
+@pytest.mark.parametrize(("changes", "message"), BAD, ids=[m[:30] for _, m in BAD])
+def test_bad_lists_are_refused_before_anything_is_created(changes: dict[str, Any], message: str) -> None:
+    config, secret_keys = stack_config("multi")
+    for key, value in changes.items():
+        config[f"kgateway-lambda:{key}"] = json.dumps(value) if not isinstance(value, str) else value
+    mocks = FakeAwsMocks(region="eu-west-1")
+    with pytest.raises(ConfigError) as error:
+        run_program(mocks, config, secret_keys, stack="multi")
+    assert message in str(error.value)
+    assert mocks.counter == 0
+
+
+def test_many_functions_deploy_into_moto_with_one_invoke_only_key(aws: boto3.Session) -> None:  # noqa: F811
+    config, secret_keys = stack_config("multi")
+    config["aws:region"] = "us-east-1"
+    deployment = MotoDeployment(aws)
+    run = deployment.up(config, secret_keys, stack="multi")
+    iam = aws.client("iam")
+    (user,) = iam.list_users(PathPrefix="/kgateway-lambda/")["Users"]
+    (policy_name,) = iam.list_user_policies(UserName=user["UserName"])["PolicyNames"]
+    document = json.dumps(iam.get_user_policy(UserName=user["UserName"], PolicyName=policy_name)["PolicyDocument"])
+    arns = run.outputs["functions"]
+    assert evaluate(document, "lambda:InvokeFunction", f"{arns['echo']}:live")
+    assert evaluate(document, "lambda:InvokeFunction", arns["hello"])
+    assert not evaluate(document, "lambda:InvokeFunction", f"{arns['hello']}:live")
+    deployment.destroy()
+    assert iam.list_users()["Users"] == [] and aws.client("lambda").list_functions()["Functions"] == []
