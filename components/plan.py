@@ -15,7 +15,7 @@ import pulumi
 import yaml
 from pulumi.runtime.rpc import UNKNOWN
 
-from components.engine import SECRET, ProgramRun, redact, run_program, stack_config
+from components.engine import SECRET, ProgramRun, RegisteredResource, redact, run_program, stack_config
 
 ACCOUNT_PLACEHOLDER = "[account id of the deploying identity]"
 
@@ -78,6 +78,32 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(f"the offline plan has no model of the call {args.token}")
 
 
+def in_dependency_order(resources: list[RegisteredResource]) -> list[RegisteredResource]:
+    """Parents and dependencies first, ties by type and name: registration order varies from run to run."""
+    by_urn = {r.urn: r for r in resources}
+    before = {r.urn: {d for d in [*r.dependencies, r.parent_urn] if d in by_urn} for r in resources}
+    ordered: list[RegisteredResource] = []
+    done: set[str] = set()
+    while len(ordered) < len(resources):
+        ready = sorted(
+            (r for r in resources if r.urn not in done and before[r.urn] <= done), key=lambda r: (r.type, r.name)
+        )
+        if not ready:  # a cycle cannot happen in a Pulumi program; keep the rest stable anyway
+            ready = sorted((r for r in resources if r.urn not in done), key=lambda r: (r.type, r.name))
+        ordered.append(ready[0])
+        done.add(ready[0].urn)
+    return ordered
+
+
+def canonical(value: Any) -> Any:
+    """Mappings with sorted keys, all the way down: the same program gives the same text every time."""
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    return value
+
+
 def plan(stack: str, stacks_dir: Path | None = None) -> ProgramRun:
     config, secret_keys = stack_config(stack, stacks_dir)
     return run_program(PlaceholderMocks(config), config, secret_keys, stack=stack, preview=True)
@@ -87,12 +113,12 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
     """`{"stack", "resources": [{"type", "name", "parent", "inputs", ...}], "outputs"}`, secrets redacted."""
     names = {r.urn: f"{r.type}::{r.name}" for r in run.resources}
     resources = []
-    for resource in run.resources:
+    for resource in in_dependency_order(run.resources):
         entry: dict[str, Any] = {
             "type": resource.type,
             "name": resource.name,
             "parent": names.get(resource.parent_urn),
-            "inputs": redact(resource.inputs),
+            "inputs": canonical(redact(resource.inputs)),
         }
         depends_on = sorted({names[d] for d in resource.dependencies if d in names})
         if depends_on:
@@ -101,7 +127,8 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
             entry["read"] = resource.read_id
         resources.append(entry)
     outputs = {
-        name: SECRET if name in run.secret_outputs else redact(value) for name, value in sorted(run.outputs.items())
+        name: SECRET if name in run.secret_outputs else canonical(redact(value))
+        for name, value in sorted(run.outputs.items())
     }
     return {
         "stack": run.stack,
@@ -114,9 +141,9 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
 def kubernetes_manifests(run: ProgramRun) -> list[dict[str, Any]]:
     """The Kubernetes objects the stack would apply, in registration order, secrets redacted."""
     manifests = []
-    for resource in run.resources:
+    for resource in in_dependency_order(run.resources):
         if resource.type.startswith("kubernetes:") and resource.read_id is None:
-            inputs = redact(resource.inputs)
+            inputs = canonical(redact(resource.inputs))
             head = {key: inputs.pop(key) for key in ("apiVersion", "kind", "metadata") if key in inputs}
             manifests.append({**head, **dict(sorted(inputs.items()))})
     return manifests

@@ -130,3 +130,10 @@ def test_the_guides_literal_backend_is_rejected() -> None:
     }
     for version in KGATEWAY_VERSIONS:
         assert backend_errors(guide, version), version
+
+
+def test_the_v2_0_shape_is_portable_to_the_newest_crd(run_stack: RunStack) -> None:
+    """What we emit for v2.0 is also accepted by kgateway main: the shape for releases between the two."""
+    backend, route = emitted(run_stack, {"kgatewayVersion": "v2.0", "qualifier": "live"})
+    assert backend_errors(backend, "main") == []
+    assert route_errors(route, "main") == []

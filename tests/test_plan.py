@@ -111,3 +111,9 @@ def test_plan_of_a_bad_stack_fails_with_the_config_error(tmp_path: Path) -> None
     )
     assert done.returncode == 2
     assert "no stack config" in done.stderr
+
+
+def test_the_same_config_gives_the_same_plan() -> None:
+    """Registration order varies between runs; the plan (and so a review diff) must not."""
+    documents = {json.dumps(plan_document(plan("multi"))) for _ in range(3)}
+    assert len(documents) == 1
