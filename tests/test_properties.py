@@ -1,0 +1,188 @@
+"""Property-based: over the config space, for every supported version, what we emit is what the API server
+accepts (strict fields + CEL), and what we refuse is refused before any resource exists."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from components.config import FUNCTION_NAME_RE, ConfigError, load_settings
+from components.engine import reveal, run_program, stack_config
+from components.kgateway_api import KGATEWAY_VERSIONS
+from tests.conftest import FakeAwsMocks, require_crds
+from tests.crd_schema import schema_errors
+from tests.test_config import DictSource
+
+CRD_FILES = {
+    "main": {"kgateway": "kgateway-main-354c0f6", "gateway_api": "v1.6.1"},
+    "v2.0": {"kgateway": "kgateway-v2.0.0", "gateway_api": "v1.2.1"},
+}
+function_names = st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,15}", fullmatch=True)
+paths = st.from_regex(r"/([a-z0-9-]{1,8}(/[a-z0-9._~]{1,6}){0,2})?", fullmatch=True).filter(
+    lambda p: not p.endswith(("/.", "/..")) and "/./" not in p and "/../" not in p
+)
+
+
+@st.composite
+def stack_configs(draw: st.DrawFn, version: str) -> dict[str, Any]:
+    has = KGATEWAY_VERSIONS[version]
+    names = draw(
+        st.lists(
+            function_names, min_size=1, max_size=3, unique_by=lambda n: re.sub("[^a-z0-9]+", "-", n.lower()).strip("-")
+        )
+    )
+    names = [n for n in names if re.sub("[^a-z0-9]+", "-", n.lower()).strip("-")]
+    functions = []
+    for name in names:
+        entry: dict[str, Any] = {"name": name}
+        alias = draw(st.sampled_from([None, "live", "prod_1"]))
+        if alias:
+            entry["alias"] = alias
+        else:
+            qualifier = draw(st.sampled_from([None, "$LATEST", "3", "blue"]))
+            if qualifier:
+                entry["qualifier"] = qualifier
+        entry["invocationMode"] = draw(st.sampled_from(["Sync", "Async"]))
+        if has.has_payload_transform_mode and draw(st.booleans()):
+            entry["payloadTransformMode"] = draw(st.sampled_from(["None", "Envoy"]))
+        functions.append(entry)
+    routes, seen = [], set()
+    for name in names:
+        for _ in range(draw(st.integers(1, 2))):
+            path = draw(paths)
+            match = draw(st.sampled_from(["PathPrefix", "Exact"]))
+            methods = draw(st.lists(st.sampled_from(["GET", "POST", "PUT"]), unique=True, max_size=2))
+            key = (path, match, tuple(sorted(methods)))
+            if key in seen:
+                continue
+            seen.add(key)
+            route: dict[str, Any] = {"function": name, "path": path, "match": match}
+            if methods:
+                route["methods"] = methods
+            if draw(st.booleans()):
+                route["hostnames"] = [draw(st.sampled_from(["api.example.com", "*.example.org"]))]
+            if draw(st.booleans()):
+                route["headers"] = {"x-env": draw(st.sampled_from(["dev", "prod"]))}
+            if draw(st.booleans()):
+                route["namespace"] = "team-a"
+            routes.append(route)
+    modes = ["generated", "irsa"] + (["assume-role"] if has.has_assume_role_auth else [])
+    config = {
+        "kgatewayVersion": version,
+        "functions": json.dumps(functions),
+        "routes": json.dumps(routes),
+        "credentialsMode": draw(st.sampled_from(modes)),
+        "waitForAcceptance": draw(st.sampled_from(["true", "false"])),
+    }
+    if config["credentialsMode"] == "irsa":
+        config["oidcProvider"] = "https://oidc.eks.us-east-1.amazonaws.com/id/ABC123"
+    if config["credentialsMode"] == "assume-role":
+        config["ambientRoleArn"] = "arn:aws:iam::123456789012:role/kgateway-proxy"
+    return config
+
+
+def crd_for(type_: str, version: str) -> tuple[str, str] | None:
+    files = CRD_FILES[version]
+    return {
+        "kubernetes:gateway.kgateway.dev/v1alpha1:Backend": (f"{files['kgateway']}-backends.yaml", "v1alpha1"),
+        "kubernetes:gateway.kgateway.dev/v1alpha1:GatewayParameters": (
+            f"{files['kgateway']}-gatewayparameters.yaml",
+            "v1alpha1",
+        ),
+        "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute": (
+            f"gateway-api-{files['gateway_api']}-httproutes.yaml",
+            "v1",
+        ),
+        "kubernetes:gateway.networking.k8s.io/v1beta1:ReferenceGrant": (
+            f"gateway-api-{files['gateway_api']}-referencegrants.yaml",
+            "v1beta1",
+        ),
+    }.get(type_)
+
+
+@pytest.mark.parametrize("version", sorted(KGATEWAY_VERSIONS))
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_every_emitted_object_is_accepted_by_its_crd(version: str, data: st.DataObject) -> None:
+    crds = require_crds()
+    overrides = data.draw(stack_configs(version))
+    config, secret_keys = stack_config("dev")
+    config.update({f"kgateway-lambda:{k}": v for k, v in overrides.items()})
+    run = run_program(FakeAwsMocks(), config, secret_keys, stack="dev")
+    checked = 0
+    for resource in run.resources:
+        target = crd_for(resource.type, version)
+        if resource.read_id is not None:  # the existing Gateway is read, never written
+            continue
+        if target is None:
+            assert not resource.type.startswith("kubernetes:gateway"), resource.type
+            continue
+        assert schema_errors(reveal(resource.inputs), crds / target[0], target[1]) == [], (resource.name, overrides)
+        checked += 1
+    routes = json.loads(overrides["routes"])
+    assert len(run.by_type("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")) == len(routes)
+    assert checked >= len(json.loads(overrides["functions"])) + len(routes)
+
+
+BASE = {"aws:region": "us-east-1"}
+not_function_names = st.text(min_size=1, max_size=70).filter(lambda s: not FUNCTION_NAME_RE.match(s))
+not_dns_labels = st.text(min_size=1, max_size=70).filter(
+    lambda s: not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", s)
+)
+INVALID = st.one_of(
+    st.tuples(st.just("functionName"), not_function_names),
+    st.tuples(st.just("namespace"), not_dns_labels),
+    st.tuples(st.just("gatewayNamespace"), not_dns_labels),
+    st.tuples(st.just("routePath"), st.text(max_size=20).filter(lambda s: not s.startswith("/"))),
+    st.tuples(st.just("memorySize"), st.integers().filter(lambda n: not 128 <= n <= 10240).map(str)),
+    st.tuples(st.just("timeout"), st.integers().filter(lambda n: not 1 <= n <= 900).map(str)),
+    st.tuples(
+        st.just("qualifier"),
+        st.text(min_size=1).filter(lambda s: not re.fullmatch(r"\$LATEST|[0-9]+|[A-Za-z0-9_-]{1,128}", s)),
+    ),
+    st.tuples(
+        st.just("credentialsMode"),
+        st.text().filter(lambda s: s not in ("generated", "provided", "irsa", "assume-role")),
+    ),
+    st.tuples(st.just("kgatewayVersion"), st.text().filter(lambda s: s not in KGATEWAY_VERSIONS)),
+)
+# Combinations that are each valid alone but not together.
+INVALID_COMBINATIONS = [
+    ({"kgatewayVersion": "v2.0", "payloadTransformMode": "Envoy"}, "payloadTransformMode"),
+    (
+        {
+            "kgatewayVersion": "v2.0",
+            "credentialsMode": "assume-role",
+            "ambientRoleArn": "arn:aws:iam::123456789012:role/r",
+        },
+        "credentialsMode",
+    ),
+    ({"alias": "live", "qualifier": "blue"}, "qualifier"),
+    ({"credentialsMode": "irsa"}, "oidcProvider"),
+    ({"credentialsMode": "assume-role"}, "ambientRoleArn"),
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(bad=INVALID)
+def test_every_invalid_value_is_refused_with_its_key(bad: tuple[str, str]) -> None:
+    key, value = bad
+    with pytest.raises(ConfigError) as error:
+        load_settings(DictSource({**BASE, key: value}))
+    assert f"kgateway-lambda:{key} = " in str(error.value)
+
+
+@pytest.mark.parametrize(("values", "key"), INVALID_COMBINATIONS)
+def test_invalid_combinations_are_refused_before_any_resource(values: dict[str, str], key: str) -> None:
+    config, secret_keys = stack_config("dev")
+    config.update({f"kgateway-lambda:{k}": v for k, v in values.items()})
+    mocks = FakeAwsMocks()
+    with pytest.raises(ConfigError) as error:
+        run_program(mocks, config, secret_keys, stack="dev")
+    assert f"kgateway-lambda:{key} = " in str(error.value)
+    assert mocks.counter == 0
