@@ -421,6 +421,12 @@ def _read_credentials(reader: _Reader) -> CredentialsSettings:
                 gateway_parameters_name=parameters_name,
             )
         if mode == "assume-role":
+            reader.warnings.append(
+                "credentialsMode 'assume-role': kgateway builds before PR 14632 (merged 2026-09-01, in v2.4.x as "
+                "PR 14649) ignore auth.assumeRole.roleArn and sign with the proxy's ambient identity, and builds "
+                "from then until the Envoy v1.39.1 bump (PR 14663, 2026-09-07) hang every request when that "
+                "identity is IRSA or Pod Identity. Run a kgateway build with both fixes, or use credentialsMode 'irsa'."
+            )
             return CredentialsSettings(
                 mode="assume-role",
                 secret_name=secret_name,

@@ -89,6 +89,7 @@ def test_assume_role_mode_trusts_exactly_the_ambient_role(run_stack: RunStack) -
     role_arn = "arn:aws:iam::123456789012:role/echo-invoke-role-0000001"
     assert backend["spec"]["aws"]["auth"] == {"type": "AssumeRole", "assumeRole": {"roleArn": role_arn}}
     assert run.outputs["invoke_role_arn"] == role_arn
+    assert any("ignore auth.assumeRole.roleArn" in line for line in run.logs)
     crds = require_crds()
     assert schema_errors(backend, crds / "kgateway-main-354c0f6-backends.yaml", "v1alpha1") == []
 
