@@ -1,9 +1,12 @@
-"""Command line: `python -m components plan --stack dev [--json | --manifests DIR]`."""
+"""Command line: `python -m components plan --stack dev [--json | --manifests DIR]` and
+`python -m components verify (--stack NAME | --outputs FILE | --url URL) [--invoke]`."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -22,7 +25,18 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DIR",
         help="write each Kubernetes object as YAML",
     )
+    verify_cmd = commands.add_parser("verify", help="send the guide's request to every route and check the answers")
+    source = verify_cmd.add_mutually_exclusive_group(required=True)
+    source.add_argument("--stack", help="read the outputs with `pulumi stack output --json --stack NAME`")
+    source.add_argument("--outputs", type=Path, metavar="FILE", help="the outputs as JSON (from pulumi stack output)")
+    source.add_argument("--url", help="check one URL (the echo route) for the guide's exact response")
+    verify_cmd.add_argument("--host", help="Host header to send with --url")
+    verify_cmd.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
+    verify_cmd.add_argument("--invoke", action="store_true", help="also invoke each function with the AWS SDK")
+    verify_cmd.add_argument("--endpoint-url", help="Lambda API endpoint for --invoke (moto, LocalStack)")
     args = parser.parse_args(argv)
+    if args.command == "verify":
+        return verify(args)
 
     from components.plan import plan, plan_document, render_text, write_manifests
 
@@ -40,6 +54,51 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {path}", file=sys.stderr)
     print(json.dumps(document, indent=2, sort_keys=False) if args.json else render_text(document))
     return 0
+
+
+def verify(args: argparse.Namespace) -> int:
+    from components.verify import Check, checks_from_outputs, http_check, invoke_check
+
+    if args.url:
+        outputs: dict[str, object] = {}
+        checks = [Check(route="url", url=args.url, host=args.host)]
+    else:
+        try:
+            outputs = read_outputs(args.stack, args.outputs)
+            checks = checks_from_outputs(outputs)
+        except (OSError, ValueError, subprocess.CalledProcessError) as error:
+            print(f"error: cannot read the stack's outputs: {error}", file=sys.stderr)
+            return 2
+    results = [http_check(check, timeout=args.timeout) for check in checks]
+    if args.invoke:
+        region = str(outputs.get("region") or os.environ.get("AWS_REGION") or "us-east-1")
+        expect = {c.function: c.expect for c in checks if c.function}
+        functions = sorted(expect) or [str(outputs.get("function_name", "echo"))]
+        results += [
+            invoke_check(name, region, expect.get(name, "guide"), endpoint_url=args.endpoint_url) for name in functions
+        ]
+    for result in results:
+        print(result.line())
+    failed = sum(not r.passed for r in results)
+    print(f"{len(results) - failed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+def read_outputs(stack: str | None, path: Path | None) -> dict[str, object]:
+    if path is not None:
+        text = path.read_text()
+    else:
+        text = subprocess.run(
+            ["pulumi", "stack", "output", "--json", "--stack", str(stack)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+    outputs = json.loads(text)
+    if not isinstance(outputs, dict):
+        raise ValueError("expected a JSON object of stack outputs")
+    return outputs
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from components.credentials import GatewayCredentials, GatewayCredentialsArgs
 from components.gateway import ExistingGateway, gateway_url_from, no_address_message
 from components.lambda_function import LambdaFunctionArgs
 from components.lambda_gateway_route import LambdaGatewayRoute, LambdaGatewayRouteArgs
+from components.verify import EXPECT_ASYNC, EXPECT_ENVOY, EXPECT_GUIDE, EXPECT_STATUS
 
 BUILD_DIR = PROJECT_ROOT / ".build"
 GUIDE_REQUEST_BODY = '{"key1":"value1","key2":"value2"}'
@@ -38,6 +39,41 @@ def gateway_url(settings: StackSettings) -> pulumi.Output[str]:
 def route_url(base: str, route: RouteSettings) -> str:
     """Where to send a request for this route (a regular expression route gets its pattern, as a hint)."""
     return base + route.path if base.startswith("http") else base
+
+
+def expected_answer(target: TargetSettings) -> str:
+    """What `verify` must see from this function through kgateway (see components.verify)."""
+    backend = target.backend
+    if backend.invocation_mode == "Async":
+        return EXPECT_ASYNC
+    if target.function.source_dir.name != "echo":
+        return EXPECT_STATUS
+    passthrough = backend.kgateway.has_payload_transform_mode and backend.payload_transform_mode == "None"
+    return EXPECT_GUIDE if passthrough else EXPECT_ENVOY
+
+
+def verify_checks(settings: StackSettings, base_url: str) -> list[dict[str, str | None]]:
+    """One check per route with a concrete path (a regular expression has no URL to send to)."""
+    checks: list[dict[str, str | None]] = []
+    for target in settings.targets:
+        for route in target.routes:
+            if route.match == "RegularExpression":
+                continue
+            host = next((h for h in route.hostnames if not h.startswith("*.")), None)
+            if host is None and route.hostnames:
+                host = "verify." + route.hostnames[0][2:]
+            method = "POST" if not route.methods or "POST" in route.methods else route.methods[0]
+            checks.append(
+                {
+                    "route": route.name,
+                    "url": route_url(base_url, route),
+                    "expect": expected_answer(target),
+                    "host": host,
+                    "method": method,
+                    "function": target.function.name,
+                }
+            )
+    return checks
 
 
 def function_args(target: TargetSettings) -> LambdaFunctionArgs:
@@ -125,6 +161,8 @@ def deploy(settings: StackSettings) -> None:
         pulumi.export("gateway_parameters_name", credentials.gateway_parameters_name)
     if credentials.invoke_role_arn is not None:
         pulumi.export("invoke_role_arn", credentials.invoke_role_arn)
+    pulumi.export("region", aws.get_region_output().region)
+    pulumi.export("verify", base_url.apply(lambda url: verify_checks(settings, url)))
     if len(settings.targets) > 1 or len(settings.targets[0].routes) > 1:
         arns = {t.function.name: c.function_arn for t, c in zip(settings.targets, composites, strict=True)}
         pulumi.export("functions", arns)

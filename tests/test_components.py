@@ -218,6 +218,17 @@ def test_stack_outputs(run_stack: RunStack) -> None:
         "backend_name": "echo",
         "route_name": "echo",
         "secret_name": "aws-creds",
+        "region": "us-east-1",
+        "verify": [
+            {
+                "route": "echo",
+                "url": "http://203.0.113.10:8080/echo",
+                "expect": "guide",
+                "host": None,
+                "method": "POST",
+                "function": "echo",
+            }
+        ],
     }
     assert run.secret_outputs == set()
     assert "fake-secret" not in json.dumps(run.outputs)

@@ -66,6 +66,8 @@ def test_plan_command_prints_one_json_document(tmp_path: Path) -> None:
         "backend_name",
         "route_name",
         "secret_name",
+        "region",
+        "verify",
     }
     assert document["outputs"]["function_name"] == "echo"
     assert document["outputs"]["function_arn"] == "[known after deploy]"

@@ -1,0 +1,192 @@
+"""`verify`: the guide's confirmation step, automated, for every route of a deployed stack.
+
+Sends the guide's request to each route and checks the answer the configured payload mode must give; one
+PASS/FAIL line per route, exit code 0 only when all pass. Optionally invokes each function directly with the
+AWS SDK (`--invoke`), with the deployer's credentials.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+GUIDE_EVENT = {"key1": "value1", "key2": "value2"}
+GUIDE_REQUEST_BODY = json.dumps(GUIDE_EVENT, separators=(",", ":"))
+ECHO_PREFIX = "Response from AWS Lambda. Here's the request you just sent me: "
+# What the guide shows: the function's raw result, which is what a pass-through (payloadTransformMode None) returns.
+GUIDE_RESPONSE = json.dumps({"statusCode": 200, "body": ECHO_PREFIX + GUIDE_REQUEST_BODY}, separators=(",", ":"))
+
+# What a route's answer must be: the guide's exact response, the echo unwrapped by Envoy, an async 202, or
+# (for functions other than the echo function) just a 200.
+Expect = str
+EXPECT_GUIDE, EXPECT_ENVOY, EXPECT_ASYNC, EXPECT_STATUS = "guide", "envoy", "async", "status"
+
+
+@dataclass(frozen=True)
+class Check:
+    route: str
+    url: str
+    expect: Expect = EXPECT_GUIDE
+    host: str | None = None
+    method: str = "POST"
+    function: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    passed: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"{'PASS' if self.passed else 'FAIL'} {self.name}: {self.detail}"
+
+
+def checks_from_outputs(outputs: dict[str, Any]) -> list[Check]:
+    """The checks a stack's outputs describe (`verify`), or one guide check of `echo_url`."""
+    if isinstance(outputs.get("verify"), list):
+        return [
+            Check(
+                route=str(item["route"]),
+                url=str(item["url"]),
+                expect=str(item.get("expect", EXPECT_GUIDE)),
+                host=item.get("host"),
+                method=str(item.get("method", "POST")),
+                function=item.get("function"),
+            )
+            for item in outputs["verify"]
+        ]
+    if "echo_url" in outputs:
+        return [Check(route=str(outputs.get("route_name", "echo")), url=str(outputs["echo_url"]))]
+    raise ValueError("the outputs have neither `verify` nor `echo_url`: is this a kgateway-lambda stack?")
+
+
+def expected_text(expect: Expect) -> str:
+    return {
+        EXPECT_GUIDE: f"HTTP 200 and exactly {GUIDE_RESPONSE}",
+        EXPECT_ENVOY: f"HTTP 200 and a body starting {ECHO_PREFIX!r} that echoes the request",
+        EXPECT_ASYNC: "HTTP 202 (the function runs asynchronously; no body)",
+        EXPECT_STATUS: "HTTP 200",
+    }[expect]
+
+
+def judge(expect: Expect, status: int, body: str) -> tuple[bool, str]:
+    """Whether an answer is what the payload mode must give, and what was wrong if not."""
+    if expect == EXPECT_ASYNC:
+        return status == 202, f"HTTP {status}"
+    if status != 200:
+        return False, f"HTTP {status}: {body[:300]!r}"
+    if expect == EXPECT_GUIDE and body != GUIDE_RESPONSE:
+        return False, f"HTTP 200 but body {body[:300]!r}"
+    if expect == EXPECT_ENVOY and not (body.startswith(ECHO_PREFIX) and _echoes_request(body[len(ECHO_PREFIX) :])):
+        return False, f"HTTP 200 but body {body[:300]!r}"
+    return True, f"HTTP {status}"
+
+
+def _echoes_request(echoed: str) -> bool:
+    """Envoy wraps the request in an API-Gateway-style event; the request body is in it (maybe base64)."""
+    if not _is_json(echoed):
+        return False
+    event = json.loads(echoed)
+    body = event.get("body") if isinstance(event, dict) else None
+    if isinstance(body, str) and event.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode(errors="replace")
+    return isinstance(body, str) and _is_json(body) and json.loads(body) == GUIDE_EVENT
+
+
+def _is_json(text: object) -> bool:
+    if not isinstance(text, str):
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def http_check(check: Check, timeout: float = 10.0) -> Result:
+    name = f"route {check.route}"
+    if not check.url.startswith("http"):
+        return Result(name, False, f"no URL: {check.url}")
+    try:
+        status, body = _send(check, timeout)
+    except OSError as error:  # timeouts, refusals and other transport failures, each with its hint
+        return Result(name, False, f"{check.method} {check.url}: {_describe(error, timeout)}")
+    passed, got = judge(check.expect, status, body)
+    hint = "" if passed else f"; {hint_for(status)}"
+    return Result(name, passed, f"{check.method} {check.url} expected {expected_text(check.expect)}, got {got}{hint}")
+
+
+def _send(check: Check, timeout: float) -> tuple[int, str]:
+    data = GUIDE_REQUEST_BODY.encode() if check.method in ("POST", "PUT", "PATCH") else None
+    request = urllib.request.Request(check.url, data=data, method=check.method)
+    request.add_header("content-type", "application/json")
+    if check.host:
+        request.add_header("Host", check.host)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read().decode(errors="replace")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+
+
+def _describe(error: OSError, timeout: float) -> str:
+    reason = error.reason if isinstance(error, urllib.error.URLError) else error
+    if isinstance(reason, TimeoutError | socket.timeout):
+        return f"timed out after {timeout:g}s; {HINT_TIMEOUT}"
+    if isinstance(reason, ConnectionRefusedError):
+        return f"connection refused; {HINT_REFUSED}"
+    return f"{reason}; {HINT_REFUSED}"
+
+
+HINT_TIMEOUT = (
+    "the Gateway may have no address yet (kubectl get gateway -A) or the route is not accepted "
+    "(kubectl get httproute -A -o yaml: status.parents[].conditions)"
+)
+HINT_REFUSED = (
+    "nothing listens there: is the port-forward running "
+    "(kubectl port-forward -n kgateway-system deployment/http 8080:8080) and is gatewayUrl right?"
+)
+
+
+def hint_for(status: int) -> str:
+    if status == 404:
+        return "no route matched: is the HTTPRoute accepted, and do path, method and Host match?"
+    if status in (401, 403):
+        return "AWS refused the call: check the Secret's keys or the role (IRSA / assume-role) and its policy"
+    if status >= 500:
+        return "kgateway could not invoke the function: check the Backend's status and the gateway's logs"
+    return "unexpected answer"
+
+
+def invoke_check(
+    function: str, region: str, expect: Expect, endpoint_url: str | None = None, timeout: float = 30.0
+) -> Result:
+    """Invoke the function directly with the deployer's AWS credentials: its raw result is the guide's response."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    name = f"function {function}"
+    client = boto3.client(
+        "lambda",
+        region_name=region,
+        endpoint_url=endpoint_url,
+        config=Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1}),
+    )
+    try:
+        answer = client.invoke(FunctionName=function, Payload=GUIDE_REQUEST_BODY.encode())
+    except (BotoCoreError, ClientError) as error:
+        return Result(name, False, f"invoke failed: {error}")
+    payload = answer["Payload"].read().decode(errors="replace")
+    if answer.get("FunctionError"):
+        return Result(name, False, f"the function raised: {payload[:300]!r}")
+    if expect in (EXPECT_GUIDE, EXPECT_ENVOY):  # directly invoked, the echo function returns its raw result
+        passed = payload == GUIDE_RESPONSE
+        return Result(name, passed, f"expected {GUIDE_RESPONSE}, got {payload[:300]!r}")
+    return Result(name, answer["StatusCode"] == 200, f"StatusCode {answer['StatusCode']}")

@@ -1,0 +1,113 @@
+"""Real HTTP servers on 127.0.0.1 for the verify tests: a gateway stand-in that runs the real handler with node
+(pass-through or Envoy-style wrapping), ones that answer wrong or hang, and a Lambda Invoke API stand-in."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.test_handler import invoke
+
+
+def free_port() -> int:
+    """A port nothing listens on (bound, then closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def answer_for(behaviour: str, path: str, method: str, body: str) -> tuple[int, str]:
+    if behaviour == "passthrough":  # payloadTransformMode None: the event is the body, the result is the body
+        return 200, invoke(json.loads(body or "null"))
+    if behaviour == "envoy":  # an API-Gateway-style event in, {statusCode, body} unwrapped out
+        event = {"httpMethod": method, "path": path, "headers": {}, "body": body, "isBase64Encoded": False}
+        result = json.loads(invoke(event))
+        return int(result["statusCode"]), str(result["body"])
+    if behaviour == "async":
+        return 202, ""
+    if behaviour == "wrong-status":
+        return 502, "upstream connect error"
+    if behaviour == "wrong-body":
+        return 200, '{"statusCode":200,"body":"something else"}'
+    raise ValueError(behaviour)
+
+
+@contextmanager
+def gateway_server(behaviour: str, host: str | None = None, hang_seconds: float = 3.0) -> Iterator[str]:
+    """Serve one behaviour on a free port; yields the base URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
+            if behaviour == "hang":
+                time.sleep(hang_seconds)
+                status, text = 200, ""
+            elif host is not None and self.headers.get("Host") != host:
+                status, text = 404, "no route for this host"
+            else:
+                status, text = answer_for(behaviour, self.path, self.command, body)
+            data = text.encode()
+            try:
+                self.send_response(status)
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except OSError:  # the client gave up (timeout tests)
+                pass
+
+        do_POST = do_GET = do_PUT = _serve  # noqa: N815 (http.server's method names)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+INVOKE_PATH = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations")
+
+
+@contextmanager
+def lambda_api_server() -> Iterator[str]:
+    """The Lambda Invoke API for the echo function, answered by running the real handler with node."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
+            match = INVOKE_PATH.match(self.path)
+            if match is None or match.group(1) != "echo":
+                data, status = b'{"Type":"User","message":"Function not found"}', 404
+                self.send_response(status)
+                self.send_header("x-amzn-ErrorType", "ResourceNotFoundException")
+            else:
+                data, status = invoke(json.loads(body)).encode(), 200
+                self.send_response(status)
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,143 @@
+"""`verify` against real local HTTP servers: one that answers right, ones that answer wrong, hang or refuse."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from components.config import PROJECT_ROOT
+from components.verify import GUIDE_RESPONSE, Check, http_check, invoke_check
+from tests.local_servers import free_port, gateway_server, lambda_api_server
+
+
+def test_the_guides_answer_passes() -> None:
+    with gateway_server("passthrough") as base:
+        result = http_check(Check(route="echo", url=f"{base}/echo"))
+    assert result.passed, result.line()
+    assert result.line().startswith("PASS route echo: POST ")
+
+
+def test_envoy_mode_and_async_answers_pass_when_expected() -> None:
+    with gateway_server("envoy") as base:
+        assert http_check(Check(route="echo", url=f"{base}/echo", expect="envoy")).passed
+        # The same answer is wrong where the guide's exact response is expected.
+        wrong = http_check(Check(route="echo", url=f"{base}/echo", expect="guide"))
+        assert not wrong.passed
+        assert "HTTP 200 but body" in wrong.detail
+    with gateway_server("async") as base:
+        assert http_check(Check(route="echo", url=f"{base}/echo", expect="async")).passed
+
+
+def test_wrong_answers_fail_with_what_came_back_and_a_hint() -> None:
+    with gateway_server("wrong-status") as base:
+        result = http_check(Check(route="echo", url=f"{base}/echo"))
+    assert not result.passed
+    assert "got HTTP 502: 'upstream connect error'" in result.detail
+    assert "kgateway could not invoke the function" in result.detail
+    with gateway_server("wrong-body") as base:
+        result = http_check(Check(route="echo", url=f"{base}/echo"))
+    assert not result.passed
+    assert f"expected HTTP 200 and exactly {GUIDE_RESPONSE}" in result.detail
+    assert "something else" in result.detail
+
+
+def test_timeout_and_refusal_are_reported_as_such() -> None:
+    with gateway_server("hang", hang_seconds=1) as base:
+        result = http_check(Check(route="echo", url=f"{base}/echo"), timeout=0.3)
+    assert not result.passed
+    assert "timed out after 0.3s" in result.detail and "no address yet" in result.detail
+    result = http_check(Check(route="echo", url=f"http://127.0.0.1:{free_port()}/echo"), timeout=2)
+    assert not result.passed
+    assert "connection refused" in result.detail and "port-forward" in result.detail
+
+
+def test_host_header_is_sent_when_the_route_has_hostnames() -> None:
+    with gateway_server("passthrough", host="api.example.com") as base:
+        assert http_check(Check(route="hello", url=f"{base}/echo", host="api.example.com")).passed
+        missing = http_check(Check(route="hello", url=f"{base}/echo"))
+    assert not missing.passed and "no route matched" in missing.detail
+
+
+def test_no_address_yet_fails_plainly() -> None:
+    result = http_check(
+        Check(route="echo", url="(no address yet: Gateway kgateway-system/http has no status.addresses)")
+    )
+    assert not result.passed and "no address yet" in result.detail
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "components", "verify", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_cli_checks_every_route_from_the_outputs_and_sets_the_exit_code(tmp_path: Path) -> None:
+    with gateway_server("passthrough") as good, gateway_server("wrong-status") as bad:
+        outputs = tmp_path / "outputs.json"
+        checks = [
+            {
+                "route": "echo",
+                "url": f"{good}/echo",
+                "expect": "guide",
+                "host": None,
+                "method": "POST",
+                "function": "echo",
+            },
+            {
+                "route": "other",
+                "url": f"{bad}/other",
+                "expect": "guide",
+                "host": None,
+                "method": "POST",
+                "function": "echo",
+            },
+        ]
+        outputs.write_text(json.dumps({"verify": checks, "region": "us-east-1"}))
+        failing = run_cli("--outputs", str(outputs))
+        outputs.write_text(json.dumps({"verify": checks[:1]}))
+        passing = run_cli("--outputs", str(outputs))
+    assert failing.returncode == 1
+    lines = failing.stdout.splitlines()
+    assert lines[0].startswith("PASS route echo")
+    assert lines[1].startswith("FAIL route other")
+    assert lines[-1] == "1 passed, 1 failed"
+    assert passing.returncode == 0 and passing.stdout.splitlines()[-1] == "1 passed, 0 failed"
+
+
+def test_cli_url_mode_and_unreadable_outputs(tmp_path: Path) -> None:
+    with gateway_server("passthrough") as base:
+        assert run_cli("--url", f"{base}/echo").returncode == 0
+    broken = tmp_path / "broken.json"
+    broken.write_text("not json")
+    done = run_cli("--outputs", str(broken))
+    assert done.returncode == 2 and "cannot read the stack's outputs" in done.stderr
+
+
+def test_invoke_checks_the_function_directly_through_the_lambda_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    credentials = {"AWS_ACCESS_KEY_ID": "deployer", "AWS_SECRET_ACCESS_KEY": "deployer", "AWS_REGION": "us-east-1"}
+    for key, value in credentials.items():
+        monkeypatch.setenv(key, value)
+    with lambda_api_server() as endpoint:
+        assert invoke_check("echo", "us-east-1", "guide", endpoint_url=endpoint).passed
+        missing = invoke_check("nope", "us-east-1", "guide", endpoint_url=endpoint)
+        with gateway_server("passthrough") as base:
+            outputs = tmp_path / "outputs.json"
+            check = {"route": "echo", "url": f"{base}/echo", "expect": "guide", "function": "echo"}
+            outputs.write_text(json.dumps({"verify": [check], "region": "us-east-1"}))
+            done = run_cli("--outputs", str(outputs), "--invoke", "--endpoint-url", endpoint, env=credentials)
+    assert not missing.passed and "invoke failed" in missing.detail
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.splitlines()[1].startswith("PASS function echo")
