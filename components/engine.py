@@ -8,6 +8,7 @@ the program registered (type, name, parent, inputs, dependencies) and the stack 
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 import runpy
 from dataclasses import dataclass, field
@@ -52,6 +53,8 @@ class ProgramRun:
     outputs: dict[str, Any]
     secret_outputs: set[str]
     logs: list[str]
+    # What the default providers are configured with (`aws:*`, `kubernetes:*`), secrets redacted.
+    provider_config: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def by_type(self, type_: str) -> list[RegisteredResource]:
         return [r for r in self.resources if r.type == type_]
@@ -189,10 +192,31 @@ def config_string(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict | list):
-        import json
-
         return json.dumps(value)
     return str(value)
+
+
+# Provider settings that are credentials even when a stack stores them in plain text.
+SENSITIVE_PROVIDER_KEYS = {"accessKey", "secretKey", "token", "kubeconfig"}
+
+
+def provider_config(config: dict[str, str], secret_keys: list[str]) -> dict[str, dict[str, Any]]:
+    """Config of namespaces other than the project's, as the engine hands it to the default providers."""
+    providers: dict[str, dict[str, Any]] = {}
+    for key, text in sorted(config.items()):
+        namespace, _, name = key.partition(":")
+        if namespace == PROJECT:
+            continue
+        value: Any = text
+        if key in secret_keys or name in SENSITIVE_PROVIDER_KEYS:
+            value = SECRET
+        else:
+            try:
+                value = json.loads(text)
+            except ValueError:
+                value = text
+        providers.setdefault(namespace, {})[name] = value
+    return providers
 
 
 def run_program(
@@ -229,7 +253,8 @@ def run_program(
         root = pulumi.runtime.get_root_resource()
         assert isinstance(root, pulumi.runtime.stack.Stack)
         outputs, secret_outputs = _sync_await(_resolve_outputs(root.outputs))
-        return ProgramRun(stack, monitor.registered, outputs, secret_outputs, handler.messages)
+        providers = provider_config(config, secret_keys or [])
+        return ProgramRun(stack, monitor.registered, outputs, secret_outputs, handler.messages, providers)
 
     return contextvars.Context().run(run)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +48,10 @@ def package_lambda(source_dir: Path, build_dir: Path, name: str) -> LambdaPackag
     build_dir.mkdir(parents=True, exist_ok=True)
     path = build_dir / f"{name}.zip"
     if not path.exists() or path.read_bytes() != data:
-        path.write_bytes(data)
+        # Write beside it, then rename: a concurrent reader sees the old zip or the new one, never half of one.
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        partial.write_bytes(data)
+        os.replace(partial, path)
     return LambdaPackage(
         path=path,
         sha256_base64=base64.b64encode(hashlib.sha256(data).digest()).decode(),

@@ -132,6 +132,7 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
     }
     return {
         "stack": run.stack,
+        "providers": run.provider_config,
         "resources": resources,
         "outputs": outputs,
         "warnings": run.logs,
@@ -139,7 +140,7 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
 
 
 def kubernetes_manifests(run: ProgramRun) -> list[dict[str, Any]]:
-    """The Kubernetes objects the stack would apply, in registration order, secrets redacted."""
+    """The Kubernetes objects the stack would apply, in dependency order, secrets redacted."""
     manifests = []
     for resource in in_dependency_order(run.resources):
         if resource.type.startswith("kubernetes:") and resource.read_id is None:
