@@ -182,6 +182,9 @@ class StackSettings:
     credentials: CredentialsSettings
     gateway_url: str | None
     warnings: tuple[str, ...] = field(default=())
+    # Create the Gateway itself (class kgateway, one HTTP listener on this port) instead of expecting it.
+    create_gateway: bool = False
+    gateway_port: int = 8080
 
     @property
     def gateway(self) -> RouteSettings:
@@ -208,6 +211,8 @@ DEFAULTS: dict[str, str] = {
     "gatewayName": "http",
     "gatewayNamespace": "kgateway-system",
     "waitForAcceptance": "true",
+    "createGateway": "false",
+    "gatewayPort": "8080",
 }
 
 
@@ -532,6 +537,8 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
     gateway_url = reader.optional_pattern(
         "gatewayUrl", GATEWAY_URL_RE, "must be http(s)://host[:port] with no path", "http://localhost:8080"
     )
+    create_gateway = reader.boolean("createGateway")
+    gateway_port = reader.integer("gatewayPort", 1, 65535, 8080)
     if reader.problems:
         raise ConfigError(reader.problems)
     return StackSettings(
@@ -540,6 +547,8 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
         credentials=credentials,
         gateway_url=gateway_url,
         warnings=tuple(reader.warnings),
+        create_gateway=create_gateway,
+        gateway_port=gateway_port,
     )
 
 

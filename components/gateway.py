@@ -36,6 +36,17 @@ class ExistingGateway(pulumi.CustomResource):
         super().__init__(GATEWAY_TYPE, name, props, pulumi.ResourceOptions.merge(opts, read))
 
 
+class ManagedGateway(pulumi.CustomResource):
+    """A Gateway this stack creates and deletes; `status` is declared so its published address can be read."""
+
+    spec: pulumi.Output[Any]
+    status: pulumi.Output[Any]
+
+    def __init__(self, name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions | None = None):
+        props = {**manifest, "status": None}
+        super().__init__(GATEWAY_TYPE, name, props, opts)
+
+
 def no_address_message(namespace: str, gateway_name: str) -> str:
     return (
         f"(no address yet: Gateway {namespace}/{gateway_name} has no status.addresses; run "

@@ -219,3 +219,35 @@ def reference_grant_manifest(
             "to": [{"group": BACKEND_GROUP, "kind": "Backend", "name": backend_name}],
         },
     }
+
+
+GATEWAY_API_VERSION = "gateway.networking.k8s.io/v1"
+
+
+def gateway_manifest(
+    *, name: str, namespace: str, port: int, listener_name: str, route_namespaces: tuple[str, ...], wait: bool = True
+) -> dict[str, Any]:
+    """The guide's `http` Gateway: class kgateway, one HTTP listener, routes only from the namespaces that have them."""
+    if set(route_namespaces) <= {namespace}:
+        allowed: dict[str, Any] = {"from": "Same"}
+    else:
+        allowed = {
+            "from": "Selector",
+            "selector": {
+                "matchExpressions": [
+                    {"key": "kubernetes.io/metadata.name", "operator": "In", "values": sorted(set(route_namespaces))}
+                ]
+            },
+        }
+    annotations = {WAIT_FOR: "condition=Accepted"} if wait else {SKIP_AWAIT: "true"}
+    return {
+        "apiVersion": GATEWAY_API_VERSION,
+        "kind": "Gateway",
+        "metadata": _metadata(name, namespace, annotations),
+        "spec": {
+            "gatewayClassName": "kgateway",
+            "listeners": [
+                {"name": listener_name, "protocol": "HTTP", "port": port, "allowedRoutes": {"namespaces": allowed}}
+            ],
+        },
+    }

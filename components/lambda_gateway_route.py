@@ -24,6 +24,8 @@ class LambdaGatewayRouteArgs:
     # Either credentials of this function's own, or credentials shared by several functions (made by the caller).
     credentials: CredentialsSettings | None = None
     shared_credentials: GatewayCredentials | None = None
+    # What the HTTPRoutes must wait for, e.g. a Gateway the caller creates.
+    route_dependencies: tuple[pulumi.Resource, ...] = ()
 
 
 def qualified_arn(function_arn: pulumi.Input[str], qualifier: str | None) -> pulumi.Output[str]:
@@ -130,6 +132,7 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
                     methods=route.methods,
                     headers=route.headers,
                     hostnames=route.hostnames,
+                    depends_on=args.route_dependencies,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[backend]),
             )

@@ -32,6 +32,8 @@ class LambdaRouteArgs:
     hostnames: tuple[str, ...] = ()
     # Where the Backend lives; another namespace than the route's gets a ReferenceGrant for that one Backend.
     backend_namespace: str | None = None
+    # Resources the HTTPRoute must wait for (a Gateway this stack creates).
+    depends_on: tuple[pulumi.Resource, ...] = ()
 
 
 class LambdaRoute(pulumi.ComponentResource):
@@ -41,7 +43,7 @@ class LambdaRoute(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LambdaRouteArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kgateway-lambda:kubernetes:LambdaRoute", name, None, opts)
-        depends_on: list[pulumi.Resource] = []
+        depends_on: list[pulumi.Resource] = list(args.depends_on)
         backend_namespace = args.backend_namespace or args.namespace
         if backend_namespace != args.namespace:
             grant = reference_grant_manifest(

@@ -6,8 +6,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import PROJECT_ROOT, RouteSettings, StackSettings, TargetSettings, dns_label_for
-from components.credentials import GatewayCredentials, GatewayCredentialsArgs
-from components.gateway import ExistingGateway, gateway_url_from, no_address_message
+from components.credentials import COMMON_LABELS, GatewayCredentials, GatewayCredentialsArgs
+from components.gateway import ExistingGateway, ManagedGateway, gateway_url_from, no_address_message
+from components.kgateway_api import gateway_manifest
 from components.lambda_function import LambdaFunctionArgs
 from components.lambda_gateway_route import LambdaGatewayRoute, LambdaGatewayRouteArgs
 from components.verify import EXPECT_ASYNC, EXPECT_ENVOY, EXPECT_GUIDE, EXPECT_STATUS
@@ -23,11 +24,28 @@ def curl_command(url: str) -> str:
     return f"curl -i -X POST {url} -H 'content-type: application/json' -d '{GUIDE_REQUEST_BODY}'"
 
 
-def gateway_url(settings: StackSettings) -> pulumi.Output[str]:
+def managed_gateway(settings: StackSettings) -> ManagedGateway:
+    gw = settings.gateway
+    route_namespaces = tuple(
+        route.namespace or target.backend.namespace for target in settings.targets for route in target.routes
+    )
+    manifest = gateway_manifest(
+        name=gw.gateway_name,
+        namespace=gw.gateway_namespace,
+        port=settings.gateway_port,
+        listener_name=gw.listener_name or "http",
+        route_namespaces=route_namespaces,
+        wait=settings.targets[0].backend.wait_for_acceptance,
+    )
+    manifest["metadata"]["labels"] = COMMON_LABELS
+    return ManagedGateway("gateway", manifest)
+
+
+def gateway_url(settings: StackSettings, created: ManagedGateway | None) -> pulumi.Output[str]:
     if settings.gateway_url is not None:
         return pulumi.Output.from_input(settings.gateway_url)
     gw = settings.gateway
-    gateway = ExistingGateway("gateway", gw.gateway_namespace, gw.gateway_name)
+    gateway = created or ExistingGateway("gateway", gw.gateway_namespace, gw.gateway_name)
     return pulumi.Output.all(gateway.spec, gateway.status).apply(
         lambda parts: (
             gateway_url_from({"spec": parts[0], "status": parts[1]}, gw.listener_name)
@@ -129,6 +147,7 @@ def deploy(settings: StackSettings) -> None:
         pulumi.log.warn(warning)
     # One function keeps its credentials inside its composite; several share one identity.
     shared = shared_credentials(settings) if len(settings.targets) > 1 else None
+    created = managed_gateway(settings) if settings.create_gateway else None
     composites = [
         LambdaGatewayRoute(
             dns_label_for(target.function.name),
@@ -138,11 +157,12 @@ def deploy(settings: StackSettings) -> None:
                 routes=target.routes,
                 credentials=None if shared else settings.credentials,
                 shared_credentials=shared,
+                route_dependencies=(created,) if created else (),
             ),
         )
         for target in settings.targets
     ]
-    base_url = gateway_url(settings)
+    base_url = gateway_url(settings, created)
     first, first_route = composites[0], next(r for t in settings.targets for r in t.routes)
     echo_url = base_url.apply(lambda url: route_url(url, first_route))
     credentials = first.credentials

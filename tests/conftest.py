@@ -40,6 +40,8 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
         if args.resource_id:
             return args.resource_id, dict(self.gateway)
         state = dict(args.inputs)
+        if args.typ == "kubernetes:gateway.networking.k8s.io/v1:Gateway":  # what the controller would publish
+            return f"{args.name}-id", {**state, "status": self.gateway.get("status", {})}
         name = state.get("name") or f"{args.name}-0000001"
         self.counter += 1
         if args.typ == "aws:iam/role:Role":

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from components.engine import ProgramRun, is_secret_value, reveal
-from tests.conftest import ACCOUNT, TESTS, FakeAwsMocks, RunStack
+from tests.conftest import ACCOUNT, TESTS, FakeAwsMocks, RunStack, require_crds
+from tests.crd_schema import schema_errors
 
 FUNCTION_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:echo"
 
@@ -319,3 +320,22 @@ def test_alias_publishes_a_version_and_is_what_kgateway_invokes(run_stack: RunSt
     assert run.one("kubernetes:gateway.kgateway.dev/v1alpha1:Backend").urn in [
         r.urn for r in run.resources if run.one("aws:lambda/alias:Alias").urn in r.dependencies
     ]
+
+
+def test_create_gateway_makes_the_guides_gateway_and_routes_wait_for_it(run_stack: RunStack) -> None:
+    run = run_stack({"createGateway": "true", "gatewayPort": "9080"})
+    gateways = run.by_type("kubernetes:gateway.networking.k8s.io/v1:Gateway")
+    assert [g.read_id for g in gateways] == [None]  # created, not read
+    gateway = gateways[0].inputs
+    assert gateway["metadata"]["name"] == "http" and gateway["metadata"]["namespace"] == "kgateway-system"
+    assert gateway["spec"] == {
+        "gatewayClassName": "kgateway",
+        "listeners": [
+            {"name": "http", "protocol": "HTTP", "port": 9080, "allowedRoutes": {"namespaces": {"from": "Same"}}}
+        ],
+    }
+    assert gateways[0].urn in run.one("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute").dependencies
+    assert run.outputs["gateway_url"] == "http://203.0.113.10:9080"  # its address, its listener port
+    crds = require_crds()
+    for version in ("v1.2.1", "v1.6.1"):
+        assert schema_errors(reveal(gateways[0].inputs), crds / f"gateway-api-{version}-gateways.yaml", "v1") == []

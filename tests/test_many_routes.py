@@ -154,3 +154,20 @@ def test_many_functions_deploy_into_moto_with_one_invoke_only_key(aws: boto3.Ses
     assert not evaluate(document, "lambda:InvokeFunction", f"{arns['hello']}:live")
     deployment.destroy()
     assert iam.list_users()["Users"] == [] and aws.client("lambda").list_functions()["Functions"] == []
+
+
+def test_created_gateway_allows_routes_from_exactly_their_namespaces() -> None:
+    run = run_multi(createGateway=True)
+    gateway = run.one("kubernetes:gateway.networking.k8s.io/v1:Gateway").inputs
+    assert gateway["spec"]["listeners"][0]["allowedRoutes"] == {
+        "namespaces": {
+            "from": "Selector",
+            "selector": {
+                "matchExpressions": [
+                    {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["kgateway-system", "team-a"]}
+                ]
+            },
+        }
+    }
+    crds = require_crds()
+    assert schema_errors(reveal(gateway), crds / "gateway-api-v1.6.1-gateways.yaml", "v1") == []
