@@ -83,6 +83,23 @@ class PulumiConfigSource:
         return config.get_secret(name)
 
 
+class MappingConfigSource:
+    """Config from a plain mapping (`namespace:key` or project keys), e.g. to validate a stack file offline."""
+
+    def __init__(self, values: dict[str, str], secret_keys: set[str] | None = None):
+        self.values = {k if ":" in k else f"{PROJECT}:{k}": v for k, v in values.items()}
+        self.secret_keys = {k if ":" in k else f"{PROJECT}:{k}" for k in (secret_keys or set())}
+
+    def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    def is_secret(self, key: str) -> bool:
+        return key in self.secret_keys
+
+    def secret(self, key: str) -> pulumi.Output[str] | None:
+        return None  # validation never reads a secret's value
+
+
 @dataclass(frozen=True)
 class Problem:
     key: str

@@ -4,27 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pulumi
 import pytest
 import yaml
 
-from components.config import DEFAULTS, PROJECT_ROOT, ConfigError, load_settings
+from components.config import DEFAULTS, PROJECT_ROOT, ConfigError, MappingConfigSource, load_settings
 from components.engine import config_string
 
-
-class DictSource:
-    def __init__(self, values: dict[str, str], secret_keys: set[str] | None = None):
-        self.values = {k if ":" in k else f"kgateway-lambda:{k}": v for k, v in values.items()}
-        self.secret_keys = {k if ":" in k else f"kgateway-lambda:{k}" for k in (secret_keys or set())}
-
-    def get(self, key: str) -> str | None:
-        return self.values.get(key)
-
-    def is_secret(self, key: str) -> bool:
-        return key in self.secret_keys
-
-    def secret(self, key: str) -> pulumi.Output[str] | None:
-        return None  # validation never reads the value itself
+DictSource = MappingConfigSource
 
 
 BASE = {"aws:region": "us-east-1"}
