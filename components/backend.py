@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_kubernetes as k8s
 
-from components.credentials import COMMON_LABELS
+from components.k8s_objects import custom_resource
 from components.kgateway_api import (
-    BACKEND_API_VERSION,
     AssumeRoleAuth,
     InvocationMode,
     KgatewayVersion,
@@ -73,13 +71,6 @@ class LambdaBackend(pulumi.ComponentResource):
             auth=auth,
             wait=args.wait_for_acceptance,
         )
-        backend = k8s.apiextensions.CustomResource(
-            f"{name}-backend",
-            api_version=BACKEND_API_VERSION,
-            kind="Backend",
-            metadata={**manifest["metadata"], "labels": COMMON_LABELS},
-            spec=manifest["spec"],
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        backend = custom_resource(f"{name}-backend", manifest, pulumi.ResourceOptions(parent=self))
         self.backend_name = backend.urn.apply(lambda _: args.name)
         self.register_outputs({"backend_name": self.backend_name})

@@ -10,13 +10,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.config import CredentialsMode
+from components.config import CredentialsMode, CredentialsSettings
+from components.k8s_objects import COMMON_LABELS, custom_resource
+from components.kgateway_api import gateway_parameters_manifest
 
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
-COMMON_LABELS = {
-    "app.kubernetes.io/managed-by": "pulumi",
-    "app.kubernetes.io/part-of": "kgateway-lambda",
-}
 
 
 def invoke_only_policy(function_arns: Sequence[str]) -> str:
@@ -96,6 +94,34 @@ class GatewayCredentialsArgs:
     gateway_parameters_name: str = "lambda-irsa"
     # assume-role mode
     ambient_role_arn: str | None = None
+
+
+def credentials_args(
+    settings: CredentialsSettings,
+    *,
+    namespace: str,
+    invoke_arns: Sequence[pulumi.Input[str]],
+    account_id: pulumi.Input[str],
+    gateway_name: str,
+    gateway_namespace: str,
+) -> GatewayCredentialsArgs:
+    """Component args from the validated stack settings plus what only the caller knows."""
+    return GatewayCredentialsArgs(
+        mode=settings.mode,
+        namespace=namespace,
+        secret_name=settings.secret_name,
+        invoke_arns=invoke_arns,
+        rotation=settings.rotation,
+        access_key_id=settings.access_key_id,
+        secret_access_key=settings.secret_access_key,
+        session_token=settings.session_token,
+        oidc_provider=settings.oidc_provider,
+        account_id=account_id,
+        gateway_name=gateway_name,
+        gateway_namespace=gateway_namespace,
+        gateway_parameters_name=settings.gateway_parameters_name,
+        ambient_role_arn=settings.ambient_role_arn,
+    )
 
 
 class GatewayCredentials(pulumi.ComponentResource):
@@ -222,17 +248,14 @@ class GatewayCredentials(pulumi.ComponentResource):
             f"kgateway proxy {args.gateway_namespace}/{args.gateway_name}: invoke routed Lambdas",
             args,
         )
-        parameters = k8s.apiextensions.CustomResource(
+        parameters = custom_resource(
             f"{name}-gateway-parameters",
-            api_version="gateway.kgateway.dev/v1alpha1",
-            kind="GatewayParameters",
-            metadata={
-                "name": args.gateway_parameters_name,
-                "namespace": args.gateway_namespace,
-                "labels": COMMON_LABELS,
-            },
-            spec={"kube": {"serviceAccount": {"extraAnnotations": {IRSA_ANNOTATION: role.arn}}}},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            gateway_parameters_manifest(
+                name=args.gateway_parameters_name,
+                namespace=args.gateway_namespace,
+                annotations={IRSA_ANNOTATION: role.arn},
+            ),
+            pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
         self.secret_name = self.access_key_id = self.user_name = None
         self.irsa_role_arn = role.arn

@@ -196,6 +196,15 @@ def config_string(value: Any) -> str:
     return str(value)
 
 
+def region_invoke_result(token: str, region: str) -> dict[str, Any] | None:
+    """What `aws.get_region` / `aws.get_partition` return for a region (for every mock engine), else None."""
+    if token == "aws:index/getRegion:getRegion":
+        return {"region": region, "name": region, "id": region, "endpoint": "", "description": ""}
+    if token == "aws:index/getPartition:getPartition":
+        return {"partition": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws", "id": "aws"}
+    return None
+
+
 # Provider settings that are credentials even when a stack stores them in plain text.
 SENSITIVE_PROVIDER_KEYS = {"accessKey", "secretKey", "token", "kubeconfig"}
 

@@ -251,3 +251,15 @@ def gateway_manifest(
             ],
         },
     }
+
+
+def gateway_parameters_manifest(
+    *, name: str, namespace: str, annotations: dict[str, pulumi.Input[str]]
+) -> dict[str, Any]:
+    """kgateway `GatewayParameters` that annotate the proxy's ServiceAccount (e.g. with an IRSA role)."""
+    return {
+        "apiVersion": BACKEND_API_VERSION,
+        "kind": "GatewayParameters",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"kube": {"serviceAccount": {"extraAnnotations": annotations}}},
+    }

@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 
 from components.backend import LambdaBackend, LambdaBackendArgs
 from components.config import BackendSettings, CredentialsSettings, RouteSettings
-from components.credentials import GatewayCredentials, GatewayCredentialsArgs
+from components.credentials import GatewayCredentials, credentials_args
 from components.lambda_function import LambdaFunction, LambdaFunctionArgs
 from components.route import LambdaRoute, LambdaRouteArgs
 
@@ -73,24 +73,16 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
         elif args.credentials is not None:
             credentials = GatewayCredentials(
                 name,
-                GatewayCredentialsArgs(
-                    mode=args.credentials.mode,
+                credentials_args(
+                    args.credentials,
                     namespace=args.backend.namespace,
-                    secret_name=args.credentials.secret_name,
                     invoke_arns=[
                         function.function_arn,
                         qualified_arn(function.function_arn, args.function.alias or args.backend.qualifier),
                     ],
-                    rotation=args.credentials.rotation,
-                    access_key_id=args.credentials.access_key_id,
-                    secret_access_key=args.credentials.secret_access_key,
-                    session_token=args.credentials.session_token,
-                    oidc_provider=args.credentials.oidc_provider,
                     account_id=account_id,
                     gateway_name=args.routes[0].gateway_name if args.routes else "http",
                     gateway_namespace=args.routes[0].gateway_namespace if args.routes else "kgateway-system",
-                    gateway_parameters_name=args.credentials.gateway_parameters_name,
-                    ambient_role_arn=args.credentials.ambient_role_arn,
                 ),
                 opts=child,
             )

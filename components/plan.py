@@ -15,7 +15,15 @@ import pulumi
 import yaml
 from pulumi.runtime.rpc import UNKNOWN
 
-from components.engine import SECRET, ProgramRun, RegisteredResource, redact, run_program, stack_config
+from components.engine import (
+    SECRET,
+    ProgramRun,
+    RegisteredResource,
+    redact,
+    region_invoke_result,
+    run_program,
+    stack_config,
+)
 
 ACCOUNT_PLACEHOLDER = "[account id of the deploying identity]"
 
@@ -61,22 +69,9 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
                 "userId": account,
                 "id": account,
             }, []
-        if args.token == "aws:index/getPartition:getPartition":
-            return {
-                "partition": "aws",
-                "dnsSuffix": "amazonaws.com",
-                "id": "aws",
-                "reverseDnsPrefix": "com.amazonaws",
-            }, []
-        if args.token == "aws:index/getRegion:getRegion":
-            region = self.config.get("aws:region", "")
-            return {
-                "region": region,
-                "name": region,
-                "id": region,
-                "endpoint": "",
-                "description": "",
-            }, []
+        regional = region_invoke_result(args.token, self.config.get("aws:region", ""))
+        if regional is not None:
+            return regional, []
         raise NotImplementedError(f"the offline plan has no model of the call {args.token}")
 
 

@@ -5,12 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_kubernetes as k8s
 
-from components.credentials import COMMON_LABELS
+from components.k8s_objects import custom_resource
 from components.kgateway_api import (
-    HTTPROUTE_API_VERSION,
-    REFERENCE_GRANT_API_VERSION,
     http_route_manifest,
     reference_grant_manifest,
 )
@@ -52,16 +49,7 @@ class LambdaRoute(pulumi.ComponentResource):
                 route_namespace=args.namespace,
                 backend_name=args.backend_name,
             )
-            depends_on.append(
-                k8s.apiextensions.CustomResource(
-                    f"{name}-reference-grant",
-                    api_version=REFERENCE_GRANT_API_VERSION,
-                    kind="ReferenceGrant",
-                    metadata={**grant["metadata"], "labels": COMMON_LABELS},
-                    spec=grant["spec"],
-                    opts=pulumi.ResourceOptions(parent=self),
-                )
-            )
+            depends_on.append(custom_resource(f"{name}-reference-grant", grant, pulumi.ResourceOptions(parent=self)))
         manifest = http_route_manifest(
             name=args.name,
             namespace=args.namespace,
@@ -77,13 +65,8 @@ class LambdaRoute(pulumi.ComponentResource):
             hostnames=args.hostnames,
             wait=args.wait_for_acceptance,
         )
-        route = k8s.apiextensions.CustomResource(
-            f"{name}-httproute",
-            api_version=HTTPROUTE_API_VERSION,
-            kind="HTTPRoute",
-            metadata={**manifest["metadata"], "labels": COMMON_LABELS},
-            spec=manifest["spec"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+        route = custom_resource(
+            f"{name}-httproute", manifest, pulumi.ResourceOptions(parent=self, depends_on=depends_on)
         )
         self.route_name = route.urn.apply(lambda _: args.name)
         self.register_outputs({"route_name": self.route_name})

@@ -6,8 +6,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import PROJECT_ROOT, RouteSettings, StackSettings, TargetSettings, dns_label_for
-from components.credentials import COMMON_LABELS, GatewayCredentials, GatewayCredentialsArgs
+from components.credentials import GatewayCredentials, credentials_args
 from components.gateway import ExistingGateway, ManagedGateway, gateway_url_from, no_address_message
+from components.k8s_objects import COMMON_LABELS
 from components.kgateway_api import gateway_manifest
 from components.lambda_function import LambdaFunctionArgs
 from components.lambda_gateway_route import LambdaGatewayRoute, LambdaGatewayRouteArgs
@@ -123,21 +124,13 @@ def shared_credentials(settings: StackSettings) -> GatewayCredentials:
     credentials, gw = settings.credentials, settings.gateway
     return GatewayCredentials(
         "gateway",
-        GatewayCredentialsArgs(
-            mode=credentials.mode,
+        credentials_args(
+            credentials,
             namespace=settings.targets[0].backend.namespace,
-            secret_name=credentials.secret_name,
             invoke_arns=arns,
-            rotation=credentials.rotation,
-            access_key_id=credentials.access_key_id,
-            secret_access_key=credentials.secret_access_key,
-            session_token=credentials.session_token,
-            oidc_provider=credentials.oidc_provider,
             account_id=account,
             gateway_name=gw.gateway_name,
             gateway_namespace=gw.gateway_namespace,
-            gateway_parameters_name=credentials.gateway_parameters_name,
-            ambient_role_arn=credentials.ambient_role_arn,
         ),
     )
 

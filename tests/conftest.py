@@ -11,7 +11,7 @@ import pulumi
 import pytest
 
 from components.config import PROJECT_ROOT
-from components.engine import ProgramRun, run_program, stack_config
+from components.engine import ProgramRun, region_invoke_result, run_program, stack_config
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -73,21 +73,9 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
                 "userId": "AIDAFAKE",
                 "id": self.account,
             }, []
-        if args.token == "aws:index/getPartition:getPartition":
-            return {
-                "partition": "aws",
-                "dnsSuffix": "amazonaws.com",
-                "id": "aws",
-                "reverseDnsPrefix": "com.amazonaws",
-            }, []
-        if args.token == "aws:index/getRegion:getRegion":
-            return {
-                "region": self.region,
-                "name": self.region,
-                "id": self.region,
-                "endpoint": "",
-                "description": "",
-            }, []
+        regional = region_invoke_result(args.token, self.region)
+        if regional is not None:
+            return regional, []
         raise NotImplementedError(args.token)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 import pulumi
 
-from components.engine import ProgramRun, reveal, run_program
+from components.engine import ProgramRun, region_invoke_result, reveal, run_program
 
 Key = tuple[str, str]  # (type, name): unique in this program
 
@@ -131,21 +131,9 @@ class MotoDeployment(pulumi.runtime.Mocks):
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             who = self.sts.get_caller_identity()
             return {"accountId": who["Account"], "arn": who["Arn"], "userId": who["UserId"], "id": who["Account"]}, []
-        if args.token == "aws:index/getPartition:getPartition":
-            return {
-                "partition": "aws",
-                "dnsSuffix": "amazonaws.com",
-                "id": "aws",
-                "reverseDnsPrefix": "com.amazonaws",
-            }, []
-        if args.token == "aws:index/getRegion:getRegion":
-            return {
-                "region": self.region,
-                "name": self.region,
-                "id": self.region,
-                "endpoint": "",
-                "description": "",
-            }, []
+        regional = region_invoke_result(args.token, self.region)
+        if regional is not None:
+            return regional, []
         raise NotImplementedError(f"the moto harness has no model of the call {args.token}")
 
     # --- what each resource type does in AWS -----------------------------------------------------------
