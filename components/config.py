@@ -198,15 +198,12 @@ class StackSettings:
     targets: tuple[TargetSettings, ...]
     credentials: CredentialsSettings
     gateway_url: str | None
+    # The Gateway every route attaches to (only its gateway_* and listener fields are meaningful).
+    gateway: RouteSettings
     warnings: tuple[str, ...] = field(default=())
     # Create the Gateway itself (class kgateway, one HTTP listener on this port) instead of expecting it.
     create_gateway: bool = False
     gateway_port: int = 8080
-
-    @property
-    def gateway(self) -> RouteSettings:
-        """Gateway name, namespace and listener (shared by every route)."""
-        return self.targets[0].routes[0]
 
 
 # Defaults: Pulumi.yaml declares the same values (a test keeps the two equal).
@@ -563,6 +560,7 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
         targets=targets,
         credentials=credentials,
         gateway_url=gateway_url,
+        gateway=gateway,
         warnings=tuple(reader.warnings),
         create_gateway=create_gateway,
         gateway_port=gateway_port,

@@ -171,3 +171,11 @@ def test_created_gateway_allows_routes_from_exactly_their_namespaces() -> None:
     }
     crds = require_crds()
     assert schema_errors(reveal(gateway), crds / "gateway-api-v1.6.1-gateways.yaml", "v1") == []
+
+
+def test_a_function_without_routes_gets_a_backend_and_no_route() -> None:
+    run = run_multi(routes=[{"function": "hello", "path": "/hello"}])
+    backends = by_name(run, "kubernetes:gateway.kgateway.dev/v1alpha1:Backend")
+    routes = by_name(run, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")
+    assert set(backends) == {"echo", "hello"} and set(routes) == {"hello"}
+    assert run.outputs["echo_url"] == "http://203.0.113.10:8080/hello"  # the first route there is
