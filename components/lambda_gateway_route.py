@@ -109,7 +109,8 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
         )
         routes = [
             LambdaRoute(
-                route.name,
+                # Child names must be unique across composites: prefix the composite's name where it is missing.
+                route.name if route.name.startswith(name) else f"{name}-{route.name}",
                 LambdaRouteArgs(
                     name=route.name,
                     namespace=route.namespace or args.backend.namespace,

@@ -277,6 +277,9 @@ def test_composite_uses_explicit_providers(run_stack: RunStack) -> None:
         providers["cluster-staging"],
         providers["cluster-prod"],
     }
+    routes = run.by_type("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")
+    assert sorted(r.name for r in routes) == ["echo-prod-echo-httproute", "echo-staging-echo-httproute"]
+    assert {r.provider.rsplit("::", 1)[0] for r in routes} == {providers["cluster-staging"], providers["cluster-prod"]}
 
 
 def test_provided_session_token_is_warned_about_and_kept_secret(run_stack: RunStack) -> None:
@@ -339,3 +342,10 @@ def test_create_gateway_makes_the_guides_gateway_and_routes_wait_for_it(run_stac
     crds = require_crds()
     for version in ("v1.2.1", "v1.6.1"):
         assert schema_errors(reveal(gateways[0].inputs), crds / f"gateway-api-{version}-gateways.yaml", "v1") == []
+
+
+def test_readme_reuse_example_is_the_program_the_tests_run() -> None:
+    readme = (TESTS.parent / "README.md").read_text()
+    block = readme.split("## Reusing the components\n\n```python\n", 1)[1].split("```", 1)[0]
+    program = (TESTS / "programs" / "two_targets.py").read_text().split('"""', 2)[2].lstrip("\n")
+    assert block == program

@@ -18,7 +18,7 @@ for target in ("staging", "prod"):
                 function_name=f"echo-{target}", source_dir=echo.function.source_dir, build_dir=BUILD_DIR
             ),
             backend=echo.backend,
-            routes=[],
+            routes=echo.routes,
             credentials=settings.credentials,
         ),
         aws_provider=aws.Provider(f"aws-{target}", region="eu-west-1"),
