@@ -285,7 +285,7 @@ class _Reader:
 
     def structured(self, name: str, kind: type) -> Any:
         """A list or object value (given as YAML in the stack file), or None when unset."""
-        value: Any = self.entry.get(self.fields.get(name, "\0")) if self._in_entry(name) else None
+        value: Any = self.entry[self.fields[name]] if self._in_entry(name) else None
         if value is None:
             text = self.source.get(name if ":" in name else f"{PROJECT}:{name}")
             if text is None:
@@ -747,9 +747,9 @@ def _read_routes(reader: _Reader, function_names: list[str], gateway: RouteSetti
             else:
                 headers.append((str(header), value))
         namespace = route_reader.dns_label("routeNamespace", "team-a") if route_reader.raw("routeNamespace") else None
-        signature = "|".join([match, path, ",".join(methods), ",".join(hostnames), str(headers)])
         default_name = dns_label_for(function)
         if sum(1 for r in readers if _function_of(r, function_names) == function) > 1:
+            signature = _route_signature(match, path, methods, hostnames, tuple(headers))
             digest = hashlib.sha256(signature.encode()).hexdigest()[:6]
             default_name = f"{dns_label_for(function + '-' + path)[:56].rstrip('-')}-{digest}"
         if route_reader._in_entry("routeName"):
@@ -774,15 +774,7 @@ def _read_routes(reader: _Reader, function_names: list[str], gateway: RouteSetti
     seen: dict[str, str] = {}
     names: set[tuple[str | None, str]] = set()
     for _, route, route_reader in parsed:
-        signature = "|".join(
-            [
-                route.match,
-                route.path,
-                ",".join(sorted(route.methods)),
-                ",".join(sorted(route.hostnames)),
-                str(route.headers),
-            ]
-        )
+        signature = _route_signature(route.match, route.path, route.methods, route.hostnames, route.headers)
         if signature in seen:
             route_reader.fail(
                 "routePath",
@@ -796,6 +788,13 @@ def _read_routes(reader: _Reader, function_names: list[str], gateway: RouteSetti
             route_reader.fail("routeName", route.name, "must be unique per namespace", f"{route.name}-2")
         names.add((route.namespace, route.name))
     return [(function, route) for function, route, _ in parsed]
+
+
+def _route_signature(
+    match: str, path: str, methods: tuple[str, ...], hostnames: tuple[str, ...], headers: tuple[tuple[str, str], ...]
+) -> str:
+    """What makes two routes the same route: order of methods, hostnames and headers does not matter."""
+    return "|".join([match, path, ",".join(sorted(methods)), ",".join(sorted(hostnames)), str(sorted(headers))])
 
 
 def _function_of(reader: _Reader, function_names: list[str]) -> str | None:

@@ -23,7 +23,7 @@ from pulumi.runtime.rpc import UNKNOWN
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.config import PROJECT, PROJECT_ROOT
+from components.config import PROJECT, PROJECT_ROOT, config_text
 
 # How Pulumi marks a secret value on the wire (the mock monitor hands inputs over in this form).
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -173,7 +173,7 @@ def stack_config(stack: str, stacks_dir: Path | None = None) -> tuple[dict[str, 
     for key, declared in (project.get("config") or {}).items():
         if isinstance(declared, dict) and "default" in declared:
             full_key = key if ":" in key else f"{PROJECT}:{key}"
-            config[full_key] = config_string(declared["default"])
+            config[full_key] = config_text(declared["default"])
     stack_file = (stacks_dir or PROJECT_ROOT / project.get("stackConfigDir", "stacks")) / f"Pulumi.{stack}.yaml"
     if not stack_file.is_file():
         raise FileNotFoundError(f"no stack config {stack_file}")
@@ -184,16 +184,8 @@ def stack_config(stack: str, stacks_dir: Path | None = None) -> tuple[dict[str, 
             config[full_key] = SECRET
             secret_keys.append(full_key)
         else:
-            config[full_key] = config_string(value)
+            config[full_key] = config_text(value)
     return config, secret_keys
-
-
-def config_string(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value)
-    return str(value)
 
 
 def region_invoke_result(token: str, region: str) -> dict[str, Any] | None:

@@ -12,10 +12,9 @@ from components.k8s_objects import COMMON_LABELS
 from components.kgateway_api import gateway_manifest
 from components.lambda_function import LambdaFunctionArgs
 from components.lambda_gateway_route import LambdaGatewayRoute, LambdaGatewayRouteArgs
-from components.verify import EXPECT_ASYNC, EXPECT_ENVOY, EXPECT_GUIDE, EXPECT_STATUS
+from components.verify import EXPECT_ASYNC, EXPECT_ENVOY, EXPECT_GUIDE, EXPECT_STATUS, GUIDE_REQUEST_BODY
 
 BUILD_DIR = PROJECT_ROOT / ".build"
-GUIDE_REQUEST_BODY = '{"key1":"value1","key2":"value2"}'
 
 
 def curl_command(url: str) -> str:
@@ -56,7 +55,7 @@ def gateway_url(settings: StackSettings, created: ManagedGateway | None) -> pulu
 
 
 def route_url(base: str, route: RouteSettings) -> str:
-    """Where to send a request for this route (a regular expression route gets its pattern, as a hint)."""
+    """Where to send a request for this route, or the Gateway's "no address yet" message unchanged."""
     return base + route.path if base.startswith("http") else base
 
 

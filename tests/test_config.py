@@ -7,8 +7,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.config import DEFAULTS, PROJECT_ROOT, ConfigError, MappingConfigSource, load_settings
-from components.engine import config_string
+from components.config import (
+    DEFAULTS,
+    PROJECT_ROOT,
+    ConfigError,
+    MappingConfigSource,
+    config_text,
+    load_settings,
+)
 
 DictSource = MappingConfigSource
 
@@ -207,5 +213,5 @@ def test_bad_config_creates_no_resource(run_stack) -> None:  # type: ignore[no-u
 
 def test_pulumi_yaml_declares_the_same_defaults() -> None:
     declared = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())["config"]
-    assert {k: config_string(v["default"]) for k, v in declared.items() if "default" in v} == DEFAULTS
+    assert {k: config_text(v["default"]) for k, v in declared.items() if "default" in v} == DEFAULTS
     assert Path(PROJECT_ROOT / "stacks" / "Pulumi.dev.yaml").is_file()

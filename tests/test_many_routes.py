@@ -179,3 +179,11 @@ def test_a_function_without_routes_gets_a_backend_and_no_route() -> None:
     routes = by_name(run, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")
     assert set(backends) == {"echo", "hello"} and set(routes) == {"hello"}
     assert run.outputs["echo_url"] == "http://203.0.113.10:8080/hello"  # the first route there is
+
+
+def test_route_names_do_not_depend_on_the_order_of_methods() -> None:
+    def names(methods: list[str]) -> set[str]:
+        routes = [{"function": "echo", "path": "/a", "methods": methods}, {"function": "echo", "path": "/b"}]
+        return set(by_name(run_multi(routes=routes), "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"))
+
+    assert names(["GET", "POST"]) == names(["POST", "GET"])
