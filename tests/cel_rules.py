@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from functools import cache
+import json
+from functools import cache, lru_cache
 from typing import Any
 
 import celpy
@@ -14,19 +15,27 @@ def _program(rule: str) -> Any:
     return env.program(env.compile(rule))
 
 
+@lru_cache(maxsize=65536)
+def _verdict(rule: str, obj_json: str) -> str | None:
+    """None when the rule holds for the object; else why not. Pure, so cached: tests re-check equal objects."""
+    try:
+        result = _program(rule).evaluate({"self": celpy.json_to_cel(json.loads(obj_json))})
+    except celpy.CELEvalError as failure:  # an API server rejects an object whose rule cannot evaluate
+        return f"CEL error: {failure.args[0]}"
+    if result is True or (isinstance(result, celpy.celtypes.BoolType) and bool(result)):
+        return None
+    return f"CEL: {rule}"
+
+
 def cel_errors(obj: Any, schema: dict[str, Any], path: str = "") -> list[str]:
     errors: list[str] = []
     for validation in schema.get("x-kubernetes-validations", []):
         rule = validation["rule"]
         if "oldSelf" in rule:  # transition rules only apply to updates
             continue
-        try:
-            result = _program(rule).evaluate({"self": celpy.json_to_cel(obj)})
-        except celpy.CELEvalError as failure:  # an API server rejects an object whose rule cannot evaluate
-            errors.append(f"{path or '/'}: {validation.get('message', rule)} (CEL error: {failure.args[0]})")
-            continue
-        if result is not True and not (isinstance(result, celpy.celtypes.BoolType) and bool(result)):
-            errors.append(f"{path or '/'}: {validation.get('message', rule)} (CEL: {rule})")
+        verdict = _verdict(rule, json.dumps(obj, sort_keys=True))
+        if verdict is not None:
+            errors.append(f"{path or '/'}: {validation.get('message', rule)} ({verdict})")
     if isinstance(obj, dict):
         for key, value in obj.items():
             if key in schema.get("properties", {}):
