@@ -20,6 +20,7 @@ from components.kgateway_api import (
     DEFAULT_KGATEWAY_VERSION,
     KGATEWAY_VERSIONS,
     KgatewayVersion,
+    versions_with,
 )
 
 PROJECT = "kgateway-lambda"
@@ -505,6 +506,10 @@ def _read_credentials(reader: _Reader) -> CredentialsSettings:
     )
 
 
+def _only(versions: list[str]) -> str:
+    return f"only kgateway {', '.join(versions)} {'has' if len(versions) == 1 else 'have'} it"
+
+
 def load_settings(source: ConfigSource | None = None) -> StackSettings:
     """Read and validate the whole stack config; raise ConfigError listing every problem."""
     reader = _Reader(source or PulumiConfigSource())
@@ -513,13 +518,12 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
     credentials = _read_credentials(reader)
     version = KGATEWAY_VERSIONS[reader.choice("kgatewayVersion", tuple(KGATEWAY_VERSIONS))]
     if credentials.mode == "assume-role" and not version.has_assume_role_auth:
-        having = [v.name for v in KGATEWAY_VERSIONS.values() if v.has_assume_role_auth]
+        having = versions_with(lambda v: v.has_assume_role_auth)
         reader.fail(
             "credentialsMode",
             "assume-role",
-            f"needs a Backend auth type AssumeRole, which kgateway {version.name} lacks; only kgateway "
-            f"{', '.join(having)} has it",
-            "irsa, or kgatewayVersion " + having[-1],
+            f"needs a Backend auth type AssumeRole, which kgateway {version.name} lacks; {_only(having)}",
+            "irsa, or kgatewayVersion " + having[0],
         )
     shared = _SharedBackend(
         kgateway=version,
@@ -673,12 +677,12 @@ def _read_target(reader: _Reader, shared: _SharedBackend) -> tuple[FunctionSetti
         reader.choice("payloadTransformMode", ("None", "Envoy")) if reader.raw("payloadTransformMode") else "None"
     )
     if not version.has_payload_transform_mode and reader.raw("payloadTransformMode") is not None:
-        having = [v.name for v in KGATEWAY_VERSIONS.values() if v.has_payload_transform_mode]
+        having = versions_with(lambda v: v.has_payload_transform_mode)
         reader.fail(
             "payloadTransformMode",
             payload_mode,
-            f"is not a field of kgateway {version.name}; only kgateway {', '.join(having)} has it",
-            "unset it, or set kgatewayVersion to " + having[-1],
+            f"is not a field of kgateway {version.name}; {_only(having)}",
+            "unset it, or set kgatewayVersion to " + having[0],
         )
     qualifier = reader.optional_pattern(
         "qualifier", QUALIFIER_RE, "must be $LATEST, a version number or an alias name", "$LATEST"

@@ -8,6 +8,7 @@ CRD's own; see ../shared/crds/SOURCES.md for where each schema comes from.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,44 +21,89 @@ HTTPROUTE_API_VERSION = "gateway.networking.k8s.io/v1"
 
 @dataclass(frozen=True)
 class KgatewayVersion:
-    """What one kgateway release line accepts in a Lambda `Backend`."""
+    """What one kgateway release line accepts in a Lambda `Backend`.
+
+    Established from the real CRDs in ../shared/crds (v2.0.0, main 354c0f6) and, for the releases in
+    between, from kgateway's per-release API reference and release notes (see README, "kgateway versions").
+    """
 
     name: str
-    backend_crd: str
-    gateway_api_crd_version: str
-    # `spec.type: AWS` is required up to v2.0.x; later releases infer the type and deprecate the field.
+    # `spec.type: AWS` is required up to v2.1.x; from v2.2 kgateway infers the type and deprecates the field.
     requires_type_field: bool
-    # Where the account id lives: `spec.aws.accountId` (v2.0.x) or `spec.aws.lambda.accountId` (newer).
+    # Where the account id lives: `spec.aws.accountId` (up to v2.3.x) or `spec.aws.lambda.accountId` (v2.4+).
     account_id_on_lambda: bool
+    # `spec.aws.lambda.payloadTransformMode` (None|Envoy): from v2.1.
     has_payload_transform_mode: bool
+    # `spec.aws.auth.type: AssumeRole` with `assumeRole.roleArn`: from v2.4.
     has_assume_role_auth: bool
     # Whether the controller writes `status.conditions[Accepted]` on Backends (only then can we wait for it).
     backend_reports_accepted: bool
+    # A release line (False: a development build of kgateway main).
+    released: bool = True
 
 
 KGATEWAY_VERSIONS: dict[str, KgatewayVersion] = {
-    "v2.0": KgatewayVersion(
-        name="v2.0",
-        backend_crd="kgateway-v2.0.0-backends.yaml",
-        gateway_api_crd_version="v1.2.1",
-        requires_type_field=True,
-        account_id_on_lambda=False,
-        has_payload_transform_mode=False,
-        has_assume_role_auth=False,
-        backend_reports_accepted=False,
-    ),
-    "main": KgatewayVersion(
-        name="main",
-        backend_crd="kgateway-main-354c0f6-backends.yaml",
-        gateway_api_crd_version="v1.6.1",
-        requires_type_field=False,
-        account_id_on_lambda=True,
-        has_payload_transform_mode=True,
-        has_assume_role_auth=True,
-        backend_reports_accepted=True,
-    ),
+    version.name: version
+    for version in (
+        KgatewayVersion(
+            name="v2.0",
+            requires_type_field=True,
+            account_id_on_lambda=False,
+            has_payload_transform_mode=False,
+            has_assume_role_auth=False,
+            backend_reports_accepted=False,
+        ),
+        KgatewayVersion(
+            name="v2.1",
+            requires_type_field=True,
+            account_id_on_lambda=False,
+            has_payload_transform_mode=True,
+            has_assume_role_auth=False,
+            backend_reports_accepted=True,
+        ),
+        KgatewayVersion(
+            name="v2.2",
+            requires_type_field=False,
+            account_id_on_lambda=False,
+            has_payload_transform_mode=True,
+            has_assume_role_auth=False,
+            backend_reports_accepted=True,
+        ),
+        KgatewayVersion(
+            name="v2.3",
+            requires_type_field=False,
+            account_id_on_lambda=False,
+            has_payload_transform_mode=True,
+            has_assume_role_auth=False,
+            backend_reports_accepted=True,
+        ),
+        KgatewayVersion(
+            name="v2.4",
+            requires_type_field=False,
+            account_id_on_lambda=True,
+            has_payload_transform_mode=True,
+            has_assume_role_auth=True,
+            backend_reports_accepted=True,
+        ),
+        KgatewayVersion(
+            name="main",
+            requires_type_field=False,
+            account_id_on_lambda=True,
+            has_payload_transform_mode=True,
+            has_assume_role_auth=True,
+            backend_reports_accepted=True,
+            released=False,
+        ),
+    )
 }
-DEFAULT_KGATEWAY_VERSION = "main"
+# The newest released line (v2.4.x; v2.4.2 was released 2026-08-03).
+DEFAULT_KGATEWAY_VERSION = "v2.4"
+
+
+def versions_with(feature: Callable[[KgatewayVersion], bool]) -> list[str]:
+    """Names of the versions that have a feature, oldest first (for error messages)."""
+    return [version.name for version in KGATEWAY_VERSIONS.values() if feature(version)]
+
 
 InvocationMode = Literal["Sync", "Async"]
 PayloadTransformMode = Literal["None", "Envoy"]

@@ -77,7 +77,7 @@ BAD_INPUTS = [
         "kgatewayVersion",
         "v1.0",
         "kgateway-lambda:kgatewayVersion = 'v1.0'",
-        "v2.0, main",
+        "v2.0, v2.1, v2.2, v2.3, v2.4, main",
     ),
     (
         "invocationMode",
@@ -153,7 +153,8 @@ def test_all_problems_are_reported_at_once() -> None:
 def test_field_missing_from_the_chosen_version_names_the_versions_that_have_it() -> None:
     with pytest.raises(
         ConfigError,
-        match=r"payloadTransformMode = 'Envoy': is not a field of kgateway v2.0; only kgateway main",
+        match=r"payloadTransformMode = 'Envoy': is not a field of kgateway v2.0; "
+        r"only kgateway v2.1, v2.2, v2.3, v2.4, main have it",
     ):
         load_settings(DictSource({**BASE, "kgatewayVersion": "v2.0", "payloadTransformMode": "Envoy"}))
 

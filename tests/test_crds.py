@@ -15,19 +15,8 @@ from components.kgateway_api import (
     backend_manifest,
     http_route_manifest,
 )
-from tests.conftest import ACCOUNT, RunStack, require_crds
-from tests.crd_schema import schema_errors
-
-
-def backend_errors(manifest: dict[str, Any], version: str) -> list[str]:
-    crds = require_crds()
-    return schema_errors(manifest, crds / KGATEWAY_VERSIONS[version].backend_crd, "v1alpha1")
-
-
-def route_errors(manifest: dict[str, Any], version: str) -> list[str]:
-    crds = require_crds()
-    gateway_api = KGATEWAY_VERSIONS[version].gateway_api_crd_version
-    return schema_errors(manifest, crds / f"gateway-api-{gateway_api}-httproutes.yaml", "v1")
+from tests.conftest import ACCOUNT, RunStack
+from tests.kgateway_reference import object_errors
 
 
 def emitted(run_stack: RunStack, overrides: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -37,34 +26,26 @@ def emitted(run_stack: RunStack, overrides: dict[str, str]) -> tuple[dict[str, A
     return backend, route
 
 
+OPTIONS = {"qualifier": "live", "invocationMode": "Async", "endpointUrl": "http://moto.local:5000"}
+
+
+@pytest.mark.parametrize("version", list(KGATEWAY_VERSIONS))
 @pytest.mark.parametrize(
     "overrides",
     [
         {},
-        {"kgatewayVersion": "v2.0"},
-        {
-            "qualifier": "live",
-            "invocationMode": "Async",
-            "payloadTransformMode": "Envoy",
-        },
-        {
-            "kgatewayVersion": "v2.0",
-            "qualifier": "7",
-            "endpointUrl": "http://moto.local:5000",
-        },
-        {
-            "functionName": "Echo_Fn",
-            "routePath": "/api/v1/echo",
-            "gatewayListener": "http",
-        },
+        OPTIONS,
+        {"qualifier": "7", "payloadTransformMode": "Envoy"},
+        {"functionName": "Echo_Fn", "routePath": "/api/v1/echo", "gatewayListener": "http"},
     ],
-    ids=["default", "v2.0", "main-options", "v2.0-options", "names"],
+    ids=["default", "options", "payload", "names"],
 )
-def test_emitted_objects_validate(run_stack: RunStack, overrides: dict[str, str]) -> None:
-    version = overrides.get("kgatewayVersion", "main")
-    backend, route = emitted(run_stack, overrides)
-    assert backend_errors(backend, version) == []
-    assert route_errors(route, version) == []
+def test_emitted_objects_validate(run_stack: RunStack, version: str, overrides: dict[str, str]) -> None:
+    if "payloadTransformMode" in overrides and not KGATEWAY_VERSIONS[version].has_payload_transform_mode:
+        overrides = {k: v for k, v in overrides.items() if k != "payloadTransformMode"}
+    backend, route = emitted(run_stack, {**overrides, "kgatewayVersion": version})
+    assert object_errors(backend, version) == []
+    assert object_errors(route, version) == []
 
 
 def test_v2_0_shape_has_type_and_account_on_aws(run_stack: RunStack) -> None:
@@ -84,22 +65,22 @@ def test_the_validator_rejects_what_an_api_server_would() -> None:
         target=LambdaTarget(function_name="echo", region="us-east-1", account_id=ACCOUNT),
         auth=SecretAuth("aws-creds"),
     )
-    assert backend_errors(good, "main") == []
+    assert object_errors(good, "main") == []
 
     unknown_field = copy.deepcopy(good)
     unknown_field["spec"]["aws"]["lambdaFunctions"] = [{"logicalName": "echo"}]
-    assert any("lambdaFunctions" in e for e in backend_errors(unknown_field, "main"))
+    assert any("lambdaFunctions" in e for e in object_errors(unknown_field, "main"))
 
     no_account = copy.deepcopy(good)
     del no_account["spec"]["aws"]["lambda"]["accountId"]
-    assert any("accountId must be specified" in e for e in backend_errors(no_account, "main"))
+    assert any("accountId must be specified" in e for e in object_errors(no_account, "main"))
 
     no_secret_ref = copy.deepcopy(good)
     del no_secret_ref["spec"]["aws"]["auth"]["secretRef"]
-    assert any("secretRef must be specified" in e for e in backend_errors(no_secret_ref, "main"))
+    assert any("secretRef must be specified" in e for e in object_errors(no_secret_ref, "main"))
 
     # The main shape lacks v2.0.0's required spec.type and spec.aws.accountId.
-    assert backend_errors(good, "v2.0")
+    assert object_errors(good, "v2.0")
 
     route = http_route_manifest(
         name="echo",
@@ -110,7 +91,7 @@ def test_the_validator_rejects_what_an_api_server_would() -> None:
         path="echo",
         backend_name="echo",
     )
-    assert any("absolute path" in e for e in route_errors(route, "main"))
+    assert any("absolute path" in e for e in object_errors(route, "main"))
 
 
 def test_the_guides_literal_backend_is_rejected() -> None:
@@ -129,11 +110,52 @@ def test_the_guides_literal_backend_is_rejected() -> None:
         },
     }
     for version in KGATEWAY_VERSIONS:
-        assert backend_errors(guide, version), version
+        assert object_errors(guide, version), version
 
 
-def test_the_v2_0_shape_is_portable_to_the_newest_crd(run_stack: RunStack) -> None:
-    """What we emit for v2.0 is also accepted by kgateway main: the shape for releases between the two."""
-    backend, route = emitted(run_stack, {"kgatewayVersion": "v2.0", "qualifier": "live"})
-    assert backend_errors(backend, "main") == []
-    assert route_errors(route, "main") == []
+@pytest.mark.parametrize("older", list(KGATEWAY_VERSIONS))
+def test_upgrading_kgateway_keeps_the_stack_valid(run_stack: RunStack, older: str) -> None:
+    """What we emit for a release is accepted by every newer one: upgrading kgateway first breaks nothing."""
+    backend, route = emitted(run_stack, {"kgatewayVersion": older, "qualifier": "live"})
+    newer = list(KGATEWAY_VERSIONS)[list(KGATEWAY_VERSIONS).index(older) :]
+    for version in newer:
+        assert object_errors(backend, version) == [], version
+        assert object_errors(route, version) == [], version
+
+
+# (spec.type present, where the account id is, payloadTransformMode present), per kgateway's API reference.
+EXPECTED_SHAPES = {
+    "v2.0": (True, "aws", False),
+    "v2.1": (True, "aws", True),
+    "v2.2": (False, "aws", True),
+    "v2.3": (False, "aws", True),
+    "v2.4": (False, "lambda", True),
+    "main": (False, "lambda", True),
+}
+
+
+@pytest.mark.parametrize("version", list(KGATEWAY_VERSIONS))
+def test_each_release_gets_its_own_shape(run_stack: RunStack, version: str) -> None:
+    backend, _ = emitted(run_stack, {"kgatewayVersion": version})
+    has_type, account_on, has_payload = EXPECTED_SHAPES[version]
+    aws = backend["spec"]["aws"]
+    assert ("type" in backend["spec"]) is has_type
+    assert (aws if account_on == "aws" else aws["lambda"])["accountId"] == ACCOUNT
+    assert ("accountId" in aws["lambda"]) is (account_on == "lambda")
+    assert ("payloadTransformMode" in aws["lambda"]) is has_payload
+
+
+def test_a_newer_shape_is_refused_by_an_older_release(run_stack: RunStack) -> None:
+    """The documented-field check can fail: fields a release lacks, values it lacks, fields it requires."""
+    v2_4, _ = emitted(run_stack, {"kgatewayVersion": "v2.4"})
+    assert "spec.aws.lambda.accountId: not a field of kgateway v2.3" in object_errors(v2_4, "v2.3")
+    assert "spec.type: required by kgateway v2.1" in object_errors(v2_4, "v2.1")
+    assume_role = copy.deepcopy(v2_4)
+    assume_role["spec"]["aws"]["auth"] = {
+        "type": "AssumeRole",
+        "assumeRole": {"roleArn": f"arn:aws:iam::{ACCOUNT}:role/invoke"},
+    }
+    assert object_errors(assume_role, "v2.4") == []
+    assert any("kgateway v2.3 allows ['Secret']" in e for e in object_errors(assume_role, "v2.3"))
+    v2_1, _ = emitted(run_stack, {"kgatewayVersion": "v2.1"})
+    assert any("payloadTransformMode" in e for e in object_errors(v2_1, "v2.0"))

@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components.kgateway_api import KGATEWAY_VERSIONS
 from components.plan import kubernetes_manifests
 from tests.conftest import RunStack
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
-@pytest.mark.parametrize("version", ["main", "v2.0"])
+@pytest.mark.parametrize("version", list(KGATEWAY_VERSIONS))
 def test_dev_stack_objects_match_the_golden_file(run_stack: RunStack, version: str) -> None:
     manifests = kubernetes_manifests(run_stack({"kgatewayVersion": version}))
     rendered = yaml.safe_dump_all(manifests, sort_keys=False)

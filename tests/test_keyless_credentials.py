@@ -9,8 +9,9 @@ import pytest
 
 from components.config import ConfigError
 from components.engine import reveal
-from tests.conftest import ACCOUNT, RunStack, require_crds
-from tests.crd_schema import schema_errors
+from components.kgateway_api import KGATEWAY_VERSIONS
+from tests.conftest import ACCOUNT, RunStack
+from tests.kgateway_reference import object_errors
 from tests.moto_harness import MotoDeployment
 from tests.test_moto_deploy import aws, dev_config  # noqa: F401 (the fixture)
 
@@ -49,9 +50,8 @@ def test_irsa_role_trusts_only_the_proxy_service_account(run_stack: RunStack) ->
     assert annotations == {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/echo-irsa-0000001"}
     assert run.outputs["irsa_role_arn"] == annotations["eks.amazonaws.com/role-arn"]
     assert "secret_name" not in run.outputs
-    crds = require_crds()
-    for version, crd in (("main", "kgateway-main-354c0f6"), ("v2.0", "kgateway-v2.0.0")):
-        assert schema_errors(parameters, crds / f"{crd}-gatewayparameters.yaml", "v1alpha1") == [], version
+    for version in KGATEWAY_VERSIONS:
+        assert object_errors(parameters, version) == [], version
 
 
 def test_issuer_url_gives_the_provider_arn_in_the_deploying_account(run_stack: RunStack) -> None:
@@ -90,8 +90,8 @@ def test_assume_role_mode_trusts_exactly_the_ambient_role(run_stack: RunStack) -
     assert backend["spec"]["aws"]["auth"] == {"type": "AssumeRole", "assumeRole": {"roleArn": role_arn}}
     assert run.outputs["invoke_role_arn"] == role_arn
     assert any("ignore auth.assumeRole.roleArn" in line for line in run.logs)
-    crds = require_crds()
-    assert schema_errors(backend, crds / "kgateway-main-354c0f6-backends.yaml", "v1alpha1") == []
+    for version in ("v2.4", "main"):
+        assert object_errors(backend, version) == [], version
 
 
 def test_assume_role_on_a_version_without_it_is_refused(run_stack: RunStack) -> None:
