@@ -534,6 +534,16 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
         ),
         wait_for_acceptance=reader.boolean("waitForAcceptance"),
     )
+    secret_namespace = reader.raw("secretNamespace")
+    if secret_namespace is not None and secret_namespace != shared.namespace:
+        reader.fail(
+            "secretNamespace",
+            secret_namespace,
+            f"must be unset or equal namespace ({shared.namespace!r}): a kgateway Backend's secretRef has only a "
+            "name, so every kgateway version reads the Secret from the Backend's own namespace and no "
+            "ReferenceGrant can allow another",
+            shared.namespace,
+        )
     gateway = RouteSettings(
         name="",
         path="/",

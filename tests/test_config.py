@@ -216,3 +216,10 @@ def test_pulumi_yaml_declares_the_same_defaults() -> None:
     declared = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())["config"]
     assert {k: config_text(v["default"]) for k, v in declared.items() if "default" in v} == DEFAULTS
     assert Path(PROJECT_ROOT / "stacks" / "Pulumi.dev.yaml").is_file()
+
+
+def test_a_secret_in_another_namespace_than_the_backend_is_refused_with_the_reason() -> None:
+    with pytest.raises(ConfigError, match=r"secretNamespace = 'team-a': must be unset or equal namespace") as error:
+        load_settings(DictSource({**BASE, "secretNamespace": "team-a"}))
+    assert "secretRef has only a name" in str(error.value)
+    assert load_settings(DictSource({**BASE, "secretNamespace": "kgateway-system"})).credentials.secret_name

@@ -137,6 +137,14 @@ INVALID_COMBINATIONS = [
         },
         "credentialsMode",
     ),
+    (
+        {
+            "kgatewayVersion": "v2.3",
+            "credentialsMode": "assume-role",
+            "ambientRoleArn": "arn:aws:iam::123456789012:role/r",
+        },
+        "credentialsMode",
+    ),
     ({"alias": "live", "qualifier": "blue"}, "qualifier"),
     ({"credentialsMode": "irsa"}, "oidcProvider"),
     ({"credentialsMode": "assume-role"}, "ambientRoleArn"),
