@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 
 import boto3
@@ -69,3 +70,11 @@ def test_plan_of_the_local_stack_carries_the_endpoint_settings() -> None:
     backend = next(r for r in document["resources"] if r["type"].endswith(":Backend"))
     assert backend["inputs"]["spec"]["aws"]["lambda"]["endpointURL"] == "http://172.18.0.1:5000"
     assert document["outputs"]["gateway_url"] == "http://localhost:8080"
+
+
+def test_the_local_stack_targets_the_kgateway_release_the_walkthrough_installs() -> None:
+    config, _ = stack_config("local")
+    line = config["kgateway-lambda:kgatewayVersion"]
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    charts = re.findall(r"oci://cr\.kgateway\.dev/kgateway-dev/charts/\S+ --version (v\d+\.\d+)\.\d+", readme)
+    assert charts and set(charts) == {line}
