@@ -26,7 +26,14 @@ def emitted(run_stack: RunStack, overrides: dict[str, str]) -> tuple[dict[str, A
     return backend, route
 
 
-OPTIONS = {"qualifier": "live", "invocationMode": "Async", "endpointUrl": "http://moto.local:5000"}
+OPTIONS = {
+    "qualifier": "live",
+    "invocationMode": "Async",
+    "endpointUrl": "http://moto.local:5000",
+    "functionName": "Echo_Fn",
+    "routePath": "/api/v1/echo",
+    "gatewayListener": "http",
+}
 
 
 @pytest.mark.parametrize("version", list(KGATEWAY_VERSIONS))
@@ -36,9 +43,8 @@ OPTIONS = {"qualifier": "live", "invocationMode": "Async", "endpointUrl": "http:
         {},
         OPTIONS,
         {"qualifier": "7", "payloadTransformMode": "Envoy"},
-        {"functionName": "Echo_Fn", "routePath": "/api/v1/echo", "gatewayListener": "http"},
     ],
-    ids=["default", "options", "payload", "names"],
+    ids=["default", "options", "payload"],
 )
 def test_emitted_objects_validate(run_stack: RunStack, version: str, overrides: dict[str, str]) -> None:
     if "payloadTransformMode" in overrides and not KGATEWAY_VERSIONS[version].has_payload_transform_mode:
