@@ -38,8 +38,6 @@ class KgatewayVersion:
     has_assume_role_auth: bool
     # Whether the controller writes `status.conditions[Accepted]` on Backends (only then can we wait for it).
     backend_reports_accepted: bool
-    # A release line (False: a development build of kgateway main).
-    released: bool = True
 
 
 KGATEWAY_VERSIONS: dict[str, KgatewayVersion] = {
@@ -92,7 +90,6 @@ KGATEWAY_VERSIONS: dict[str, KgatewayVersion] = {
             has_payload_transform_mode=True,
             has_assume_role_auth=True,
             backend_reports_accepted=True,
-            released=False,
         ),
     )
 }

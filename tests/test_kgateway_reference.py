@@ -78,6 +78,6 @@ def test_component_version_data_agrees_with_the_tables(version: str) -> None:
 
 def test_every_release_line_is_newer_than_the_last() -> None:
     """Versions are listed oldest first: error messages and the upgrade test rely on that order."""
-    released = [name for name, v in KGATEWAY_VERSIONS.items() if v.released]
+    released = [name for name in KGATEWAY_VERSIONS if name != "main"]
     assert released == sorted(released, key=lambda n: tuple(int(p) for p in n[1:].split(".")))
     assert list(KGATEWAY_VERSIONS)[-1] == "main"
