@@ -1,4 +1,4 @@
-"""Command line: `python -m components plan --stack dev [--json | --manifests DIR]` and
+"""Command line: `python -m components plan --stack dev [--kgateway-crd FILE] [--json | --manifests DIR]` and
 `python -m components verify (--stack NAME | --outputs FILE | --url URL) [--invoke]`."""
 
 from __future__ import annotations
@@ -10,7 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pulumi
+
 from components.config import ConfigError
+from components.pulumi_cli import PulumiCliError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,6 +22,15 @@ def main(argv: list[str] | None = None) -> int:
     plan_cmd = commands.add_parser("plan", help="show what `pulumi up` would create, offline")
     plan_cmd.add_argument("--stack", default="dev", help="stack name (stacks/Pulumi.<stack>.yaml)")
     plan_cmd.add_argument("--json", action="store_true", help="print one JSON document")
+    plan_cmd.add_argument(
+        "--stacks-dir", type=Path, metavar="DIR", help="where Pulumi.<stack>.yaml is (default stacks/)"
+    )
+    plan_cmd.add_argument(
+        "--kgateway-crd",
+        type=Path,
+        metavar="FILE",
+        help="with kgatewayVersion auto: plan for a cluster whose Backend CRD is this file",
+    )
     plan_cmd.add_argument(
         "--manifests",
         type=Path,
@@ -41,11 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     from components.plan import plan, plan_document, render_text, write_manifests
 
     try:
-        run = plan(args.stack)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as error:
+        run = plan(args.stack, stacks_dir=args.stacks_dir, kgateway_crd=args.kgateway_crd)
+    except (ConfigError, PulumiCliError, FileNotFoundError, ValueError, pulumi.RunError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     document = plan_document(run)

@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol
 import pulumi
 
 from components.kgateway_api import (
+    AUTO,
     DEFAULT_KGATEWAY_VERSION,
     KGATEWAY_VERSIONS,
     KgatewayVersion,
@@ -152,13 +153,15 @@ class CredentialsSettings:
 
 @dataclass(frozen=True)
 class BackendSettings:
-    kgateway: KgatewayVersion
+    # None: `auto`, the shape is read from the cluster's Backend CRD at deploy time.
+    kgateway: KgatewayVersion | None
     namespace: str
     name: str
     account_id: str | None
     qualifier: str | None
     invocation_mode: Literal["Sync", "Async"]
-    payload_transform_mode: Literal["None", "Envoy"]
+    # None: unset ("None" where the installed shape has the switch).
+    payload_transform_mode: Literal["None", "Envoy"] | None
     endpoint_url: str | None
     # Annotate the Backend and HTTPRoute so `pulumi up` waits until kgateway accepted them.
     wait_for_acceptance: bool = True
@@ -516,8 +519,9 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
     region = reader.pattern("aws:region", REGION_RE, "must be an AWS region code", "us-east-1")
 
     credentials = _read_credentials(reader)
-    version = KGATEWAY_VERSIONS[reader.choice("kgatewayVersion", tuple(KGATEWAY_VERSIONS))]
-    if credentials.mode == "assume-role" and not version.has_assume_role_auth:
+    version_name = reader.choice("kgatewayVersion", (AUTO, *KGATEWAY_VERSIONS))
+    version = KGATEWAY_VERSIONS.get(version_name)
+    if version is not None and credentials.mode == "assume-role" and not version.has_assume_role_auth:
         having = versions_with(lambda v: v.has_assume_role_auth)
         reader.fail(
             "credentialsMode",
@@ -609,7 +613,7 @@ ROUTE_FIELDS = {
 
 @dataclass(frozen=True)
 class _SharedBackend:
-    kgateway: KgatewayVersion
+    kgateway: KgatewayVersion | None
     namespace: str
     account_id: str | None
     endpoint_url: str | None
@@ -686,7 +690,8 @@ def _read_target(reader: _Reader, shared: _SharedBackend) -> tuple[FunctionSetti
     payload_mode = (
         reader.choice("payloadTransformMode", ("None", "Envoy")) if reader.raw("payloadTransformMode") else "None"
     )
-    if not version.has_payload_transform_mode and reader.raw("payloadTransformMode") is not None:
+    explicit_payload = reader.raw("payloadTransformMode") is not None
+    if version is not None and not version.has_payload_transform_mode and explicit_payload:
         having = versions_with(lambda v: v.has_payload_transform_mode)
         reader.fail(
             "payloadTransformMode",
@@ -711,7 +716,7 @@ def _read_target(reader: _Reader, shared: _SharedBackend) -> tuple[FunctionSetti
         account_id=shared.account_id,
         qualifier=qualifier,
         invocation_mode="Async" if reader.choice("invocationMode", ("Sync", "Async")) == "Async" else "Sync",
-        payload_transform_mode="Envoy" if payload_mode == "Envoy" else "None",
+        payload_transform_mode=("Envoy" if payload_mode == "Envoy" else "None") if explicit_payload else None,
         endpoint_url=shared.endpoint_url,
         wait_for_acceptance=shared.wait_for_acceptance,
     )

@@ -20,10 +20,12 @@ import yaml
 from pulumi.output import Unknown
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.rpc import UNKNOWN
+from pulumi.runtime.rpc_manager import RPCManager
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.config import PROJECT, PROJECT_ROOT, config_text
+from components.config import PROJECT, PROJECT_ROOT
+from components.pulumi_cli import load_project, merge_config, read_stack_file
 
 # How Pulumi marks a secret value on the wire (the mock monitor hands inputs over in this form).
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -163,29 +165,19 @@ class _ListHandler(logging.Handler):
 
 
 def stack_config(stack: str, stacks_dir: Path | None = None) -> tuple[dict[str, str], list[str]]:
-    """A stack's config as Pulumi hands it to the program: Pulumi.yaml defaults, then the stack file.
+    """A stack's config exactly as the Pulumi CLI hands it to the program, after the CLI's own checks.
 
-    Encrypted (`secure:`) values cannot be decrypted offline: they become `[secret]`, marked secret.
+    Refuses (PulumiCliError, with the CLI's message) what `pulumi preview` would refuse before the program
+    starts: see components.pulumi_cli. Encrypted (`secure:`) values cannot be decrypted offline: they become
+    `[secret]`, marked secret.
     """
-    project = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())
-    config: dict[str, str] = {}
-    secret_keys: list[str] = []
-    for key, declared in (project.get("config") or {}).items():
-        if isinstance(declared, dict) and "default" in declared:
-            full_key = key if ":" in key else f"{PROJECT}:{key}"
-            config[full_key] = config_text(declared["default"])
-    stack_file = (stacks_dir or PROJECT_ROOT / project.get("stackConfigDir", "stacks")) / f"Pulumi.{stack}.yaml"
+    project = load_project(PROJECT_ROOT / "Pulumi.yaml")
+    stack_file = (stacks_dir or PROJECT_ROOT / project.stack_config_dir) / f"Pulumi.{stack}.yaml"
     if not stack_file.is_file():
         raise FileNotFoundError(f"no stack config {stack_file}")
-    stack_doc = yaml.safe_load(stack_file.read_text()) or {}
-    for key, value in (stack_doc.get("config") or {}).items():
-        full_key = key if ":" in key else f"{PROJECT}:{key}"
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            config[full_key] = SECRET
-            secret_keys.append(full_key)
-        else:
-            config[full_key] = config_text(value)
-    return config, secret_keys
+    merged = merge_config(stack, project, read_stack_file(stack_file))
+    config = {key: SECRET if value.secure else value.text for key, value in merged.items()}
+    return config, sorted(key for key, value in merged.items() if value.secure)
 
 
 def region_invoke_result(token: str, region: str) -> dict[str, Any] | None:
@@ -195,6 +187,21 @@ def region_invoke_result(token: str, region: str) -> dict[str, Any] | None:
     if token == "aws:index/getPartition:getPartition":
         return {"partition": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws", "id": "aws"}
     return None
+
+
+def read_crd_file(path: Path) -> dict[str, Any]:
+    """A CRD as the Kubernetes provider's read returns it: the object itself."""
+    document = yaml.safe_load(path.read_text())
+    if not isinstance(document, dict) or document.get("kind") != "CustomResourceDefinition":
+        raise ValueError(f"{path} is not a CustomResourceDefinition")
+    return document
+
+
+def crd_read_result(name: str, crd: dict[str, Any] | None) -> dict[str, Any]:
+    """The state of a read CRD, or the engine's refusal when the cluster has none (ReadStep: "does not exist")."""
+    if crd is None:
+        raise RuntimeError(f"resource '{name}' does not exist")
+    return crd
 
 
 # Provider settings that are credentials even when a stack stores them in plain text.
@@ -247,10 +254,21 @@ def run_program(
             monitor=monitor,
         )
 
+        # set_mocks leaves the RPC manager and the output set of earlier runs in place (they are not in the
+        # settings' __dict__ that `configure` copies): give this run its own, so a failure stays in its run.
+        pulumi.runtime.settings.SETTINGS.rpc_manager = RPCManager()  # type: ignore[no-untyped-call]
+        pulumi.runtime.settings.SETTINGS.outputs = set()
+
         def program_body() -> None:
             runpy.run_path(str(program), run_name="__main__")
 
-        _sync_await(run_pulumi_func(program_body))
+        try:
+            _sync_await(run_pulumi_func(program_body))
+        except Exception as error:
+            # What the program logged before it failed is part of what the user sees: keep it with the error.
+            for message in handler.messages:
+                error.add_note(message)
+            raise
         root = pulumi.runtime.get_root_resource()
         assert isinstance(root, pulumi.runtime.stack.Stack)
         outputs, secret_outputs = _sync_await(_resolve_outputs(root.outputs))

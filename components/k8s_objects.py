@@ -22,3 +22,28 @@ def custom_resource(
         spec=manifest["spec"],
         opts=opts,
     )
+
+
+def deferred_custom_resource(
+    resource_name: str,
+    identity: dict[str, str],
+    manifest: pulumi.Output[dict[str, Any]],
+    opts: pulumi.ResourceOptions,
+) -> k8s.apiextensions.CustomResource:
+    """A custom resource whose annotations and spec are known only at deploy.
+
+    `identity` holds what is known now: apiVersion and kind (the type token), name and namespace.
+    """
+    return k8s.apiextensions.CustomResource(
+        resource_name,
+        api_version=identity["apiVersion"],
+        kind=identity["kind"],
+        metadata={
+            "name": identity["name"],
+            "namespace": identity["namespace"],
+            "annotations": manifest.apply(lambda m: m["metadata"].get("annotations") or {}),
+            "labels": COMMON_LABELS,
+        },
+        spec=manifest.apply(lambda m: m["spec"]),
+        opts=opts,
+    )

@@ -8,7 +8,7 @@ CRD's own; see ../shared/crds/SOURCES.md for where each schema comes from.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -23,12 +23,13 @@ HTTPROUTE_API_VERSION = "gateway.networking.k8s.io/v1"
 class KgatewayVersion:
     """What one kgateway release line accepts in a Lambda `Backend`.
 
-    Established from the real CRDs in ../shared/crds (v2.0.0, main 354c0f6) and, for the releases in
-    between, from kgateway's per-release API reference and release notes (see README, "kgateway versions").
+    Each named line is what `shape_from_crd` reads from that line's real CRD (../shared/crds; v2.1, which has
+    no file, is v2.2.x's CRD with `type` required): a test keeps the two equal.
     """
 
     name: str
-    # `spec.type: AWS` is required up to v2.1.x; from v2.2 kgateway infers the type and deprecates the field.
+    # `spec.type: AWS` must be set: required up to v2.1.x; deprecated from v2.2, but the v2.2.x and v2.3.x CEL
+    # rules still read `self.type` without a `has()` guard, so an object without it fails to validate there.
     requires_type_field: bool
     # Where the account id lives: `spec.aws.accountId` (up to v2.3.x) or `spec.aws.lambda.accountId` (v2.4+).
     account_id_on_lambda: bool
@@ -61,7 +62,7 @@ KGATEWAY_VERSIONS: dict[str, KgatewayVersion] = {
         ),
         KgatewayVersion(
             name="v2.2",
-            requires_type_field=False,
+            requires_type_field=True,
             account_id_on_lambda=False,
             has_payload_transform_mode=True,
             has_assume_role_auth=False,
@@ -69,7 +70,7 @@ KGATEWAY_VERSIONS: dict[str, KgatewayVersion] = {
         ),
         KgatewayVersion(
             name="v2.3",
-            requires_type_field=False,
+            requires_type_field=True,
             account_id_on_lambda=False,
             has_payload_transform_mode=True,
             has_assume_role_auth=False,
@@ -93,8 +94,77 @@ KGATEWAY_VERSIONS: dict[str, KgatewayVersion] = {
         ),
     )
 }
-# The newest released line (v2.4.x; v2.4.2 was released 2026-08-03).
-DEFAULT_KGATEWAY_VERSION = "v2.4"
+# Read the shape from the cluster's Backend CRD at deploy time (see `shape_from_crd`).
+AUTO = "auto"
+DEFAULT_KGATEWAY_VERSION = AUTO
+BACKEND_CRD_NAME = "backends.gateway.kgateway.dev"
+CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+# pulumi-kubernetes' schema names for the CRD keys an SDK cannot spell (its generator renames `x-kubernetes-*`):
+# a read may hand them back either way, so both spellings are read.
+_SDK_SPELLINGS = {"open_apiv3_schema": "openAPIV3Schema", "additional_printer_columns": "additionalPrinterColumns"}
+
+
+def _api_spelling(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            _SDK_SPELLINGS.get(k, k.replace("_", "-") if k.startswith("x_kubernetes_") else k): _api_spelling(v)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_api_spelling(v) for v in node]
+    return node
+
+
+class UnsupportedBackendCrdError(pulumi.RunError):
+    """The installed Backend CRD cannot express a Lambda Backend (or not the one asked for)."""
+
+
+def _served_v1alpha1(crd: Mapping[str, Any]) -> Mapping[str, Any]:
+    for version in (crd.get("spec") or {}).get("versions") or []:
+        if version.get("name") == "v1alpha1" and version.get("served"):
+            return version  # type: ignore[no-any-return]
+    raise UnsupportedBackendCrdError(f"the CRD {BACKEND_CRD_NAME} serves no v1alpha1 version")
+
+
+def shape_from_crd(crd: Mapping[str, Any], name: str) -> KgatewayVersion:
+    """The Backend shape a kgateway CRD's served `v1alpha1` schema accepts, decided from the schema itself.
+
+    So a build between releases works too: where the account id goes, whether `payloadTransformMode` exists,
+    whether `type` must be set (required, or read by a CEL rule without a `has()` guard), which auth types
+    exist, and whether the controller reports `Accepted` on Backends (the CRD's `Accepted` printer column).
+    """
+    served = _served_v1alpha1(_api_spelling(crd))
+    spec = served["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    aws = spec["properties"].get("aws") or {}
+    lambda_props = ((aws.get("properties") or {}).get("lambda") or {}).get("properties")
+    if not lambda_props or "functionName" not in lambda_props:
+        raise UnsupportedBackendCrdError(f"the CRD {BACKEND_CRD_NAME} has no spec.aws.lambda.functionName")
+    auth = (aws["properties"].get("auth") or {}).get("properties") or {}
+    type_rules = [r["rule"] for r in spec.get("x-kubernetes-validations") or [] if "self.type" in r["rule"]]
+    requires_type = "type" in (spec.get("required") or []) or any("has(self.type)" not in r for r in type_rules)
+    if requires_type and "AWS" not in ((spec["properties"].get("type") or {}).get("enum") or []):
+        raise UnsupportedBackendCrdError(f"the CRD {BACKEND_CRD_NAME} requires spec.type but has no type AWS")
+    if "accountId" not in lambda_props and "accountId" not in aws["properties"]:
+        raise UnsupportedBackendCrdError(f"the CRD {BACKEND_CRD_NAME} has no field for the account id")
+    return KgatewayVersion(
+        name=name,
+        requires_type_field=requires_type,
+        account_id_on_lambda="accountId" in lambda_props,
+        has_payload_transform_mode="payloadTransformMode" in lambda_props,
+        has_assume_role_auth="AssumeRole" in ((auth.get("type") or {}).get("enum") or []),
+        backend_reports_accepted=any(c.get("name") == "Accepted" for c in served.get("additionalPrinterColumns") or []),
+    )
+
+
+def describe_shape(shape: KgatewayVersion) -> str:
+    """One line for the plan and the deploy log: which Backend shape is emitted and why."""
+    return (
+        f"kgateway Backend shape {shape.name}: spec.type {'AWS' if shape.requires_type_field else 'omitted'}, "
+        f"account id on {'spec.aws.lambda' if shape.account_id_on_lambda else 'spec.aws'}, "
+        f"payloadTransformMode {'yes' if shape.has_payload_transform_mode else 'no'}, "
+        f"auth types {'Secret, AssumeRole' if shape.has_assume_role_auth else 'Secret'} or ambient, "
+        f"{'waits' if shape.backend_reports_accepted else 'does not wait'} for the Backend's Accepted"
+    )
 
 
 def versions_with(feature: Callable[[KgatewayVersion], bool]) -> list[str]:
@@ -132,7 +202,8 @@ class LambdaTarget:
     account_id: pulumi.Input[str]
     qualifier: pulumi.Input[str] | None = None
     invocation_mode: InvocationMode = "Sync"
-    payload_transform_mode: PayloadTransformMode | None = "None"
+    # Unset: "None" (raw pass-through, the guide's response) where the shape has the switch, omitted where not.
+    payload_transform_mode: PayloadTransformMode | None = None
     endpoint_url: str | None = None
 
 
@@ -179,8 +250,13 @@ def backend_manifest(
     lambda_spec["invocationMode"] = target.invocation_mode
     if target.endpoint_url is not None:
         lambda_spec["endpointURL"] = target.endpoint_url
-    if version.has_payload_transform_mode and target.payload_transform_mode is not None:
-        lambda_spec["payloadTransformMode"] = target.payload_transform_mode
+    if version.has_payload_transform_mode:
+        lambda_spec["payloadTransformMode"] = target.payload_transform_mode or "None"
+    elif target.payload_transform_mode is not None:
+        raise UnsupportedBackendCrdError(
+            f"payloadTransformMode = {target.payload_transform_mode!r} cannot be expressed: {describe_shape(version)}."
+            " Unset payloadTransformMode, or install kgateway v2.1 or newer"
+        )
 
     aws_spec: dict[str, Any] = {"region": target.region}
     if version.account_id_on_lambda:
@@ -191,7 +267,10 @@ def backend_manifest(
         aws_spec["auth"] = {"type": "Secret", "secretRef": {"name": auth.secret_name}}
     elif isinstance(auth, AssumeRoleAuth):
         if not version.has_assume_role_auth:
-            raise ValueError(f"kgateway {version.name} has no AssumeRole auth")
+            raise UnsupportedBackendCrdError(
+                f"credentialsMode = 'assume-role' needs Backend auth type AssumeRole, which cannot be expressed: "
+                f"{describe_shape(version)}. Use credentialsMode 'irsa', or install kgateway v2.4 or newer"
+            )
         aws_spec["auth"] = {"type": "AssumeRole", "assumeRole": {"roleArn": auth.role_arn}}
     aws_spec["lambda"] = lambda_spec
 

@@ -9,9 +9,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.backend import LambdaBackend, LambdaBackendArgs
+from components.backend import LambdaBackend, LambdaBackendArgs, installed_backend_shape
 from components.config import BackendSettings, CredentialsSettings, RouteSettings
 from components.credentials import GatewayCredentials, credentials_args
+from components.kgateway_api import KgatewayVersion
 from components.lambda_function import LambdaFunction, LambdaFunctionArgs
 from components.route import LambdaRoute, LambdaRouteArgs
 
@@ -46,6 +47,7 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
     credentials: GatewayCredentials
     backend_name: pulumi.Output[str]
     route_names: list[pulumi.Output[str]]
+    kgateway_shape: pulumi.Output[KgatewayVersion]
 
     def __init__(
         self,
@@ -88,10 +90,16 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
             )
         else:
             raise ValueError("LambdaGatewayRouteArgs needs credentials or shared_credentials")
+        # No release line given (`auto`): read the shape from the cluster's Backend CRD, through our provider.
+        shape: KgatewayVersion | pulumi.Output[KgatewayVersion] = (
+            args.backend.kgateway
+            if args.backend.kgateway is not None
+            else installed_backend_shape(f"{name}-kgateway-crd", child)
+        )
         backend = LambdaBackend(
             name,
             LambdaBackendArgs(
-                kgateway=args.backend.kgateway,
+                kgateway=shape,
                 name=args.backend.name,
                 namespace=args.backend.namespace,
                 function_name=function.function_name,
@@ -137,6 +145,7 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
         self.role_arn = function.role_arn
         self.credentials = credentials
         self.backend_name = backend.backend_name
+        self.kgateway_shape = pulumi.Output.from_input(shape)
         self.route_names = [r.route_name for r in routes]
         self.register_outputs(
             {

@@ -15,15 +15,19 @@ import pulumi
 import yaml
 from pulumi.runtime.rpc import UNKNOWN
 
+from components.config import PROJECT
 from components.engine import (
     SECRET,
     ProgramRun,
     RegisteredResource,
+    crd_read_result,
+    read_crd_file,
     redact,
     region_invoke_result,
     run_program,
     stack_config,
 )
+from components.kgateway_api import AUTO, CRD_TYPE, KGATEWAY_VERSIONS, describe_shape, shape_from_crd
 
 ACCOUNT_PLACEHOLDER = "[account id of the deploying identity]"
 
@@ -44,10 +48,16 @@ COMPUTED_OUTPUTS: dict[str, tuple[str, ...]] = {
 class PlaceholderMocks(pulumi.runtime.Mocks):
     """Inputs pass through; everything only a real deploy knows is left unknown."""
 
-    def __init__(self, config: dict[str, str]):
+    def __init__(self, config: dict[str, str], kgateway_crd: dict[str, Any] | None = None):
         self.config = config
+        # The Backend CRD `auto` reads: given (`--kgateway-crd FILE`), the plan is what that cluster would get.
+        self.kgateway_crd = kgateway_crd
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.resource_id and args.typ == CRD_TYPE:
+            if self.kgateway_crd is not None:
+                return args.resource_id, crd_read_result(args.resource_id, self.kgateway_crd)
+            return args.resource_id, {"spec": UNKNOWN}
         if args.resource_id:  # a read of an existing object (the Gateway): nothing is known offline
             return args.resource_id, {"spec": UNKNOWN, "status": UNKNOWN}
         if args.typ == "kubernetes:gateway.networking.k8s.io/v1:Gateway":  # created: its address comes later
@@ -101,9 +111,24 @@ def canonical(value: Any) -> Any:
     return value
 
 
-def plan(stack: str, stacks_dir: Path | None = None) -> ProgramRun:
+def plan(stack: str, stacks_dir: Path | None = None, kgateway_crd: Path | None = None) -> ProgramRun:
     config, secret_keys = stack_config(stack, stacks_dir)
-    return run_program(PlaceholderMocks(config), config, secret_keys, stack=stack, preview=True)
+    crd = read_crd_file(kgateway_crd) if kgateway_crd is not None else None
+    run = run_program(PlaceholderMocks(config, crd), config, secret_keys, stack=stack, preview=True)
+    run.logs.insert(0, f"info: {assumed_shape(config.get(f'{PROJECT}:kgatewayVersion', AUTO), kgateway_crd)}")
+    return run
+
+
+def assumed_shape(version: str, kgateway_crd: Path | None) -> str:
+    """Which Backend shape the plan shows, and where it comes from."""
+    if version in KGATEWAY_VERSIONS:
+        return f"{describe_shape(KGATEWAY_VERSIONS[version])} (kgatewayVersion {version})"
+    if kgateway_crd is not None:
+        return f"{describe_shape(shape_from_crd(read_crd_file(kgateway_crd), 'auto'))} (read from {kgateway_crd})"
+    return (
+        "kgateway Backend shape auto: read from the cluster's Backend CRD at deploy, so the Backend's spec is "
+        "[known after deploy] here; pass --kgateway-crd FILE to plan for a cluster with that CRD"
+    )
 
 
 def plan_document(run: ProgramRun) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pulumi
 import pulumi_aws as aws
 
@@ -9,7 +11,7 @@ from components.config import PROJECT_ROOT, RouteSettings, StackSettings, Target
 from components.credentials import GatewayCredentials, credentials_args
 from components.gateway import ExistingGateway, ManagedGateway, gateway_url_from, no_address_message
 from components.k8s_objects import COMMON_LABELS
-from components.kgateway_api import gateway_manifest
+from components.kgateway_api import KgatewayVersion, gateway_manifest
 from components.lambda_function import LambdaFunctionArgs
 from components.lambda_gateway_route import LambdaGatewayRoute, LambdaGatewayRouteArgs
 from components.verify import EXPECT_ASYNC, EXPECT_ENVOY, EXPECT_GUIDE, EXPECT_STATUS, GUIDE_REQUEST_BODY
@@ -59,21 +61,23 @@ def route_url(base: str, route: RouteSettings) -> str:
     return base + route.path if base.startswith("http") else base
 
 
-def expected_answer(target: TargetSettings) -> str:
+def expected_answer(target: TargetSettings, shape: KgatewayVersion) -> str:
     """What `verify` must see from this function through kgateway (see components.verify)."""
     backend = target.backend
     if backend.invocation_mode == "Async":
         return EXPECT_ASYNC
     if target.function.source_dir.name != "echo":
         return EXPECT_STATUS
-    passthrough = backend.kgateway.has_payload_transform_mode and backend.payload_transform_mode == "None"
+    passthrough = shape.has_payload_transform_mode and backend.payload_transform_mode in (None, "None")
     return EXPECT_GUIDE if passthrough else EXPECT_ENVOY
 
 
-def verify_checks(settings: StackSettings, base_url: str) -> list[dict[str, str | None]]:
+def verify_checks(
+    settings: StackSettings, base_url: str, shapes: Sequence[KgatewayVersion]
+) -> list[dict[str, str | None]]:
     """One check per route with a concrete path (a regular expression has no URL to send to)."""
     checks: list[dict[str, str | None]] = []
-    for target in settings.targets:
+    for target, shape in zip(settings.targets, shapes, strict=True):
         for route in target.routes:
             if route.match == "RegularExpression":
                 continue
@@ -85,7 +89,7 @@ def verify_checks(settings: StackSettings, base_url: str) -> list[dict[str, str 
                 {
                     "route": route.name,
                     "url": route_url(base_url, route),
-                    "expect": expected_answer(target),
+                    "expect": expected_answer(target, shape),
                     "host": host,
                     "method": method,
                     "function": target.function.name,
@@ -174,7 +178,10 @@ def deploy(settings: StackSettings) -> None:
     if credentials.invoke_role_arn is not None:
         pulumi.export("invoke_role_arn", credentials.invoke_role_arn)
     pulumi.export("region", aws.get_region_output().region)
-    pulumi.export("verify", base_url.apply(lambda url: verify_checks(settings, url)))
+    shapes = pulumi.Output.all(*(c.kgateway_shape for c in composites))
+    pulumi.export(
+        "verify", pulumi.Output.all(base_url, shapes).apply(lambda parts: verify_checks(settings, parts[0], parts[1]))
+    )
     if len(settings.targets) > 1 or len(settings.targets[0].routes) > 1:
         arns = {t.function.name: c.function_arn for t, c in zip(settings.targets, composites, strict=True)}
         pulumi.export("functions", arns)

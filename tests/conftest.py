@@ -11,12 +11,22 @@ import pulumi
 import pytest
 
 from components.config import PROJECT_ROOT
-from components.engine import ProgramRun, region_invoke_result, run_program, stack_config
+from components.engine import (
+    ProgramRun,
+    crd_read_result,
+    read_crd_file,
+    region_invoke_result,
+    run_program,
+    stack_config,
+)
+from components.kgateway_api import CRD_TYPE
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 CRDS = Path(os.environ.get("KGATEWAY_LAMBDA_CRDS", Path(__file__).resolve().parents[2] / "shared" / "crds"))
 TESTS = Path(__file__).resolve().parent
+# The cluster the tests deploy to has kgateway main (= v2.4.x) installed unless a test says otherwise.
+MAIN_BACKEND_CRD = CRDS / "kgateway-main-354c0f6-backends.yaml"
 
 
 class FakeAwsMocks(pulumi.runtime.Mocks):
@@ -27,6 +37,7 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
         gateway: dict[str, Any] | None = None,
         region: str = REGION,
         account: str = ACCOUNT,
+        kgateway_crd: Path | dict[str, Any] | None = MAIN_BACKEND_CRD,
     ):
         self.gateway = gateway or {
             "spec": {"listeners": [{"name": "http", "port": 8080, "protocol": "HTTP"}]},
@@ -34,9 +45,13 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
         }
         self.region = region
         self.account = account
+        # The Backend CRD the cluster has (None: kgateway's CRDs are not installed).
+        self.kgateway_crd = read_crd_file(kgateway_crd) if isinstance(kgateway_crd, Path) else kgateway_crd
         self.counter = 0
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.resource_id and args.typ == CRD_TYPE:
+            return args.resource_id, crd_read_result(args.resource_id, self.kgateway_crd)
         if args.resource_id:
             return args.resource_id, dict(self.gateway)
         state = dict(args.inputs)

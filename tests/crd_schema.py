@@ -4,6 +4,7 @@ would: unknown fields are errors, and the CEL rules (`x-kubernetes-validations`)
 from __future__ import annotations
 
 import copy
+import json
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,20 @@ import yaml
 
 
 @cache
-def served_schema(crd_path: Path, version: str) -> dict[str, Any]:
-    crd = yaml.safe_load(crd_path.read_text())
+def _served_from_file(crd_path: Path, version: str) -> dict[str, Any]:
+    return served_schema(yaml.safe_load(crd_path.read_text()), version)
+
+
+@cache
+def _served_from_text(crd_json: str, version: str) -> dict[str, Any]:
+    return served_schema(json.loads(crd_json), version)
+
+
+def served_schema(crd: dict[str, Any], version: str) -> dict[str, Any]:
     for served in crd["spec"]["versions"]:
         if served["name"] == version and served.get("served"):
             return strict(served["schema"]["openAPIV3Schema"])
-    raise LookupError(f"{crd_path.name} serves no version {version}")
+    raise LookupError(f"{crd['metadata']['name']} serves no version {version}")
 
 
 def strict(schema: dict[str, Any]) -> dict[str, Any]:
@@ -57,10 +66,16 @@ def with_defaults(obj: Any, schema: dict[str, Any]) -> Any:
     return obj
 
 
-def schema_errors(obj: dict[str, Any], crd_path: Path, version: str) -> list[str]:
-    obj = with_defaults(obj, served_schema(crd_path, version))
-    validator = jsonschema.Draft7Validator(served_schema(crd_path, version))
+def schema_errors(obj: dict[str, Any], crd: Path | dict[str, Any], version: str) -> list[str]:
+    """Errors of `obj` against a CRD (a file, or a document) as an API server would report them."""
+    schema = (
+        _served_from_file(crd, version)
+        if isinstance(crd, Path)
+        else _served_from_text(json.dumps(crd, sort_keys=True), version)
+    )
+    obj = with_defaults(obj, schema)
+    validator = jsonschema.Draft7Validator(schema)
     errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(obj)]
     from tests.cel_rules import cel_errors
 
-    return errors + cel_errors(obj, served_schema(crd_path, version))
+    return errors + cel_errors(obj, schema)

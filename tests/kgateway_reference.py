@@ -1,27 +1,35 @@
-"""What each kgateway release line accepts, as the tests check it, from two independent sources.
+"""Which real CRD checks what we emit for each kgateway release line (../shared/crds, see its SOURCES.md).
 
-1. The real CRDs in ../shared/crds: kgateway v2.0.0 and main at 354c0f6, Gateway API v1.2.1 and v1.6.1.
-2. For the releases whose CRDs are not there (v2.1 to v2.4): the `Backend` fields that kgateway's own
-   per-release API reference documents (kgateway.dev, docs for envoy 2.1.x, 2.2.x, 2.3.x) and the v2.4.0
-   release notes (AssumeRole auth; the EC2 backend, which moved the account id to `spec.aws.lambda`).
-   Transcribed here by hand, field by field; the tests below check the transcription against the real CRDs.
+| line       | Backend and GatewayParameters                     | Gateway API (HTTPRoute, ReferenceGrant, Gateway) |
+|------------|---------------------------------------------------|--------------------------------------------------|
+| v2.0       | kgateway-v2.0.0-*                                 | v1.2.1                                           |
+| v2.1       | kgateway-v2.2.x-* with v2.1's differences applied | v1.2.1 and v1.6.1 (v2.1 builds against v1.4.0)   |
+| v2.2       | kgateway-v2.2.x-207dff9-*                         | v1.2.1 and v1.6.1 (v1.4.1)                       |
+| v2.3       | kgateway-v2.3.x-1eb924f-*                         | v1.2.1 and v1.6.1 (v1.5.1)                       |
+| v2.4, main | kgateway-main-354c0f6-* (= the v2.4.x head)       | v1.6.1                                           |
 
-An object for a release without its own CRD must pass the newest real CRD (kgateway keeps old fields for
-backward compatibility, so it is a superset; its CEL rules still apply) *and* use only the fields that
-release documents, with values it allows, and carry the fields it requires.
+v2.1 is the one line without a file of its own. SOURCES.md records how it differs from v2.3.x/v2.2.x: `type` is
+required, with enum AI, AWS, Static, DynamicForwardProxy, MCP (no GCP). `v2_1_backend_crd` applies exactly
+that to the v2.2.x file, the nearest release; nothing else is transcribed by hand.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
-from pathlib import Path
+from functools import cache
 from typing import Any
+
+import yaml
 
 from tests.conftest import require_crds
 from tests.crd_schema import schema_errors
 
 MAIN = "kgateway-main-354c0f6"
+V2_3 = "kgateway-v2.3.x-1eb924f"
+V2_2 = "kgateway-v2.2.x-207dff9"
 V2_0 = "kgateway-v2.0.0"
+V2_1_DERIVED = "kgateway-v2.1-derived"  # v2.2.x's file with v2.1's differences (SOURCES.md)
 
 
 @dataclass(frozen=True)
@@ -29,83 +37,39 @@ class ValidationBasis:
     """The real CRDs an object for one kgateway release line must pass."""
 
     backend_crd: str
-    backend_crd_is_own: bool
-    gateway_parameters_crds: tuple[str, ...]
+    gateway_parameters_crd: str
     gateway_api: tuple[str, ...]
 
 
-# Releases between v2.0 and v2.4 built against Gateway API v1.3 to v1.5 (v2.4.0 moved to v1.6.1): what we emit
-# there must pass both ends we have. GatewayParameters likewise must pass both kgateway CRDs we have.
 BASIS: dict[str, ValidationBasis] = {
-    "v2.0": ValidationBasis(V2_0, True, (V2_0,), ("v1.2.1",)),
-    "v2.1": ValidationBasis(MAIN, False, (V2_0, MAIN), ("v1.2.1", "v1.6.1")),
-    "v2.2": ValidationBasis(MAIN, False, (V2_0, MAIN), ("v1.2.1", "v1.6.1")),
-    "v2.3": ValidationBasis(MAIN, False, (V2_0, MAIN), ("v1.2.1", "v1.6.1")),
-    "v2.4": ValidationBasis(MAIN, False, (MAIN,), ("v1.6.1",)),
-    "main": ValidationBasis(MAIN, True, (MAIN,), ("v1.6.1",)),
+    "v2.0": ValidationBasis(V2_0, V2_0, ("v1.2.1",)),
+    "v2.1": ValidationBasis(V2_1_DERIVED, V2_2, ("v1.2.1", "v1.6.1")),
+    "v2.2": ValidationBasis(V2_2, V2_2, ("v1.2.1", "v1.6.1")),
+    "v2.3": ValidationBasis(V2_3, V2_3, ("v1.2.1", "v1.6.1")),
+    "v2.4": ValidationBasis(MAIN, MAIN, ("v1.6.1",)),
+    "main": ValidationBasis(MAIN, MAIN, ("v1.6.1",)),
 }
-
-# Lambda-relevant leaf fields under `Backend.spec`, each with the values the release allows (None: any value
-# the schema allows).
-_SECRET_AUTH: dict[str, frozenset[str] | None] = {
-    "aws.region": None,
-    "aws.auth.type": frozenset({"Secret"}),
-    "aws.auth.secretRef.name": None,
-    "aws.lambda.functionName": None,
-    "aws.lambda.qualifier": None,
-    "aws.lambda.invocationMode": frozenset({"Sync", "Async"}),
-    "aws.lambda.endpointURL": None,
-}
-_V2_0 = {**_SECRET_AUTH, "type": frozenset({"AWS"}), "aws.accountId": None}
-_V2_1 = {**_V2_0, "aws.lambda.payloadTransformMode": frozenset({"None", "Envoy"})}
-_V2_4 = {
-    **_V2_1,
-    "aws.lambda.accountId": None,
-    "aws.auth.type": frozenset({"Secret", "AssumeRole"}),
-    "aws.auth.assumeRole.roleArn": None,
-}
-DOCUMENTED_BACKEND_FIELDS: dict[str, dict[str, frozenset[str] | None]] = {
-    "v2.0": _V2_0,
-    "v2.1": _V2_1,
-    "v2.2": _V2_1,  # `type` deprecated: "the backend type is inferred from the configuration"
-    "v2.3": _V2_1,
-    "v2.4": _V2_4,
-    "main": _V2_4,
-}
-# Fields the release requires (v2.4 and main: an account id in either place, a CEL rule of the CRD).
-REQUIRED_BACKEND_FIELDS: dict[str, tuple[str, ...]] = {
-    "v2.0": ("type", "aws.accountId", "aws.lambda.functionName"),
-    "v2.1": ("type", "aws.accountId", "aws.lambda.functionName"),
-    "v2.2": ("aws.accountId", "aws.lambda.functionName"),
-    "v2.3": ("aws.accountId", "aws.lambda.functionName"),
-    "v2.4": ("aws.lambda.functionName",),
-    "main": ("aws.lambda.functionName",),
-}
+# Every real Backend CRD, oldest first (`auto` is tested against each).
+BACKEND_CRDS = (V2_0, V2_1_DERIVED, V2_2, V2_3, MAIN)
 
 
-def leaf_fields(node: Any, prefix: str = "") -> dict[str, Any]:
-    """`{"a.b": value}` for every leaf of nested dicts."""
-    if not isinstance(node, dict):
-        return {prefix: node}
-    leaves: dict[str, Any] = {}
-    for key, value in node.items():
-        leaves.update(leaf_fields(value, f"{prefix}.{key}" if prefix else key))
-    return leaves
+@cache
+def v2_1_backend_crd() -> dict[str, Any]:
+    """v2.2.x's Backend CRD with v2.1's differences from SOURCES.md: `type` required, its enum without GCP."""
+    crd: dict[str, Any] = copy.deepcopy(yaml.safe_load((require_crds() / f"{V2_2}-backends.yaml").read_text()))
+    for version in crd["spec"]["versions"]:
+        spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]
+        spec["required"] = sorted({*spec.get("required", []), "type"})
+        spec["properties"]["type"]["enum"] = ["AI", "AWS", "Static", "DynamicForwardProxy", "MCP"]
+    return crd
 
 
-def documented_field_errors(backend: dict[str, Any], version: str) -> list[str]:
-    """Fields the release does not document, values it does not allow, fields it requires but lacks."""
-    documented = DOCUMENTED_BACKEND_FIELDS[version]
-    leaves = leaf_fields(backend.get("spec", {}))
-    errors = []
-    for path, value in sorted(leaves.items()):
-        if path not in documented:
-            errors.append(f"spec.{path}: not a field of kgateway {version}")
-        elif (allowed := documented[path]) is not None and value not in allowed:
-            errors.append(f"spec.{path} = {value!r}: kgateway {version} allows {sorted(allowed)}")
-    missing = [path for path in REQUIRED_BACKEND_FIELDS[version] if path not in leaves]
-    errors += [f"spec.{path}: required by kgateway {version}" for path in missing]
-    return errors
+@cache
+def backend_crd(name: str) -> dict[str, Any]:
+    """One of BACKEND_CRDS as a document."""
+    if name == V2_1_DERIVED:
+        return v2_1_backend_crd()
+    return yaml.safe_load((require_crds() / f"{name}-backends.yaml").read_text())  # type: ignore[no-any-return]
 
 
 def _crd_checks(manifest: dict[str, Any], version: str) -> list[tuple[str, str]]:
@@ -114,7 +78,7 @@ def _crd_checks(manifest: dict[str, Any], version: str) -> list[tuple[str, str]]
     if kind == "Backend":
         return [(f"{basis.backend_crd}-backends.yaml", "v1alpha1")]
     if kind == "GatewayParameters":
-        return [(f"{crd}-gatewayparameters.yaml", "v1alpha1") for crd in basis.gateway_parameters_crds]
+        return [(f"{basis.gateway_parameters_crd}-gatewayparameters.yaml", "v1alpha1")]
     plural = {"HTTPRoute": "httproutes", "ReferenceGrant": "referencegrants", "Gateway": "gateways"}[kind]
     served = manifest["apiVersion"].rsplit("/", 1)[1]
     return [(f"gateway-api-{api}-{plural}.yaml", served) for api in basis.gateway_api]
@@ -122,15 +86,18 @@ def _crd_checks(manifest: dict[str, Any], version: str) -> list[tuple[str, str]]
 
 def object_errors(manifest: dict[str, Any], version: str) -> list[str]:
     """Everything an API server running kgateway `version` would refuse in this object."""
-    crds: Path = require_crds()
-    errors = [
+    return [
         f"{crd}: {error}"
         for crd, served in _crd_checks(manifest, version)
-        for error in schema_errors(manifest, crds / crd, served)
+        for error in crd_errors(manifest, crd, served)
     ]
-    if manifest["kind"] == "Backend":
-        errors += documented_field_errors(manifest, version)
-    return errors
+
+
+def crd_errors(manifest: dict[str, Any], crd_file: str, served: str = "v1alpha1") -> list[str]:
+    """What an API server with this CRD file (strict field validation, CEL) would refuse in the object."""
+    if crd_file == f"{V2_1_DERIVED}-backends.yaml":
+        return schema_errors(manifest, v2_1_backend_crd(), served)
+    return schema_errors(manifest, require_crds() / crd_file, served)
 
 
 CHECKED_KINDS = ("Backend", "GatewayParameters", "HTTPRoute", "ReferenceGrant", "Gateway")

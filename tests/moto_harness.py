@@ -18,7 +18,9 @@ from typing import Any
 import boto3
 import pulumi
 
-from components.engine import ProgramRun, region_invoke_result, reveal, run_program
+from components.engine import ProgramRun, crd_read_result, read_crd_file, region_invoke_result, reveal, run_program
+from components.kgateway_api import CRD_TYPE
+from tests.conftest import MAIN_BACKEND_CRD
 
 Key = tuple[str, str]  # (type, name): unique in this program
 
@@ -95,6 +97,8 @@ class MotoDeployment(pulumi.runtime.Mocks):
 
     # --- pulumi.runtime.Mocks --------------------------------------------------------------------------
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.resource_id and args.typ == CRD_TYPE:  # the cluster has kgateway main (= v2.4.x) installed
+            return args.resource_id, crd_read_result(args.resource_id, read_crd_file(MAIN_BACKEND_CRD))
         if args.resource_id:  # a read of the existing Gateway
             return args.resource_id, dict(self.gateway)
         if not args.custom:  # a component: nothing of its own in AWS

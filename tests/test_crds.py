@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -14,9 +15,10 @@ from components.kgateway_api import (
     SecretAuth,
     backend_manifest,
     http_route_manifest,
+    shape_from_crd,
 )
-from tests.conftest import ACCOUNT, RunStack
-from tests.kgateway_reference import object_errors
+from tests.conftest import ACCOUNT, FakeAwsMocks, RunStack
+from tests.kgateway_reference import BACKEND_CRDS, BASIS, backend_crd, crd_errors, object_errors
 
 
 def emitted(run_stack: RunStack, overrides: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -129,12 +131,12 @@ def test_upgrading_kgateway_keeps_the_stack_valid(run_stack: RunStack, older: st
         assert object_errors(route, version) == [], version
 
 
-# (spec.type present, where the account id is, payloadTransformMode present), per kgateway's API reference.
+# (spec.type present, where the account id is, payloadTransformMode present), as each line's real CRD accepts.
 EXPECTED_SHAPES = {
     "v2.0": (True, "aws", False),
     "v2.1": (True, "aws", True),
-    "v2.2": (False, "aws", True),
-    "v2.3": (False, "aws", True),
+    "v2.2": (True, "aws", True),
+    "v2.3": (True, "aws", True),
     "v2.4": (False, "lambda", True),
     "main": (False, "lambda", True),
 }
@@ -152,16 +154,82 @@ def test_each_release_gets_its_own_shape(run_stack: RunStack, version: str) -> N
 
 
 def test_a_newer_shape_is_refused_by_an_older_release(run_stack: RunStack) -> None:
-    """The documented-field check can fail: fields a release lacks, values it lacks, fields it requires."""
+    """The real CRDs refuse what an older release lacks: fields, enum values, required fields, CEL reads."""
     v2_4, _ = emitted(run_stack, {"kgatewayVersion": "v2.4"})
-    assert "spec.aws.lambda.accountId: not a field of kgateway v2.3" in object_errors(v2_4, "v2.3")
-    assert "spec.type: required by kgateway v2.1" in object_errors(v2_4, "v2.1")
+    v2_3_errors = object_errors(v2_4, "v2.3")
+    assert any("'accountId' is a required property" in e for e in v2_3_errors), v2_3_errors
+    assert any("Additional properties are not allowed ('accountId'" in e for e in v2_3_errors), v2_3_errors
+    assert any("CEL error" in e for e in v2_3_errors), v2_3_errors
+    assert any("'type' is a required property" in e for e in object_errors(v2_4, "v2.1"))
     assume_role = copy.deepcopy(v2_4)
     assume_role["spec"]["aws"]["auth"] = {
         "type": "AssumeRole",
         "assumeRole": {"roleArn": f"arn:aws:iam::{ACCOUNT}:role/invoke"},
     }
     assert object_errors(assume_role, "v2.4") == []
-    assert any("kgateway v2.3 allows ['Secret']" in e for e in object_errors(assume_role, "v2.3"))
+    v2_3 = copy.deepcopy(assume_role)
+    v2_3["spec"]["type"] = "AWS"
+    v2_3["spec"]["aws"]["accountId"] = v2_3["spec"]["aws"]["lambda"].pop("accountId")
+    assert any("'AssumeRole' is not one of ['Secret']" in e for e in object_errors(v2_3, "v2.3"))
     v2_1, _ = emitted(run_stack, {"kgatewayVersion": "v2.1"})
     assert any("payloadTransformMode" in e for e in object_errors(v2_1, "v2.0"))
+
+
+ALL_OPTIONS = {
+    **OPTIONS,
+    "payloadTransformMode": "Envoy",
+    "credentialsMode": "irsa",  # + GatewayParameters
+    "oidcProvider": "https://oidc.eks.us-east-1.amazonaws.com/id/ABC123",
+    "routes": json.dumps([{"path": "/api/v1/echo", "namespace": "team-a", "methods": ["POST"]}]),  # + ReferenceGrant
+}
+LINE_OF_CRD = {BASIS[line].backend_crd: line for line in ("v2.0", "v2.1", "v2.2", "v2.3", "main")}
+
+
+@pytest.mark.parametrize("crd", BACKEND_CRDS)
+@pytest.mark.parametrize("overrides", [{}, ALL_OPTIONS], ids=["guide", "every-option"])
+def test_auto_emits_what_the_installed_crd_accepts(run_stack: RunStack, crd: str, overrides: dict[str, str]) -> None:
+    """`auto` reads the cluster's Backend CRD: whatever release is installed, its own CRDs accept every object."""
+    document = backend_crd(crd)
+    if "payloadTransformMode" in overrides and not shape_from_crd(document, crd).has_payload_transform_mode:
+        overrides = {k: v for k, v in overrides.items() if k != "payloadTransformMode"}
+    run = run_stack({**overrides, "kgatewayVersion": "auto"}, mocks=FakeAwsMocks(kgateway_crd=document))
+    backend = reveal(run.one("kubernetes:gateway.kgateway.dev/v1alpha1:Backend").inputs)
+    assert crd_errors(backend, f"{crd}-backends.yaml") == []
+    assert backend["spec"]["aws"]["lambda"]["functionName"] == overrides.get("functionName", "echo")
+    kinds = set()
+    for resource in run.resources:
+        if resource.type.startswith("kubernetes:gateway") and resource.read_id is None:
+            manifest = reveal(resource.inputs)
+            assert object_errors(manifest, LINE_OF_CRD[crd]) == [], resource.name
+            kinds.add(manifest["kind"])
+    assert kinds == (
+        {"Backend", "HTTPRoute", "ReferenceGrant", "GatewayParameters"} if overrides else {"Backend", "HTTPRoute"}
+    )
+    read = run.one("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition")
+    assert read.read_id == "backends.gateway.kgateway.dev"
+    assert read.parent_urn == run.one("kgateway-lambda:index:LambdaGatewayRoute").urn  # through its provider
+
+
+def test_auto_refuses_an_option_the_installed_crd_cannot_express(run_stack: RunStack) -> None:
+    v2_0 = FakeAwsMocks(kgateway_crd=backend_crd(BASIS["v2.0"].backend_crd))
+    with pytest.raises(
+        Exception, match=r"payloadTransformMode = 'Envoy' cannot be expressed: kgateway Backend shape auto"
+    ):
+        run_stack({"kgatewayVersion": "auto", "payloadTransformMode": "Envoy"}, mocks=v2_0)
+    v2_3 = FakeAwsMocks(kgateway_crd=backend_crd(BASIS["v2.3"].backend_crd))
+    assume_role = {"credentialsMode": "assume-role", "ambientRoleArn": f"arn:aws:iam::{ACCOUNT}:role/proxy"}
+    with pytest.raises(Exception, match=r"credentialsMode = 'assume-role' needs Backend auth type AssumeRole"):
+        run_stack({"kgatewayVersion": "auto", **assume_role}, mocks=v2_3)
+    run = run_stack({"kgatewayVersion": "auto", **assume_role})  # main has AssumeRole
+    assert (
+        reveal(run.one("kubernetes:gateway.kgateway.dev/v1alpha1:Backend").inputs)["spec"]["aws"]["auth"]["type"]
+        == "AssumeRole"
+    )
+
+
+def test_auto_without_kgateway_crds_says_how_to_install_them(run_stack: RunStack) -> None:
+    with pytest.raises(Exception, match=r"resource 'backends.gateway.kgateway.dev' does not exist") as failure:
+        run_stack({"kgatewayVersion": "auto"}, mocks=FakeAwsMocks(kgateway_crd=None))
+    (note,) = failure.value.__notes__
+    assert note.startswith("error: kgateway's CRDs are not installed")
+    assert "helm upgrade -i" in note and "kgatewayVersion" in note

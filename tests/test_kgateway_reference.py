@@ -1,79 +1,79 @@
-"""The hand-transcribed per-release field tables agree with the real CRDs and with the components' version data."""
+"""The shape of each named release line is what `shape_from_crd` reads from that line's real CRD."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from typing import Any
 
 import pytest
-import yaml
 
-from components.kgateway_api import KGATEWAY_VERSIONS
-from tests.conftest import require_crds
-from tests.kgateway_reference import BASIS, DOCUMENTED_BACKEND_FIELDS, MAIN, REQUIRED_BACKEND_FIELDS, V2_0
-
-
-def crd_fields(crd: str) -> dict[str, frozenset[str] | None]:
-    """Leaf fields of a Backend CRD's `spec` (without other backend kinds), with their enums."""
-    document = yaml.safe_load((require_crds() / f"{crd}-backends.yaml").read_text())
-    spec = document["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
-    fields: dict[str, frozenset[str] | None] = {}
-
-    def walk(node: dict[str, Any], path: str) -> None:
-        if "properties" in node:
-            for key, sub in node["properties"].items():
-                walk(sub, f"{path}.{key}" if path else key)
-        else:
-            fields[path] = frozenset(node["enum"]) if "enum" in node else None
-
-    walk(spec, "")
-    return {path: enum for path, enum in fields.items() if path == "type" or path.startswith("aws.")}
-
-
-def without_ec2(fields: dict[str, frozenset[str] | None]) -> dict[str, frozenset[str] | None]:
-    return {path: enum for path, enum in fields.items() if not path.startswith("aws.ec2.")}
-
-
-def test_the_tables_of_releases_with_a_crd_equal_that_crd() -> None:
-    """v2.0.0 and main: the transcription method reproduces the real CRDs exactly (but `type`'s other kinds)."""
-    for version, crd in (("v2.0", V2_0), ("main", MAIN)):
-        real = without_ec2(crd_fields(crd))
-        assert set(DOCUMENTED_BACKEND_FIELDS[version]) == set(real), version
-        for path, allowed in DOCUMENTED_BACKEND_FIELDS[version].items():
-            if path != "type":
-                assert allowed == real[path], (version, path)
-            else:
-                enum = real[path]
-                assert allowed is not None and enum is not None and allowed <= enum
-
-
-def test_the_newest_crd_keeps_every_field_of_every_release() -> None:
-    """Why the main CRD can stand in for releases without their own: it still has all their fields."""
-    main = crd_fields(MAIN)
-    for version, fields in DOCUMENTED_BACKEND_FIELDS.items():
-        for path, allowed in fields.items():
-            assert path in main, (version, path)
-            if allowed is not None:
-                enum = main[path]
-                assert enum is not None and allowed <= enum, (version, path)
-
-
-def test_v2_0_crd_requires_what_the_table_says() -> None:
-    document = yaml.safe_load((require_crds() / f"{V2_0}-backends.yaml").read_text())
-    spec = document["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
-    required = {*spec["required"], *(f"aws.{r}" for r in spec["properties"]["aws"]["required"] if r != "lambda")}
-    required |= {f"aws.lambda.{r}" for r in spec["properties"]["aws"]["properties"]["lambda"]["required"]}
-    assert required == set(REQUIRED_BACKEND_FIELDS["v2.0"])
+from components.kgateway_api import KGATEWAY_VERSIONS, UnsupportedBackendCrdError, shape_from_crd
+from tests.kgateway_reference import BASIS, V2_2, backend_crd, crd_errors, v2_1_backend_crd
 
 
 @pytest.mark.parametrize("version", list(KGATEWAY_VERSIONS))
-def test_component_version_data_agrees_with_the_tables(version: str) -> None:
-    kgateway = KGATEWAY_VERSIONS[version]
-    fields = DOCUMENTED_BACKEND_FIELDS[version]
-    assert kgateway.requires_type_field is ("type" in REQUIRED_BACKEND_FIELDS[version])
-    assert kgateway.account_id_on_lambda is ("aws.lambda.accountId" in fields)
-    assert kgateway.has_payload_transform_mode is ("aws.lambda.payloadTransformMode" in fields)
-    assert kgateway.has_assume_role_auth is ("AssumeRole" in (fields["aws.auth.type"] or ()))
-    assert version in BASIS
+def test_each_named_line_is_the_shape_its_real_crd_gives(version: str) -> None:
+    read = shape_from_crd(backend_crd(BASIS[version].backend_crd), version)
+    assert read == KGATEWAY_VERSIONS[version]
+
+
+def sdk_spelling(node: Any) -> Any:
+    """The CRD with the key names pulumi-kubernetes' schema gives them (its generator renames x-kubernetes-*)."""
+    names: dict[str, str] = {
+        "openAPIV3Schema": "open_apiv3_schema",
+        "additionalPrinterColumns": "additional_printer_columns",
+    }
+    if isinstance(node, dict):
+        return {
+            names.get(k, k.replace("-", "_") if k.startswith("x-kubernetes-") else k): sdk_spelling(v)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [sdk_spelling(v) for v in node]
+    return node
+
+
+@pytest.mark.parametrize("version", ["v2.0", "v2.2", "main"])
+def test_either_spelling_of_the_schema_keys_gives_the_same_shape(version: str) -> None:
+    crd = backend_crd(BASIS[version].backend_crd)
+    assert shape_from_crd(sdk_spelling(crd), version) == shape_from_crd(crd, version)
+
+
+def test_v2_1_differs_from_v2_2_only_where_sources_says() -> None:
+    """The derived v2.1 CRD: `type` required and its enum; everything else is v2.2.x's file."""
+    derived, real = copy.deepcopy(v2_1_backend_crd()), copy.deepcopy(backend_crd(V2_2))
+    for crd in (derived, real):
+        spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+        spec.pop("required", None)
+        spec["properties"]["type"].pop("enum")
+    assert derived == real
+
+
+def test_the_older_lines_read_type_without_a_guard() -> None:
+    """Why v2.2 and v2.3 keep `type: AWS`: their CEL rules fail to evaluate without it (as an API server's would)."""
+    backend: dict[str, Any] = {
+        "apiVersion": "gateway.kgateway.dev/v1alpha1",
+        "kind": "Backend",
+        "metadata": {"name": "echo", "namespace": "kgateway-system"},
+        "spec": {"aws": {"region": "us-east-1", "accountId": "123456789012", "lambda": {"functionName": "echo"}}},
+    }
+    for version in ("v2.2", "v2.3"):
+        errors = crd_errors(backend, f"{BASIS[version].backend_crd}-backends.yaml")
+        assert any("CEL error" in e and "type" in e for e in errors), (version, errors)
+        with_type = {**backend, "spec": {**backend["spec"], "type": "AWS"}}
+        assert crd_errors(with_type, f"{BASIS[version].backend_crd}-backends.yaml") == []
+    assert crd_errors(backend, f"{BASIS['main'].backend_crd}-backends.yaml") == []
+
+
+def test_a_crd_without_a_lambda_backend_is_refused() -> None:
+    crd = copy.deepcopy(backend_crd(BASIS["main"].backend_crd))
+    del crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["aws"]
+    with pytest.raises(UnsupportedBackendCrdError, match=r"has no spec\.aws\.lambda\.functionName"):
+        shape_from_crd(crd, "x")
+    crd["spec"]["versions"][0]["served"] = False
+    with pytest.raises(UnsupportedBackendCrdError, match="serves no v1alpha1"):
+        shape_from_crd(crd, "x")
 
 
 def test_every_release_line_is_newer_than_the_last() -> None:
@@ -81,3 +81,6 @@ def test_every_release_line_is_newer_than_the_last() -> None:
     released = [name for name in KGATEWAY_VERSIONS if name != "main"]
     assert released == sorted(released, key=lambda n: tuple(int(p) for p in n[1:].split(".")))
     assert list(KGATEWAY_VERSIONS)[-1] == "main"
+    assert [dataclasses.replace(v, name="") for v in KGATEWAY_VERSIONS.values()][-2:] == [
+        dataclasses.replace(KGATEWAY_VERSIONS["main"], name="")
+    ] * 2

@@ -10,7 +10,9 @@ from pathlib import Path
 import yaml
 
 from components.config import PROJECT_ROOT
-from components.plan import plan, plan_document
+from components.plan import plan, plan_document, render_text
+from tests.conftest import MAIN_BACKEND_CRD, require_crds
+from tests.kgateway_reference import BASIS
 
 EXPECTED_TYPES = {
     "kgateway-lambda:index:LambdaGatewayRoute",
@@ -29,6 +31,7 @@ EXPECTED_TYPES = {
     "kubernetes:gateway.kgateway.dev/v1alpha1:Backend",
     "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
     "kubernetes:gateway.networking.k8s.io/v1:Gateway",
+    "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition",
 }
 
 
@@ -44,6 +47,8 @@ def test_plan_command_prints_one_json_document(tmp_path: Path) -> None:
             "--json",
             "--manifests",
             str(tmp_path),
+            "--kgateway-crd",
+            str(MAIN_BACKEND_CRD),
         ],
         cwd=PROJECT_ROOT,
         capture_output=True,
@@ -119,3 +124,26 @@ def test_the_same_config_gives_the_same_plan() -> None:
     """Registration order varies between runs; the plan (and so a review diff) must not."""
     documents = {json.dumps(plan_document(plan("multi"))) for _ in range(3)}
     assert len(documents) == 1
+
+
+def test_plan_of_auto_without_a_crd_leaves_the_backend_to_the_cluster() -> None:
+    document = plan_document(plan("dev"))
+    backend = next(r for r in document["resources"] if r["type"].endswith(":Backend"))
+    assert backend["inputs"]["spec"] == "[known after deploy]"
+    assert backend["inputs"]["metadata"]["name"] == "echo"
+    assert document["warnings"][0].startswith("info: kgateway Backend shape auto: read from the cluster's Backend CRD")
+    assert "--kgateway-crd FILE" in render_text(document)
+
+
+def test_plan_with_a_crd_file_shows_what_that_cluster_gets() -> None:
+    crds = require_crds()
+    v2_0 = plan_document(plan("dev", kgateway_crd=crds / f"{BASIS['v2.0'].backend_crd}-backends.yaml"))
+    backend = next(r for r in v2_0["resources"] if r["type"].endswith(":Backend"))
+    assert backend["inputs"]["spec"]["type"] == "AWS"
+    assert "payloadTransformMode" not in backend["inputs"]["spec"]["aws"]["lambda"]
+    assert "pulumi.com/waitFor" not in backend["inputs"]["metadata"]["annotations"]
+    assert "spec.type AWS, account id on spec.aws, payloadTransformMode no" in v2_0["warnings"][0]
+    main = plan_document(plan("dev", kgateway_crd=MAIN_BACKEND_CRD))
+    backend = next(r for r in main["resources"] if r["type"].endswith(":Backend"))
+    assert "type" not in backend["inputs"]["spec"]
+    assert backend["inputs"]["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Accepted"}
