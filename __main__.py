@@ -1,6 +1,6 @@
 """kgateway-lambda: AWS Lambda functions behind kgateway, as code (see README.md)."""
 
-from components.config import load_settings
-from components.stack import deploy
+from program.config import load_settings
+from program.stack import deploy
 
 deploy(load_settings())

@@ -1,6 +1,54 @@
-"""Pulumi ComponentResources that put AWS Lambda functions behind kgateway.
+"""kgateway-lambda: Pulumi components that put AWS Lambda functions behind kgateway.
 
-Reuse from another Pulumi program::
+Installed, this package is `kgateway_lambda`; in this repository it is the folder `components/`. It imports
+nothing of the repository's program (`program/`) or tools (`tools/`)::
 
-    from components.lambda_gateway_route import LambdaGatewayRoute, LambdaGatewayRouteArgs
+    from kgateway_lambda import LambdaGatewayRoute, LambdaGatewayRouteArgs
 """
+
+from .backend import InvocationMode, KgatewayRelease, LambdaBackend, LambdaBackendArgs, PayloadTransformMode
+from .credentials import CredentialsMode, GatewayCredentials, GatewayCredentialsArgs
+from .lambda_function import Architecture, LambdaFunction, LambdaFunctionArgs, Runtime
+from .lambda_gateway_route import (
+    BackendOptions,
+    CredentialsOptions,
+    LambdaGatewayRoute,
+    LambdaGatewayRouteArgs,
+    RouteOptions,
+    SharedCredentialsArgs,
+)
+from .packaging import LambdaPackage, package_lambda
+from .route import LambdaRoute, LambdaRouteArgs, PathMatch
+from .validation import ComponentInputError
+
+__version__ = "0.2.0"
+# What `pulumi package add` offers other languages (see provider/__main__.py).
+COMPONENTS = (LambdaGatewayRoute, LambdaFunction, GatewayCredentials, LambdaBackend, LambdaRoute)
+
+__all__ = [
+    "COMPONENTS",
+    "Architecture",
+    "BackendOptions",
+    "ComponentInputError",
+    "CredentialsMode",
+    "CredentialsOptions",
+    "GatewayCredentials",
+    "GatewayCredentialsArgs",
+    "InvocationMode",
+    "KgatewayRelease",
+    "LambdaBackend",
+    "LambdaBackendArgs",
+    "LambdaFunction",
+    "LambdaFunctionArgs",
+    "LambdaGatewayRoute",
+    "LambdaGatewayRouteArgs",
+    "LambdaPackage",
+    "LambdaRoute",
+    "LambdaRouteArgs",
+    "PathMatch",
+    "PayloadTransformMode",
+    "RouteOptions",
+    "Runtime",
+    "SharedCredentialsArgs",
+    "package_lambda",
+]

@@ -1,27 +1,39 @@
 """A kgateway `Backend` for one Lambda function, in the shape the installed kgateway accepts."""
 
-from __future__ import annotations
-
 import asyncio
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
+import pulumi_aws as aws
 
-from components.k8s_objects import custom_resource, deferred_custom_resource
-from components.kgateway_api import (
+from .k8s_objects import awaited_resources, custom_resource, deferred_custom_resource
+from .kgateway_api import (
+    AUTO,
     BACKEND_API_VERSION,
     BACKEND_CRD_NAME,
     CRD_TYPE,
+    KGATEWAY_VERSIONS,
     AssumeRoleAuth,
-    InvocationMode,
     KgatewayVersion,
     LambdaTarget,
-    PayloadTransformMode,
     SecretAuth,
     backend_manifest,
     describe_shape,
     shape_from_crd,
+)
+from .validation import (
+    ACCOUNT_ID_RE,
+    DNS_LABEL_RE,
+    DNS_LABEL_RULE,
+    DNS_SUBDOMAIN_RE,
+    DNS_SUBDOMAIN_RULE,
+    ENDPOINT_URL_RE,
+    QUALIFIER_RE,
+    InputChecker,
+    dns_label_for,
+    plain,
 )
 
 CRDS_MISSING = (
@@ -31,6 +43,107 @@ CRDS_MISSING = (
     "--version <your kgateway version>), check the Kubernetes provider's context, or set kgatewayVersion to your "
     "release line"
 )
+
+
+class KgatewayRelease(StrEnum):
+    """Which Backend shape to emit: read from the cluster, or a kgateway release line."""
+
+    AUTO = "auto"
+    """Read the cluster's Backend CRD at deploy and emit the shape its schema accepts (the default)."""
+    V2_0 = "v2.0"
+    """kgateway v2.0.x."""
+    V2_1 = "v2.1"
+    """kgateway v2.1.x."""
+    V2_2 = "v2.2"
+    """kgateway v2.2.x."""
+    V2_3 = "v2.3"
+    """kgateway v2.3.x."""
+    V2_4 = "v2.4"
+    """kgateway v2.4.x."""
+    MAIN = "main"
+    """kgateway main at 354c0f6."""
+
+
+class InvocationMode(StrEnum):
+    """How kgateway invokes the function."""
+
+    SYNC = "Sync"
+    """Wait for the function's answer (the default)."""
+    ASYNC = "Async"
+    """Queue the event; the caller gets 202 at once."""
+
+
+class PayloadTransformMode(StrEnum):
+    """What kgateway sends the function and returns to the caller (kgateway v2.1+)."""
+
+    NONE = "None"
+    """The raw request body in, the function's result out (the guide's response; the default)."""
+    ENVOY = "Envoy"
+    """An API-Gateway-style event in; the function's {statusCode, headers, body} becomes the HTTP response."""
+
+
+class LambdaBackendArgs(TypedDict):
+    """A kgateway Backend that invokes one Lambda function."""
+
+    function_name: pulumi.Input[str]
+    """The function to invoke (its name)."""
+    name: NotRequired[str]
+    """Name of the Backend (default: the component's name as a DNS label)."""
+    namespace: NotRequired[str]
+    """Namespace of the Backend, and of the Secret it reads (default kgateway-system)."""
+    kgateway_version: NotRequired[KgatewayRelease]
+    """Backend shape: auto reads the cluster's CRD (the default), or pin a kgateway release line."""
+    region: NotRequired[pulumi.Input[str]]
+    """The function's region (default: the AWS provider's)."""
+    account_id: NotRequired[pulumi.Input[str]]
+    """The function's 12-digit account (default: the deploying identity's)."""
+    secret_name: NotRequired[pulumi.Input[str]]
+    """The Secret with the signing keys, in the Backend's namespace (none: the gateway's ambient credentials)."""
+    assume_role_arn: NotRequired[pulumi.Input[str]]
+    """A role the gateway's ambient identity assumes to sign (kgateway v2.4+)."""
+    qualifier: NotRequired[pulumi.Input[str]]
+    """$LATEST, a version number or an alias (default $LATEST)."""
+    invocation_mode: NotRequired[InvocationMode]
+    """Sync (default) or Async."""
+    payload_transform_mode: NotRequired[PayloadTransformMode]
+    """None (default where kgateway has the switch) or Envoy; refused where the installed kgateway lacks it."""
+    endpoint_url: NotRequired[str]
+    """A Lambda-compatible endpoint kgateway calls instead of AWS's (LocalStack, moto)."""
+    wait_for_acceptance: NotRequired[bool]
+    """Wait until kgateway accepted the Backend, where it reports that (default true)."""
+
+
+def check_backend_args(checker: InputChecker, args: Mapping[str, Any], prefix: str = "") -> None:
+    """The Backend's plain inputs against kgateway's CRD patterns and Kubernetes' name rules."""
+    checker.pattern(f"{prefix}name", args.get("name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "echo")
+    checker.pattern(f"{prefix}namespace", args.get("namespace"), DNS_LABEL_RE, DNS_LABEL_RULE, "kgateway-system")
+    checker.choice(f"{prefix}kgatewayVersion", args.get("kgateway_version"), [r.value for r in KgatewayRelease])
+    checker.pattern(f"{prefix}accountId", args.get("account_id"), ACCOUNT_ID_RE, "must be 12 digits", "123456789012")
+    checker.pattern(
+        f"{prefix}qualifier", args.get("qualifier"), QUALIFIER_RE, "must be $LATEST, a version or an alias", "$LATEST"
+    )
+    checker.choice(f"{prefix}invocationMode", args.get("invocation_mode"), [m.value for m in InvocationMode])
+    checker.choice(
+        f"{prefix}payloadTransformMode", args.get("payload_transform_mode"), [m.value for m in PayloadTransformMode]
+    )
+    checker.pattern(
+        f"{prefix}endpointUrl", args.get("endpoint_url"), ENDPOINT_URL_RE, "must be an http(s) URL", "http://moto:5000"
+    )
+    release = plain(args.get("kgateway_version"))
+    shape = KGATEWAY_VERSIONS.get(release) if isinstance(release, str) else None
+    if (
+        shape is not None
+        and plain(args.get("payload_transform_mode")) is not None
+        and not shape.has_payload_transform_mode
+    ):
+        checker.fail(
+            f"{prefix}payloadTransformMode",
+            plain(args.get("payload_transform_mode")),
+            f"is not a field of kgateway {release}",
+            "unset",
+        )
+    if shape is not None and args.get("assume_role_arn") is not None and not shape.has_assume_role_auth:
+        checker.fail(f"{prefix}kgatewayVersion", release, "has no AssumeRole auth (kgateway v2.4+)", "v2.4")
 
 
 class _BackendCrdRead(pulumi.CustomResource):
@@ -83,28 +196,9 @@ def installed_backend_shape(resource_name: str, opts: pulumi.ResourceOptions) ->
     return pulumi.Output(resources(), value, known(), secret())  # type: ignore[arg-type]  # unknown: None
 
 
-@dataclass(frozen=True)
-class LambdaBackendArgs:
-    # A known shape (a release line), or the installed one read at deploy time (`installed_backend_shape`).
-    kgateway: KgatewayVersion | pulumi.Output[KgatewayVersion]
-    name: str
-    namespace: str
-    function_name: pulumi.Input[str]
-    region: pulumi.Input[str]
-    account_id: pulumi.Input[str]
-    # The Secret with the signing keys (same namespace); None: the gateway's ambient credentials.
-    secret_name: pulumi.Input[str] | None
-    # A role the gateway's ambient identity assumes (kgateway versions with AssumeRole auth).
-    assume_role_arn: pulumi.Input[str] | None = None
-    qualifier: pulumi.Input[str] | None = None
-    invocation_mode: InvocationMode = "Sync"
-    # None: "None" (raw pass-through) where the shape has the switch; a value the shape lacks is refused.
-    payload_transform_mode: PayloadTransformMode | None = None
-    endpoint_url: str | None = None
-    wait_for_acceptance: bool = True
-
-
-def _manifest(args: LambdaBackendArgs, shape: KgatewayVersion, values: dict[str, Any]) -> dict[str, Any]:
+def _manifest(
+    args: Mapping[str, Any], name: str, namespace: str, shape: KgatewayVersion, values: Mapping[str, Any]
+) -> dict[str, Any]:
     auth: SecretAuth | AssumeRoleAuth | None = None
     if values["secret_name"] is not None:
         auth = SecretAuth(values["secret_name"])
@@ -112,57 +206,85 @@ def _manifest(args: LambdaBackendArgs, shape: KgatewayVersion, values: dict[str,
         auth = AssumeRoleAuth(values["assume_role_arn"])
     return backend_manifest(
         shape,
-        name=args.name,
-        namespace=args.namespace,
+        name=name,
+        namespace=namespace,
         target=LambdaTarget(
             function_name=values["function_name"],
             region=values["region"],
             account_id=values["account_id"],
             qualifier=values["qualifier"],
-            invocation_mode=args.invocation_mode,
-            payload_transform_mode=args.payload_transform_mode,
-            endpoint_url=args.endpoint_url,
+            invocation_mode=plain(args.get("invocation_mode")) or "Sync",
+            payload_transform_mode=plain(args.get("payload_transform_mode")),
+            endpoint_url=args.get("endpoint_url"),
         ),
         auth=auth,
-        wait=args.wait_for_acceptance,
+        wait=args.get("wait_for_acceptance", True) is not False,
     )
 
 
+def effective_payload_mode(shape: KgatewayVersion, requested: str | None) -> str | None:
+    """What the Backend carries: the requested mode, "None" by default, nothing where the field does not exist."""
+    return (requested or "None") if shape.has_payload_transform_mode else None
+
+
 class LambdaBackend(pulumi.ComponentResource):
-    """The `gateway.kgateway.dev/v1alpha1` Backend, in the shape the chosen or installed kgateway accepts."""
+    """The `gateway.kgateway.dev/v1alpha1` Backend, in the shape the pinned or installed kgateway accepts."""
 
     backend_name: pulumi.Output[str]
+    """The Backend's name."""
+    payload_transform_mode: pulumi.Output[str | None]
+    """The payloadTransformMode the Backend carries (none where the installed kgateway lacks the field)."""
 
-    def __init__(
-        self,
-        name: str,
-        args: LambdaBackendArgs,
-        opts: pulumi.ResourceOptions | None = None,
-    ):
-        super().__init__("kgateway-lambda:kubernetes:LambdaBackend", name, None, opts)
-        values: dict[str, Any] = {
-            "function_name": args.function_name,
-            "region": args.region,
-            "account_id": args.account_id,
-            "qualifier": args.qualifier,
-            "secret_name": args.secret_name,
-            "assume_role_arn": args.assume_role_arn,
-        }
+    def __init__(self, name: str, args: LambdaBackendArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(
+            "kgateway-lambda:index:LambdaBackend",
+            name,
+            None,
+            pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_="kgateway-lambda:kubernetes:LambdaBackend")])
+            ),
+        )
+        checker = InputChecker("LambdaBackend", name)
+        check_backend_args(checker, args)
+        if args.get("function_name") is None:
+            checker.fail("functionName", None, "is required", "echo")
+        checker.done()
+        backend_name = args.get("name") or dns_label_for(name)
+        namespace = args.get("namespace") or "kgateway-system"
         child = pulumi.ResourceOptions(parent=self)
-        if isinstance(args.kgateway, KgatewayVersion):
-            backend = custom_resource(f"{name}-backend", _manifest(args, args.kgateway, values), child)
+        backend_opts = pulumi.ResourceOptions(parent=self, depends_on=awaited_resources(opts))
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        values: dict[str, Any] = {
+            "function_name": args["function_name"],
+            "region": args.get("region") or aws.get_region_output(opts=invoke).region,
+            "account_id": args.get("account_id") or aws.get_caller_identity_output(opts=invoke).account_id,
+            "qualifier": args.get("qualifier"),
+            "secret_name": args.get("secret_name"),
+            "assume_role_arn": args.get("assume_role_arn"),
+        }
+        release = plain(args.get("kgateway_version")) or AUTO
+        requested_mode = plain(args.get("payload_transform_mode"))
+        if release != AUTO:
+            shape = KGATEWAY_VERSIONS[release]
+            manifest = _manifest(args, backend_name, namespace, shape, values)
+            backend = custom_resource(f"{name}-backend", manifest, backend_opts)
+            self.payload_transform_mode = pulumi.Output.from_input(effective_payload_mode(shape, requested_mode))
         else:
-            # The shape is known only once the CRD is read: build the whole object then (a refused option fails
-            # the deploy with the option's name and the installed shape, before the Backend is sent).
-            manifest = pulumi.Output.all(args.kgateway, pulumi.Output.all(**values)).apply(
-                lambda parts: _manifest(args, parts[0], parts[1])
+            # The shape is known once the CRD is read: build the object then (an option the installed kgateway
+            # cannot express fails the deploy with the option's name and the installed shape, before it is sent).
+            installed = installed_backend_shape(f"{name}-kgateway-crd", child)
+            deferred = pulumi.Output.all(installed, pulumi.Output.all(**values)).apply(
+                lambda parts: _manifest(args, backend_name, namespace, parts[0], parts[1])
             )
             identity = {
                 "apiVersion": BACKEND_API_VERSION,
                 "kind": "Backend",
-                "name": args.name,
-                "namespace": args.namespace,
+                "name": backend_name,
+                "namespace": namespace,
             }
-            backend = deferred_custom_resource(f"{name}-backend", identity, manifest, child)
-        self.backend_name = backend.urn.apply(lambda _: args.name)
-        self.register_outputs({"backend_name": self.backend_name})
+            backend = deferred_custom_resource(f"{name}-backend", identity, deferred, backend_opts)
+            self.payload_transform_mode = installed.apply(lambda shape: effective_payload_mode(shape, requested_mode))
+        self.backend_name = backend.urn.apply(lambda _: backend_name)
+        self.register_outputs(
+            {"backend_name": self.backend_name, "payload_transform_mode": self.payload_transform_mode}
+        )

@@ -1,18 +1,27 @@
 """The credentials kgateway signs Lambda invocations with, as the Secret its Backend references."""
 
-from __future__ import annotations
-
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.config import CredentialsMode, CredentialsSettings
-from components.k8s_objects import COMMON_LABELS, custom_resource
-from components.kgateway_api import gateway_parameters_manifest
+from .k8s_objects import COMMON_LABELS, custom_resource
+from .kgateway_api import gateway_parameters_manifest
+from .validation import (
+    DNS_SUBDOMAIN_RE,
+    DNS_SUBDOMAIN_RULE,
+    OIDC_PROVIDER_RE,
+    ROLE_ARN_RE,
+    ROTATION_RE,
+    InputChecker,
+    dns_label_for,
+    plain,
+)
 
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 
@@ -75,57 +84,115 @@ def oidc_provider_arn(provider: str, account_id: pulumi.Input[str]) -> pulumi.Ou
     return pulumi.Output.concat("arn:aws:iam::", account_id, ":oidc-provider/", issuer)
 
 
-@dataclass(frozen=True)
-class GatewayCredentialsArgs:
-    mode: CredentialsMode
-    namespace: str
-    secret_name: str
-    # Every ARN kgateway may invoke: the functions and their qualified ARNs.
-    invoke_arns: Sequence[pulumi.Input[str]]
-    rotation: str = "1"
-    access_key_id: pulumi.Input[str] | None = None
-    secret_access_key: pulumi.Input[str] | None = None
-    session_token: pulumi.Input[str] | None = None
-    # irsa mode
-    oidc_provider: str | None = None
-    account_id: pulumi.Input[str] | None = None
-    gateway_name: str = "http"
-    gateway_namespace: str = "kgateway-system"
-    gateway_parameters_name: str = "lambda-irsa"
-    # assume-role mode
-    ambient_role_arn: str | None = None
+class CredentialsMode(StrEnum):
+    """How kgateway authenticates its Lambda invocations."""
+
+    GENERATED = "generated"
+    """A dedicated IAM user that may only invoke the routed functions, its access key in a Secret."""
+    PROVIDED = "provided"
+    """Keys you provide (as secrets), in a Secret."""
+    IRSA = "irsa"
+    """No keys: an invoke-only role the gateway proxy's service account assumes (EKS IRSA)."""
+    ASSUME_ROLE = "assume-role"
+    """No keys: an invoke-only role the gateway's ambient identity assumes (kgateway v2.4+)."""
 
 
-def credentials_args(
-    settings: CredentialsSettings,
-    *,
-    namespace: str,
-    invoke_arns: Sequence[pulumi.Input[str]],
-    account_id: pulumi.Input[str],
-    gateway_name: str,
-    gateway_namespace: str,
-) -> GatewayCredentialsArgs:
-    """Component args from the validated stack settings plus what only the caller knows."""
-    return GatewayCredentialsArgs(
-        mode=settings.mode,
-        namespace=namespace,
-        secret_name=settings.secret_name,
-        invoke_arns=invoke_arns,
-        rotation=settings.rotation,
-        access_key_id=settings.access_key_id,
-        secret_access_key=settings.secret_access_key,
-        session_token=settings.session_token,
-        oidc_provider=settings.oidc_provider,
-        account_id=account_id,
-        gateway_name=gateway_name,
-        gateway_namespace=gateway_namespace,
-        gateway_parameters_name=settings.gateway_parameters_name,
-        ambient_role_arn=settings.ambient_role_arn,
+class GatewayCredentialsArgs(TypedDict):
+    """The identity kgateway signs Lambda invocations with."""
+
+    invoke_arns: list[pulumi.Input[str]]
+    """Every ARN kgateway may invoke: the functions and their qualified ARNs; nothing else is allowed."""
+    mode: NotRequired[CredentialsMode]
+    """How kgateway authenticates (default generated)."""
+    namespace: NotRequired[str]
+    """Namespace of the Secret: the Backends' namespace, where kgateway reads it (default kgateway-system)."""
+    secret_name: NotRequired[str]
+    """Name of the Secret (default: `<component name>-aws-creds`)."""
+    rotation: NotRequired[str]
+    """generated: change it to rotate the access key (the new key is made before the old one is deleted)."""
+    access_key_id: NotRequired[pulumi.Input[str]]
+    """provided: the access key id (kept secret)."""
+    secret_access_key: NotRequired[pulumi.Input[str]]
+    """provided: the secret access key (kept secret)."""
+    session_token: NotRequired[pulumi.Input[str]]
+    """provided: a session token; kgateway never refreshes it, so temporary keys stop working."""
+    oidc_provider: NotRequired[str]
+    """irsa: the cluster's IAM OIDC provider ARN, or its issuer URL (https://...)."""
+    account_id: NotRequired[pulumi.Input[str]]
+    """irsa: the account of the OIDC provider given as an issuer URL (default: the deploying identity's)."""
+    gateway_name: NotRequired[str]
+    """irsa: the Gateway whose proxy service account may assume the role (default http)."""
+    gateway_namespace: NotRequired[str]
+    """irsa: that Gateway's namespace; also where the GatewayParameters go (default kgateway-system)."""
+    gateway_parameters_name: NotRequired[str]
+    """irsa: name of the GatewayParameters annotating the proxy's service account (default `<name>-irsa`)."""
+    ambient_role_arn: NotRequired[str]
+    """assume-role: the role the gateway proxy already runs as, the only principal that may assume ours."""
+
+
+def check_credentials_args(checker: InputChecker, args: Mapping[str, Any], prefix: str = "") -> None:
+    """The credentials' plain inputs: mode, names, and what each mode needs."""
+    mode = plain(args.get("mode")) or CredentialsMode.GENERATED.value
+    checker.choice(f"{prefix}mode", mode, [m.value for m in CredentialsMode])
+    checker.pattern(f"{prefix}secretName", args.get("secret_name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "aws-creds")
+    checker.pattern(
+        f"{prefix}rotation", args.get("rotation"), ROTATION_RE, "must be 1 to 64 of A-Z a-z 0-9 . _ -", "2026-11"
     )
+    keys = ("access_key_id", "secret_access_key", "session_token")
+    if mode == CredentialsMode.PROVIDED.value:
+        for key, schema_name in (("access_key_id", "accessKeyId"), ("secret_access_key", "secretAccessKey")):
+            if args.get(key) is None:
+                checker.fail(
+                    f"{prefix}{schema_name}",
+                    None,
+                    "is required when mode is 'provided' (pass it as a secret)",
+                    "a secret",
+                )
+    elif any(args.get(key) is not None for key in keys):
+        checker.fail(
+            f"{prefix}mode", mode, "ignores accessKeyId/secretAccessKey/sessionToken: use mode 'provided'", "provided"
+        )
+    if mode == CredentialsMode.IRSA.value:
+        if args.get("oidc_provider") is None:
+            checker.fail(
+                f"{prefix}oidcProvider",
+                None,
+                "is required when mode is 'irsa'",
+                "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE",
+            )
+        checker.pattern(
+            f"{prefix}oidcProvider",
+            args.get("oidc_provider"),
+            OIDC_PROVIDER_RE,
+            "must be an IAM OIDC provider ARN or https:// issuer URL",
+            "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE",
+        )
+        checker.pattern(
+            f"{prefix}gatewayParametersName",
+            args.get("gateway_parameters_name"),
+            DNS_SUBDOMAIN_RE,
+            DNS_SUBDOMAIN_RULE,
+            "lambda-irsa",
+        )
+    if mode == CredentialsMode.ASSUME_ROLE.value:
+        if args.get("ambient_role_arn") is None:
+            checker.fail(
+                f"{prefix}ambientRoleArn",
+                None,
+                "is required when mode is 'assume-role'",
+                "arn:aws:iam::123456789012:role/kgateway-proxy",
+            )
+        checker.pattern(
+            f"{prefix}ambientRoleArn",
+            args.get("ambient_role_arn"),
+            ROLE_ARN_RE,
+            "must be an IAM role ARN",
+            "arn:aws:iam::123456789012:role/kgateway-proxy",
+        )
 
 
 class GatewayCredentials(pulumi.ComponentResource):
-    """The `aws-creds` Secret (keys accessKey, secretKey, optional sessionToken) kgateway reads.
+    """The identity kgateway signs Lambda invocations with, and the Secret (accessKey, secretKey) it reads.
 
     `generated`: a dedicated IAM user allowed only to invoke the routed functions, with one access key;
     changing `rotation` makes a new key, points the Secret at it, and only then deletes the old key.
@@ -136,26 +203,51 @@ class GatewayCredentials(pulumi.ComponentResource):
     Backend names it (`auth.type: AssumeRole`).
     """
 
-    secret_name: pulumi.Output[str] | None
-    access_key_id: pulumi.Output[str] | None
-    user_name: pulumi.Output[str] | None
-    irsa_role_arn: pulumi.Output[str] | None
-    gateway_parameters_name: pulumi.Output[str] | None
-    invoke_role_arn: pulumi.Output[str] | None
+    secret_name: pulumi.Output[str | None]
+    """The Secret kgateway reads (generated and provided modes)."""
+    user_name: pulumi.Output[str | None]
+    """The invoke-only IAM user (generated mode)."""
+    irsa_role_arn: pulumi.Output[str | None]
+    """The role the proxy's service account assumes (irsa mode)."""
+    gateway_parameters_name: pulumi.Output[str | None]
+    """The GatewayParameters that annotate the proxy's service account (irsa mode)."""
+    invoke_role_arn: pulumi.Output[str | None]
+    """The role the Backend names for kgateway to assume (assume-role mode)."""
 
     def __init__(self, name: str, args: GatewayCredentialsArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("kgateway-lambda:aws:GatewayCredentials", name, None, opts)
+        super().__init__(
+            "kgateway-lambda:index:GatewayCredentials",
+            name,
+            None,
+            pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_="kgateway-lambda:aws:GatewayCredentials")])
+            ),
+        )
+        checker = InputChecker("GatewayCredentials", name)
+        check_credentials_args(checker, args)
+        if not args.get("invoke_arns"):
+            checker.fail(
+                "invokeArns",
+                args.get("invoke_arns"),
+                "must list the ARNs kgateway may invoke",
+                "[function ARN, function ARN:$LATEST]",
+            )
+        checker.done()
+        self._args = _Resolved.of(name, args)
         child = pulumi.ResourceOptions(parent=self)
-        self.irsa_role_arn = self.gateway_parameters_name = self.invoke_role_arn = None
-        if args.mode == "irsa":
-            self._irsa(name, args)
+        none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        self.secret_name = self.user_name = self.irsa_role_arn = self.gateway_parameters_name = none
+        self.invoke_role_arn = none
+        resolved = self._args
+        if resolved.mode == "irsa":
+            self._irsa(name, resolved)
             return
-        if args.mode == "assume-role":
-            self._assume_role(name, args)
+        if resolved.mode == "assume-role":
+            self._assume_role(name, resolved)
             return
 
         session_token: pulumi.Input[str] | None
-        if args.mode == "generated":
+        if resolved.mode == "generated":
             user = aws.iam.User(
                 f"{name}-invoker",
                 path="/kgateway-lambda/",
@@ -165,31 +257,22 @@ class GatewayCredentials(pulumi.ComponentResource):
             policy = aws.iam.UserPolicy(
                 f"{name}-invoke-only",
                 user=user.name,
-                policy=pulumi.Output.all(*args.invoke_arns).apply(invoke_only_policy),
+                policy=pulumi.Output.all(*resolved.invoke_arns).apply(invoke_only_policy),
                 opts=child,
             )
             key = aws.iam.AccessKey(
-                f"{name}-key-{args.rotation}",
+                f"{name}-key-{resolved.rotation}",
                 user=user.name,
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    depends_on=[policy],
-                    additional_secret_outputs=["secret"],
-                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[policy], additional_secret_outputs=["secret"]),
             )
             access_key_id: pulumi.Input[str] = key.id
             secret_access_key: pulumi.Input[str] = key.secret
             session_token = None
             self.user_name = user.name
         else:
-            if args.access_key_id is None or args.secret_access_key is None:
-                raise ValueError("provided credentials need access_key_id and secret_access_key")
-            access_key_id, secret_access_key, session_token = (
-                args.access_key_id,
-                args.secret_access_key,
-                args.session_token,
-            )
-            self.user_name = None
+            assert resolved.access_key_id is not None and resolved.secret_access_key is not None  # checked above
+            access_key_id, secret_access_key = resolved.access_key_id, resolved.secret_access_key
+            session_token = resolved.session_token
 
         string_data: dict[str, pulumi.Input[str]] = {
             "accessKey": pulumi.Output.secret(access_key_id),
@@ -199,18 +282,18 @@ class GatewayCredentials(pulumi.ComponentResource):
             string_data["sessionToken"] = pulumi.Output.secret(session_token)
         secret = k8s.core.v1.Secret(
             f"{name}-secret",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.secret_name, namespace=args.namespace, labels=COMMON_LABELS),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=resolved.secret_name, namespace=resolved.namespace, labels=COMMON_LABELS
+            ),
             type="Opaque",
             string_data=string_data,
             opts=child,
         )
-
-        self.secret_name = secret.urn.apply(lambda _: args.secret_name)
-        self.access_key_id = pulumi.Output.secret(access_key_id)
-        self.register_outputs({"secret_name": self.secret_name, "access_key_id": self.access_key_id})
+        self.secret_name = secret.urn.apply(lambda _: resolved.secret_name)
+        self.register_outputs({"secret_name": self.secret_name, "user_name": self.user_name})
 
     def _invoke_only_role(
-        self, resource_name: str, trust_policy: pulumi.Input[str], description: str, args: GatewayCredentialsArgs
+        self, resource_name: str, trust_policy: pulumi.Input[str], description: str
     ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
         """A role that may only invoke the routed functions, assumable as `trust_policy` says."""
         child = pulumi.ResourceOptions(parent=self)
@@ -218,35 +301,33 @@ class GatewayCredentials(pulumi.ComponentResource):
         policy = aws.iam.RolePolicy(
             f"{resource_name}-invoke-only",
             role=role.id,
-            policy=pulumi.Output.all(*args.invoke_arns).apply(invoke_only_policy),
+            policy=pulumi.Output.all(*self._args.invoke_arns).apply(invoke_only_policy),
             opts=child,
         )
         return role, policy
 
-    def _assume_role(self, name: str, args: GatewayCredentialsArgs) -> None:
-        if args.ambient_role_arn is None:
-            raise ValueError("assume-role credentials need ambient_role_arn")
+    def _assume_role(self, name: str, args: "_Resolved") -> None:
+        assert args.ambient_role_arn is not None  # checked above
         role, policy = self._invoke_only_role(
             f"{name}-invoke-role",
             assume_role_trust_policy(args.ambient_role_arn),
             "Assumed by the kgateway proxy's ambient identity to invoke routed Lambdas",
-            args,
         )
-        self.secret_name = self.access_key_id = self.user_name = None
         self.invoke_role_arn = pulumi.Output.all(role.arn, policy.id).apply(lambda parts: str(parts[0]))
         self.register_outputs({"invoke_role_arn": self.invoke_role_arn})
 
-    def _irsa(self, name: str, args: GatewayCredentialsArgs) -> None:
-        if args.oidc_provider is None or args.account_id is None:
-            raise ValueError("irsa credentials need oidc_provider and account_id")
+    def _irsa(self, name: str, args: "_Resolved") -> None:
+        assert args.oidc_provider is not None  # checked above
+        account_id = (
+            args.account_id or aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        )
         service_account = f"system:serviceaccount:{args.gateway_namespace}:{args.gateway_name}"
         role, policy = self._invoke_only_role(
             f"{name}-irsa",
-            oidc_provider_arn(args.oidc_provider, args.account_id).apply(
+            oidc_provider_arn(args.oidc_provider, account_id).apply(
                 lambda arn: irsa_trust_policy(arn, service_account)
             ),
             f"kgateway proxy {args.gateway_namespace}/{args.gateway_name}: invoke routed Lambdas",
-            args,
         )
         parameters = custom_resource(
             f"{name}-gateway-parameters",
@@ -257,9 +338,48 @@ class GatewayCredentials(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
-        self.secret_name = self.access_key_id = self.user_name = None
         self.irsa_role_arn = role.arn
         self.gateway_parameters_name = parameters.urn.apply(lambda _: args.gateway_parameters_name)
         self.register_outputs(
             {"irsa_role_arn": self.irsa_role_arn, "gateway_parameters_name": self.gateway_parameters_name}
+        )
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    """The inputs with every default filled in."""
+
+    mode: str
+    invoke_arns: list[pulumi.Input[str]]
+    namespace: str
+    secret_name: str
+    rotation: str
+    access_key_id: pulumi.Input[str] | None
+    secret_access_key: pulumi.Input[str] | None
+    session_token: pulumi.Input[str] | None
+    oidc_provider: str | None
+    account_id: pulumi.Input[str] | None
+    gateway_name: str
+    gateway_namespace: str
+    gateway_parameters_name: str
+    ambient_role_arn: str | None
+
+    @staticmethod
+    def of(name: str, args: Mapping[str, Any]) -> "_Resolved":
+        label = dns_label_for(name)
+        return _Resolved(
+            mode=plain(args.get("mode")) or CredentialsMode.GENERATED.value,
+            invoke_arns=list(args["invoke_arns"]),
+            namespace=args.get("namespace") or "kgateway-system",
+            secret_name=args.get("secret_name") or f"{label}-aws-creds",
+            rotation=args.get("rotation") or "1",
+            access_key_id=args.get("access_key_id"),
+            secret_access_key=args.get("secret_access_key"),
+            session_token=args.get("session_token"),
+            oidc_provider=args.get("oidc_provider"),
+            account_id=args.get("account_id"),
+            gateway_name=args.get("gateway_name") or "http",
+            gateway_namespace=args.get("gateway_namespace") or "kgateway-system",
+            gateway_parameters_name=args.get("gateway_parameters_name") or f"{label}-irsa",
+            ambient_role_arn=args.get("ambient_role_arn"),
         )

@@ -47,3 +47,10 @@ def deferred_custom_resource(
         spec=manifest.apply(lambda m: m["spec"]),
         opts=opts,
     )
+
+
+def awaited_resources(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
+    """What a component was told to wait for: its Kubernetes object then waits for exactly that, explicitly."""
+    waits_for = opts.depends_on if opts is not None else None
+    listed = waits_for if isinstance(waits_for, list) else [waits_for]
+    return [resource for resource in listed if isinstance(resource, pulumi.Resource)]

@@ -1,15 +1,13 @@
-"""One Lambda function from a source folder: execution role, log group, function."""
-
-from __future__ import annotations
+"""One Node.js Lambda function: execution role, log group, function, and optionally an alias."""
 
 import json
-from dataclasses import dataclass
-from pathlib import Path
+from enum import StrEnum
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-from components.packaging import package_lambda
+from .validation import ALIAS_RE, FUNCTION_NAME_RE, LOG_RETENTION_DAYS, InputChecker, plain, whole
 
 LAMBDA_TRUST_POLICY = json.dumps(
     {
@@ -26,43 +24,112 @@ LAMBDA_TRUST_POLICY = json.dumps(
 )
 
 
-@dataclass(frozen=True)
-class LambdaFunctionArgs:
+class Runtime(StrEnum):
+    """A Node.js runtime Lambda supports."""
+
+    NODEJS24_X = "nodejs24.x"
+    """Node.js 24 (the default)."""
+    NODEJS22_X = "nodejs22.x"
+    """Node.js 22."""
+
+
+class Architecture(StrEnum):
+    """The instruction set the function runs on."""
+
+    ARM64 = "arm64"
+    """Graviton (the default: cheaper per GB-second)."""
+    X86_64 = "x86_64"
+    """x86-64."""
+
+
+class LambdaFunctionArgs(TypedDict):
+    """A Lambda function to create."""
+
     function_name: str
-    source_dir: Path
-    build_dir: Path
-    runtime: str = "nodejs24.x"
-    architecture: str = "arm64"
-    memory_mb: int = 128
-    timeout_s: int = 10
-    log_retention_days: int = 14
-    handler: str = "index.handler"
-    # Publish a version on each code change and point this alias at it.
-    alias: str | None = None
+    """Name of the Lambda function: 1 to 64 of A-Z a-z 0-9 - _ (AWS's rule)."""
+    code: pulumi.Input[pulumi.Archive]
+    """The function's code: an archive whose root holds the handler's file (e.g. a FileArchive of a folder)."""
+    source_code_hash: NotRequired[pulumi.Input[str]]
+    """Base64 SHA-256 of the zip, so the function is updated exactly when the code changes."""
+    handler: NotRequired[str]
+    """The handler, `file.export` (default `index.handler`)."""
+    runtime: NotRequired[Runtime]
+    """The runtime (default nodejs24.x)."""
+    architecture: NotRequired[Architecture]
+    """The instruction set (default arm64)."""
+    memory_size: NotRequired[int]
+    """Memory in MB, 128 to 10240 (default 128)."""
+    timeout: NotRequired[int]
+    """Timeout in seconds, 1 to 900 (default 10)."""
+    log_retention_days: NotRequired[int]
+    """Retention of the /aws/lambda/<name> log group, a CloudWatch retention period (default 14)."""
+    alias: NotRequired[str]
+    """Publish a version on each code change and point this alias at it (kgateway then invokes the alias)."""
+
+
+def check_function_args(checker: InputChecker, args: LambdaFunctionArgs, prefix: str = "") -> None:
+    """The function's plain inputs against AWS's rules."""
+    checker.pattern(
+        f"{prefix}functionName",
+        args.get("function_name"),
+        FUNCTION_NAME_RE,
+        "must be 1 to 64 of A-Z a-z 0-9 - _",
+        "echo",
+    )
+    if "function_name" not in args:
+        checker.fail(f"{prefix}functionName", None, "is required", "echo")
+    if "code" not in args:
+        checker.fail(
+            f"{prefix}code", None, "is required: an archive of the function's code", "FileArchive('lambda_src/echo')"
+        )
+    checker.choice(f"{prefix}runtime", args.get("runtime"), [r.value for r in Runtime])
+    checker.choice(f"{prefix}architecture", args.get("architecture"), [a.value for a in Architecture])
+    checker.integer(f"{prefix}memorySize", args.get("memory_size"), 128, 10240, 128)
+    checker.integer(f"{prefix}timeout", args.get("timeout"), 1, 900, 10)
+    retention = args.get("log_retention_days")
+    if retention is not None and whole(retention) not in LOG_RETENTION_DAYS:
+        checker.fail(
+            f"{prefix}logRetentionDays", retention, f"must be a CloudWatch retention period: {LOG_RETENTION_DAYS}", "14"
+        )
+    checker.pattern(
+        f"{prefix}alias", args.get("alias"), ALIAS_RE, "must be 1 to 128 of A-Z a-z 0-9 - _, not only digits", "live"
+    )
 
 
 class LambdaFunction(pulumi.ComponentResource):
     """A Node.js Lambda function whose log group exists before the function, so it never makes its own."""
 
     function_name: pulumi.Output[str]
+    """The function's name."""
     function_arn: pulumi.Output[str]
+    """The function's ARN (unqualified)."""
     role_arn: pulumi.Output[str]
+    """The execution role's ARN."""
     log_group_name: pulumi.Output[str]
-    alias_name: pulumi.Output[str] | None
+    """The function's log group, /aws/lambda/<name>."""
+    alias_name: pulumi.Output[str | None]
+    """The alias kgateway invokes, when `alias` is set."""
 
-    def __init__(
-        self,
-        name: str,
-        args: LambdaFunctionArgs,
-        opts: pulumi.ResourceOptions | None = None,
-    ):
-        super().__init__("kgateway-lambda:aws:LambdaFunction", name, None, opts)
+    def __init__(self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(
+            "kgateway-lambda:index:LambdaFunction",
+            name,
+            None,
+            pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_="kgateway-lambda:aws:LambdaFunction")])
+            ),
+        )
+        checker = InputChecker("LambdaFunction", name)
+        check_function_args(checker, args)
+        checker.done()
         child = pulumi.ResourceOptions(parent=self)
+        function_name = args["function_name"]
+        alias_name = args.get("alias")
 
         role = aws.iam.Role(
             f"{name}-role",
             assume_role_policy=LAMBDA_TRUST_POLICY,
-            description=f"Execution role of the Lambda function {args.function_name}",
+            description=f"Execution role of the Lambda function {function_name}",
             opts=child,
         )
         basic_execution = aws.iam.RolePolicyAttachment(
@@ -73,32 +140,31 @@ class LambdaFunction(pulumi.ComponentResource):
         )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=f"/aws/lambda/{args.function_name}",
-            retention_in_days=args.log_retention_days,
+            name=f"/aws/lambda/{function_name}",
+            retention_in_days=whole(args.get("log_retention_days")) or 14,
             opts=child,
         )
-        package = package_lambda(args.source_dir, args.build_dir, args.function_name)
         function = aws.lambda_.Function(
             f"{name}-function",
-            name=args.function_name,
+            name=function_name,
             role=role.arn,
-            runtime=args.runtime,
-            handler=args.handler,
-            architectures=[args.architecture],
-            memory_size=args.memory_mb,
-            timeout=args.timeout_s,
-            code=pulumi.FileArchive(str(package.path)),
-            source_code_hash=package.sha256_base64,
+            runtime=plain(args.get("runtime")) or Runtime.NODEJS24_X.value,
+            handler=args.get("handler") or "index.handler",
+            architectures=[plain(args.get("architecture")) or Architecture.ARM64.value],
+            memory_size=whole(args.get("memory_size")) or 128,
+            timeout=whole(args.get("timeout")) or 10,
+            code=args["code"],
+            source_code_hash=args.get("source_code_hash"),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=log_group.name),
-            publish=args.alias is not None,
+            publish=alias_name is not None,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, basic_execution]),
         )
 
-        self.alias_name = None
-        if args.alias is not None:
+        self.alias_name = pulumi.Output.from_input(None)
+        if alias_name is not None:
             alias = aws.lambda_.Alias(
                 f"{name}-alias",
-                name=args.alias,
+                name=alias_name,
                 function_name=function.name,
                 function_version=function.version,
                 description="Routed by kgateway; moves to each newly published version",
@@ -115,5 +181,6 @@ class LambdaFunction(pulumi.ComponentResource):
                 "function_arn": self.function_arn,
                 "role_arn": self.role_arn,
                 "log_group_name": self.log_group_name,
+                "alias_name": self.alias_name,
             }
         )

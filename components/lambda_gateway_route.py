@@ -1,32 +1,134 @@
-"""The composite: one Lambda function reachable through kgateway on one or more Gateway routes."""
+"""The composite: one Lambda function, new or existing, reachable through kgateway on one or more routes."""
 
-from __future__ import annotations
-
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any, NotRequired, TypedDict, cast
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 
-from components.backend import LambdaBackend, LambdaBackendArgs, installed_backend_shape
-from components.config import BackendSettings, CredentialsSettings, RouteSettings
-from components.credentials import GatewayCredentials, credentials_args
-from components.kgateway_api import KgatewayVersion
-from components.lambda_function import LambdaFunction, LambdaFunctionArgs
-from components.route import LambdaRoute, LambdaRouteArgs
+from .backend import (
+    InvocationMode,
+    KgatewayRelease,
+    LambdaBackend,
+    LambdaBackendArgs,
+    PayloadTransformMode,
+    check_backend_args,
+)
+from .credentials import CredentialsMode, GatewayCredentials, GatewayCredentialsArgs, check_credentials_args
+from .lambda_function import LambdaFunction, LambdaFunctionArgs, check_function_args
+from .route import LambdaRoute, LambdaRouteArgs, PathMatch, check_match_args
+from .validation import (
+    DNS_LABEL_RE,
+    DNS_LABEL_RULE,
+    DNS_SUBDOMAIN_RE,
+    DNS_SUBDOMAIN_RULE,
+    FUNCTION_ARN_RE,
+    FUNCTION_NAME_RE,
+    InputChecker,
+    dns_label_for,
+    plain,
+)
 
 
-@dataclass(frozen=True)
-class LambdaGatewayRouteArgs:
-    function: LambdaFunctionArgs
-    backend: BackendSettings
-    routes: Sequence[RouteSettings] = field(default_factory=tuple)
-    # Either credentials of this function's own, or credentials shared by several functions (made by the caller).
-    credentials: CredentialsSettings | None = None
-    shared_credentials: GatewayCredentials | None = None
-    # What the HTTPRoutes must wait for, e.g. a Gateway the caller creates.
-    route_dependencies: tuple[pulumi.Resource, ...] = ()
+class BackendOptions(TypedDict):
+    """How kgateway's Backend invokes the function."""
+
+    name: NotRequired[str]
+    """Name of the Backend (default: the component's name as a DNS label)."""
+    namespace: NotRequired[str]
+    """Namespace of the Backend and its Secret (default kgateway-system)."""
+    kgateway_version: NotRequired[KgatewayRelease]
+    """Backend shape: auto reads the cluster's CRD (the default), or pin a kgateway release line."""
+    account_id: NotRequired[pulumi.Input[str]]
+    """The function's account (default: from its ARN, else the deploying identity's)."""
+    qualifier: NotRequired[str]
+    """$LATEST, a version number or an alias to invoke (default: the alias, else $LATEST)."""
+    invocation_mode: NotRequired[InvocationMode]
+    """Sync (default) or Async."""
+    payload_transform_mode: NotRequired[PayloadTransformMode]
+    """None (default where kgateway has the switch) or Envoy."""
+    endpoint_url: NotRequired[str]
+    """A Lambda-compatible endpoint kgateway calls instead of AWS's (LocalStack, moto)."""
+    wait_for_acceptance: NotRequired[bool]
+    """Wait until kgateway accepted the Backend and routes (default true)."""
+
+
+class RouteOptions(TypedDict):
+    """One route to the function; all of what it names must match."""
+
+    path: str
+    """The path (an absolute path, or an RE2 expression for RegularExpression)."""
+    match: NotRequired[PathMatch]
+    """How the path matches (default PathPrefix)."""
+    methods: NotRequired[list[str]]
+    """HTTP methods, one match each (default: any method)."""
+    headers: NotRequired[dict[str, str]]
+    """Headers that must have exactly these values."""
+    hostnames: NotRequired[list[str]]
+    """Host names the route answers for (a leading `*.` matches any subdomain)."""
+    name: NotRequired[str]
+    """Name of the HTTPRoute (default: the component's name, with the route's index after the first)."""
+    namespace: NotRequired[str]
+    """Namespace of the HTTPRoute (default: the Backend's; another gets a ReferenceGrant)."""
+
+
+class CredentialsOptions(TypedDict):
+    """The identity kgateway signs with, made for this function alone."""
+
+    mode: NotRequired[CredentialsMode]
+    """How kgateway authenticates (default generated)."""
+    secret_name: NotRequired[str]
+    """Name of the Secret (default: `<component name>-aws-creds`)."""
+    rotation: NotRequired[str]
+    """generated: change it to rotate the access key."""
+    access_key_id: NotRequired[pulumi.Input[str]]
+    """provided: the access key id (kept secret)."""
+    secret_access_key: NotRequired[pulumi.Input[str]]
+    """provided: the secret access key (kept secret)."""
+    session_token: NotRequired[pulumi.Input[str]]
+    """provided: a session token (never refreshed by kgateway)."""
+    oidc_provider: NotRequired[str]
+    """irsa: the cluster's IAM OIDC provider ARN or issuer URL."""
+    gateway_parameters_name: NotRequired[str]
+    """irsa: name of the GatewayParameters (default `<component name>-irsa`)."""
+    ambient_role_arn: NotRequired[str]
+    """assume-role: the role the gateway proxy runs as."""
+
+
+class SharedCredentialsArgs(TypedDict):
+    """An identity made elsewhere (e.g. one GatewayCredentials for several functions); empty: ambient."""
+
+    secret_name: NotRequired[pulumi.Input[str]]
+    """The Secret with the keys, in the Backend's namespace."""
+    assume_role_arn: NotRequired[pulumi.Input[str]]
+    """The role kgateway assumes (kgateway v2.4+)."""
+
+
+class LambdaGatewayRouteArgs(TypedDict):
+    """A Lambda function behind kgateway: the function (or an existing one), credentials, Backend and routes."""
+
+    function: NotRequired[LambdaFunctionArgs]
+    """The function to create; or give `existingFunction`."""
+    existing_function: NotRequired[str]
+    (
+        "Name or ARN of a function that already exists, in this account or another: only credentials, Backend and "
+        "routes are created (another account must allow this identity to invoke it)."
+    )
+    backend: NotRequired[BackendOptions]
+    """How the Backend invokes the function."""
+    routes: NotRequired[list[RouteOptions]]
+    """The routes (default: one PathPrefix route on /<function name>)."""
+    gateway_name: NotRequired[str]
+    """The Gateway the routes attach to (default http)."""
+    gateway_namespace: NotRequired[str]
+    """That Gateway's namespace (default kgateway-system)."""
+    listener_name: NotRequired[str]
+    """The Gateway's listener (sectionName) to attach to."""
+    credentials: NotRequired[CredentialsOptions]
+    """An identity for this function alone (the default: generated); or give `sharedCredentials`."""
+    shared_credentials: NotRequired[SharedCredentialsArgs]
+    """Use an identity made elsewhere instead of making one."""
 
 
 def qualified_arn(function_arn: pulumi.Input[str], qualifier: str | None) -> pulumi.Output[str]:
@@ -34,119 +136,218 @@ def qualified_arn(function_arn: pulumi.Input[str], qualifier: str | None) -> pul
     return pulumi.Output.concat(function_arn, ":", qualifier or "$LATEST")
 
 
-class LambdaGatewayRoute(pulumi.ComponentResource):
-    """Function, credentials, Backend and HTTPRoutes for one function, in dependency order.
+def default_route_name(component_label: str, index: int, route: Mapping[str, Any]) -> str:
+    """The first route takes the component's name; others add a hash of what they match (stable under reordering)."""
+    if index == 0:
+        return component_label
+    signature = "|".join(
+        [
+            str(plain(route.get("match")) or "PathPrefix"),
+            str(route.get("path")),
+            str(sorted(route.get("methods") or [])),
+        ]
+    )
+    return f"{component_label[:55].rstrip('-')}-{hashlib.sha256(signature.encode()).hexdigest()[:6]}"
 
-    Pass `aws_provider` / `k8s_provider` to target another account or cluster; the account id and region
-    of the Backend come from the AWS provider's identity unless the backend settings name an account.
-    """
+
+def check_composite_args(checker: InputChecker, args: Mapping[str, Any]) -> None:
+    has_function, existing = "function" in args, args.get("existing_function")
+    if has_function == (existing is not None):
+        checker.fail(
+            "function",
+            None if not has_function else "(set)",
+            "give exactly one of function and existingFunction",
+            "{functionName: echo, code: ...}",
+        )
+    if has_function:
+        check_function_args(checker, args["function"], "function.")
+    if existing is not None and not (FUNCTION_NAME_RE.match(str(existing)) or FUNCTION_ARN_RE.match(str(existing))):
+        checker.fail(
+            "existingFunction",
+            existing,
+            "must be a function name or a Lambda function ARN",
+            "arn:aws:lambda:us-east-1:123456789012:function:echo",
+        )
+    check_backend_args(checker, args.get("backend") or {}, "backend.")
+    for index, route in enumerate(args.get("routes") or []):
+        check_match_args(checker, route, f"routes[{index}].")
+        checker.pattern(f"routes[{index}].name", route.get("name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "echo")
+        checker.pattern(f"routes[{index}].namespace", route.get("namespace"), DNS_LABEL_RE, DNS_LABEL_RULE, "team-a")
+    checker.pattern("gatewayName", args.get("gateway_name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "http")
+    checker.pattern("gatewayNamespace", args.get("gateway_namespace"), DNS_LABEL_RE, DNS_LABEL_RULE, "kgateway-system")
+    if "credentials" in args and "shared_credentials" in args:
+        checker.fail("sharedCredentials", "(set)", "give at most one of credentials and sharedCredentials", "unset")
+    check_credentials_args(checker, args.get("credentials") or {}, "credentials.")
+
+
+class LambdaGatewayRoute(pulumi.ComponentResource):
+    """A Lambda function (new or existing) behind kgateway: credentials, Backend and HTTPRoutes; providers via opts."""
 
     function_name: pulumi.Output[str]
+    """The function's name."""
     function_arn: pulumi.Output[str]
-    role_arn: pulumi.Output[str]
-    credentials: GatewayCredentials
+    """The function's ARN (unqualified)."""
+    role_arn: pulumi.Output[str | None]
+    """The execution role's ARN (none for an existing function)."""
     backend_name: pulumi.Output[str]
-    route_names: list[pulumi.Output[str]]
-    kgateway_shape: pulumi.Output[KgatewayVersion]
+    """The Backend's name."""
+    route_names: pulumi.Output[list[str]]
+    """The HTTPRoutes' names."""
+    secret_name: pulumi.Output[str | None]
+    """The Secret kgateway reads (generated and provided credentials)."""
+    irsa_role_arn: pulumi.Output[str | None]
+    """irsa: the role the proxy's service account assumes."""
+    gateway_parameters_name: pulumi.Output[str | None]
+    """irsa: the GatewayParameters to reference from the Gateway."""
+    invoke_role_arn: pulumi.Output[str | None]
+    """assume-role: the role the Backend names."""
+    payload_transform_mode: pulumi.Output[str | None]
+    """The payloadTransformMode the Backend carries (none where the installed kgateway lacks the field)."""
 
     def __init__(
         self,
         name: str,
         args: LambdaGatewayRouteArgs,
-        aws_provider: aws.Provider | None = None,
-        k8s_provider: k8s.Provider | None = None,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        route_depends_on: Sequence[pulumi.Resource] = (),
+        backend_depends_on: Sequence[pulumi.Resource] = (),
     ):
-        providers: list[pulumi.ProviderResource] = [p for p in (aws_provider, k8s_provider) if p is not None]
-        super().__init__(
-            "kgateway-lambda:index:LambdaGatewayRoute",
-            name,
-            None,
-            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers=providers)),
-        )
+        """Python only: `route_depends_on`, what the HTTPRoutes wait for (e.g. a Gateway the caller creates);
+        `backend_depends_on`, what the Backend waits for (e.g. `sharedCredentials`' keyless identity)."""
+        super().__init__("kgateway-lambda:index:LambdaGatewayRoute", name, None, opts)
+        checker = InputChecker("LambdaGatewayRoute", name)
+        check_composite_args(checker, args)
+        checker.done()
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
+        label = dns_label_for(name)
+        backend_options: Mapping[str, Any] = args.get("backend") or {}
+        namespace = backend_options.get("namespace") or "kgateway-system"
+        account_id: pulumi.Input[str] | None = backend_options.get("account_id")
+        region: pulumi.Input[str] | None = None
+        none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
 
-        function = LambdaFunction(name, args.function, opts=child)
-        qualifier = function.alias_name if function.alias_name is not None else args.backend.qualifier
-        account_id = args.backend.account_id or aws.get_caller_identity_output(opts=invoke).account_id
-        if args.shared_credentials is not None:
-            credentials = args.shared_credentials
-        elif args.credentials is not None:
-            credentials = GatewayCredentials(
-                name,
-                credentials_args(
-                    args.credentials,
-                    namespace=args.backend.namespace,
-                    invoke_arns=[
-                        function.function_arn,
-                        qualified_arn(function.function_arn, args.function.alias or args.backend.qualifier),
-                    ],
-                    account_id=account_id,
-                    gateway_name=args.routes[0].gateway_name if args.routes else "http",
-                    gateway_namespace=args.routes[0].gateway_namespace if args.routes else "kgateway-system",
-                ),
-                opts=child,
-            )
+        if "function" in args:
+            function_args = args["function"]
+            function = LambdaFunction(name, function_args, opts=child)
+            function_name: pulumi.Input[str] = function.function_name
+            plain_name = function_args["function_name"]
+            function_arn: pulumi.Output[str] = function.function_arn
+            self.role_arn = function.role_arn
+            alias = function_args.get("alias")
+            qualifier = alias or backend_options.get("qualifier")
+            # With an alias the Backend invokes it, and waits until it exists.
+            backend_qualifier: Any = function.alias_name if alias else qualifier
         else:
-            raise ValueError("LambdaGatewayRouteArgs needs credentials or shared_credentials")
-        # No release line given (`auto`): read the shape from the cluster's Backend CRD, through our provider.
-        shape: KgatewayVersion | pulumi.Output[KgatewayVersion] = (
-            args.backend.kgateway
-            if args.backend.kgateway is not None
-            else installed_backend_shape(f"{name}-kgateway-crd", child)
-        )
+            existing = str(args["existing_function"])
+            arn = FUNCTION_ARN_RE.match(existing)
+            if arn is not None:  # possibly another account or region: both come from the ARN
+                # The ARN says where the function is: its account and region win over any default.
+                function_name, account_id, region = arn["name"], arn["account"], arn["region"]
+                plain_name = arn["name"]
+                function_arn = pulumi.Output.from_input(existing.rsplit(":", 1)[0] if arn["qualifier"] else existing)
+                qualifier = backend_options.get("qualifier") or arn["qualifier"]
+                backend_qualifier = qualifier
+            else:
+                function_name = plain_name = existing
+                partition = aws.get_partition_output(opts=invoke).partition
+                caller = account_id or aws.get_caller_identity_output(opts=invoke).account_id
+                function_arn = pulumi.Output.concat(
+                    "arn:",
+                    partition,
+                    ":lambda:",
+                    aws.get_region_output(opts=invoke).region,
+                    ":",
+                    caller,
+                    ":function:",
+                    existing,
+                )
+                qualifier = backend_qualifier = backend_options.get("qualifier")
+            self.role_arn = none
+
+        self.secret_name = self.irsa_role_arn = self.gateway_parameters_name = self.invoke_role_arn = none
+        # Outputs that may hold None (a mode without them), or plain values.
+        secret_name: Any = None
+        assume_role_arn: Any = None
+        backend_waits: list[pulumi.Resource] = list(backend_depends_on)
+        if "shared_credentials" in args:
+            shared: Mapping[str, Any] = args["shared_credentials"]
+            secret_name, assume_role_arn = shared.get("secret_name"), shared.get("assume_role_arn")
+        else:
+            options: Mapping[str, Any] = args.get("credentials") or {}
+            credentials_args: dict[str, Any] = {
+                **options,
+                "invoke_arns": [function_arn, qualified_arn(function_arn, qualifier)],
+                "namespace": namespace,
+                "gateway_name": args.get("gateway_name") or "http",
+                "gateway_namespace": args.get("gateway_namespace") or "kgateway-system",
+            }
+            if account_id is not None:
+                credentials_args["account_id"] = account_id
+            credentials = GatewayCredentials(name, cast(GatewayCredentialsArgs, credentials_args), opts=child)
+            mode = plain(options.get("mode")) or CredentialsMode.GENERATED.value
+            if mode in (CredentialsMode.GENERATED.value, CredentialsMode.PROVIDED.value):
+                secret_name = credentials.secret_name
+            if mode == CredentialsMode.ASSUME_ROLE.value:
+                assume_role_arn = credentials.invoke_role_arn
+            backend_waits.append(credentials)
+            self.secret_name, self.irsa_role_arn = credentials.secret_name, credentials.irsa_role_arn
+            self.gateway_parameters_name, self.invoke_role_arn = (
+                credentials.gateway_parameters_name,
+                credentials.invoke_role_arn,
+            )
+
+        backend_args: dict[str, Any] = {
+            key: value for key, value in backend_options.items() if key not in ("qualifier", "account_id")
+        }
+        backend_args.update(name=backend_options.get("name") or label, function_name=function_name, namespace=namespace)
+        derived = {
+            "qualifier": backend_qualifier,
+            "account_id": account_id,
+            "region": region,
+            "secret_name": secret_name,
+            "assume_role_arn": assume_role_arn,
+        }
+        backend_args.update({key: value for key, value in derived.items() if value is not None})
         backend = LambdaBackend(
             name,
-            LambdaBackendArgs(
-                kgateway=shape,
-                name=args.backend.name,
-                namespace=args.backend.namespace,
-                function_name=function.function_name,
-                region=aws.get_region_output(opts=invoke).region,
-                account_id=account_id,
-                secret_name=credentials.secret_name,
-                assume_role_arn=credentials.invoke_role_arn,
-                qualifier=qualifier,
-                invocation_mode=args.backend.invocation_mode,
-                payload_transform_mode=args.backend.payload_transform_mode,
-                endpoint_url=args.backend.endpoint_url,
-                wait_for_acceptance=args.backend.wait_for_acceptance,
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[credentials]),
+            cast(LambdaBackendArgs, backend_args),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=backend_waits),
         )
-        routes = [
-            LambdaRoute(
-                # Child names must be unique across composites: prefix the composite's name where it is missing.
-                route.name if route.name.startswith(name) else f"{name}-{route.name}",
-                LambdaRouteArgs(
-                    name=route.name,
-                    namespace=route.namespace or args.backend.namespace,
-                    path=route.path,
-                    backend_name=backend.backend_name,
-                    backend_namespace=args.backend.namespace,
-                    gateway_name=route.gateway_name,
-                    gateway_namespace=route.gateway_namespace,
-                    listener_name=route.listener_name,
-                    wait_for_acceptance=args.backend.wait_for_acceptance,
-                    match=route.match,
-                    methods=route.methods,
-                    headers=route.headers,
-                    hostnames=route.hostnames,
-                    depends_on=args.route_dependencies,
-                ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[backend]),
+        # No `routes`: one route on /<function>; an empty list: a Backend without routes.
+        routes: list[Mapping[str, Any]] = (
+            list(args["routes"]) if "routes" in args else [{"path": f"/{dns_label_for(plain_name)}"}]
+        )
+        route_components = []
+        for index, route in enumerate(routes):
+            route_name = route.get("name") or default_route_name(label, index, route)
+            route_args: dict[str, Any] = {key: value for key, value in route.items() if key != "name"}
+            route_args.update(
+                name=route_name,
+                backend_name=backend.backend_name,
+                backend_namespace=namespace,
+                namespace=route.get("namespace") or namespace,
+                gateway_name=args.get("gateway_name") or "http",
+                gateway_namespace=args.get("gateway_namespace") or "kgateway-system",
+                wait_for_acceptance=backend_options.get("wait_for_acceptance", True) is not False,
             )
-            for route in args.routes
-        ]
+            if args.get("listener_name") is not None:
+                route_args["listener_name"] = args["listener_name"]
+            route_components.append(
+                LambdaRoute(
+                    # Child names must be unique across composites: prefix the composite's name where it is missing.
+                    route_name if route_name.startswith(name) else f"{name}-{route_name}",
+                    cast(LambdaRouteArgs, route_args),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[backend, *route_depends_on]),
+                )
+            )
 
-        self.function_name = function.function_name
-        self.function_arn = function.function_arn
-        self.role_arn = function.role_arn
-        self.credentials = credentials
+        self.function_name = pulumi.Output.from_input(function_name)
+        self.function_arn = function_arn
         self.backend_name = backend.backend_name
-        self.kgateway_shape = pulumi.Output.from_input(shape)
-        self.route_names = [r.route_name for r in routes]
+        self.route_names = pulumi.Output.all(*(r.route_name for r in route_components))
+        self.payload_transform_mode = backend.payload_transform_mode
         self.register_outputs(
             {
                 "function_name": self.function_name,
@@ -154,5 +355,10 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
                 "role_arn": self.role_arn,
                 "backend_name": self.backend_name,
                 "route_names": self.route_names,
+                "secret_name": self.secret_name,
+                "irsa_role_arn": self.irsa_role_arn,
+                "gateway_parameters_name": self.gateway_parameters_name,
+                "invoke_role_arn": self.invoke_role_arn,
+                "payload_transform_mode": self.payload_transform_mode,
             }
         )

@@ -16,10 +16,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from components.config import MappingConfigSource, load_settings  # noqa: E402
-from components.engine import stack_config  # noqa: E402
 from components.packaging import zip_bytes  # noqa: E402
-from components.plan import plan  # noqa: E402
+from program.config import MappingConfigSource, load_settings  # noqa: E402
+from tools.engine import stack_config  # noqa: E402
+from tools.plan import plan  # noqa: E402
 
 
 def median_ms(action: Callable[[], object], runs: int) -> float:
@@ -39,7 +39,7 @@ def main() -> None:
     print(f"zip lambda_src/echo:                 {median_ms(lambda: zip_bytes(echo), 200):8.2f} ms")
     print(f"offline plan, dev (in process):      {median_ms(lambda: plan('dev'), 10):8.1f} ms")
     print(f"offline plan, multi (in process):    {median_ms(lambda: plan('multi'), 10):8.1f} ms")
-    command = [sys.executable, "-m", "components", "plan", "--stack", "dev", "--json"]
+    command = [sys.executable, "-m", "tools", "plan", "--stack", "dev", "--json"]
     cold = median_ms(lambda: subprocess.run(command, cwd=ROOT, capture_output=True, check=True), 3)
     print(f"plan command, dev (new process):     {cold:8.0f} ms")
 

@@ -10,8 +10,9 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.config import PROJECT_ROOT
-from components.engine import (
+from components.kgateway_api import CRD_TYPE
+from program.config import PROJECT_ROOT
+from tools.engine import (
     ProgramRun,
     crd_read_result,
     read_crd_file,
@@ -19,7 +20,6 @@ from components.engine import (
     run_program,
     stack_config,
 )
-from components.kgateway_api import CRD_TYPE
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

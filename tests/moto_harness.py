@@ -18,9 +18,9 @@ from typing import Any
 import boto3
 import pulumi
 
-from components.engine import ProgramRun, crd_read_result, read_crd_file, region_invoke_result, reveal, run_program
 from components.kgateway_api import CRD_TYPE
 from tests.conftest import MAIN_BACKEND_CRD
+from tools.engine import ProgramRun, crd_read_result, read_crd_file, region_invoke_result, reveal, run_program
 
 Key = tuple[str, str]  # (type, name): unique in this program
 

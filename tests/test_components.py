@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from components.engine import ProgramRun, is_secret_value, reveal
-from tests.conftest import ACCOUNT, TESTS, FakeAwsMocks, RunStack, require_crds
+from tests.conftest import ACCOUNT, FakeAwsMocks, RunStack, require_crds
 from tests.crd_schema import schema_errors
+from tools.engine import ProgramRun, is_secret_value, reveal
 
 FUNCTION_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:echo"
 
@@ -189,21 +189,17 @@ def test_destroy_order_route_then_backend_then_secret(run_stack: RunStack) -> No
 
 def test_every_resource_is_parented_by_its_component(run_stack: RunStack) -> None:
     run = run_stack()
-    assert parent_of(run, "aws:lambda/function:Function") == "kgateway-lambda:aws:LambdaFunction"
-    assert parent_of(run, "aws:iam/role:Role") == "kgateway-lambda:aws:LambdaFunction"
-    assert parent_of(run, "aws:cloudwatch/logGroup:LogGroup") == "kgateway-lambda:aws:LambdaFunction"
-    assert parent_of(run, "aws:iam/user:User") == "kgateway-lambda:aws:GatewayCredentials"
-    assert parent_of(run, "kubernetes:core/v1:Secret") == "kgateway-lambda:aws:GatewayCredentials"
-    assert (
-        parent_of(run, "kubernetes:gateway.kgateway.dev/v1alpha1:Backend") == "kgateway-lambda:kubernetes:LambdaBackend"
-    )
-    assert (
-        parent_of(run, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute") == "kgateway-lambda:kubernetes:LambdaRoute"
-    )
+    assert parent_of(run, "aws:lambda/function:Function") == "kgateway-lambda:index:LambdaFunction"
+    assert parent_of(run, "aws:iam/role:Role") == "kgateway-lambda:index:LambdaFunction"
+    assert parent_of(run, "aws:cloudwatch/logGroup:LogGroup") == "kgateway-lambda:index:LambdaFunction"
+    assert parent_of(run, "aws:iam/user:User") == "kgateway-lambda:index:GatewayCredentials"
+    assert parent_of(run, "kubernetes:core/v1:Secret") == "kgateway-lambda:index:GatewayCredentials"
+    assert parent_of(run, "kubernetes:gateway.kgateway.dev/v1alpha1:Backend") == "kgateway-lambda:index:LambdaBackend"
+    assert parent_of(run, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute") == "kgateway-lambda:index:LambdaRoute"
     for component in ("LambdaFunction", "GatewayCredentials"):
-        assert parent_of(run, f"kgateway-lambda:aws:{component}") == "kgateway-lambda:index:LambdaGatewayRoute"
+        assert parent_of(run, f"kgateway-lambda:index:{component}") == "kgateway-lambda:index:LambdaGatewayRoute"
     for component in ("LambdaBackend", "LambdaRoute"):
-        assert parent_of(run, f"kgateway-lambda:kubernetes:{component}") == "kgateway-lambda:index:LambdaGatewayRoute"
+        assert parent_of(run, f"kgateway-lambda:index:{component}") == "kgateway-lambda:index:LambdaGatewayRoute"
 
 
 def test_stack_outputs(run_stack: RunStack) -> None:
@@ -261,25 +257,6 @@ def test_gateway_url_override_skips_the_cluster_read(run_stack: RunStack) -> Non
     run = run_stack({"gatewayUrl": "http://localhost:8080"})
     assert run.outputs["echo_url"] == "http://localhost:8080/echo"
     assert not run.by_type("kubernetes:gateway.networking.k8s.io/v1:Gateway")
-
-
-def test_composite_uses_explicit_providers(run_stack: RunStack) -> None:
-    """Another program reuses the composite for two accounts/clusters with a few lines."""
-    run = run_stack(program=TESTS / "programs" / "two_targets.py")
-    functions = run.by_type("aws:lambda/function:Function")
-    providers = {r.name: r.urn for r in run.resources if r.type.startswith("pulumi:providers:")}
-    assert {f.provider.rsplit("::", 1)[0] for f in functions} == {
-        providers["aws-staging"],
-        providers["aws-prod"],
-    }
-    backends = run.by_type("kubernetes:gateway.kgateway.dev/v1alpha1:Backend")
-    assert {b.provider.rsplit("::", 1)[0] for b in backends} == {
-        providers["cluster-staging"],
-        providers["cluster-prod"],
-    }
-    routes = run.by_type("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")
-    assert sorted(r.name for r in routes) == ["echo-prod-echo-httproute", "echo-staging-echo-httproute"]
-    assert {r.provider.rsplit("::", 1)[0] for r in routes} == {providers["cluster-staging"], providers["cluster-prod"]}
 
 
 def test_provided_session_token_is_warned_about_and_kept_secret(run_stack: RunStack) -> None:
@@ -344,8 +321,14 @@ def test_create_gateway_makes_the_guides_gateway_and_routes_wait_for_it(run_stac
         assert schema_errors(reveal(gateways[0].inputs), crds / f"gateway-api-{version}-gateways.yaml", "v1") == []
 
 
-def test_readme_reuse_example_is_the_program_the_tests_run() -> None:
-    readme = (TESTS.parent / "README.md").read_text()
-    block = readme.split("## Reusing the components\n\n```python\n", 1)[1].split("```", 1)[0]
-    program = (TESTS / "programs" / "two_targets.py").read_text().split('"""', 2)[2].lstrip("\n")
-    assert block == program
+def test_components_keep_the_urns_of_their_old_type_tokens(run_stack: RunStack) -> None:
+    """0.2.0 moved the components to `kgateway-lambda:index:*`; aliases keep deployed stacks' URNs (and children's)."""
+    run = run_stack()
+    old = {
+        "LambdaFunction": "kgateway-lambda:aws:LambdaFunction",
+        "GatewayCredentials": "kgateway-lambda:aws:GatewayCredentials",
+        "LambdaBackend": "kgateway-lambda:kubernetes:LambdaBackend",
+        "LambdaRoute": "kgateway-lambda:kubernetes:LambdaRoute",
+    }
+    for component, token in old.items():
+        assert run.one(f"kgateway-lambda:index:{component}").alias_types == [token], component

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.config import (
+from program.config import (
     DEFAULTS,
     PROJECT_ROOT,
     ConfigError,

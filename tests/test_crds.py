@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from components.engine import reveal
 from components.kgateway_api import (
     KGATEWAY_VERSIONS,
     LambdaTarget,
@@ -19,6 +18,7 @@ from components.kgateway_api import (
 )
 from tests.conftest import ACCOUNT, FakeAwsMocks, RunStack
 from tests.kgateway_reference import BACKEND_CRDS, BASIS, backend_crd, crd_errors, object_errors
+from tools.engine import reveal
 
 
 def emitted(run_stack: RunStack, overrides: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -207,7 +207,7 @@ def test_auto_emits_what_the_installed_crd_accepts(run_stack: RunStack, crd: str
     )
     read = run.one("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition")
     assert read.read_id == "backends.gateway.kgateway.dev"
-    assert read.parent_urn == run.one("kgateway-lambda:index:LambdaGatewayRoute").urn  # through its provider
+    assert read.parent_urn == run.one("kgateway-lambda:index:LambdaBackend").urn  # through its provider
 
 
 def test_auto_refuses_an_option_the_installed_crd_cannot_express(run_stack: RunStack) -> None:

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from components.kgateway_api import KGATEWAY_VERSIONS
-from components.plan import kubernetes_manifests
 from tests.conftest import RunStack
+from tools.plan import kubernetes_manifests
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 

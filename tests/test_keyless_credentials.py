@@ -7,13 +7,13 @@ import json
 import boto3
 import pytest
 
-from components.config import ConfigError
-from components.engine import reveal
 from components.kgateway_api import KGATEWAY_VERSIONS
+from program.config import ConfigError
 from tests.conftest import ACCOUNT, RunStack
 from tests.kgateway_reference import object_errors
 from tests.moto_harness import MotoDeployment
 from tests.test_moto_deploy import aws, dev_config  # noqa: F401 (the fixture)
+from tools.engine import reveal
 
 PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
 ISSUER = "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"

@@ -8,11 +8,11 @@ import subprocess
 
 import boto3
 
-from components.config import PROJECT_ROOT
-from components.engine import stack_config
-from components.plan import plan, plan_document
+from program.config import PROJECT_ROOT
 from tests.local_servers import free_port
 from tests.moto_harness import MotoDeployment
+from tools.engine import stack_config
+from tools.plan import plan, plan_document
 
 SCRIPT = PROJECT_ROOT / "scripts" / "moto-server"
 

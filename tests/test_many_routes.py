@@ -8,13 +8,13 @@ from typing import Any
 import boto3
 import pytest
 
-from components.config import ConfigError
-from components.engine import ProgramRun, reveal, run_program, stack_config
 from components.kgateway_api import KGATEWAY_VERSIONS
-from tests.conftest import ACCOUNT, FakeAwsMocks
+from program.config import ConfigError
+from tests.conftest import ACCOUNT, FakeAwsMocks, RunStack
 from tests.kgateway_reference import object_errors
 from tests.moto_harness import MotoDeployment
 from tests.test_moto_deploy import aws, evaluate  # noqa: F401 (the fixture)
+from tools.engine import ProgramRun, reveal, run_program, stack_config
 
 ECHO = f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:echo"
 HELLO = f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:hello"
@@ -185,3 +185,44 @@ def test_route_names_do_not_depend_on_the_order_of_methods() -> None:
         return set(by_name(run_multi(routes=routes), "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"))
 
     assert names(["GET", "POST"]) == names(["POST", "GET"])
+
+
+ORDERS_ARN = "arn:aws:lambda:eu-central-1:210987654321:function:orders"
+
+
+def test_an_existing_function_is_routed_without_creating_it(run_stack: RunStack) -> None:
+    run = run_stack({"functionArn": ORDERS_ARN, "functionName": "orders", "routePath": "/orders"})
+    assert not run.by_type("aws:lambda/function:Function")
+    assert not run.by_type("aws:iam/role:Role") and not run.by_type("aws:cloudwatch/logGroup:LogGroup")
+    backend = reveal(run.one("kubernetes:gateway.kgateway.dev/v1alpha1:Backend").inputs)
+    assert backend["metadata"]["name"] == "orders"
+    assert backend["spec"]["aws"]["region"] == "eu-central-1"  # the function's, not the provider's
+    assert backend["spec"]["aws"]["lambda"]["functionName"] == "orders"
+    assert backend["spec"]["aws"]["lambda"]["accountId"] == "210987654321"
+    policy = json.loads(run.one("aws:iam/userPolicy:UserPolicy").inputs["policy"])
+    assert policy["Statement"][0]["Resource"] == [ORDERS_ARN, f"{ORDERS_ARN}:$LATEST"]
+    assert run.outputs["function_arn"] == ORDERS_ARN and run.outputs["role_arn"] is None
+    assert run.outputs["verify"][0]["expect"] == "status"
+
+
+def test_existing_and_created_functions_share_one_exact_identity() -> None:
+    functions = [{"name": "echo"}, {"arn": ORDERS_ARN, "qualifier": "7"}]
+    run = run_multi(
+        functions=functions, routes=[{"function": "echo", "path": "/e"}, {"function": "orders", "path": "/o"}]
+    )
+    assert [reveal(f.inputs)["name"] for f in run.by_type("aws:lambda/function:Function")] == ["echo"]
+    policy = json.loads(run.one("aws:iam/userPolicy:UserPolicy").inputs["policy"])
+    echo_arn = "arn:aws:lambda:eu-west-1:123456789012:function:echo"
+    assert policy["Statement"][0]["Resource"] == sorted(
+        [echo_arn, f"{echo_arn}:$LATEST", ORDERS_ARN, f"{ORDERS_ARN}:7"]
+    )
+
+
+def test_a_bad_existing_function_is_refused_with_its_key(run_stack: RunStack) -> None:
+    with pytest.raises(ConfigError) as failure:
+        run_stack({"functionArn": "arn:aws:lambda:eu-central-1:2109:function:orders", "alias": "live"})
+    text = str(failure.value)
+    assert "kgateway-lambda:functionArn = 'arn:aws:lambda:eu-central-1:2109:function:orders': must be the ARN" in text
+    assert "kgateway-lambda:alias = 'live': is only for functions this stack creates" in text
+    with pytest.raises(ConfigError, match=r"functionName = 'echo': must be the name in the ARN \(orders\)"):
+        run_stack({"functionArn": ORDERS_ARN, "functionName": "echo"})

@@ -18,9 +18,9 @@ from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.iam.aws_managed_policies import aws_managed_policies_data
 from moto.iam.models import AWSManagedPolicy, iam_backends
 
-from components.engine import reveal, stack_config
-from components.plan import plan_document
 from tests.moto_harness import MotoDeployment
+from tools.engine import reveal, stack_config
+from tools.plan import plan_document
 
 REGION = "us-east-1"
 

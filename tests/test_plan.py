@@ -9,17 +9,17 @@ from pathlib import Path
 
 import yaml
 
-from components.config import PROJECT_ROOT
-from components.plan import plan, plan_document, render_text
+from program.config import PROJECT_ROOT
 from tests.conftest import MAIN_BACKEND_CRD, require_crds
 from tests.kgateway_reference import BASIS
+from tools.plan import plan, plan_document, render_text
 
 EXPECTED_TYPES = {
     "kgateway-lambda:index:LambdaGatewayRoute",
-    "kgateway-lambda:aws:LambdaFunction",
-    "kgateway-lambda:aws:GatewayCredentials",
-    "kgateway-lambda:kubernetes:LambdaBackend",
-    "kgateway-lambda:kubernetes:LambdaRoute",
+    "kgateway-lambda:index:LambdaFunction",
+    "kgateway-lambda:index:GatewayCredentials",
+    "kgateway-lambda:index:LambdaBackend",
+    "kgateway-lambda:index:LambdaRoute",
     "aws:iam/role:Role",
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     "aws:cloudwatch/logGroup:LogGroup",
@@ -40,7 +40,7 @@ def test_plan_command_prints_one_json_document(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "components",
+            "tools",
             "plan",
             "--stack",
             "dev",
@@ -109,7 +109,7 @@ def test_encrypted_config_is_shown_as_secret_only(tmp_path: Path) -> None:
 
 def test_plan_of_a_bad_stack_fails_with_the_config_error(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "components", "plan", "--stack", "nope"],
+        [sys.executable, "-m", "tools", "plan", "--stack", "nope"],
         check=False,
         cwd=PROJECT_ROOT,
         capture_output=True,

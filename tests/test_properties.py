@@ -11,12 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components.config import FUNCTION_NAME_RE, ConfigError, load_settings
-from components.engine import reveal, run_program, stack_config
 from components.kgateway_api import KGATEWAY_VERSIONS
+from components.validation import FUNCTION_NAME_RE
+from program.config import ConfigError, load_settings
 from tests.conftest import FakeAwsMocks
 from tests.kgateway_reference import CHECKED_KINDS, object_errors
 from tests.test_config import DictSource
+from tools.engine import reveal, run_program, stack_config
 
 function_names = st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,15}", fullmatch=True)
 paths = st.from_regex(r"/([a-z0-9-]{1,8}(/[a-z0-9._~]{1,6}){0,2})?", fullmatch=True).filter(

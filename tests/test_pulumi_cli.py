@@ -14,10 +14,10 @@ import jsonschema
 import pytest
 import yaml
 
-from components.config import PROJECT_ROOT
-from components.engine import stack_config
-from components.plan import plan
-from components.pulumi_cli import Project, PulumiCliError, StackValue, load_project, merge_config, read_stack_file
+from program.config import PROJECT_ROOT
+from tools.engine import stack_config
+from tools.plan import plan
+from tools.pulumi_cli import Project, PulumiCliError, StackValue, load_project, merge_config, read_stack_file
 
 SHARED_PULUMI = PROJECT_ROOT.parent / "shared" / "pulumi"
 STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (PROJECT_ROOT / "stacks").glob("*.yaml"))
@@ -165,7 +165,7 @@ def test_project_declarations_follow_project_validate(tmp_path: Path) -> None:
 def test_plan_refuses_with_the_clis_message(tmp_path: Path) -> None:
     write_stack(tmp_path, "config:\n  aws:region: us-east-1\n  kgateway-lambda:gatewayPort: http\n", "rig-wrong-type")
     done = subprocess.run(
-        [sys.executable, "-m", "components", "plan", "--stack", "rig-wrong-type", "--stacks-dir", str(tmp_path)],
+        [sys.executable, "-m", "tools", "plan", "--stack", "rig-wrong-type", "--stacks-dir", str(tmp_path)],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from components.config import PROJECT_ROOT
-from components.verify import GUIDE_RESPONSE, Check, http_check, invoke_check
+from program.config import PROJECT_ROOT
+from program.guide import GUIDE_RESPONSE
 from tests.local_servers import free_port, gateway_server, lambda_api_server
+from tools.verify import Check, http_check, invoke_check
 
 
 def test_the_guides_answer_passes() -> None:
@@ -72,7 +73,7 @@ def test_no_address_yet_fails_plainly() -> None:
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "components", "verify", *args],
+        [sys.executable, "-m", "tools", "verify", *args],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

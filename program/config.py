@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 
 import pulumi
 
+from components.credentials import CredentialsMode
 from components.kgateway_api import (
     AUTO,
     DEFAULT_KGATEWAY_VERSION,
@@ -23,36 +24,38 @@ from components.kgateway_api import (
     KgatewayVersion,
     versions_with,
 )
+from components.lambda_function import Architecture, Runtime
+from components.validation import (
+    ACCOUNT_ID_RE,
+    ALIAS_RE,
+    DNS_LABEL_RE,
+    DNS_SUBDOMAIN_RE,
+    ENDPOINT_URL_RE,
+    FUNCTION_ARN_RE,
+    FUNCTION_NAME_RE,
+    HEADER_NAME_RE,
+    HOSTNAME_RE,
+    HTTP_METHODS,
+    LOG_RETENTION_DAYS,
+    OIDC_PROVIDER_RE,
+    QUALIFIER_RE,
+    ROLE_ARN_RE,
+    ROTATION_RE,
+    dns_label_for,
+    path_problem,
+)
 
 PROJECT = "kgateway-lambda"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_SRC = PROJECT_ROOT / "lambda_src"
 
-CredentialsMode = Literal["generated", "provided", "irsa", "assume-role"]
-CREDENTIALS_MODES: tuple[str, ...] = ("generated", "provided", "irsa", "assume-role")
-RUNTIMES: tuple[str, ...] = ("nodejs24.x", "nodejs22.x")
-ARCHITECTURES: tuple[str, ...] = ("arm64", "x86_64")
-LOG_RETENTION_DAYS: tuple[int, ...] = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
-    3653,
-)  # fmt: skip
-
-FUNCTION_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+CredentialsModeName = Literal["generated", "provided", "irsa", "assume-role"]
+CREDENTIALS_MODES: tuple[str, ...] = tuple(m.value for m in CredentialsMode)
+RUNTIMES: tuple[str, ...] = tuple(r.value for r in Runtime)
+ARCHITECTURES: tuple[str, ...] = tuple(a.value for a in Architecture)
 SOURCE_DIR_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-ALIAS_RE = re.compile(r"^(?![0-9]+$)[A-Za-z0-9_-]{1,128}$")
-QUALIFIER_RE = re.compile(r"^(\$LATEST|[0-9]+|[A-Za-z0-9_-]{1,128})$")
-ACCOUNT_ID_RE = re.compile(r"^[0-9]{12}$")
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$")
-ENDPOINT_URL_RE = re.compile(r"^https?://[-a-zA-Z0-9@:%.+~#?&/=]+$")
 GATEWAY_URL_RE = re.compile(r"^https?://[^\s/]+$")
-OIDC_PROVIDER_RE = re.compile(r"^(arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/|https://)[A-Za-z0-9./_-]+$")
-ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$")
-ROTATION_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-# Gateway API's path rules for Exact/PathPrefix matches (the CRD's pattern and CEL rules).
-PATH_CHARS_RE = re.compile(r"^/[-A-Za-z0-9._~!$&'()*+,;=:@%/]*$")
-PATH_FORBIDDEN = ("//", "/./", "/../", "%2f", "%2F", "#")
 
 
 class ConfigSource(Protocol):
@@ -125,6 +128,8 @@ class ConfigError(pulumi.RunError):
 
 @dataclass(frozen=True)
 class FunctionSettings:
+    # An existing function to route (its ARN): nothing of the function is created.
+    existing_arn: str | None
     name: str
     source_dir: Path
     runtime: str
@@ -138,7 +143,7 @@ class FunctionSettings:
 
 @dataclass(frozen=True)
 class CredentialsSettings:
-    mode: CredentialsMode
+    mode: CredentialsModeName
     secret_name: str
     rotation: str
     access_key_id: pulumi.Output[str] | None = None
@@ -169,7 +174,6 @@ class BackendSettings:
 
 PathMatch = Literal["PathPrefix", "Exact", "RegularExpression"]
 PATH_MATCHES: tuple[str, ...] = ("PathPrefix", "Exact", "RegularExpression")
-HTTP_METHODS: tuple[str, ...] = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
 
 
 @dataclass(frozen=True)
@@ -241,12 +245,6 @@ def config_text(value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value)
     return str(value)
-
-
-def dns_label_for(name: str) -> str:
-    """A stable Kubernetes object name for an AWS name (which may hold upper case and `_`)."""
-    label = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:63].rstrip("-")
-    return label or "lambda"
 
 
 class _Reader:
@@ -390,18 +388,9 @@ def _read_path(reader: _Reader, match: str) -> str:
         if not value or len(value) > 1024:
             reader.fail(name, value, "must be 1 to 1024 characters", "^/echo/[0-9]+$")
         return value
-    allowed = (
-        "must be an absolute path starting with '/', of the characters Gateway API allows, "
-        f"without {', '.join(repr(s) for s in PATH_FORBIDDEN)} and not ending in '/.' or '/..'"
-    )
-    bad = (
-        not PATH_CHARS_RE.match(value)
-        or len(value) > 1024
-        or any(s in value for s in PATH_FORBIDDEN)
-        or value.endswith(("/.", "/.."))
-    )
-    if bad:
-        reader.fail(name, value, allowed, "/echo")
+    problem = path_problem(value)
+    if problem is not None:
+        reader.fail(name, value, problem, "/echo")
         return "/echo"
     return value
 
@@ -587,6 +576,7 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
 
 FUNCTION_FIELDS = {
     "functionName": "name",
+    "functionArn": "arn",
     "functionSource": "source",
     "runtime": "runtime",
     "architecture": "architecture",
@@ -650,14 +640,30 @@ def _check_unique(reader: _Reader, key: str, values: list[tuple[str, str]], what
 
 
 def _read_target(reader: _Reader, shared: _SharedBackend) -> tuple[FunctionSettings, BackendSettings]:
-    if reader.entry and "name" not in reader.entry:
-        reader.fail(f"{reader.prefix}.name", None, "is required in each functions entry", "echo")
-    function_name = reader.pattern(
-        "functionName",
-        FUNCTION_NAME_RE,
-        "must be 1 to 64 letters, digits, '-' or '_' (AWS Lambda's rule for a function name)",
-        "echo",
+    existing = reader.optional_pattern(
+        "functionArn",
+        FUNCTION_ARN_RE,
+        "must be the ARN of an existing Lambda function (arn:aws:lambda:<region>:<account>:function:<name>)",
+        "arn:aws:lambda:us-east-1:123456789012:function:echo",
     )
+    arn_name = match["name"] if existing and (match := FUNCTION_ARN_RE.match(existing)) else None
+    if reader.entry and "name" not in reader.entry and "arn" not in reader.entry:
+        reader.fail(f"{reader.prefix}.name", None, "is required in each functions entry (or arn)", "echo")
+    if (
+        arn_name is not None
+        and not reader._in_entry("functionName")
+        and not (not reader.entry and reader.source.get(reader.key("functionName")) is not None)
+    ):
+        function_name = arn_name
+    else:
+        function_name = reader.pattern(
+            "functionName",
+            FUNCTION_NAME_RE,
+            "must be 1 to 64 letters, digits, '-' or '_' (AWS Lambda's rule for a function name)",
+            "echo",
+        )
+        if arn_name is not None and function_name != arn_name:
+            reader.fail("functionName", function_name, f"must be the name in the ARN ({arn_name}) or unset", arn_name)
     source_name = reader.pattern(
         "functionSource",
         SOURCE_DIR_RE,
@@ -673,7 +679,10 @@ def _read_target(reader: _Reader, shared: _SharedBackend) -> tuple[FunctionSetti
             f"must be a folder of lambda_src/ with an index.mjs; have {available}",
             "echo",
         )
+    if existing is not None and reader.raw("alias") is not None:
+        reader.fail("alias", reader.raw("alias"), "is only for functions this stack creates; use qualifier", "unset")
     function = FunctionSettings(
+        existing_arn=existing,
         name=function_name,
         source_dir=source_dir,
         runtime=reader.choice("runtime", RUNTIMES),
@@ -721,10 +730,6 @@ def _read_target(reader: _Reader, shared: _SharedBackend) -> tuple[FunctionSetti
         wait_for_acceptance=shared.wait_for_acceptance,
     )
     return function, backend
-
-
-HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]{1,256}$")
-HOSTNAME_RE = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 def _read_routes(reader: _Reader, function_names: list[str], gateway: RouteSettings) -> list[tuple[str, RouteSettings]]:

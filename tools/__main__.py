@@ -1,5 +1,6 @@
-"""Command line: `python -m components plan --stack dev [--kgateway-crd FILE] [--json | --manifests DIR]` and
-`python -m components verify (--stack NAME | --outputs FILE | --url URL) [--invoke]`."""
+"""Command line: `python -m tools plan --stack dev [--kgateway-crd FILE] [--json | --manifests DIR]`,
+`python -m tools schema [--markdown]` and
+`python -m tools verify (--stack NAME | --outputs FILE | --url URL) [--invoke]`."""
 
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ from pathlib import Path
 
 import pulumi
 
-from components.config import ConfigError
-from components.pulumi_cli import PulumiCliError
+from program.config import ConfigError
+from tools.pulumi_cli import PulumiCliError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m components", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     plan_cmd = commands.add_parser("plan", help="show what `pulumi up` would create, offline")
     plan_cmd.add_argument("--stack", default="dev", help="stack name (stacks/Pulumi.<stack>.yaml)")
@@ -46,11 +47,21 @@ def main(argv: list[str] | None = None) -> int:
     verify_cmd.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
     verify_cmd.add_argument("--invoke", action="store_true", help="also invoke each function with the AWS SDK")
     verify_cmd.add_argument("--endpoint-url", help="Lambda API endpoint for --invoke (moto, LocalStack)")
+    schema_cmd = commands.add_parser(
+        "schema", help="print the component package's schema, as `pulumi package add` gets it"
+    )
+    schema_cmd.add_argument("--markdown", action="store_true", help="print the README's components reference instead")
     args = parser.parse_args(argv)
     if args.command == "verify":
         return verify(args)
+    if args.command == "schema":
+        from tools.schema import package_schema, reference_markdown
 
-    from components.plan import plan, plan_document, render_text, write_manifests
+        schema = package_schema()
+        print(reference_markdown(schema) if args.markdown else json.dumps(schema, indent=2, sort_keys=True), end="")
+        return 0
+
+    from tools.plan import plan, plan_document, render_text, write_manifests
 
     try:
         run = plan(args.stack, stacks_dir=args.stacks_dir, kgateway_crd=args.kgateway_crd)
@@ -66,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def verify(args: argparse.Namespace) -> int:
-    from components.verify import Check, checks_from_outputs, http_check, invoke_check
+    from tools.verify import Check, checks_from_outputs, http_check, invoke_check
 
     if args.url:
         outputs: dict[str, object] = {}

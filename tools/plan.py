@@ -15,8 +15,9 @@ import pulumi
 import yaml
 from pulumi.runtime.rpc import UNKNOWN
 
-from components.config import PROJECT
-from components.engine import (
+from components.kgateway_api import AUTO, CRD_TYPE, KGATEWAY_VERSIONS, describe_shape, shape_from_crd
+from program.config import PROJECT
+from tools.engine import (
     SECRET,
     ProgramRun,
     RegisteredResource,
@@ -27,7 +28,6 @@ from components.engine import (
     run_program,
     stack_config,
 )
-from components.kgateway_api import AUTO, CRD_TYPE, KGATEWAY_VERSIONS, describe_shape, shape_from_crd
 
 ACCOUNT_PLACEHOLDER = "[account id of the deploying identity]"
 

@@ -24,8 +24,8 @@ from pulumi.runtime.rpc_manager import RPCManager
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.config import PROJECT, PROJECT_ROOT
-from components.pulumi_cli import load_project, merge_config, read_stack_file
+from program.config import PROJECT, PROJECT_ROOT
+from tools.pulumi_cli import load_project, merge_config, read_stack_file
 
 # How Pulumi marks a secret value on the wire (the mock monitor hands inputs over in this form).
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -46,6 +46,8 @@ class RegisteredResource:
     provider: str = ""
     read_id: str | None = None
     state: dict[str, Any] = field(default_factory=dict)
+    # The types a resource was known by before (aliases' `type`), so a renamed type keeps its URN.
+    alias_types: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -133,6 +135,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     custom=request.custom,
                     provider=request.provider,
                     state=self.resources[response.urn].state if response.urn in self.resources else {},
+                    alias_types=[a.spec.type for a in request.aliases if a.HasField("spec") and a.spec.type],
                 )
             )
         return response
@@ -268,6 +271,11 @@ def run_program(
             # What the program logged before it failed is part of what the user sees: keep it with the error.
             for message in handler.messages:
                 error.add_note(message)
+            # The outputs that failed with it have been reported once, here; mark them seen, so asyncio does not
+            # print each again ("exception was never retrieved") when they are collected.
+            for future in list(pulumi.runtime.settings.SETTINGS.outputs):
+                if future.done() and not future.cancelled():
+                    future.exception()
             raise
         root = pulumi.runtime.get_root_resource()
         assert isinstance(root, pulumi.runtime.stack.Stack)

@@ -1,0 +1,138 @@
+"""Checks of component inputs where they enter, before any child resource exists.
+
+The rules are the real systems' (AWS Lambda and IAM names, Kubernetes object names, kgateway's CRD patterns);
+the program's config layer uses the same patterns, so a stack config and a component call are refused alike.
+Each problem names the input (as every language's SDK spells it), the bad value, what is allowed and an example.
+"""
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import pulumi
+
+FUNCTION_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+ALIAS_RE = re.compile(r"^(?![0-9]+$)[A-Za-z0-9_-]{1,128}$")
+QUALIFIER_RE = re.compile(r"^(\$LATEST|[0-9]+|[A-Za-z0-9_-]{1,128})$")
+ACCOUNT_ID_RE = re.compile(r"^[0-9]{12}$")
+ENDPOINT_URL_RE = re.compile(r"^https?://[-a-zA-Z0-9@:%.+~#?&/=]+$")
+OIDC_PROVIDER_RE = re.compile(r"^(arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/|https://)[A-Za-z0-9./_-]+$")
+ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$")
+ROTATION_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# A Lambda function ARN, optionally qualified (AWS's pattern for FunctionName in Invoke).
+FUNCTION_ARN_RE = re.compile(
+    r"^arn:(?P<partition>aws[a-zA-Z-]*):lambda:(?P<region>[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]):"
+    r"(?P<account>[0-9]{12}):function:(?P<name>[A-Za-z0-9_-]{1,64})(:(?P<qualifier>\$LATEST|[A-Za-z0-9_-]+))?$"
+)
+# Gateway API's path rules for Exact/PathPrefix matches (the CRD's pattern and CEL rules).
+PATH_CHARS_RE = re.compile(r"^/[-A-Za-z0-9._~!$&'()*+,;=:@%/]*$")
+PATH_FORBIDDEN = ("//", "/./", "/../", "%2f", "%2F", "#")
+HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]{1,256}$")
+HOSTNAME_RE = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+DNS_LABEL_RULE = (
+    "must be a DNS label: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit"
+)
+DNS_SUBDOMAIN_RULE = (
+    "must be a DNS subdomain: at most 253 lower-case letters, digits, '-' and '.', starting and ending with a "
+    "letter or digit"
+)
+
+
+def dns_label_for(name: str) -> str:
+    """A stable Kubernetes object name for any name (AWS names may hold upper case and `_`)."""
+    label = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:63].rstrip("-")
+    return label or "lambda"
+
+
+def path_problem(path: str) -> str | None:
+    """Why Gateway API refuses this Exact/PathPrefix path, or None."""
+    bad = (
+        not PATH_CHARS_RE.match(path)
+        or len(path) > 1024
+        or any(s in path for s in PATH_FORBIDDEN)
+        or path.endswith(("/.", "/.."))
+    )
+    if bad:
+        return (
+            "must be an absolute path starting with '/', of the characters Gateway API allows, "
+            f"without {', '.join(repr(s) for s in PATH_FORBIDDEN)} and not ending in '/.' or '/..'"
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    name: str
+    value: object
+    allowed: str
+    example: str
+
+    def __str__(self) -> str:
+        return f"{self.name} = {self.value!r}: {self.allowed} (example: {self.example})"
+
+
+class ComponentInputError(pulumi.RunError):
+    """Every problem in a component's inputs, found before any of its children was registered."""
+
+    def __init__(self, component: str, resource_name: str, problems: list[InputProblem]):
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{component} {resource_name!r}: invalid inputs ({len(problems)} problem(s)):\n{lines}")
+
+
+def plain(value: Any) -> Any:
+    """An enum member as its value (inputs arrive as members from Python, as strings through a provider)."""
+    return value.value if isinstance(value, Enum) else value
+
+
+def whole(value: Any) -> int | None:
+    """An integer input as an int (through a provider every number arrives as a float), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+class InputChecker:
+    """Collects problems so a caller sees all of them at once; names are the schema's (camelCase) names."""
+
+    def __init__(self, component: str, resource_name: str):
+        self.component = component
+        self.resource_name = resource_name
+        self.problems: list[InputProblem] = []
+
+    def fail(self, name: str, value: object, allowed: str, example: str) -> None:
+        self.problems.append(InputProblem(name, value, allowed, example))
+
+    def pattern(self, name: str, value: Any, regex: re.Pattern[str], allowed: str, example: str) -> None:
+        """Checks a plain string; an output (known only at deploy) is left to the service that receives it."""
+        if isinstance(value, str) and not regex.match(value):
+            self.fail(name, value, allowed, example)
+        elif value is not None and not isinstance(value, str | pulumi.Output):
+            self.fail(name, value, "must be a string", example)
+
+    def choice(self, name: str, value: Any, allowed: Iterable[str]) -> None:
+        options = list(allowed)
+        if value is not None and plain(value) not in options:
+            self.fail(name, plain(value), f"must be one of {', '.join(options)}", options[0])
+
+    def integer(self, name: str, value: Any, low: int, high: int, example: int) -> None:
+        number = whole(value)
+        if value is not None and (number is None or not low <= number <= high):
+            self.fail(name, value, f"must be a whole number from {low} to {high}", str(example))
+
+    def done(self) -> None:
+        if self.problems:
+            raise ComponentInputError(self.component, self.resource_name, self.problems)

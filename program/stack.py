@@ -1,0 +1,289 @@
+"""The program behind `__main__.py`: validated settings in, resources and stack outputs out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+import pulumi
+import pulumi_aws as aws
+
+from components import (
+    Architecture,
+    BackendOptions,
+    CredentialsOptions,
+    GatewayCredentials,
+    GatewayCredentialsArgs,
+    LambdaFunctionArgs,
+    LambdaGatewayRoute,
+    LambdaGatewayRouteArgs,
+    RouteOptions,
+    Runtime,
+    SharedCredentialsArgs,
+    package_lambda,
+)
+from components.k8s_objects import COMMON_LABELS
+from components.kgateway_api import gateway_manifest
+from components.validation import dns_label_for
+from program.config import PROJECT_ROOT, CredentialsSettings, RouteSettings, StackSettings, TargetSettings
+from program.gateway import ExistingGateway, ManagedGateway, gateway_url_from, no_address_message
+from program.guide import EXPECT_ASYNC, EXPECT_ENVOY, EXPECT_GUIDE, EXPECT_STATUS, GUIDE_REQUEST_BODY
+
+BUILD_DIR = PROJECT_ROOT / ".build"
+
+
+def curl_command(url: str) -> str:
+    """The guide's check, ready to paste."""
+    if not url.startswith("http"):
+        return url
+    return f"curl -i -X POST {url} -H 'content-type: application/json' -d '{GUIDE_REQUEST_BODY}'"
+
+
+def managed_gateway(settings: StackSettings) -> ManagedGateway:
+    gw = settings.gateway
+    route_namespaces = tuple(
+        route.namespace or target.backend.namespace for target in settings.targets for route in target.routes
+    )
+    manifest = gateway_manifest(
+        name=gw.gateway_name,
+        namespace=gw.gateway_namespace,
+        port=settings.gateway_port,
+        listener_name=gw.listener_name or "http",
+        route_namespaces=route_namespaces,
+        wait=settings.targets[0].backend.wait_for_acceptance,
+    )
+    manifest["metadata"]["labels"] = COMMON_LABELS
+    return ManagedGateway("gateway", manifest)
+
+
+def gateway_url(settings: StackSettings, created: ManagedGateway | None) -> pulumi.Output[str]:
+    if settings.gateway_url is not None:
+        return pulumi.Output.from_input(settings.gateway_url)
+    gw = settings.gateway
+    gateway = created or ExistingGateway("gateway", gw.gateway_namespace, gw.gateway_name)
+    return pulumi.Output.all(gateway.spec, gateway.status).apply(
+        lambda parts: (
+            gateway_url_from({"spec": parts[0], "status": parts[1]}, gw.listener_name)
+            or no_address_message(gw.gateway_namespace, gw.gateway_name)
+        )
+    )
+
+
+def route_url(base: str, route: RouteSettings) -> str:
+    """Where to send a request for this route, or the Gateway's "no address yet" message unchanged."""
+    return base + route.path if base.startswith("http") else base
+
+
+def expected_answer(target: TargetSettings, payload_mode: str | None) -> str:
+    """What `verify` must see from this function through kgateway, given the mode its Backend carries."""
+    if target.backend.invocation_mode == "Async":
+        return EXPECT_ASYNC
+    if target.function.existing_arn is not None or target.function.source_dir.name != "echo":
+        return EXPECT_STATUS
+    return EXPECT_GUIDE if payload_mode == "None" else EXPECT_ENVOY
+
+
+def verify_checks(
+    settings: StackSettings, base_url: str, payload_modes: Sequence[str | None]
+) -> list[dict[str, str | None]]:
+    """One check per route with a concrete path (a regular expression has no URL to send to)."""
+    checks: list[dict[str, str | None]] = []
+    for target, payload_mode in zip(settings.targets, payload_modes, strict=True):
+        for route in target.routes:
+            if route.match == "RegularExpression":
+                continue
+            host = next((h for h in route.hostnames if not h.startswith("*.")), None)
+            if host is None and route.hostnames:
+                host = "verify." + route.hostnames[0][2:]
+            method = "POST" if not route.methods or "POST" in route.methods else route.methods[0]
+            checks.append(
+                {
+                    "route": route.name,
+                    "url": route_url(base_url, route),
+                    "expect": expected_answer(target, payload_mode),
+                    "host": host,
+                    "method": method,
+                    "function": target.function.name,
+                }
+            )
+    return checks
+
+
+def function_args(target: TargetSettings) -> LambdaFunctionArgs:
+    """The function component's inputs: the code is lambda_src/<source>, zipped reproducibly."""
+    function = target.function
+    package = package_lambda(function.source_dir, BUILD_DIR, function.name)
+    args = LambdaFunctionArgs(
+        function_name=function.name,
+        code=pulumi.FileArchive(str(package.path)),
+        source_code_hash=package.sha256_base64,
+        runtime=Runtime(function.runtime),
+        architecture=Architecture(function.architecture),
+        memory_size=function.memory_mb,
+        timeout=function.timeout_s,
+        log_retention_days=function.log_retention_days,
+    )
+    if function.alias is not None:
+        args["alias"] = function.alias
+    return args
+
+
+def _present(**values: Any) -> dict[str, Any]:
+    """Only the values that are set: an unset component input takes the component's default."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def credentials_options(credentials: CredentialsSettings) -> CredentialsOptions:
+    return cast(
+        CredentialsOptions,
+        _present(
+            mode=credentials.mode,
+            secret_name=credentials.secret_name,
+            rotation=credentials.rotation,
+            access_key_id=credentials.access_key_id,
+            secret_access_key=credentials.secret_access_key,
+            session_token=credentials.session_token,
+            oidc_provider=credentials.oidc_provider,
+            gateway_parameters_name=credentials.gateway_parameters_name,
+            ambient_role_arn=credentials.ambient_role_arn,
+        ),
+    )
+
+
+def composite_args(
+    target: TargetSettings, settings: StackSettings, shared: GatewayCredentials | None
+) -> LambdaGatewayRouteArgs:
+    """The validated settings of one function, as the composite's own inputs."""
+    backend = target.backend
+    fields: dict[str, Any] = dict(
+        backend=cast(
+            BackendOptions,
+            _present(
+                name=backend.name,
+                namespace=backend.namespace,
+                kgateway_version=backend.kgateway.name if backend.kgateway is not None else "auto",
+                account_id=backend.account_id,
+                qualifier=backend.qualifier,
+                invocation_mode=backend.invocation_mode,
+                payload_transform_mode=backend.payload_transform_mode,
+                endpoint_url=backend.endpoint_url,
+                wait_for_acceptance=backend.wait_for_acceptance,
+            ),
+        ),
+        routes=[
+            cast(
+                RouteOptions,
+                _present(
+                    name=route.name,
+                    path=route.path,
+                    match=route.match,
+                    methods=list(route.methods) or None,
+                    headers=dict(route.headers) or None,
+                    hostnames=list(route.hostnames) or None,
+                    namespace=route.namespace,
+                ),
+            )
+            for route in target.routes
+        ],
+        **_present(
+            gateway_name=settings.gateway.gateway_name,
+            gateway_namespace=settings.gateway.gateway_namespace,
+            listener_name=settings.gateway.listener_name,
+        ),
+    )
+    args = cast(LambdaGatewayRouteArgs, fields)
+    if target.function.existing_arn is not None:
+        args["existing_function"] = target.function.existing_arn
+    else:
+        args["function"] = function_args(target)
+    if shared is None:
+        args["credentials"] = credentials_options(settings.credentials)
+    else:
+        args["shared_credentials"] = cast(
+            SharedCredentialsArgs,
+            _present(
+                secret_name=shared.secret_name if settings.credentials.mode in ("generated", "provided") else None,
+                assume_role_arn=shared.invoke_role_arn if settings.credentials.mode == "assume-role" else None,
+            ),
+        )
+    return args
+
+
+def shared_credentials(settings: StackSettings) -> GatewayCredentials:
+    """One identity for every routed function: ARNs follow from the explicit names, so nothing waits on AWS."""
+    account = settings.targets[0].backend.account_id or aws.get_caller_identity_output().account_id
+    prefix = pulumi.Output.concat(
+        "arn:", aws.get_partition_output().partition, ":lambda:", aws.get_region_output().region, ":", account
+    )
+    arns: list[pulumi.Input[str]] = []
+    for target in settings.targets:
+        function_arn: pulumi.Input[str] = target.function.existing_arn or pulumi.Output.concat(
+            prefix, ":function:", target.function.name
+        )
+        qualifier = target.function.alias or target.backend.qualifier or "$LATEST"
+        arns += [function_arn, pulumi.Output.concat(function_arn, ":", qualifier)]
+    gw = settings.gateway
+    return GatewayCredentials(
+        "gateway",
+        cast(
+            GatewayCredentialsArgs,
+            {
+                **credentials_options(settings.credentials),
+                "invoke_arns": arns,
+                "namespace": settings.targets[0].backend.namespace,
+                "account_id": account,
+                "gateway_name": gw.gateway_name,
+                "gateway_namespace": gw.gateway_namespace,
+            },
+        ),
+    )
+
+
+def deploy(settings: StackSettings) -> None:
+    for warning in settings.warnings:
+        pulumi.log.warn(warning)
+    # One function keeps its credentials inside its composite; several share one identity.
+    shared = shared_credentials(settings) if len(settings.targets) > 1 else None
+    created = managed_gateway(settings) if settings.create_gateway else None
+    composites = [
+        LambdaGatewayRoute(
+            dns_label_for(target.function.name),
+            composite_args(target, settings, shared),
+            route_depends_on=[created] if created else [],
+            backend_depends_on=[shared] if shared else [],
+        )
+        for target in settings.targets
+    ]
+    base_url = gateway_url(settings, created)
+    first, first_route = composites[0], next(r for t in settings.targets for r in t.routes)
+    echo_url = base_url.apply(lambda url: route_url(url, first_route))
+    credentials: GatewayCredentials | LambdaGatewayRoute = shared or first
+    mode = settings.credentials.mode
+    pulumi.export("gateway_url", base_url)
+    pulumi.export("echo_url", echo_url)
+    pulumi.export("curl_command", echo_url.apply(curl_command))
+    pulumi.export("function_name", first.function_name)
+    pulumi.export("function_arn", first.function_arn)
+    pulumi.export("role_arn", first.role_arn)
+    pulumi.export("backend_name", first.backend_name)
+    pulumi.export("route_name", first.route_names.apply(lambda names: names[0] if names else None))
+    if mode in ("generated", "provided"):
+        pulumi.export("secret_name", credentials.secret_name)
+    if mode == "irsa":
+        pulumi.export("irsa_role_arn", credentials.irsa_role_arn)
+        pulumi.export("gateway_parameters_name", credentials.gateway_parameters_name)
+    if mode == "assume-role":
+        pulumi.export("invoke_role_arn", credentials.invoke_role_arn)
+    pulumi.export("region", aws.get_region_output().region)
+    payload_modes = pulumi.Output.all(*(c.payload_transform_mode for c in composites))
+    pulumi.export(
+        "verify",
+        pulumi.Output.all(base_url, payload_modes).apply(lambda parts: verify_checks(settings, parts[0], parts[1])),
+    )
+    if len(settings.targets) > 1 or len(settings.targets[0].routes) > 1:
+        arns = {t.function.name: c.function_arn for t, c in zip(settings.targets, composites, strict=True)}
+        pulumi.export("functions", arns)
+        pulumi.export(
+            "routes",
+            base_url.apply(lambda url: {r.name: route_url(url, r) for t in settings.targets for r in t.routes}),
+        )
