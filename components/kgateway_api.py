@@ -347,9 +347,17 @@ GATEWAY_API_VERSION = "gateway.networking.k8s.io/v1"
 
 
 def gateway_manifest(
-    *, name: str, namespace: str, port: int, listener_name: str, route_namespaces: tuple[str, ...], wait: bool = True
+    *,
+    name: str,
+    namespace: str,
+    port: int,
+    listener_name: str,
+    route_namespaces: tuple[str, ...],
+    wait: bool = True,
+    gateway_parameters: str | None = None,
 ) -> dict[str, Any]:
-    """The guide's `http` Gateway: class kgateway, one HTTP listener, routes only from the namespaces that have them."""
+    """The guide's `http` Gateway: class kgateway, one HTTP listener, routes only from the namespaces that have them;
+    with `gateway_parameters`, the proxy is configured by those kgateway GatewayParameters (irsa)."""
     if set(route_namespaces) <= {namespace}:
         allowed: dict[str, Any] = {"from": "Same"}
     else:
@@ -368,6 +376,20 @@ def gateway_manifest(
         "metadata": _metadata(name, namespace, annotations),
         "spec": {
             "gatewayClassName": "kgateway",
+            # The proxy takes its settings (e.g. the IRSA role annotation) from these GatewayParameters.
+            **(
+                {
+                    "infrastructure": {
+                        "parametersRef": {
+                            "group": BACKEND_GROUP,
+                            "kind": "GatewayParameters",
+                            "name": gateway_parameters,
+                        }
+                    }
+                }
+                if gateway_parameters is not None
+                else {}
+            ),
             "listeners": [
                 {"name": listener_name, "protocol": "HTTP", "port": port, "allowedRoutes": {"namespaces": allowed}}
             ],

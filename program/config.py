@@ -6,10 +6,11 @@ problem names the config key, the bad value, what is allowed and an example.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -63,6 +64,8 @@ class ConfigSource(Protocol):
 
     def get(self, key: str) -> str | None: ...
 
+    def keys(self) -> Iterable[str]: ...
+
     def is_secret(self, key: str) -> bool: ...
 
     def secret(self, key: str) -> pulumi.Output[str] | None: ...
@@ -78,6 +81,10 @@ class PulumiConfigSource:
     def get(self, key: str) -> str | None:
         config, name = self._split(key)
         return config.get(name)
+
+    def keys(self) -> Iterable[str]:
+        """Every config key the engine handed the program (the stack's, with Pulumi.yaml's defaults)."""
+        return {*pulumi.runtime.config.CONFIG.get(), *pulumi.runtime.config.get_config_env()}
 
     def is_secret(self, key: str) -> bool:
         namespace, _, name = key.rpartition(":")
@@ -98,11 +105,17 @@ class MappingConfigSource:
     def get(self, key: str) -> str | None:
         return self.values.get(key)
 
+    def keys(self) -> Iterable[str]:
+        return self.values.keys()
+
     def is_secret(self, key: str) -> bool:
         return key in self.secret_keys
 
     def secret(self, key: str) -> pulumi.Output[str] | None:
         return None  # validation never reads a secret's value
+
+
+SHOWN_VALUE_LIMIT = 80
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,8 @@ class Problem:
 
     def __str__(self) -> str:
         shown = "(unset)" if self.value is None else repr(self.value)
+        if len(shown) > SHOWN_VALUE_LIMIT:  # a value is shown, never a page of it
+            shown = f"{shown[: SHOWN_VALUE_LIMIT - 1]}… ({len(str(self.value))} characters)"
         return f"{self.key} = {shown}: {self.allowed} (example: {self.example})"
 
 
@@ -281,7 +296,7 @@ class _Reader:
         if self._in_entry(name):
             return config_text(self.entry[self.fields[name]])
         value = self.source.get(name if ":" in name else f"{PROJECT}:{name}")
-        if value is None:
+        if value is None or value == "":  # empty: reported once by _check_keys, then read as unset
             value = DEFAULTS.get(name)
         return value
 
@@ -307,7 +322,7 @@ class _Reader:
     def choice(self, name: str, allowed: tuple[str, ...]) -> str:
         value = self.raw(name)
         if value not in allowed:
-            self.fail(name, value, f"must be one of {', '.join(allowed)}", allowed[0])
+            self.fail(name, value, f"must be one of {', '.join(allowed)}", closest(value, allowed) or allowed[0])
             return allowed[0]
         return value
 
@@ -505,7 +520,13 @@ def _only(versions: list[str]) -> str:
 def load_settings(source: ConfigSource | None = None) -> StackSettings:
     """Read and validate the whole stack config; raise ConfigError listing every problem."""
     reader = _Reader(source or PulumiConfigSource())
-    region = reader.pattern("aws:region", REGION_RE, "must be an AWS region code", "us-east-1")
+    _check_keys(reader)
+    region = reader.pattern(
+        "aws:region",
+        REGION_RE,
+        "must be an AWS region code; set it with `pulumi config set aws:region <region>`",
+        "us-east-1",
+    )
 
     credentials = _read_credentials(reader)
     version_name = reader.choice("kgatewayVersion", (AUTO, *KGATEWAY_VERSIONS))
@@ -548,9 +569,12 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
     )
 
     pairs = [_read_target(entry_reader, shared) for entry_reader in _entries(reader, "functions", FUNCTION_FIELDS)]
-    _check_unique(reader, "functions", [(f.name, "name") for f, _ in pairs], "function names")
-    _check_unique(reader, "functions", [(b.name, "backendName") for _, b in pairs], "Backend names")
-    routes = _read_routes(reader, [f.name for f, _ in pairs], gateway)
+    unique = _check_unique(reader, "functions", [(f.name, "name", f.name) for f, _ in pairs], "function name")
+    unique = unique and _check_unique(
+        reader, "functions", [(b.name, "name", f.name) for f, b in pairs], "Kubernetes (Backend) name"
+    )
+    # Routes derived from clashing functions would only repeat the clash under keys the user never wrote.
+    routes = _read_routes(reader, [f.name for f, _ in pairs], gateway) if unique else []
     targets = tuple(
         TargetSettings(function, backend, tuple(r for function_name, r in routes if function_name == function.name))
         for function, backend in pairs
@@ -631,12 +655,22 @@ def _entries(reader: _Reader, key: str, fields: dict[str, str]) -> list[_Reader]
     return readers
 
 
-def _check_unique(reader: _Reader, key: str, values: list[tuple[str, str]], what: str) -> None:
-    seen: set[str] = set()
-    for value, field_name in values:
+def _check_unique(reader: _Reader, key: str, values: list[tuple[str, str, str]], what: str) -> bool:
+    """Each of `values` (value, field, what the user wrote) once; a clash names both entries. True if unique."""
+    seen: dict[str, tuple[int, str]] = {}
+    unique = True
+    for index, (value, field_name, written) in enumerate(values):
         if value in seen:
-            reader.fail(f"{key}", value, f"holds {what} twice; each must be unique ({field_name})", "echo, hello")
-        seen.add(value)
+            first, first_written = seen[value]
+            reader.fail(
+                f"{key}[{index}].{field_name}",
+                written,
+                f"gives the {what} {value!r}, as {key}[{first}] ({first_written!r}) does; each must be unique",
+                f"{written}-2",
+            )
+            unique = False
+        seen.setdefault(value, (index, written))
+    return unique
 
 
 def _read_target(reader: _Reader, shared: _SharedBackend) -> tuple[FunctionSettings, BackendSettings]:
@@ -846,3 +880,46 @@ def _read_retention(reader: _Reader) -> int:
         )
         return 14
     return int(value)
+
+
+# Every key of the project's namespace the program reads (flat keys; `functions`/`routes` entries have their own).
+OPTIONAL_KEYS = (
+    "accessKeyId", "secretAccessKey", "sessionToken", "secretNamespace", "accountId", "endpointUrl", "gatewayListener",
+    "gatewayUrl", "oidcProvider", "gatewayParametersName", "ambientRoleArn", "functions", "routes",
+)  # fmt: skip
+KNOWN_KEYS = frozenset({*DEFAULTS, *FUNCTION_FIELDS, *ROUTE_FIELDS, *OPTIONAL_KEYS})
+
+
+def closest(value: object, allowed: Iterable[str]) -> str | None:
+    """The allowed value a typo most likely meant (`2.4` → `v2.4`, `functionNme` → `functionName`)."""
+    if not isinstance(value, str):
+        return None
+    options = list(allowed)
+    by_case = {option.lower(): option for option in options}
+    match = difflib.get_close_matches(value.lower(), list(by_case), n=1, cutoff=0.6)
+    return by_case[match[0]] if match else None
+
+
+def _check_keys(reader: _Reader) -> None:
+    """Keys of our namespace that the program would ignore (a typo deploys the default), and empty values."""
+    for full_key in sorted(reader.source.keys()):
+        namespace, _, name = full_key.partition(":")
+        if namespace != PROJECT:
+            continue
+        if name not in KNOWN_KEYS:
+            guess = closest(name, KNOWN_KEYS)
+            hint = f"; did you mean {guess}?" if guess else '; the keys are listed in README "Config keys"'
+            reader.problems.append(
+                Problem(
+                    full_key, reader.source.get(full_key), f"is not a key of {PROJECT}{hint}", guess or "functionName"
+                )
+            )
+        elif reader.source.get(full_key) == "":
+            reader.problems.append(
+                Problem(
+                    full_key,
+                    "",
+                    f"is empty: give it a value, or remove it with `pulumi config rm {name}`",
+                    DEFAULTS.get(name, "see README"),
+                )
+            )

@@ -39,7 +39,9 @@ def curl_command(url: str) -> str:
     return f"curl -i -X POST {url} -H 'content-type: application/json' -d '{GUIDE_REQUEST_BODY}'"
 
 
-def managed_gateway(settings: StackSettings) -> ManagedGateway:
+def managed_gateway(settings: StackSettings, waits_for: Sequence[pulumi.Resource] = ()) -> ManagedGateway:
+    """The Gateway this stack creates; in irsa mode it references (and waits for) the GatewayParameters."""
+    opts = pulumi.ResourceOptions(depends_on=list(waits_for))
     gw = settings.gateway
     route_namespaces = tuple(
         route.namespace or target.backend.namespace for target in settings.targets for route in target.routes
@@ -51,9 +53,12 @@ def managed_gateway(settings: StackSettings) -> ManagedGateway:
         listener_name=gw.listener_name or "http",
         route_namespaces=route_namespaces,
         wait=settings.targets[0].backend.wait_for_acceptance,
+        gateway_parameters=settings.credentials.gateway_parameters_name
+        if settings.credentials.mode == "irsa"
+        else None,
     )
     manifest["metadata"]["labels"] = COMMON_LABELS
-    return ManagedGateway("gateway", manifest)
+    return ManagedGateway("gateway", manifest, opts)
 
 
 def gateway_url(settings: StackSettings, created: ManagedGateway | None) -> pulumi.Output[str]:
@@ -151,7 +156,7 @@ def credentials_options(credentials: CredentialsSettings) -> CredentialsOptions:
 
 
 def composite_args(
-    target: TargetSettings, settings: StackSettings, shared: GatewayCredentials | None
+    target: TargetSettings, settings: StackSettings, shared: GatewayCredentials
 ) -> LambdaGatewayRouteArgs:
     """The validated settings of one function, as the composite's own inputs."""
     backend = target.backend
@@ -196,21 +201,23 @@ def composite_args(
         args["existing_function"] = target.function.existing_arn
     else:
         args["function"] = function_args(target)
-    if shared is None:
-        args["credentials"] = credentials_options(settings.credentials)
-    else:
-        args["shared_credentials"] = cast(
-            SharedCredentialsArgs,
-            _present(
-                secret_name=shared.secret_name if settings.credentials.mode in ("generated", "provided") else None,
-                assume_role_arn=shared.invoke_role_arn if settings.credentials.mode == "assume-role" else None,
-            ),
-        )
+    args["shared_credentials"] = cast(
+        SharedCredentialsArgs,
+        _present(
+            secret_name=shared.secret_name if settings.credentials.mode in ("generated", "provided") else None,
+            assume_role_arn=shared.invoke_role_arn if settings.credentials.mode == "assume-role" else None,
+        ),
+    )
     return args
 
 
 def shared_credentials(settings: StackSettings) -> GatewayCredentials:
-    """One identity for every routed function: ARNs follow from the explicit names, so nothing waits on AWS."""
+    """One identity for every routed function, at the stack's root whatever the number of functions.
+
+    So going from one function to several (or back), or renaming the function, never moves it: its Secret, user
+    and key keep their URNs. The ARNs follow from the explicit names, so nothing waits on AWS. Stacks deployed
+    before 0.2.0 kept a single function's identity inside its composite: aliases bring it here unchanged.
+    """
     account = settings.targets[0].backend.account_id or aws.get_caller_identity_output().account_id
     prefix = pulumi.Output.concat(
         "arn:", aws.get_partition_output().partition, ":lambda:", aws.get_region_output().region, ":", account
@@ -223,6 +230,14 @@ def shared_credentials(settings: StackSettings) -> GatewayCredentials:
         qualifier = target.function.alias or target.backend.qualifier or "$LATEST"
         arns += [function_arn, pulumi.Output.concat(function_arn, ":", qualifier)]
     gw = settings.gateway
+    first = dns_label_for(settings.targets[0].function.name)
+    composite = (
+        f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::kgateway-lambda:index:LambdaGatewayRoute::{first}"
+    )
+    moved_from = [
+        pulumi.Alias(name=first, parent=composite, type_=old_type)
+        for old_type in ("kgateway-lambda:aws:GatewayCredentials", "kgateway-lambda:index:GatewayCredentials")
+    ]
     return GatewayCredentials(
         "gateway",
         cast(
@@ -236,28 +251,29 @@ def shared_credentials(settings: StackSettings) -> GatewayCredentials:
                 "gateway_namespace": gw.gateway_namespace,
             },
         ),
+        opts=pulumi.ResourceOptions(aliases=moved_from),
     )
 
 
 def deploy(settings: StackSettings) -> None:
     for warning in settings.warnings:
         pulumi.log.warn(warning)
-    # One function keeps its credentials inside its composite; several share one identity.
-    shared = shared_credentials(settings) if len(settings.targets) > 1 else None
-    created = managed_gateway(settings) if settings.create_gateway else None
+    shared = shared_credentials(settings)
+    irsa = settings.credentials.mode == "irsa"
+    created = managed_gateway(settings, waits_for=[shared] if irsa else []) if settings.create_gateway else None
     composites = [
         LambdaGatewayRoute(
             dns_label_for(target.function.name),
             composite_args(target, settings, shared),
             route_depends_on=[created] if created else [],
-            backend_depends_on=[shared] if shared else [],
+            backend_depends_on=[shared],
         )
         for target in settings.targets
     ]
     base_url = gateway_url(settings, created)
     first, first_route = composites[0], next(r for t in settings.targets for r in t.routes)
     echo_url = base_url.apply(lambda url: route_url(url, first_route))
-    credentials: GatewayCredentials | LambdaGatewayRoute = shared or first
+    credentials = shared
     mode = settings.credentials.mode
     pulumi.export("gateway_url", base_url)
     pulumi.export("echo_url", echo_url)

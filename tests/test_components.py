@@ -196,8 +196,11 @@ def test_every_resource_is_parented_by_its_component(run_stack: RunStack) -> Non
     assert parent_of(run, "kubernetes:core/v1:Secret") == "kgateway-lambda:index:GatewayCredentials"
     assert parent_of(run, "kubernetes:gateway.kgateway.dev/v1alpha1:Backend") == "kgateway-lambda:index:LambdaBackend"
     assert parent_of(run, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute") == "kgateway-lambda:index:LambdaRoute"
-    for component in ("LambdaFunction", "GatewayCredentials"):
-        assert parent_of(run, f"kgateway-lambda:index:{component}") == "kgateway-lambda:index:LambdaGatewayRoute"
+    assert parent_of(run, "kgateway-lambda:index:LambdaFunction") == "kgateway-lambda:index:LambdaGatewayRoute"
+    # The identity is the stack's (one for every function), so adding or renaming a function never moves it.
+    assert run.one("kgateway-lambda:index:GatewayCredentials").parent_urn.endswith(
+        "pulumi:pulumi:Stack::kgateway-lambda-dev"
+    )
     for component in ("LambdaBackend", "LambdaRoute"):
         assert parent_of(run, f"kgateway-lambda:index:{component}") == "kgateway-lambda:index:LambdaGatewayRoute"
 
@@ -331,4 +334,13 @@ def test_components_keep_the_urns_of_their_old_type_tokens(run_stack: RunStack) 
         "LambdaRoute": "kgateway-lambda:kubernetes:LambdaRoute",
     }
     for component, token in old.items():
-        assert run.one(f"kgateway-lambda:index:{component}").alias_types == [token], component
+        assert token in run.one(f"kgateway-lambda:index:{component}").alias_types, component
+
+
+def test_a_single_functions_identity_moved_to_the_root_keeps_its_urn(run_stack: RunStack) -> None:
+    """Before 0.2.0 one function's identity lived in its composite; now it is always the stack's."""
+    credentials = run_stack().one("kgateway-lambda:index:GatewayCredentials")
+    composite = "urn:pulumi:dev::kgateway-lambda::kgateway-lambda:index:LambdaGatewayRoute::echo"
+    assert ("echo", "kgateway-lambda:aws:GatewayCredentials", composite) in credentials.aliases
+    multi = run_stack({"functions": '[{"name": "echo"}, {"name": "hello", "source": "hello"}]'})
+    assert multi.one("kgateway-lambda:index:GatewayCredentials").urn == credentials.urn  # 1 -> N moves nothing

@@ -223,3 +223,56 @@ def test_a_secret_in_another_namespace_than_the_backend_is_refused_with_the_reas
         load_settings(DictSource({**BASE, "secretNamespace": "team-a"}))
     assert "secretRef has only a name" in str(error.value)
     assert load_settings(DictSource({**BASE, "secretNamespace": "kgateway-system"})).credentials.secret_name
+
+
+def problems_of(values: dict[str, str]) -> list[str]:
+    with pytest.raises(ConfigError) as failure:
+        load_settings(DictSource({**BASE, **values}))
+    return [str(p) for p in failure.value.problems]
+
+
+def test_a_misspelled_key_is_refused_with_what_it_meant() -> None:
+    (problem,) = problems_of({"functionNme": "orders"})
+    assert problem == (
+        "kgateway-lambda:functionNme = 'orders': is not a key of kgateway-lambda; did you mean functionName? "
+        "(example: functionName)"
+    )
+    (problem,) = problems_of({"zzz": "1"})
+    assert 'the keys are listed in README "Config keys"' in problem
+    load_settings(DictSource({**BASE, "aws:anything": "x", "kubernetes:context": "kind"}))  # other namespaces
+
+
+def test_an_empty_value_is_an_error_never_the_string_none() -> None:
+    (problem,) = problems_of({"functionName": ""})
+    assert problem == (
+        "kgateway-lambda:functionName = '': is empty: give it a value, or remove it with "
+        "`pulumi config rm functionName` (example: echo)"
+    )
+    (problem,) = problems_of({"qualifier": ""})
+    assert problem.startswith("kgateway-lambda:qualifier = '': is empty")
+
+
+def test_long_values_are_cut_and_limits_stated() -> None:
+    (problem,) = problems_of({"functionName": "x" * 10_000})
+    assert "… (10000 characters)" in problem and len(problem) < 300
+    assert "1 to 64 letters" in problem
+
+
+def test_a_choice_suggests_the_closest_value() -> None:
+    (problem,) = problems_of({"kgatewayVersion": "2.4"})
+    assert problem.endswith("(example: v2.4)")
+    (problem,) = problems_of({"architecture": "ARM64"})
+    assert problem.endswith("(example: arm64)")
+
+
+def test_a_missing_region_says_how_to_set_it() -> None:
+    with pytest.raises(ConfigError, match=r"aws:region = \(unset\): .*`pulumi config set aws:region <region>`"):
+        load_settings(DictSource({}))
+
+
+def test_clashing_functions_are_reported_on_the_users_own_keys() -> None:
+    problems = problems_of({"functions": '[{"name": "Echo"}, {"name": "echo"}]'})
+    assert problems == [
+        "kgateway-lambda:functions[1].name = 'echo': gives the Kubernetes (Backend) name 'echo', as functions[0] "
+        "('Echo') does; each must be unique (example: echo-2)"
+    ]

@@ -25,7 +25,7 @@ def test_irsa_role_trusts_only_the_proxy_service_account(run_stack: RunStack) ->
     assert not run.by_type("aws:iam/accessKey:AccessKey")
     assert not run.by_type("kubernetes:core/v1:Secret")
     roles = {r.name: r for r in run.by_type("aws:iam/role:Role")}
-    trust = json.loads(roles["echo-irsa"].inputs["assumeRolePolicy"])
+    trust = json.loads(roles["gateway-irsa"].inputs["assumeRolePolicy"])
     assert trust["Statement"] == [
         {
             "Effect": "Allow",
@@ -47,7 +47,7 @@ def test_irsa_role_trusts_only_the_proxy_service_account(run_stack: RunStack) ->
     parameters = reveal(run.one("kubernetes:gateway.kgateway.dev/v1alpha1:GatewayParameters").inputs)
     assert parameters["metadata"]["namespace"] == "kgateway-system"
     annotations = parameters["spec"]["kube"]["serviceAccount"]["extraAnnotations"]
-    assert annotations == {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/echo-irsa-0000001"}
+    assert annotations == {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/gateway-irsa-0000001"}
     assert run.outputs["irsa_role_arn"] == annotations["eks.amazonaws.com/role-arn"]
     assert "secret_name" not in run.outputs
     for version in KGATEWAY_VERSIONS:
@@ -57,7 +57,7 @@ def test_irsa_role_trusts_only_the_proxy_service_account(run_stack: RunStack) ->
 def test_issuer_url_gives_the_provider_arn_in_the_deploying_account(run_stack: RunStack) -> None:
     run = run_stack({"credentialsMode": "irsa", "oidcProvider": f"https://{ISSUER}"})
     trust = json.loads(
-        next(r for r in run.by_type("aws:iam/role:Role") if r.name == "echo-irsa").inputs["assumeRolePolicy"]
+        next(r for r in run.by_type("aws:iam/role:Role") if r.name == "gateway-irsa").inputs["assumeRolePolicy"]
     )
     assert trust["Statement"][0]["Principal"] == {"Federated": PROVIDER}
 
@@ -66,7 +66,7 @@ def test_irsa_deploys_into_moto_and_destroys_cleanly(aws: boto3.Session) -> None
     deployment = MotoDeployment(aws)
     deployment.up(dev_config(credentialsMode="irsa", oidcProvider=PROVIDER))
     iam = aws.client("iam")
-    role = next(r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("echo-irsa"))
+    role = next(r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("gateway-irsa"))
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]
     assert iam.list_users()["Users"] == []
@@ -81,12 +81,12 @@ def test_assume_role_mode_trusts_exactly_the_ambient_role(run_stack: RunStack) -
     run = run_stack({"credentialsMode": "assume-role", "ambientRoleArn": AMBIENT})
     assert not run.by_type("kubernetes:core/v1:Secret")
     assert not run.by_type("aws:iam/user:User")
-    role = next(r for r in run.by_type("aws:iam/role:Role") if r.name == "echo-invoke-role")
+    role = next(r for r in run.by_type("aws:iam/role:Role") if r.name == "gateway-invoke-role")
     assert json.loads(role.inputs["assumeRolePolicy"])["Statement"] == [
         {"Effect": "Allow", "Principal": {"AWS": AMBIENT}, "Action": "sts:AssumeRole"}
     ]
     backend = reveal(run.one("kubernetes:gateway.kgateway.dev/v1alpha1:Backend").inputs)
-    role_arn = "arn:aws:iam::123456789012:role/echo-invoke-role-0000001"
+    role_arn = "arn:aws:iam::123456789012:role/gateway-invoke-role-0000001"
     assert backend["spec"]["aws"]["auth"] == {"type": "AssumeRole", "assumeRole": {"roleArn": role_arn}}
     assert run.outputs["invoke_role_arn"] == role_arn
     assert any("ignore auth.assumeRole.roleArn" in line for line in run.logs)
@@ -103,10 +103,24 @@ def test_assume_role_deploys_into_moto_and_destroys_cleanly(aws: boto3.Session) 
     deployment = MotoDeployment(aws)
     deployment.up(dev_config(credentialsMode="assume-role", ambientRoleArn=AMBIENT))
     iam = aws.client("iam")
-    role = next(r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("echo-invoke-role"))
+    role = next(r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("gateway-invoke-role"))
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"AWS": AMBIENT}
     (policy_name,) = iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]
     document = iam.get_role_policy(RoleName=role["RoleName"], PolicyName=policy_name)["PolicyDocument"]
     assert document["Statement"][0]["Action"] == "lambda:InvokeFunction"
     deployment.destroy()
     assert iam.list_roles()["Roles"] == []
+
+
+def test_irsa_with_a_created_gateway_points_its_proxy_at_the_parameters(run_stack: RunStack) -> None:
+    run = run_stack({"credentialsMode": "irsa", "oidcProvider": PROVIDER, "createGateway": "true"})
+    gateway = run.one("kubernetes:gateway.networking.k8s.io/v1:Gateway")
+    assert reveal(gateway.inputs)["spec"]["infrastructure"] == {
+        "parametersRef": {"group": "gateway.kgateway.dev", "kind": "GatewayParameters", "name": "lambda-irsa"}
+    }
+    parameters = run.one("kubernetes:gateway.kgateway.dev/v1alpha1:GatewayParameters")
+    assert parameters.urn in gateway.dependencies  # the proxy starts with its role annotation
+    for version in KGATEWAY_VERSIONS:
+        assert object_errors(reveal(gateway.inputs), version) == [], version
+    plain = run_stack({"createGateway": "true"}).one("kubernetes:gateway.networking.k8s.io/v1:Gateway")
+    assert "infrastructure" not in reveal(plain.inputs)["spec"]

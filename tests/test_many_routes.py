@@ -110,7 +110,10 @@ def test_every_object_validates_against_its_crd(version: str) -> None:
 
 
 BAD = [
-    ({"functions": [{"name": "echo"}, {"name": "echo"}]}, "function names twice"),
+    (
+        {"functions": [{"name": "echo"}, {"name": "echo"}]},
+        "functions[1].name = 'echo': gives the function name 'echo', as functions[0] ('echo') does",
+    ),
     ({"functions": [{"source": "echo"}]}, "functions[0].name = (unset): is required"),
     ({"functions": [{"name": "echo", "memory": 1}]}, "functions[0] = ['memory']: has unknown fields"),
     ({"routes": [{"function": "nope", "path": "/x"}]}, "routes[0].function = 'nope': must be one of the functions"),

@@ -46,8 +46,12 @@ class RegisteredResource:
     provider: str = ""
     read_id: str | None = None
     state: dict[str, Any] = field(default_factory=dict)
-    # The types a resource was known by before (aliases' `type`), so a renamed type keeps its URN.
-    alias_types: list[str] = field(default_factory=list)
+    # What a resource was known as before (its aliases: name, type, parent URN; "" where the alias keeps it).
+    aliases: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def alias_types(self) -> list[str]:
+        return [type_ for _, type_, _ in self.aliases if type_]
 
 
 @dataclass
@@ -135,7 +139,9 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     custom=request.custom,
                     provider=request.provider,
                     state=self.resources[response.urn].state if response.urn in self.resources else {},
-                    alias_types=[a.spec.type for a in request.aliases if a.HasField("spec") and a.spec.type],
+                    aliases=[
+                        (a.spec.name, a.spec.type, a.spec.parentUrn) for a in request.aliases if a.HasField("spec")
+                    ],
                 )
             )
         return response
