@@ -15,7 +15,10 @@ from .kgateway_api import gateway_parameters_manifest
 from .validation import (
     DNS_SUBDOMAIN_RE,
     DNS_SUBDOMAIN_RULE,
+    FUNCTION_ARN_RE,
+    FUNCTION_NAME_RE,
     OIDC_PROVIDER_RE,
+    QUALIFIER_RE,
     ROLE_ARN_RE,
     ROTATION_RE,
     InputChecker,
@@ -42,6 +45,45 @@ def invoke_only_policy(function_arns: Sequence[str]) -> str:
         },
         sort_keys=True,
     )
+
+
+# IAM: a managed policy holds at most 6,144 characters (white space not counted), and at most 10 managed policies
+# attach to a user or role by default ("IAM and AWS STS quotas"). Resource lists are packed by an upper bound of
+# each ARN's length, so the number of policies is known before the account id or partition is.
+MANAGED_POLICY_CHARACTERS = 6144
+ATTACHED_POLICIES = 10
+_POLICY_OVERHEAD = len(invoke_only_policy([])) + 16
+# `arn:` + partition (at most aws-us-gov) + `:lambda:` + region (at most 20) + `:` + account + `:function:`.
+_ARN_PREFIX_BOUND = len("arn:aws-us-gov:lambda:") + 20 + 1 + 12 + len(":function:")
+
+
+class InvokeTarget(TypedDict):
+    """A function kgateway may invoke."""
+
+    function: str
+    """Its name (in the provider's region and `accountId`'s account) or its ARN (any account)."""
+    qualifier: NotRequired[str]
+    """The version or alias kgateway invokes (default $LATEST)."""
+
+
+def _bound(target: Mapping[str, Any]) -> int:
+    """Characters the target's two ARNs (unqualified, qualified) take at most in a policy, with quotes and commas."""
+    function, qualifier = str(target["function"]), str(target.get("qualifier") or "$LATEST")
+    arn = len(function) if function.startswith("arn:") else _ARN_PREFIX_BOUND + len(function)
+    return 2 * (arn + 3) + len(qualifier) + 1
+
+
+def policy_chunks(targets: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
+    """The targets packed into as few managed policies as fit IAM's size limit, in order."""
+    chunks: list[list[Mapping[str, Any]]] = [[]]
+    used = _POLICY_OVERHEAD
+    for target in targets:
+        if chunks[-1] and used + _bound(target) > MANAGED_POLICY_CHARACTERS:
+            chunks.append([])
+            used = _POLICY_OVERHEAD
+        chunks[-1].append(target)
+        used += _bound(target)
+    return chunks
 
 
 def irsa_trust_policy(provider_arn: str, service_account: str) -> str:
@@ -100,8 +142,8 @@ class CredentialsMode(StrEnum):
 class GatewayCredentialsArgs(TypedDict):
     """The identity kgateway signs Lambda invocations with."""
 
-    invoke_arns: list[pulumi.Input[str]]
-    """Every ARN kgateway may invoke: the functions and their qualified ARNs; nothing else is allowed."""
+    functions: list[InvokeTarget]
+    """The functions kgateway may invoke (each unqualified and at its qualifier); nothing else is allowed."""
     mode: NotRequired[CredentialsMode]
     """How kgateway authenticates (default generated)."""
     namespace: NotRequired[str]
@@ -128,6 +170,33 @@ class GatewayCredentialsArgs(TypedDict):
     """irsa: name of the GatewayParameters annotating the proxy's service account (default `<name>-irsa`)."""
     ambient_role_arn: NotRequired[str]
     """assume-role: the role the gateway proxy already runs as, the only principal that may assume ours."""
+
+
+def check_targets(checker: InputChecker, targets: Any) -> None:
+    """The functions kgateway may invoke: names or ARNs, and few enough for IAM's managed-policy quota."""
+    if not targets:
+        checker.fail("functions", targets, "must list the functions kgateway may invoke", "[{function: echo}]")
+        return
+    for index, target in enumerate(targets):
+        function = target.get("function") if isinstance(target, Mapping) else None
+        if not isinstance(function, str) or not (FUNCTION_NAME_RE.match(function) or FUNCTION_ARN_RE.match(function)):
+            checker.fail(f"functions[{index}].function", function, "must be a function name or ARN", "echo")
+        checker.pattern(
+            f"functions[{index}].qualifier",
+            target.get("qualifier") if isinstance(target, Mapping) else None,
+            QUALIFIER_RE,
+            "must be $LATEST, a version or an alias",
+            "live",
+        )
+    if not checker.problems and len(chunks := policy_chunks(targets)) > ATTACHED_POLICIES:
+        checker.fail(
+            "functions",
+            f"[{len(targets)} functions]",
+            f"need {len(chunks)} managed policies of at most {MANAGED_POLICY_CHARACTERS} characters each, and IAM "
+            f"attaches at most {ATTACHED_POLICIES} to a user or role (its default quota): route them through "
+            "several stacks or gateways",
+            f"at most about {len(targets) * ATTACHED_POLICIES // len(chunks)} functions",
+        )
 
 
 def check_credentials_args(checker: InputChecker, args: Mapping[str, Any], prefix: str = "") -> None:
@@ -225,13 +294,7 @@ class GatewayCredentials(pulumi.ComponentResource):
         )
         checker = InputChecker("GatewayCredentials", name)
         check_credentials_args(checker, args)
-        if not args.get("invoke_arns"):
-            checker.fail(
-                "invokeArns",
-                args.get("invoke_arns"),
-                "must list the ARNs kgateway may invoke",
-                "[function ARN, function ARN:$LATEST]",
-            )
+        check_targets(checker, args.get("functions"))
         checker.done()
         self._args = _Resolved.of(name, args)
         child = pulumi.ResourceOptions(parent=self)
@@ -254,16 +317,14 @@ class GatewayCredentials(pulumi.ComponentResource):
                 tags={"purpose": "kgateway Lambda invocation"},
                 opts=child,
             )
-            policy = aws.iam.UserPolicy(
-                f"{name}-invoke-only",
-                user=user.name,
-                policy=pulumi.Output.all(*resolved.invoke_arns).apply(invoke_only_policy),
-                opts=child,
-            )
+            attachments = [
+                aws.iam.UserPolicyAttachment(policy_name, user=user.name, policy_arn=policy.arn, opts=child)
+                for policy_name, policy in self._invoke_only_policies(name)
+            ]
             key = aws.iam.AccessKey(
                 f"{name}-key-{resolved.rotation}",
                 user=user.name,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[policy], additional_secret_outputs=["secret"]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=attachments, additional_secret_outputs=["secret"]),
             )
             access_key_id: pulumi.Input[str] = key.id
             secret_access_key: pulumi.Input[str] = key.secret
@@ -292,19 +353,49 @@ class GatewayCredentials(pulumi.ComponentResource):
         self.secret_name = secret.urn.apply(lambda _: resolved.secret_name)
         self.register_outputs({"secret_name": self.secret_name, "user_name": self.user_name})
 
+    def _invoke_only_policies(self, name: str) -> list[tuple[str, aws.iam.Policy]]:
+        """Managed policies allowing `lambda:InvokeFunction` on exactly the targets' ARNs, as few as IAM allows."""
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        args = self._args
+        account = args.account_id or aws.get_caller_identity_output(opts=invoke).account_id
+        prefix = pulumi.Output.concat(
+            "arn:",
+            aws.get_partition_output(opts=invoke).partition,
+            ":lambda:",
+            aws.get_region_output(opts=invoke).region,
+            ":",
+            account,
+            ":function:",
+        )
+        policies = []
+        for index, chunk in enumerate(policy_chunks(args.functions), start=1):
+            arns: list[pulumi.Input[str]] = []
+            for target in chunk:
+                function, qualifier = str(target["function"]), str(target.get("qualifier") or "$LATEST")
+                arn = function if function.startswith("arn:") else pulumi.Output.concat(prefix, function)
+                arns += [arn, pulumi.Output.concat(arn, ":", qualifier)]
+            policy_name = f"{name}-invoke-only-{index}"
+            policy = aws.iam.Policy(
+                policy_name,
+                path="/kgateway-lambda/",
+                description="kgateway may invoke exactly these Lambda functions",
+                policy=pulumi.Output.all(*arns).apply(invoke_only_policy),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            policies.append((policy_name, policy))
+        return policies
+
     def _invoke_only_role(
         self, resource_name: str, trust_policy: pulumi.Input[str], description: str
-    ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+    ) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
         """A role that may only invoke the routed functions, assumable as `trust_policy` says."""
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(resource_name, assume_role_policy=trust_policy, description=description, opts=child)
-        policy = aws.iam.RolePolicy(
-            f"{resource_name}-invoke-only",
-            role=role.id,
-            policy=pulumi.Output.all(*self._args.invoke_arns).apply(invoke_only_policy),
-            opts=child,
-        )
-        return role, policy
+        attachments = [
+            aws.iam.RolePolicyAttachment(policy_name, role=role.name, policy_arn=policy.arn, opts=child)
+            for policy_name, policy in self._invoke_only_policies(resource_name)
+        ]
+        return role, attachments
 
     def _assume_role(self, name: str, args: "_Resolved") -> None:
         assert args.ambient_role_arn is not None  # checked above
@@ -313,7 +404,8 @@ class GatewayCredentials(pulumi.ComponentResource):
             assume_role_trust_policy(args.ambient_role_arn),
             "Assumed by the kgateway proxy's ambient identity to invoke routed Lambdas",
         )
-        self.invoke_role_arn = pulumi.Output.all(role.arn, policy.id).apply(lambda parts: str(parts[0]))
+        # The role's ARN once its permissions are attached: the Backend that names it waits for them.
+        self.invoke_role_arn = pulumi.Output.all(role.arn, *(a.id for a in policy)).apply(lambda parts: str(parts[0]))
         self.register_outputs({"invoke_role_arn": self.invoke_role_arn})
 
     def _irsa(self, name: str, args: "_Resolved") -> None:
@@ -336,7 +428,7 @@ class GatewayCredentials(pulumi.ComponentResource):
                 namespace=args.gateway_namespace,
                 annotations={IRSA_ANNOTATION: role.arn},
             ),
-            pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            pulumi.ResourceOptions(parent=self, depends_on=list(policy)),
         )
         self.irsa_role_arn = role.arn
         self.gateway_parameters_name = parameters.urn.apply(lambda _: args.gateway_parameters_name)
@@ -350,7 +442,7 @@ class _Resolved:
     """The inputs with every default filled in."""
 
     mode: str
-    invoke_arns: list[pulumi.Input[str]]
+    functions: list[Mapping[str, Any]]
     namespace: str
     secret_name: str
     rotation: str
@@ -369,7 +461,7 @@ class _Resolved:
         label = dns_label_for(name)
         return _Resolved(
             mode=plain(args.get("mode")) or CredentialsMode.GENERATED.value,
-            invoke_arns=list(args["invoke_arns"]),
+            functions=list(args["functions"]),
             namespace=args.get("namespace") or "kgateway-system",
             secret_name=args.get("secret_name") or f"{label}-aws-creds",
             rotation=args.get("rotation") or "1",

@@ -1,5 +1,6 @@
 """One Node.js Lambda function: execution role, log group, function, and optionally an alias."""
 
+import hashlib
 import json
 from enum import StrEnum
 from typing import NotRequired, TypedDict
@@ -22,6 +23,20 @@ LAMBDA_TRUST_POLICY = json.dumps(
     },
     sort_keys=True,
 )
+
+
+# Pulumi auto-names a role `<resource name>-<7 random hex>` and IAM allows 64 characters: longer resource names
+# (from function names past 51 characters) are cut, with a hash of the whole name to keep them apart.
+ROLE_NAME_LIMIT = 64 - len("-") - 7
+
+
+def role_resource_name(component_name: str) -> str:
+    """`<name>-role`, short enough for Pulumi's auto-name to fit IAM's 64 characters."""
+    wanted = f"{component_name}-role"
+    if len(wanted) <= ROLE_NAME_LIMIT:
+        return wanted
+    digest = hashlib.sha256(component_name.encode()).hexdigest()[:6]
+    return f"{component_name[: ROLE_NAME_LIMIT - len('-role') - 7]}-{digest}-role"
 
 
 class Runtime(StrEnum):
@@ -127,7 +142,7 @@ class LambdaFunction(pulumi.ComponentResource):
         alias_name = args.get("alias")
 
         role = aws.iam.Role(
-            f"{name}-role",
+            role_resource_name(name),
             assume_role_policy=LAMBDA_TRUST_POLICY,
             description=f"Execution role of the Lambda function {function_name}",
             opts=child,

@@ -131,11 +131,6 @@ class LambdaGatewayRouteArgs(TypedDict):
     """Use an identity made elsewhere instead of making one."""
 
 
-def qualified_arn(function_arn: pulumi.Input[str], qualifier: str | None) -> pulumi.Output[str]:
-    """The ARN kgateway invokes: the function's ARN with its qualifier (`$LATEST` when none is set)."""
-    return pulumi.Output.concat(function_arn, ":", qualifier or "$LATEST")
-
-
 def default_route_name(component_label: str, index: int, route: Mapping[str, Any]) -> str:
     """The first route takes the component's name; others add a hash of what they match (stable under reordering)."""
     if index == 0:
@@ -228,6 +223,8 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
         region: pulumi.Input[str] | None = None
         none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
 
+        existing_arn = False
+        existing = ""
         if "function" in args:
             function_args = args["function"]
             function = LambdaFunction(name, function_args, opts=child)
@@ -242,11 +239,13 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
         else:
             existing = str(args["existing_function"])
             arn = FUNCTION_ARN_RE.match(existing)
+            existing_arn = arn is not None
             if arn is not None:  # possibly another account or region: both come from the ARN
                 # The ARN says where the function is: its account and region win over any default.
                 function_name, account_id, region = arn["name"], arn["account"], arn["region"]
                 plain_name = arn["name"]
-                function_arn = pulumi.Output.from_input(existing.rsplit(":", 1)[0] if arn["qualifier"] else existing)
+                existing = existing.rsplit(":", 1)[0] if arn["qualifier"] else existing
+                function_arn = pulumi.Output.from_input(existing)
                 qualifier = backend_options.get("qualifier") or arn["qualifier"]
                 backend_qualifier = qualifier
             else:
@@ -278,7 +277,9 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
             options: Mapping[str, Any] = args.get("credentials") or {}
             credentials_args: dict[str, Any] = {
                 **options,
-                "invoke_arns": [function_arn, qualified_arn(function_arn, qualifier)],
+                "functions": [
+                    {"function": existing if existing_arn else plain_name, "qualifier": qualifier or "$LATEST"}
+                ],
                 "namespace": namespace,
                 "gateway_name": args.get("gateway_name") or "http",
                 "gateway_namespace": args.get("gateway_namespace") or "kgateway-system",

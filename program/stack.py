@@ -215,20 +215,17 @@ def shared_credentials(settings: StackSettings) -> GatewayCredentials:
     """One identity for every routed function, at the stack's root whatever the number of functions.
 
     So going from one function to several (or back), or renaming the function, never moves it: its Secret, user
-    and key keep their URNs. The ARNs follow from the explicit names, so nothing waits on AWS. Stacks deployed
+    and key keep their URNs. It is given names, not ARNs, so nothing waits on the functions. Stacks deployed
     before 0.2.0 kept a single function's identity inside its composite: aliases bring it here unchanged.
     """
-    account = settings.targets[0].backend.account_id or aws.get_caller_identity_output().account_id
-    prefix = pulumi.Output.concat(
-        "arn:", aws.get_partition_output().partition, ":lambda:", aws.get_region_output().region, ":", account
-    )
-    arns: list[pulumi.Input[str]] = []
-    for target in settings.targets:
-        function_arn: pulumi.Input[str] = target.function.existing_arn or pulumi.Output.concat(
-            prefix, ":function:", target.function.name
-        )
-        qualifier = target.function.alias or target.backend.qualifier or "$LATEST"
-        arns += [function_arn, pulumi.Output.concat(function_arn, ":", qualifier)]
+    account = settings.targets[0].backend.account_id
+    functions = [
+        {
+            "function": target.function.existing_arn or target.function.name,
+            "qualifier": target.function.alias or target.backend.qualifier or "$LATEST",
+        }
+        for target in settings.targets
+    ]
     gw = settings.gateway
     first = dns_label_for(settings.targets[0].function.name)
     composite = (
@@ -244,9 +241,9 @@ def shared_credentials(settings: StackSettings) -> GatewayCredentials:
             GatewayCredentialsArgs,
             {
                 **credentials_options(settings.credentials),
-                "invoke_arns": arns,
+                "functions": functions,
                 "namespace": settings.targets[0].backend.namespace,
-                "account_id": account,
+                **({"account_id": account} if account else {}),
                 "gateway_name": gw.gateway_name,
                 "gateway_namespace": gw.gateway_namespace,
             },

@@ -12,6 +12,7 @@ import pytest
 
 from components.kgateway_api import CRD_TYPE
 from program.config import PROJECT_ROOT
+from tools.aws_rules import IamState, enforce_iam_limits, physical_name
 from tools.engine import (
     ProgramRun,
     crd_read_result,
@@ -48,6 +49,7 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
         # The Backend CRD the cluster has (None: kgateway's CRDs are not installed).
         self.kgateway_crd = read_crd_file(kgateway_crd) if isinstance(kgateway_crd, Path) else kgateway_crd
         self.counter = 0
+        self.iam_state = IamState()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if args.resource_id and args.typ == CRD_TYPE:
@@ -57,9 +59,12 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
         state = dict(args.inputs)
         if args.typ == "kubernetes:gateway.networking.k8s.io/v1:Gateway":  # what the controller would publish
             return f"{args.name}-id", {**state, "status": self.gateway.get("status", {})}
-        name = state.get("name") or f"{args.name}-0000001"
+        name = physical_name(args.typ, args.name, state, "0000001")  # refuses what auto-naming and IAM refuse
         self.counter += 1
-        if args.typ == "aws:iam/role:Role":
+        enforce_iam_limits(self.iam_state, args.typ, name, state)
+        if args.typ == "aws:iam/policy:Policy":
+            state.update(name=name, arn=f"arn:aws:iam::{self.account}:policy{state.get('path', '/')}{name}")
+        elif args.typ == "aws:iam/role:Role":
             state.update(name=name, arn=f"arn:aws:iam::{self.account}:role/{name}")
         elif args.typ == "aws:iam/user:User":
             state.update(

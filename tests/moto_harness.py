@@ -20,6 +20,7 @@ import pulumi
 
 from components.kgateway_api import CRD_TYPE
 from tests.conftest import MAIN_BACKEND_CRD
+from tools.aws_rules import check_attachments, check_managed_policy, physical_name
 from tools.engine import ProgramRun, crd_read_result, read_crd_file, region_invoke_result, reveal, run_program
 
 Key = tuple[str, str]  # (type, name): unique in this program
@@ -152,6 +153,8 @@ class MotoDeployment(pulumi.runtime.Mocks):
             "aws:iam/accessKey:AccessKey": self._create_access_key,
             "aws:iam/rolePolicy:RolePolicy": self._put_role_policy,
             "aws:lambda/alias:Alias": self._create_alias,
+            "aws:iam/policy:Policy": self._create_policy,
+            "aws:iam/userPolicyAttachment:UserPolicyAttachment": self._attach_user_policy,
         }
 
     def _updaters(self) -> dict[str, Callable[[Deployed, dict[str, Any]], dict[str, Any]]]:
@@ -160,6 +163,17 @@ class MotoDeployment(pulumi.runtime.Mocks):
             self.iam.put_user_policy(
                 UserName=plain["user"], PolicyName=old.state["name"], PolicyDocument=plain["policy"]
             )
+            return {}
+
+        def managed_policy(old: Deployed, inputs: dict[str, Any]) -> dict[str, Any]:
+            """A new default version (IAM keeps at most 5: the oldest non-default goes first)."""
+            document = reveal(inputs)["policy"]
+            check_managed_policy(document)
+            versions = self.iam.list_policy_versions(PolicyArn=old.id)["Versions"]
+            if len(versions) >= 5:
+                oldest = min((v for v in versions if not v["IsDefaultVersion"]), key=lambda v: v["CreateDate"])
+                self.iam.delete_policy_version(PolicyArn=old.id, VersionId=oldest["VersionId"])
+            self.iam.create_policy_version(PolicyArn=old.id, PolicyDocument=document, SetAsDefault=True)
             return {}
 
         def log_group(old: Deployed, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -171,6 +185,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
 
         return {
             "aws:iam/userPolicy:UserPolicy": user_policy,
+            "aws:iam/policy:Policy": managed_policy,
             "aws:cloudwatch/logGroup:LogGroup": log_group,
             "kubernetes:core/v1:Secret": kubernetes_object,
             "kubernetes:gateway.kgateway.dev/v1alpha1:Backend": kubernetes_object,
@@ -195,13 +210,37 @@ class MotoDeployment(pulumi.runtime.Mocks):
             "aws:lambda/alias:Alias": lambda r: self.lambda_.delete_alias(
                 FunctionName=r.state["functionName"], Name=r.state["name"]
             ),
+            "aws:iam/policy:Policy": lambda r: self._delete_policy(r.id),
+            "aws:iam/userPolicyAttachment:UserPolicyAttachment": lambda r: self.iam.detach_user_policy(
+                UserName=r.state["user"], PolicyArn=r.state["policyArn"]
+            ),
             "aws:iam/rolePolicy:RolePolicy": lambda r: self.iam.delete_role_policy(
                 RoleName=r.state["role"], PolicyName=r.state["name"]
             ),
         }
 
+    def _create_policy(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        policy_name = physical_name("aws:iam/policy:Policy", name, inputs)
+        check_managed_policy(inputs["policy"])
+        policy = self.iam.create_policy(
+            PolicyName=policy_name, Path=inputs.get("path", "/"), PolicyDocument=inputs["policy"]
+        )["Policy"]
+        return policy["Arn"], {"name": policy_name, "arn": policy["Arn"], "policyId": policy["PolicyId"]}
+
+    def _delete_policy(self, arn: str) -> None:
+        for version in self.iam.list_policy_versions(PolicyArn=arn)["Versions"]:
+            if not version["IsDefaultVersion"]:
+                self.iam.delete_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
+        self.iam.delete_policy(PolicyArn=arn)
+
+    def _attach_user_policy(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        attached = self.iam.list_attached_user_policies(UserName=inputs["user"])["AttachedPolicies"]
+        check_attachments(inputs["user"], len(attached) + 1)
+        self.iam.attach_user_policy(UserName=inputs["user"], PolicyArn=inputs["policyArn"])
+        return f"{inputs['user']}-{_suffix(inputs['policyArn'])}", {}
+
     def _create_role(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        role_name = inputs.get("name") or f"{name}-{_suffix(name)}"
+        role_name = physical_name("aws:iam/role:Role", name, inputs, _suffix(name))
         role = self.iam.create_role(
             RoleName=role_name,
             AssumeRolePolicyDocument=inputs["assumeRolePolicy"],
@@ -210,6 +249,8 @@ class MotoDeployment(pulumi.runtime.Mocks):
         return role_name, {"name": role_name, "arn": role["Arn"], "uniqueId": role["RoleId"]}
 
     def _attach_role_policy(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        attached = self.iam.list_attached_role_policies(RoleName=inputs["role"])["AttachedPolicies"]
+        check_attachments(inputs["role"], len(attached) + 1)
         self.iam.attach_role_policy(RoleName=inputs["role"], PolicyArn=inputs["policyArn"])
         return f"{inputs['role']}-{_suffix(inputs['policyArn'])}", {}
 
@@ -243,7 +284,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         }
 
     def _create_user(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        user_name = inputs.get("name") or f"{name}-{_suffix(name)}"
+        user_name = physical_name("aws:iam/user:User", name, inputs, _suffix(name))
         tags = [{"Key": k, "Value": v} for k, v in (inputs.get("tags") or {}).items()]
         user = self.iam.create_user(UserName=user_name, Path=inputs.get("path", "/"), Tags=tags)["User"]
         return user_name, {"name": user_name, "arn": user["Arn"], "uniqueId": user["UserId"]}
@@ -267,3 +308,18 @@ class MotoDeployment(pulumi.runtime.Mocks):
     def _create_access_key(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         key = self.iam.create_access_key(UserName=inputs["user"])["AccessKey"]
         return key["AccessKeyId"], {"secret": key["SecretAccessKey"], "status": key["Status"]}
+
+
+def attached_documents(iam: Any, *, user: str | None = None, role: str | None = None) -> list[dict[str, Any]]:
+    """The default versions of the managed policies attached to a user or role, as IAM stores them."""
+    attached = (
+        iam.list_attached_user_policies(UserName=user)["AttachedPolicies"]
+        if user is not None
+        else iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+    )
+    documents = []
+    for policy in attached:
+        version = iam.get_policy(PolicyArn=policy["PolicyArn"])["Policy"]["DefaultVersionId"]
+        document = iam.get_policy_version(PolicyArn=policy["PolicyArn"], VersionId=version)["PolicyVersion"]["Document"]
+        documents.append(document if isinstance(document, dict) else json.loads(document))
+    return documents

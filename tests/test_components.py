@@ -88,7 +88,7 @@ def test_function_knobs_reach_aws(run_stack: RunStack) -> None:
 
 def test_generated_credentials_invoke_only_exact_arns(run_stack: RunStack) -> None:
     run = run_stack()
-    policy = json.loads(run.one("aws:iam/userPolicy:UserPolicy").inputs["policy"])
+    policy = json.loads(run.one("aws:iam/policy:Policy").inputs["policy"])
     assert policy["Statement"] == [
         {
             "Sid": "InvokeRoutedFunctions",
@@ -108,12 +108,12 @@ def test_generated_credentials_invoke_only_exact_arns(run_stack: RunStack) -> No
     assert data["secretKey"].startswith("fake-secret-")
     # The Secret is written only after the key exists, and the key only after its policy.
     assert depends_on(run, "kubernetes:core/v1:Secret", "aws:iam/accessKey:AccessKey")
-    assert depends_on(run, "aws:iam/accessKey:AccessKey", "aws:iam/userPolicy:UserPolicy")
+    assert depends_on(run, "aws:iam/accessKey:AccessKey", "aws:iam/userPolicyAttachment:UserPolicyAttachment")
 
 
 def test_qualifier_is_in_the_policy_and_the_backend(run_stack: RunStack) -> None:
     run = run_stack({"qualifier": "live"})
-    policy = json.loads(run.one("aws:iam/userPolicy:UserPolicy").inputs["policy"])
+    policy = json.loads(run.one("aws:iam/policy:Policy").inputs["policy"])
     assert policy["Statement"][0]["Resource"] == [FUNCTION_ARN, f"{FUNCTION_ARN}:live"]
     spec = run.one("kubernetes:gateway.kgateway.dev/v1alpha1:Backend").inputs["spec"]
     assert spec["aws"]["lambda"]["qualifier"] == "live"
@@ -298,7 +298,7 @@ def test_alias_publishes_a_version_and_is_what_kgateway_invokes(run_stack: RunSt
     assert "functionVersion" in alias
     spec = run.one("kubernetes:gateway.kgateway.dev/v1alpha1:Backend").inputs["spec"]
     assert spec["aws"]["lambda"]["qualifier"] == "live"
-    policy = json.loads(run.one("aws:iam/userPolicy:UserPolicy").inputs["policy"])
+    policy = json.loads(run.one("aws:iam/policy:Policy").inputs["policy"])
     assert policy["Statement"][0]["Resource"] == [FUNCTION_ARN, f"{FUNCTION_ARN}:live"]
     assert run.one("kubernetes:gateway.kgateway.dev/v1alpha1:Backend").urn in [
         r.urn for r in run.resources if run.one("aws:lambda/alias:Alias").urn in r.dependencies

@@ -11,7 +11,7 @@ from components.kgateway_api import KGATEWAY_VERSIONS
 from program.config import ConfigError
 from tests.conftest import ACCOUNT, RunStack
 from tests.kgateway_reference import object_errors
-from tests.moto_harness import MotoDeployment
+from tests.moto_harness import MotoDeployment, attached_documents
 from tests.test_moto_deploy import aws, dev_config  # noqa: F401 (the fixture)
 from tools.engine import reveal
 
@@ -39,7 +39,7 @@ def test_irsa_role_trusts_only_the_proxy_service_account(run_stack: RunStack) ->
             },
         }
     ]
-    policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    policy = json.loads(run.one("aws:iam/policy:Policy").inputs["policy"])
     arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:echo"
     assert policy["Statement"][0]["Resource"] == [arn, f"{arn}:$LATEST"]
     backend = reveal(run.one("kubernetes:gateway.kgateway.dev/v1alpha1:Backend").inputs)
@@ -68,7 +68,9 @@ def test_irsa_deploys_into_moto_and_destroys_cleanly(aws: boto3.Session) -> None
     iam = aws.client("iam")
     role = next(r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("gateway-irsa"))
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Action"] == "sts:AssumeRoleWithWebIdentity"
-    assert iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]
+    (document,) = attached_documents(iam, role=role["RoleName"])
+    assert document["Statement"][0]["Action"] == "lambda:InvokeFunction"
+    assert iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"] == []
     assert iam.list_users()["Users"] == []
     deployment.destroy()
     assert iam.list_roles()["Roles"] == []
@@ -105,8 +107,7 @@ def test_assume_role_deploys_into_moto_and_destroys_cleanly(aws: boto3.Session) 
     iam = aws.client("iam")
     role = next(r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("gateway-invoke-role"))
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"AWS": AMBIENT}
-    (policy_name,) = iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]
-    document = iam.get_role_policy(RoleName=role["RoleName"], PolicyName=policy_name)["PolicyDocument"]
+    (document,) = attached_documents(iam, role=role["RoleName"])
     assert document["Statement"][0]["Action"] == "lambda:InvokeFunction"
     deployment.destroy()
     assert iam.list_roles()["Roles"] == []

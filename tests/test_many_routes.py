@@ -12,7 +12,7 @@ from components.kgateway_api import KGATEWAY_VERSIONS
 from program.config import ConfigError
 from tests.conftest import ACCOUNT, FakeAwsMocks, RunStack
 from tests.kgateway_reference import object_errors
-from tests.moto_harness import MotoDeployment
+from tests.moto_harness import MotoDeployment, attached_documents
 from tests.test_moto_deploy import aws, evaluate  # noqa: F401 (the fixture)
 from tools.engine import ProgramRun, reveal, run_program, stack_config
 
@@ -33,7 +33,7 @@ def by_name(run: ProgramRun, type_: str) -> dict[str, dict[str, Any]]:
 
 def test_one_identity_invokes_exactly_the_routed_functions() -> None:
     run = run_multi()
-    (policy,) = [json.loads(r.inputs["policy"]) for r in run.by_type("aws:iam/userPolicy:UserPolicy")]
+    (policy,) = [json.loads(r.inputs["policy"]) for r in run.by_type("aws:iam/policy:Policy")]
     assert policy["Statement"][0]["Resource"] == [ECHO, f"{ECHO}:live", HELLO, f"{HELLO}:$LATEST"]
     assert len(run.by_type("aws:iam/user:User")) == 1
     assert len(run.by_type("kubernetes:core/v1:Secret")) == 1
@@ -147,8 +147,8 @@ def test_many_functions_deploy_into_moto_with_one_invoke_only_key(aws: boto3.Ses
     run = deployment.up(config, secret_keys, stack="multi")
     iam = aws.client("iam")
     (user,) = iam.list_users(PathPrefix="/kgateway-lambda/")["Users"]
-    (policy_name,) = iam.list_user_policies(UserName=user["UserName"])["PolicyNames"]
-    document = json.dumps(iam.get_user_policy(UserName=user["UserName"], PolicyName=policy_name)["PolicyDocument"])
+    (stored,) = attached_documents(iam, user=user["UserName"])
+    document = json.dumps(stored)
     arns = run.outputs["functions"]
     assert evaluate(document, "lambda:InvokeFunction", f"{arns['echo']}:live")
     assert evaluate(document, "lambda:InvokeFunction", arns["hello"])
@@ -202,7 +202,7 @@ def test_an_existing_function_is_routed_without_creating_it(run_stack: RunStack)
     assert backend["spec"]["aws"]["region"] == "eu-central-1"  # the function's, not the provider's
     assert backend["spec"]["aws"]["lambda"]["functionName"] == "orders"
     assert backend["spec"]["aws"]["lambda"]["accountId"] == "210987654321"
-    policy = json.loads(run.one("aws:iam/userPolicy:UserPolicy").inputs["policy"])
+    policy = json.loads(run.one("aws:iam/policy:Policy").inputs["policy"])
     assert policy["Statement"][0]["Resource"] == [ORDERS_ARN, f"{ORDERS_ARN}:$LATEST"]
     assert run.outputs["function_arn"] == ORDERS_ARN and run.outputs["role_arn"] is None
     assert run.outputs["verify"][0]["expect"] == "status"
@@ -214,7 +214,7 @@ def test_existing_and_created_functions_share_one_exact_identity() -> None:
         functions=functions, routes=[{"function": "echo", "path": "/e"}, {"function": "orders", "path": "/o"}]
     )
     assert [reveal(f.inputs)["name"] for f in run.by_type("aws:lambda/function:Function")] == ["echo"]
-    policy = json.loads(run.one("aws:iam/userPolicy:UserPolicy").inputs["policy"])
+    policy = json.loads(run.one("aws:iam/policy:Policy").inputs["policy"])
     echo_arn = "arn:aws:lambda:eu-west-1:123456789012:function:echo"
     assert policy["Statement"][0]["Resource"] == sorted(
         [echo_arn, f"{echo_arn}:$LATEST", ORDERS_ARN, f"{ORDERS_ARN}:7"]

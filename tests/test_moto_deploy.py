@@ -18,7 +18,7 @@ from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.iam.aws_managed_policies import aws_managed_policies_data
 from moto.iam.models import AWSManagedPolicy, iam_backends
 
-from tests.moto_harness import MotoDeployment
+from tests.moto_harness import MotoDeployment, attached_documents
 from tools.engine import reveal, stack_config
 from tools.plan import plan_document
 
@@ -194,9 +194,9 @@ def test_generated_key_is_invoke_only(aws: boto3.Session) -> None:
     # stores it for the user (and the user has no other policy).
     iam = aws.client("iam")
     user = iam.list_users(PathPrefix="/kgateway-lambda/")["Users"][0]["UserName"]
-    (policy_name,) = iam.list_user_policies(UserName=user)["PolicyNames"]
-    document = json.dumps(iam.get_user_policy(UserName=user, PolicyName=policy_name)["PolicyDocument"])
-    assert iam.list_attached_user_policies(UserName=user)["AttachedPolicies"] == []
+    (stored,) = attached_documents(iam, user=user)
+    document = json.dumps(stored)
+    assert iam.list_user_policies(UserName=user)["PolicyNames"] == []  # no inline policy besides
     assert evaluate(document, "lambda:InvokeFunction", function_arn)
     assert evaluate(document, "lambda:InvokeFunction", f"{function_arn}:live")
     assert not evaluate(document, "lambda:InvokeFunction", f"{function_arn}:other-alias")

@@ -75,7 +75,7 @@ def test_required_inputs_and_closed_choices(schema: dict[str, Any]) -> None:
     resources = schema["resources"]
     assert resources[f"{TOKEN}LambdaGatewayRoute"].get("requiredInputs", []) == []
     assert sorted(resources[f"{TOKEN}LambdaFunction"]["requiredInputs"]) == ["code", "functionName"]
-    assert resources[f"{TOKEN}GatewayCredentials"]["requiredInputs"] == ["invokeArns"]
+    assert resources[f"{TOKEN}GatewayCredentials"]["requiredInputs"] == ["functions"]
     assert resources[f"{TOKEN}LambdaBackend"]["requiredInputs"] == ["functionName"]
     assert sorted(resources[f"{TOKEN}LambdaRoute"]["requiredInputs"]) == ["backendName", "path"]
     assert resources[f"{TOKEN}LambdaFunction"]["inputProperties"]["code"]["$ref"] == "pulumi.json#/Archive"
@@ -243,7 +243,9 @@ def test_the_wheel_installs_the_library_alone_and_the_python_example_runs_on_it(
         if reveal(r.inputs)["metadata"]["name"] == "orders"
     )
     assert reveal(orders.inputs)["spec"]["aws"]["lambda"]["accountId"] == "210987654321"  # the function's own account
-    policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    (policy,) = [
+        json.loads(p.inputs["policy"]) for p in run.by_type("aws:iam/policy:Policy") if p.name.startswith("orders")
+    ]
     orders_arn = "arn:aws:lambda:eu-west-1:210987654321:function:orders"
     assert policy["Statement"][0]["Resource"] == [orders_arn, f"{orders_arn}:$LATEST"]
     assert not any(reveal(r.inputs).get("name") == "orders" for r in run.by_type("aws:lambda/function:Function"))

@@ -41,6 +41,8 @@ COMPUTED_OUTPUTS: dict[str, tuple[str, ...]] = {
     "aws:iam/userPolicy:UserPolicy": ("name",),
     "aws:iam/accessKey:AccessKey": ("secret", "createDate"),
     "aws:iam/rolePolicy:RolePolicy": ("name",),
+    "aws:iam/policy:Policy": ("arn", "name", "policyId"),
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment": (),
     "aws:lambda/alias:Alias": ("arn", "invokeArn"),
 }
 

@@ -1,0 +1,116 @@
+"""AWS's and Pulumi's limits: the rig refuses what they refuse, and the program stays inside them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from components.credentials import ATTACHED_POLICIES, MANAGED_POLICY_CHARACTERS, invoke_only_policy
+from components.lambda_function import role_resource_name
+from components.validation import dns_label_for
+from tests.conftest import FakeAwsMocks, RunStack
+from tests.moto_harness import MotoDeployment, attached_documents
+from tests.test_moto_deploy import aws, evaluate  # noqa: F401 (the fixture)
+from tools.aws_rules import (
+    AwsLimitError,
+    IamState,
+    check_inline_policies,
+    check_managed_policy,
+    enforce_iam_limits,
+    physical_name,
+    policy_size,
+)
+from tools.engine import reveal, run_program, stack_config
+
+
+def test_the_rig_refuses_what_pulumi_and_iam_refuse() -> None:
+    assert (
+        physical_name("aws:iam/role:Role", "r" * 56, {})
+        == "r" * 56 + "-" + physical_name("aws:iam/role:Role", "r" * 56, {})[-7:]
+    )
+    with pytest.raises(AwsLimitError, match=r"name 'r{57}-' plus 7 random chars is longer than maximum length 64"):
+        physical_name("aws:iam/role:Role", "r" * 57, {})
+    with pytest.raises(AwsLimitError, match="length less than or equal to 64"):
+        physical_name("aws:iam/user:User", "u", {"name": "u" * 65})
+    with pytest.raises(AwsLimitError, match="match"):
+        physical_name("aws:iam/user:User", "u", {"name": "a b"})
+    big = invoke_only_policy([f"arn:aws:lambda:us-east-1:123456789012:function:f{i:04d}" for i in range(130)])
+    assert policy_size(big) > MANAGED_POLICY_CHARACTERS
+    with pytest.raises(AwsLimitError, match="PolicySize: 6144"):
+        check_managed_policy(big)
+    small = invoke_only_policy([f"arn:aws:lambda:us-east-1:123456789012:function:f{i:04d}" for i in range(20)])
+    with pytest.raises(AwsLimitError, match="Maximum policy size of 2048 bytes exceeded for user u"):
+        check_inline_policies("aws:iam/userPolicy:UserPolicy", "u", [small, small])
+    check_inline_policies("aws:iam/rolePolicy:RolePolicy", "r", [small, small])  # roles have 10,240
+    state = IamState()
+    for _ in range(ATTACHED_POLICIES):
+        enforce_iam_limits(state, "aws:iam/userPolicyAttachment:UserPolicyAttachment", "a", {"user": "u"})
+    with pytest.raises(AwsLimitError, match="PoliciesPerUser/Role: 10"):
+        enforce_iam_limits(state, "aws:iam/userPolicyAttachment:UserPolicyAttachment", "a", {"user": "u"})
+
+
+def test_a_64_character_function_name_deploys_within_iams_limits(run_stack: RunStack) -> None:
+    name = "F" * 32 + "_" + "x" * 31
+    run = run_stack({"functionName": name, "credentialsMode": "irsa", "oidcProvider": "https://oidc.example/id/X"})
+    role = next(r for r in run.by_type("aws:iam/role:Role") if "gateway" not in r.name)
+    assert role.name == role_resource_name(dns_label_for(name)) and len(role.name) + 8 <= 64
+    assert reveal(run.one("aws:lambda/function:Function").inputs)["name"] == name
+    assert role_resource_name("echo") == "echo-role"  # short names keep the URNs they had
+
+
+def functions_config(count: int, name_length: int = 12) -> dict[str, str]:
+    config, _ = stack_config("multi")
+    functions = [{"name": f"fn{i:03d}".ljust(name_length, "x"), "qualifier": "live"} for i in range(count)]
+    config["kgateway-lambda:functions"] = json.dumps(functions)
+    config.pop("kgateway-lambda:routes")
+    return config
+
+
+def test_200_functions_get_exactly_their_arns_in_managed_policies(tmp_path: Path) -> None:
+    """The identity's policies for 200 functions (the program's other 1,800 resources would only slow this down)."""
+    names = [f"fn{i:03d}xxxxxxx" for i in range(200)]
+    program = tmp_path / "credentials.py"
+    program.write_text(
+        "from components import GatewayCredentials\n"
+        f"GatewayCredentials('gateway', {{'functions': [{{'function': n, 'qualifier': 'live'}} for n in {names!r}]}})\n"
+    )
+    run = run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=program)
+    policies = [json.loads(p.inputs["policy"]) for p in run.by_type("aws:iam/policy:Policy")]
+    assert 2 <= len(policies) <= ATTACHED_POLICIES
+    granted = sorted(arn for policy in policies for arn in policy["Statement"][0]["Resource"])
+    prefix = "arn:aws:lambda:us-east-1:123456789012:function:"
+    assert granted == sorted(f"{prefix}{name}{suffix}" for name in names for suffix in ("", ":live"))
+    assert len(run.by_type("aws:iam/userPolicyAttachment:UserPolicyAttachment")) == len(policies)
+    key = run.one("aws:iam/accessKey:AccessKey")
+    assert {a.urn for a in run.by_type("aws:iam/userPolicyAttachment:UserPolicyAttachment")} <= set(key.dependencies)
+
+
+def test_more_functions_than_iam_can_name_are_refused_before_anything_is_made(run_stack: RunStack) -> None:
+    config = functions_config(400, name_length=64)
+    with pytest.raises(Exception, match=r"functions = '\[400 functions\]': need \d+ managed policies") as failure:
+        run_stack({k: v for k, v in config.items() if k.startswith("kgateway-lambda:")})
+    assert "at most 10 to a user or role" in str(failure.value)
+
+
+def test_many_functions_deploy_into_moto_and_the_key_may_invoke_exactly_them(aws: boto3.Session) -> None:  # noqa: F811
+    """24 functions with 64-character names already need two managed policies (200 would take minutes here)."""
+    config = functions_config(24, name_length=64)
+    config["aws:region"] = "us-east-1"
+    deployment = MotoDeployment(aws)
+    run = deployment.up(config, stack="multi")
+    iam = aws.client("iam")
+    (user,) = iam.list_users(PathPrefix="/kgateway-lambda/")["Users"]
+    documents: list[Any] = attached_documents(iam, user=user["UserName"])
+    assert 2 <= len(documents) <= ATTACHED_POLICIES
+    arns = run.outputs["functions"]
+    combined = json.dumps({"Version": "2012-10-17", "Statement": [s for d in documents for s in d["Statement"]]})
+    for name in (f"fn{i:03d}".ljust(64, "x") for i in (0, 11, 23)):
+        assert evaluate(combined, "lambda:InvokeFunction", f"{arns[name]}:live")
+        assert not evaluate(combined, "lambda:InvokeFunction", f"{arns[name]}:other")
+    assert not evaluate(combined, "lambda:InvokeFunction", arns["fn000".ljust(64, "x")].replace("fn000", "fn999"))
+    deployment.destroy()
+    assert iam.list_policies(Scope="Local")["Policies"] == []
