@@ -1,6 +1,5 @@
 """A Gateway API `HTTPRoute` to a kgateway Lambda `Backend`, with the ReferenceGrant a cross-namespace route needs."""
 
-import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, NotRequired, TypedDict
@@ -21,6 +20,7 @@ from .validation import (
     dns_label_for,
     path_problem,
     plain,
+    regex_problem,
 )
 
 
@@ -75,12 +75,8 @@ def check_match_args(checker: InputChecker, args: Mapping[str, Any], prefix: str
     if not isinstance(path, str):
         checker.fail(f"{prefix}path", path, "is required: an absolute path", "/echo")
     elif match == PathMatch.REGULAR_EXPRESSION.value:
-        try:
-            re.compile(path)
-        except re.error as error:
-            checker.fail(f"{prefix}path", path, f"must be a regular expression ({error})", "^/echo/[0-9]+$")
-        if not path or len(path) > 1024:
-            checker.fail(f"{prefix}path", path, "must be 1 to 1024 characters", "^/echo/[0-9]+$")
+        if (problem := regex_problem(path)) is not None:
+            checker.fail(f"{prefix}path", path, problem, "^/echo/[0-9]+$")
     elif (problem := path_problem(path)) is not None:
         checker.fail(f"{prefix}path", path, problem, "/echo")
     for method in args.get("methods") or []:

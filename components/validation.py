@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any
 
 import pulumi
+import re2  # type: ignore[import-untyped]
 
 FUNCTION_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -51,6 +52,21 @@ def dns_label_for(name: str) -> str:
     """A stable Kubernetes object name for any name (AWS names may hold upper case and `_`)."""
     label = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:63].rstrip("-")
     return label or "lambda"
+
+
+def regex_problem(expression: str) -> str | None:
+    """Why Envoy would refuse this RegularExpression path: kgateway hands it to Envoy, which compiles RE2 (no
+    look-around, no back-references), so it is checked with RE2 itself, not Python's `re`."""
+    if not expression or len(expression) > 1024:
+        return "must be 1 to 1024 characters"
+    options = re2.Options()
+    options.log_errors = False
+    try:
+        re2.compile(expression, options)
+    except re2.error as error:
+        reason = error.args[0].decode() if error.args and isinstance(error.args[0], bytes) else str(error)
+        return f"must be an RE2 regular expression, as Envoy compiles it ({reason})"
+    return None
 
 
 def path_problem(path: str) -> str | None:

@@ -44,6 +44,7 @@ from components.validation import (
     ROTATION_RE,
     dns_label_for,
     path_problem,
+    regex_problem,
 )
 
 PROJECT = "kgateway-lambda"
@@ -396,12 +397,8 @@ def _read_path(reader: _Reader, match: str) -> str:
     name = "routePath"
     value = reader.raw(name) or ""
     if match == "RegularExpression":
-        try:
-            re.compile(value)
-        except re.error as error:
-            reader.fail(name, value, f"must be a regular expression ({error})", "^/echo/[0-9]+$")
-        if not value or len(value) > 1024:
-            reader.fail(name, value, "must be 1 to 1024 characters", "^/echo/[0-9]+$")
+        if (problem := regex_problem(value)) is not None:
+            reader.fail(name, value, problem, "^/echo/[0-9]+$")
         return value
     problem = path_problem(value)
     if problem is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pulumi
@@ -9,10 +10,19 @@ import pulumi
 GATEWAY_TYPE = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
 
 
+def missing_gateway_message(namespace: str, gateway_name: str) -> str:
+    return (
+        f"the Gateway {namespace}/{gateway_name} the routes attach to does not exist: create it (the guide's `http` "
+        "Gateway), or `pulumi config set createGateway true` to have this stack create it, or set gatewayName / "
+        "gatewayNamespace to yours; `pulumi config set gatewayUrl http://host:port` skips reading it"
+    )
+
+
 class ExistingGateway(pulumi.CustomResource):
     """A read of a Gateway that already exists (never created or deleted by this stack).
 
-    `status` is declared so the read brings back the addresses the controller published.
+    `status` is declared so the read brings back the addresses the controller published. A missing Gateway fails
+    the read with the engine's words ("resource '...' does not exist"); the program logs what that means.
     """
 
     spec: pulumi.Output[Any]
@@ -34,6 +44,14 @@ class ExistingGateway(pulumi.CustomResource):
         }
         read = pulumi.ResourceOptions(id=f"{namespace}/{gateway_name}")
         super().__init__(GATEWAY_TYPE, name, props, pulumi.ResourceOptions.merge(opts, read))
+
+        async def explain_a_failed_read() -> None:
+            try:
+                await self.urn.future()
+            except Exception:  # no resource: logged synchronously, before the run ends
+                pulumi.log.error(missing_gateway_message(namespace, gateway_name))
+
+        self._explained = asyncio.ensure_future(explain_a_failed_read())
 
 
 class ManagedGateway(pulumi.CustomResource):

@@ -35,15 +35,20 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
 
     def __init__(
         self,
-        gateway: dict[str, Any] | None = None,
+        gateway: dict[str, Any] | bool | None = True,
         region: str = REGION,
         account: str = ACCOUNT,
         kgateway_crd: Path | dict[str, Any] | None = MAIN_BACKEND_CRD,
     ):
-        self.gateway = gateway or {
-            "spec": {"listeners": [{"name": "http", "port": 8080, "protocol": "HTTP"}]},
-            "status": {"addresses": [{"type": "IPAddress", "value": "203.0.113.10"}]},
-        }
+        # The Gateway the cluster has: a mapping, the default (True), or none (None).
+        self.gateway: dict[str, Any] | None = (
+            gateway
+            if isinstance(gateway, dict) or gateway is None
+            else {
+                "spec": {"listeners": [{"name": "http", "port": 8080, "protocol": "HTTP"}]},
+                "status": {"addresses": [{"type": "IPAddress", "value": "203.0.113.10"}]},
+            }
+        )
         self.region = region
         self.account = account
         # The Backend CRD the cluster has (None: kgateway's CRDs are not installed).
@@ -55,10 +60,12 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
         if args.resource_id and args.typ == CRD_TYPE:
             return args.resource_id, crd_read_result(args.resource_id, self.kgateway_crd)
         if args.resource_id:
+            if self.gateway is None:  # the engine's read step for an object the cluster lacks
+                raise RuntimeError(f"resource '{args.resource_id}' does not exist")
             return args.resource_id, dict(self.gateway)
         state = dict(args.inputs)
         if args.typ == "kubernetes:gateway.networking.k8s.io/v1:Gateway":  # what the controller would publish
-            return f"{args.name}-id", {**state, "status": self.gateway.get("status", {})}
+            return f"{args.name}-id", {**state, "status": (self.gateway or {}).get("status", {})}
         name = physical_name(args.typ, args.name, state, "0000001")  # refuses what auto-naming and IAM refuse
         self.counter += 1
         enforce_iam_limits(self.iam_state, args.typ, name, state)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import ACCOUNT, FakeAwsMocks, RunStack, require_crds
 from tests.crd_schema import schema_errors
 from tools.engine import ProgramRun, is_secret_value, reveal
@@ -344,3 +346,12 @@ def test_a_single_functions_identity_moved_to_the_root_keeps_its_urn(run_stack: 
     assert ("echo", "kgateway-lambda:aws:GatewayCredentials", composite) in credentials.aliases
     multi = run_stack({"functions": '[{"name": "echo"}, {"name": "hello", "source": "hello"}]'})
     assert multi.one("kgateway-lambda:index:GatewayCredentials").urn == credentials.urn  # 1 -> N moves nothing
+
+
+def test_a_missing_gateway_says_which_and_what_to_do(run_stack: RunStack) -> None:
+    with pytest.raises(Exception, match=r"resource 'kgateway-system/http' does not exist") as failure:
+        run_stack(mocks=FakeAwsMocks(gateway=None))
+    (note,) = failure.value.__notes__
+    assert note.startswith("error: the Gateway kgateway-system/http the routes attach to does not exist")
+    assert "createGateway true" in note and "gatewayUrl" in note
+    run_stack({"gatewayUrl": "http://localhost:8080"}, mocks=FakeAwsMocks(gateway=None))  # nothing read

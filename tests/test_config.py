@@ -276,3 +276,14 @@ def test_clashing_functions_are_reported_on_the_users_own_keys() -> None:
         "kgateway-lambda:functions[1].name = 'echo': gives the Kubernetes (Backend) name 'echo', as functions[0] "
         "('Echo') does; each must be unique (example: echo-2)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("expression", "reason"),
+    [("^/a(?!b)", "invalid perl operator: (?!"), ("(a)\\1", "invalid escape sequence: \\1"), ("[", "missing ]: [")],
+)
+def test_a_regular_expression_envoy_cannot_compile_is_refused(expression: str, reason: str) -> None:
+    """Python's `re` accepts look-around and back-references; Envoy's RE2 does not."""
+    (problem,) = problems_of({"routeMatch": "RegularExpression", "routePath": expression})
+    assert f"must be an RE2 regular expression, as Envoy compiles it ({reason})" in problem
+    load_settings(DictSource({**BASE, "routeMatch": "RegularExpression", "routePath": "^/echo/[0-9]+$"}))
