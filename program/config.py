@@ -10,6 +10,7 @@ import difflib
 import hashlib
 import json
 import re
+import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -579,6 +580,11 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
     gateway_url = reader.optional_pattern(
         "gatewayUrl", GATEWAY_URL_RE, "must be http(s)://host[:port] with no path", "http://localhost:8080"
     )
+    if gateway_url is not None and GATEWAY_URL_RE.match(gateway_url):
+        try:
+            urllib.parse.urlsplit(gateway_url).port  # noqa: B018 (raises for a port out of range)
+        except ValueError:
+            reader.fail("gatewayUrl", gateway_url, "must have a port from 1 to 65535", "http://localhost:8080")
     create_gateway = reader.boolean("createGateway")
     gateway_port = reader.integer("gatewayPort", 1, 65535, 8080)
     if reader.problems:

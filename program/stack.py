@@ -25,9 +25,10 @@ from components import (
 from components.k8s_objects import COMMON_LABELS
 from components.kgateway_api import gateway_manifest
 from components.validation import dns_label_for
-from program.config import PROJECT_ROOT, CredentialsSettings, RouteSettings, StackSettings, TargetSettings
+from program.config import PROJECT_ROOT, ConfigError, CredentialsSettings, RouteSettings, StackSettings, TargetSettings
 from program.gateway import ExistingGateway, ManagedGateway, gateway_url_from, no_address_message
 from program.guide import EXPECT_ASYNC, EXPECT_ENVOY, EXPECT_GUIDE, EXPECT_STATUS, GUIDE_REQUEST_BODY
+from program.preflight import preflight_problems
 
 BUILD_DIR = PROJECT_ROOT / ".build"
 
@@ -253,6 +254,10 @@ def shared_credentials(settings: StackSettings) -> GatewayCredentials:
 
 
 def deploy(settings: StackSettings) -> None:
+    # Every object the API server would refuse is refused here, before any resource exists.
+    problems = preflight_problems(settings)
+    if problems:
+        raise ConfigError(problems)
     for warning in settings.warnings:
         pulumi.log.warn(warning)
     shared = shared_credentials(settings)

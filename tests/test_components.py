@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from program.crd_validation import schema_errors
 from tests.conftest import ACCOUNT, FakeAwsMocks, RunStack, require_crds
-from tests.crd_schema import schema_errors
 from tools.engine import ProgramRun, is_secret_value, reveal
 
 FUNCTION_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:echo"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -287,3 +289,55 @@ def test_a_regular_expression_envoy_cannot_compile_is_refused(expression: str, r
     (problem,) = problems_of({"routeMatch": "RegularExpression", "routePath": expression})
     assert f"must be an RE2 regular expression, as Envoy compiles it ({reason})" in problem
     load_settings(DictSource({**BASE, "routeMatch": "RegularExpression", "routePath": "^/echo/[0-9]+$"}))
+
+
+def preflight_of(run_stack: Any, values: dict[str, str]) -> list[str]:
+    with pytest.raises(ConfigError) as failure:
+        run_stack(values)
+    return [str(p) for p in failure.value.problems]
+
+
+@pytest.mark.parametrize(
+    ("values", "refusal"),
+    [
+        # Gateway API allows at most 16 hostnames, each a DNS name of at most 253 characters.
+        ({"routes": json.dumps([{"path": "/e", "hostnames": [f"h{i}.example.com" for i in range(17)]}])}, "hostnames"),
+        (
+            {
+                "routes": json.dumps(
+                    [{"path": "/e", "hostnames": ["a" * 60 + "." + "b" * 60 + "." + "c" * 60 + "." + "d" * 80]}]
+                )
+            },
+            "hostnames",
+        ),
+        # A header match needs a value of 1 to 4096 characters.
+        ({"routes": json.dumps([{"path": "/e", "headers": {"x-team": ""}}])}, "headers"),
+        # Percent-encoding in a path is `%` and two hex digits (Gateway API's CEL rule).
+        ({"routePath": "/echo/%zz"}, "path"),
+    ],
+    ids=["17-hostnames", "long-hostname", "empty-header-value", "bad-percent-encoding"],
+)
+def test_objects_the_api_server_would_refuse_are_refused_before_anything_exists(
+    run_stack: Any, values: dict[str, str], refusal: str
+) -> None:
+    problems = preflight_of(run_stack, {"kgatewayVersion": "v2.4", **values})
+    assert problems, values
+    assert all("would be refused by the API server" in p and "HTTPRoute echo" in p for p in problems), problems
+    assert any(refusal in p for p in problems), problems
+
+
+def test_every_stack_passes_the_preflight() -> None:
+    from program.preflight import objects, preflight_problems
+    from tools.engine import stack_config
+
+    for stack in ("dev", "multi", "local"):
+        config, secret_keys = stack_config(stack)
+        settings = load_settings(DictSource(config, set(secret_keys)))
+        assert preflight_problems(settings) == [], stack
+        assert {m["kind"] for _, m in objects(settings)} >= {"Backend", "HTTPRoute"}
+
+
+def test_a_gateway_url_port_out_of_range_is_refused() -> None:
+    (problem,) = problems_of({"gatewayUrl": "http://localhost:70000"})
+    assert problem.startswith("kgateway-lambda:gatewayUrl = 'http://localhost:70000': must have a port from 1 to 65535")
+    load_settings(DictSource({**BASE, "gatewayUrl": "http://localhost:65535"}))

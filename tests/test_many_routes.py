@@ -123,7 +123,10 @@ BAD = [
     ({"routes": [{"function": "echo", "path": "/a", "match": "Prefix"}]}, "routes[0].match = 'Prefix'"),
     ({"routes": [{"function": "echo", "path": "/a", "namespace": "Team_A"}]}, "routes[0].namespace = 'Team_A'"),
     ({"routes": [{"function": "echo", "path": "no-slash"}]}, "routes[0].path = 'no-slash'"),
-    ({"routes": [{"function": "echo", "path": "(", "match": "RegularExpression"}]}, "must be an RE2 regular expression"),
+    (
+        {"routes": [{"function": "echo", "path": "(", "match": "RegularExpression"}]},
+        "must be an RE2 regular expression",
+    ),
     ({"functions": "echo"}, "kgateway-lambda:functions = 'echo': must be a list"),
 ]
 

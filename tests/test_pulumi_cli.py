@@ -174,3 +174,15 @@ def test_plan_refuses_with_the_clis_message(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "Stack 'rig-wrong-type' with configuration key 'gatewayPort' must be of type 'integer'" in done.stderr
+
+
+def test_the_shipped_crds_are_the_shared_ones() -> None:
+    """program/crds are copies of ../shared/crds (whose SOURCES.md names every upstream commit)."""
+    from program.crd_validation import CRDS
+    from tests.conftest import require_crds
+
+    shared = require_crds()
+    shipped = sorted(p.name for p in CRDS.glob("*.yaml"))
+    assert len(shipped) == 14
+    for name in shipped:
+        assert (CRDS / name).read_bytes() == (shared / name).read_bytes(), name

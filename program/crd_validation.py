@@ -1,0 +1,200 @@
+"""Validate objects against a real CRD's served schema the way an API server with strict field validation
+would: schema defaults applied, unknown fields are errors, and the CEL rules (`x-kubernetes-validations`) are
+evaluated (with cel-python; a rule that fails to evaluate refuses the object, as the API server's does).
+
+The program's preflight and the tests both use it; `CRDS` are the files the program ships (program/crds).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+import celpy
+import jsonschema
+import yaml
+
+CRDS = Path(__file__).resolve().parent / "crds"
+# libyaml's loader where PyYAML was built with it: the CRDs are megabytes, and this runs in every `pulumi up`.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.load(path.read_text(), Loader=_LOADER)
+
+
+@cache
+def _served_from_file(crd_path: Path, version: str) -> dict[str, Any]:
+    return served_schema(load_yaml(crd_path), version)
+
+
+@cache
+def _served_from_text(crd_json: str, version: str) -> dict[str, Any]:
+    return served_schema(json.loads(crd_json), version)
+
+
+def served_schema(crd: dict[str, Any], version: str) -> dict[str, Any]:
+    for served in crd["spec"]["versions"]:
+        if served["name"] == version and served.get("served"):
+            return strict(served["schema"]["openAPIV3Schema"])
+    raise LookupError(f"{crd['metadata']['name']} serves no version {version}")
+
+
+def strict(schema: dict[str, Any]) -> dict[str, Any]:
+    """A copy in which every object with declared properties rejects undeclared ones."""
+    schema = copy.deepcopy(schema)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if (
+                "properties" in node
+                and "additionalProperties" not in node
+                and not node.get("x-kubernetes-preserve-unknown-fields")
+            ):
+                node["additionalProperties"] = False
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    return schema
+
+
+def with_defaults(obj: Any, schema: dict[str, Any]) -> Any:
+    """The object as the API server stores it: schema defaults filled in, before validation and CEL."""
+    if isinstance(obj, dict):
+        obj = dict(obj)
+        for key, sub in schema.get("properties", {}).items():
+            if key not in obj and "default" in sub:
+                obj[key] = copy.deepcopy(sub["default"])
+            if key in obj:
+                obj[key] = with_defaults(obj[key], sub)
+    elif isinstance(obj, list) and "items" in schema:
+        obj = [with_defaults(item, schema["items"]) for item in obj]
+    return obj
+
+
+def schema_errors(obj: dict[str, Any], crd: Path | dict[str, Any], version: str) -> list[str]:
+    """Errors of `obj` against a CRD (a file, or a document) as an API server would report them."""
+    schema = (
+        _served_from_file(crd, version)
+        if isinstance(crd, Path)
+        else _served_from_text(json.dumps(crd, sort_keys=True), version)
+    )
+    obj = with_defaults(obj, schema)
+    validator = jsonschema.Draft7Validator(schema)
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(obj)]
+    return errors + cel_errors(obj, schema)
+
+
+@cache
+def _program(rule: str) -> Any:
+    env = celpy.Environment()
+    return env.program(env.compile(rule))
+
+
+@lru_cache(maxsize=65536)
+def _verdict(rule: str, obj_json: str) -> str | None:
+    """None when the rule holds for the object; else why not. Pure, so cached: tests re-check equal objects."""
+    try:
+        result = _program(rule).evaluate({"self": celpy.json_to_cel(json.loads(obj_json))})
+    except celpy.CELEvalError as failure:  # an API server rejects an object whose rule cannot evaluate
+        return f"CEL error: {failure.args[0]}"
+    if result is True or (isinstance(result, celpy.celtypes.BoolType) and bool(result)):
+        return None
+    return f"CEL: {rule}"
+
+
+def cel_errors(obj: Any, schema: dict[str, Any], path: str = "") -> list[str]:
+    errors: list[str] = []
+    for validation in schema.get("x-kubernetes-validations", []):
+        rule = validation["rule"]
+        if "oldSelf" in rule:  # transition rules only apply to updates
+            continue
+        verdict = _verdict(rule, json.dumps(obj, sort_keys=True))
+        if verdict is not None:
+            errors.append(f"{path or '/'}: {validation.get('message', rule)} ({verdict})")
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if key in schema.get("properties", {}):
+                errors += cel_errors(value, schema["properties"][key], f"{path}/{key}")
+            elif isinstance(schema.get("additionalProperties"), dict):
+                errors += cel_errors(value, schema["additionalProperties"], f"{path}/{key}")
+    elif isinstance(obj, list) and "items" in schema:
+        for index, value in enumerate(obj):
+            errors += cel_errors(value, schema["items"], f"{path}/{index}")
+    return errors
+
+
+# Which files validate the objects for each kgateway line (see crds/SOURCES.md).
+MAIN = "kgateway-main-354c0f6"
+V2_3 = "kgateway-v2.3.x-1eb924f"
+V2_2 = "kgateway-v2.2.x-207dff9"
+V2_0 = "kgateway-v2.0.0"
+V2_1_DERIVED = "kgateway-v2.1-derived"  # v2.2.x's file with v2.1's differences
+
+
+@dataclass(frozen=True)
+class ValidationBasis:
+    """The real CRDs an object for one kgateway release line must pass."""
+
+    backend_crd: str
+    gateway_parameters_crd: str
+    gateway_api: tuple[str, ...]
+
+
+BASIS: dict[str, ValidationBasis] = {
+    "v2.0": ValidationBasis(V2_0, V2_0, ("v1.2.1",)),
+    "v2.1": ValidationBasis(V2_1_DERIVED, V2_2, ("v1.2.1", "v1.6.1")),
+    "v2.2": ValidationBasis(V2_2, V2_2, ("v1.2.1", "v1.6.1")),
+    "v2.3": ValidationBasis(V2_3, V2_3, ("v1.2.1", "v1.6.1")),
+    "v2.4": ValidationBasis(MAIN, MAIN, ("v1.6.1",)),
+    "main": ValidationBasis(MAIN, MAIN, ("v1.6.1",)),
+    # The shape comes from the cluster: values are checked against the newest CRD, routes against both ends.
+    "auto": ValidationBasis(MAIN, MAIN, ("v1.2.1", "v1.6.1")),
+}
+
+
+def v2_1_backend_crd(crds: Path) -> dict[str, Any]:
+    """v2.2.x's Backend CRD with v2.1's differences (crds/SOURCES.md): `type` required, its enum without GCP."""
+    crd: dict[str, Any] = copy.deepcopy(load_yaml(crds / f"{V2_2}-backends.yaml"))
+    for version in crd["spec"]["versions"]:
+        spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]
+        spec["required"] = sorted({*spec.get("required", []), "type"})
+        spec["properties"]["type"]["enum"] = ["AI", "AWS", "Static", "DynamicForwardProxy", "MCP"]
+    return crd
+
+
+def crd_files(manifest: dict[str, Any], line: str) -> list[tuple[str, str]]:
+    """(file, served version) of every CRD the object must pass for a kgateway line."""
+    basis = BASIS[line]
+    kind = manifest["kind"]
+    if kind == "Backend":
+        return [(f"{basis.backend_crd}-backends.yaml", "v1alpha1")]
+    if kind == "GatewayParameters":
+        return [(f"{basis.gateway_parameters_crd}-gatewayparameters.yaml", "v1alpha1")]
+    plural = {"HTTPRoute": "httproutes", "ReferenceGrant": "referencegrants", "Gateway": "gateways"}[kind]
+    served = manifest["apiVersion"].rsplit("/", 1)[1]
+    return [(f"gateway-api-{api}-{plural}.yaml", served) for api in basis.gateway_api]
+
+
+def crd_errors(manifest: dict[str, Any], crd_file: str, served: str = "v1alpha1", crds: Path = CRDS) -> list[str]:
+    """What an API server with this CRD file would refuse in the object."""
+    if crd_file == f"{V2_1_DERIVED}-backends.yaml":
+        return schema_errors(manifest, v2_1_backend_crd(crds), served)
+    return schema_errors(manifest, crds / crd_file, served)
+
+
+def object_errors(manifest: dict[str, Any], line: str, crds: Path = CRDS) -> list[str]:
+    """Everything an API server running kgateway `line` would refuse in this object."""
+    return [
+        f"{crd}: {error}"
+        for crd, served in crd_files(manifest, line)
+        for error in crd_errors(manifest, crd, served, crds)
+    ]
