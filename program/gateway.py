@@ -48,8 +48,9 @@ class ExistingGateway(pulumi.CustomResource):
         async def explain_a_failed_read() -> None:
             try:
                 await self.urn.future()
-            except Exception:  # no resource: logged synchronously, before the run ends
-                pulumi.log.error(missing_gateway_message(namespace, gateway_name))
+            except Exception as error:
+                if "does not exist" in str(error):  # the read step's refusal; any other failure speaks for itself
+                    pulumi.log.error(missing_gateway_message(namespace, gateway_name))  # no resource: synchronous
 
         self._explained = asyncio.ensure_future(explain_a_failed_read())
 

@@ -61,10 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         print(reference_markdown(schema) if args.markdown else json.dumps(schema, indent=2, sort_keys=True), end="")
         return 0
 
+    from tools.engine import close_event_loop
     from tools.plan import plan, plan_document, render_text, write_manifests
 
     try:
         run = plan(args.stack, stacks_dir=args.stacks_dir, kgateway_crd=args.kgateway_crd)
+        close_event_loop()
     except (ConfigError, PulumiCliError, FileNotFoundError, ValueError, pulumi.RunError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

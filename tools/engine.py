@@ -7,10 +7,13 @@ the program registered (type, name, parent, inputs, dependencies) and the stack 
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import gc
 import json
 import logging
 import runpy
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,8 +128,14 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.registered: list[RegisteredResource] = []
 
+    def Invoke(self, request: Any) -> Any:  # noqa: N802
+        response = super().Invoke(request)  # type: ignore[no-untyped-call]
+        _remember_this_threads_loop()
+        return response
+
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method's name)
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        _remember_this_threads_loop()
         if request.type != "pulumi:pulumi:Stack":
             self.registered.append(
                 RegisteredResource(
@@ -148,6 +157,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802
         response = super().ReadResource(request)  # type: ignore[no-untyped-call]
+        _remember_this_threads_loop()
         self.registered.append(
             RegisteredResource(
                 type=request.type,
@@ -290,6 +300,40 @@ def run_program(
         return ProgramRun(stack, monitor.registered, outputs, secret_outputs, handler.messages, providers)
 
     return contextvars.Context().run(run)
+
+
+# Event loops the SDK's mock monitor made in executor threads (`_ensure_event_loop`), to be closed explicitly.
+_THREAD_LOOPS: set[asyncio.AbstractEventLoop] = set()
+
+
+def _remember_this_threads_loop() -> None:
+    if threading.current_thread() is threading.main_thread():
+        return
+    try:
+        _THREAD_LOOPS.add(asyncio.get_event_loop_policy().get_event_loop())
+    except RuntimeError:  # this thread made none
+        return
+
+
+def close_event_loop() -> list[asyncio.AbstractEventLoop]:
+    """End the runs' event loops while the interpreter is whole.
+
+    The SDK's mock monitor runs in the main loop's executor threads and makes an event loop in each; left to the
+    interpreter's exit, their finalizers can meet already-closed sockets ("Exception ignored in ...
+    BaseEventLoop.__del__ ... Invalid file descriptor"), when a loop and its self-pipe socket are collected in
+    the same cycle, socket first. So every loop is closed explicitly, and the executor's threads are ended.
+    """
+    loop = asyncio.get_event_loop_policy().get_event_loop()
+    if not loop.is_closed():
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
+    closed = [loop, *_THREAD_LOOPS]
+    for thread_loop in _THREAD_LOOPS:
+        if not thread_loop.is_closed() and not thread_loop.is_running():
+            thread_loop.close()
+    _THREAD_LOOPS.clear()
+    gc.collect()
+    return closed
 
 
 async def _resolve_outputs(outputs: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
