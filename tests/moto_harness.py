@@ -1,9 +1,11 @@
 """A deploy harness: the real program on Pulumi's mock engine, where every `aws:` resource is really made in moto.
 
-Like `pulumi up`, it keeps state between runs: a resource whose inputs did not change is left alone, one
-whose inputs changed is updated, and what a run no longer declares is deleted after everything else
-(create-before-delete), dependents first. `destroy()` deletes everything in reverse order. Kubernetes objects
-are kept as their manifests (there is no cluster). A resource type the harness has no model of fails the run.
+Like `pulumi up`, it keeps state between runs, by URN: a resource known under an alias moves without a change; one
+whose inputs did not change is left alone; one whose inputs changed is updated, or replaced where the provider
+replaces (create-before-delete; pulumi-kubernetes deletes a named object first); what a run no longer declares is
+deleted after everything else, dependents before what they depend on (from the program's own dependency graph).
+`destroy()` deletes everything in that order. Kubernetes objects go to an in-memory API server (`Cluster`) that
+refuses AlreadyExists and validates against the real CRDs. A resource type the harness has no model of fails.
 """
 
 from __future__ import annotations
@@ -19,11 +21,20 @@ import boto3
 import pulumi
 
 from components.kgateway_api import CRD_TYPE
+from program.crd_validation import object_errors
 from tests.conftest import MAIN_BACKEND_CRD
 from tools.aws_rules import check_attachments, check_managed_policy, physical_name
-from tools.engine import ProgramRun, crd_read_result, read_crd_file, region_invoke_result, reveal, run_program
+from tools.engine import (
+    ProgramRun,
+    crd_read_result,
+    current_registration,
+    read_crd_file,
+    region_invoke_result,
+    reveal,
+    run_program,
+)
 
-Key = tuple[str, str]  # (type, name): unique in this program
+Key = tuple[str, str]  # (type, URN)
 
 
 @dataclass
@@ -33,6 +44,69 @@ class Deployed:
     id: str
     inputs: dict[str, Any]
     state: dict[str, Any]
+    # The URNs it depends on (its dependencies and parent): what must outlive it when deleting.
+    depends_on: tuple[str, ...] = ()
+
+
+# Inputs whose change makes the provider replace the resource (ForceNew in the AWS provider's schema; a
+# Kubernetes object's identity); a change elsewhere is an update.
+REPLACE_ON = {
+    "aws:lambda/function:Function": ("name",),
+    "aws:cloudwatch/logGroup:LogGroup": ("name",),
+    "aws:iam/role:Role": ("name", "path"),
+    "aws:iam/user:User": ("name",),
+    "aws:iam/policy:Policy": ("name", "path"),
+    "aws:iam/accessKey:AccessKey": ("user",),
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment": ("user", "policyArn"),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("role", "policyArn"),
+    "aws:lambda/alias:Alias": ("name", "functionName"),
+}
+
+
+def _replaces(type_: str, old: dict[str, Any], new: dict[str, Any]) -> bool:
+    if type_.startswith("kubernetes:"):
+        identity = ("name", "namespace")
+        before, after = reveal(old).get("metadata") or {}, reveal(new).get("metadata") or {}
+        return any(before.get(k) != after.get(k) for k in identity)
+    return any(_comparable({k: old.get(k)}) != _comparable({k: new.get(k)}) for k in REPLACE_ON.get(type_, ()))
+
+
+class Cluster:
+    """An in-memory API server: refuses an object that exists (AlreadyExists), validates every custom object
+    against the real CRD (strict fields, CEL; kgateway main), and forgets what is deleted."""
+
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    @staticmethod
+    def _identity(type_: str, manifest: dict[str, Any]) -> tuple[str, str, str]:
+        metadata = manifest.get("metadata") or {}
+        return type_.split(":", 1)[1], str(metadata.get("namespace", "default")), str(metadata["name"])
+
+    def create(self, type_: str, manifest: dict[str, Any]) -> str:
+        identity = self._identity(type_, manifest)
+        if identity in self.objects:
+            raise RuntimeError(f'AlreadyExists: {identity[0]} "{identity[2]}" already exists in {identity[1]}')
+        self._validate(manifest)
+        self.objects[identity] = manifest
+        return f"{identity[1]}/{identity[2]}"
+
+    def update(self, type_: str, manifest: dict[str, Any]) -> None:
+        self._validate(manifest)
+        self.objects[self._identity(type_, manifest)] = manifest
+
+    def delete(self, type_: str, manifest: dict[str, Any]) -> None:
+        self.objects.pop(self._identity(type_, reveal(manifest)), None)
+
+    @staticmethod
+    def _validate(manifest: dict[str, Any]) -> None:
+        if manifest.get("kind") in ("Backend", "HTTPRoute", "ReferenceGrant", "GatewayParameters", "Gateway"):
+            errors = object_errors(manifest, "main")
+            if errors:
+                raise RuntimeError(f"the API server refuses {manifest['kind']}: {errors}")
+
+    def of_kind(self, kind: str) -> dict[tuple[str, str], dict[str, Any]]:
+        return {(ns, name): obj for (k, ns, name), obj in self.objects.items() if k.endswith(f":{kind}")}
 
 
 def _comparable(inputs: dict[str, Any]) -> str:
@@ -71,66 +145,121 @@ class MotoDeployment(pulumi.runtime.Mocks):
             "status": {"addresses": [{"type": "IPAddress", "value": "127.0.0.1"}]},
         }
         self.deployed: dict[Key, Deployed] = {}
-        self.order: list[Key] = []  # creation order, for deleting in reverse
         self._declared: list[Key] = []
-        self.changes: list[tuple[str, Key]] = []  # what the last run did: ("create"|"update"|"delete", key)
+        self._replaced: list[Key] = []  # old resources a replacement made, deleted after the run
+        self.changes: list[tuple[str, Key]] = []  # what the last run did: (create|update|replace|delete|alias, key)
+        self.cluster = Cluster()
 
     # --- the pulumi up / destroy lifecycle -------------------------------------------------------------
     def up(self, config: dict[str, str], secret_keys: list[str] | None = None, **options: Any) -> ProgramRun:
-        self._declared = []
-        self.changes = []
+        """Like `pulumi up`: creates and updates as the program registers (dependencies first), then deletes
+        what it no longer declares, and the old halves of replacements, dependents before what they depend on."""
+        self._declared, self._replaced, self.changes = [], [], []
         run = run_program(self, config, secret_keys, **options)
-        for key in [k for k in reversed(self.order) if k not in self._declared]:
-            self._delete(key)
+        self._delete_all([k for k in self.deployed if k not in self._declared] + self._replaced)
         return run
 
     def destroy(self) -> None:
-        for key in list(reversed(self.order)):
-            self._delete(key)
+        self._delete_all(list(self.deployed))
+
+    def _delete_all(self, keys: list[Key]) -> None:
+        """Dependents first, from the dependencies (and parents) the program declared, as the engine orders them."""
+        pending = set(keys)
+        while pending:
+            needed = {d for k in pending for d in self.deployed[k].depends_on}
+            ready = sorted(k for k in pending if k[1] not in needed)
+            if not ready:
+                raise AssertionError(f"a dependency cycle among {sorted(pending)}")
+            for key in ready:
+                self._delete(key)
+                pending.discard(key)
 
     def _delete(self, key: Key) -> None:
         resource = self.deployed.pop(key)
-        self.order.remove(key)
         self.changes.append(("delete", key))
         deleter = self._deleters().get(resource.type)
         if deleter is not None:
             deleter(resource)
+        elif resource.type.startswith("kubernetes:"):
+            self.cluster.delete(resource.type, resource.inputs)
 
     # --- pulumi.runtime.Mocks --------------------------------------------------------------------------
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:  # noqa: PLR0911
         if args.resource_id and args.typ == CRD_TYPE:  # the cluster has kgateway main (= v2.4.x) installed
             return args.resource_id, crd_read_result(args.resource_id, read_crd_file(MAIN_BACKEND_CRD))
         if args.resource_id:  # a read of the existing Gateway
             return args.resource_id, dict(self.gateway)
-        if not args.custom:  # a component: nothing of its own in AWS
-            return "", dict(args.inputs)
-        key = (args.typ, args.name)
+        registration = current_registration()
+        assert registration is not None
+        key: Key = (args.typ, registration.urn)
+        depends_on = (*registration.dependencies, *([registration.parent] if registration.parent else []))
         self._declared.append(key)
+        if key not in self.deployed:  # known under an alias? Then it is the same resource: it moves, nothing else.
+            for alias in registration.alias_urns:
+                if (args.typ, alias) in self.deployed or any(k[1] == alias for k in self.deployed):
+                    old_key = next(k for k in self.deployed if k[1] == alias)
+                    self.deployed[key] = self.deployed.pop(old_key)
+                    self.changes.append(("alias", key))
+                    break
         previous = self.deployed.get(key)
+        if not args.custom:  # a component: nothing of its own in AWS or the cluster
+            self.deployed[key] = Deployed(args.typ, args.name, "", dict(args.inputs), dict(args.inputs), depends_on)
+            return "", dict(args.inputs)
         if previous is not None:
+            previous.depends_on = depends_on
             if _comparable(previous.inputs) == _comparable(args.inputs):
                 return previous.id, previous.state
-            updater = self._updaters().get(args.typ)
-            if updater is None:
-                raise NotImplementedError(f"the moto harness cannot update {args.typ} {args.name}")
-            state = {**previous.state, **updater(previous, dict(args.inputs))}
-            self.changes.append(("update", key))
-            self.deployed[key] = Deployed(args.typ, args.name, previous.id, dict(args.inputs), state)
-            return previous.id, state
+            if _replaces(args.typ, previous.inputs, dict(args.inputs)):
+                return self._replace(key, previous, args, depends_on)
+            return self._update(key, previous, args)
+        return self._create(key, args, depends_on)
+
+    def _create(
+        self, key: Key, args: pulumi.runtime.MockResourceArgs, depends_on: tuple[str, ...]
+    ) -> tuple[str, dict[str, Any]]:
         creator = self._creators().get(args.typ)
         extra: dict[str, Any]
-        if creator is None:
-            if args.typ.startswith(("kubernetes:", "pulumi:providers:")):
-                resource_id, extra = f"{args.name}-id", {}
-            else:
-                raise NotImplementedError(f"the moto harness has no model of {args.typ}; add one")
-        else:
+        if creator is not None:
             resource_id, extra = creator(args.name, reveal(args.inputs))
+        elif args.typ.startswith("kubernetes:"):
+            resource_id, extra = self.cluster.create(args.typ, reveal(args.inputs)), {}
+        elif args.typ.startswith("pulumi:providers:"):
+            resource_id, extra = f"{args.name}-id", {}
+        else:
+            raise NotImplementedError(f"the moto harness has no model of {args.typ}; add one")
         state = {**args.inputs, **extra}
-        self.deployed[key] = Deployed(args.typ, args.name, resource_id, dict(args.inputs), state)
-        self.order.append(key)
+        self.deployed[key] = Deployed(args.typ, args.name, resource_id, dict(args.inputs), state, depends_on)
         self.changes.append(("create", key))
         return resource_id, state
+
+    def _update(
+        self, key: Key, previous: Deployed, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str, dict[str, Any]]:
+        updater = self._updaters().get(args.typ)
+        if updater is None and not args.typ.startswith("kubernetes:"):
+            raise NotImplementedError(f"the moto harness cannot update {args.typ} {args.name}")
+        if updater is not None:
+            state = {**previous.state, **updater(previous, dict(args.inputs))}
+        else:
+            self.cluster.update(args.typ, reveal(args.inputs))
+            state = dict(args.inputs)
+        self.changes.append(("update", key))
+        self.deployed[key] = Deployed(args.typ, args.name, previous.id, dict(args.inputs), state, previous.depends_on)
+        return previous.id, state
+
+    def _replace(
+        self, key: Key, previous: Deployed, args: pulumi.runtime.MockResourceArgs, depends_on: tuple[str, ...]
+    ) -> tuple[str, dict[str, Any]]:
+        """Create-before-delete, as Pulumi replaces by default; pulumi-kubernetes deletes a named object first."""
+        old_key: Key = (key[0], f"{key[1]}#replaced-{len(self._replaced)}")
+        self.deployed[old_key] = previous
+        del self.deployed[key]
+        if args.typ.startswith("kubernetes:"):
+            self._delete(old_key)
+        else:
+            self._replaced.append(old_key)
+        self.changes.append(("replace", key))
+        return self._create(key, args, depends_on)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":

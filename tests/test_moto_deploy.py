@@ -148,7 +148,7 @@ def test_generated_key_is_invoke_only(aws: boto3.Session) -> None:
     function_arn = run.outputs["function_arn"]
     admin_lambda = aws.client("lambda")
     role = admin_lambda.get_function(FunctionName="echo")["Configuration"]["Role"]
-    code = next(d.state["code"].path for d in deployment.deployed.values() if d.type.endswith("Function"))
+    code = next(d.state["code"].path for d in deployment.deployed.values() if d.type == "aws:lambda/function:Function")
     with open(code, "rb") as f:
         other_arn = admin_lambda.create_function(
             FunctionName="not-routed",

@@ -121,12 +121,70 @@ def _relative(path: str) -> str:
         return path
 
 
+@dataclass(frozen=True)
+class Registration:
+    """What the engine knows of a registration: its URN, the URNs it was known by (aliases, including those it
+    inherits from an aliased parent, as the engine computes them), its parent and its dependencies."""
+
+    urn: str
+    alias_urns: tuple[str, ...]
+    parent: str
+    dependencies: tuple[str, ...]
+
+
+_CURRENT = threading.local()
+
+
+def current_registration() -> Registration | None:
+    """The registration a `Mocks.new_resource` call is answering (for mocks that keep state by URN)."""
+    return getattr(_CURRENT, "registration", None)
+
+
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
     """The mock monitor, also recording parent, dependencies and inputs of each registration."""
 
     def __init__(self, mocks: pulumi.runtime.Mocks):
         super().__init__(mocks)
         self.registered: list[RegisteredResource] = []
+        self._aliases: dict[str, list[tuple[str, str]]] = {}  # URN -> (alias URN, the name it had there)
+        self._engine_urns: dict[str, str] = {}  # the mock's URN -> the engine's
+
+    @staticmethod
+    def engine_urn(parent: str, type_: str, name: str) -> str:
+        """A URN as the engine makes it: the parent's type chain, except the root stack's (which the mock's
+        `make_urn` wrongly includes: `pulumi:pulumi:Stack$...`)."""
+        if parent and parent.split("::")[2] != "pulumi:pulumi:Stack":
+            type_ = parent.split("::")[2] + "$" + type_
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
+    def _registration(self, request: Any) -> Registration:
+        """The URN and alias URNs the engine would compute (aliases by spec, and inherited from the parent)."""
+        parent_urn = self._engine_urns.get(request.parent, request.parent)
+        urn = self.engine_urn(parent_urn, request.type, request.name)
+        aliases: list[tuple[str, str]] = []
+        for alias in request.aliases:
+            if not alias.HasField("spec"):
+                continue
+            spec = alias.spec
+            parent = "" if spec.noParent else (spec.parentUrn or parent_urn)
+            name = spec.name or request.name
+            aliases.append((self.engine_urn(parent, spec.type or request.type, name), name))
+        parent_name = request.parent.rsplit("::", 1)[-1] if request.parent else ""
+        for parent_alias, parent_alias_name in self._aliases.get(parent_urn, []):
+            # The engine's inherited child alias: the child's name keeps its parent-name prefix, renamed.
+            name = request.name
+            if parent_name and name.startswith(parent_name):
+                name = parent_alias_name + name[len(parent_name) :]
+            aliases.append((self.engine_urn(parent_alias, request.type, name), name))
+        self._aliases[urn] = aliases
+        self._engine_urns[self.make_urn(request.parent, request.type, request.name)] = urn
+        engine = self._engine_urns
+        return Registration(
+            urn,
+            tuple(a for a, _ in aliases),
+            engine.get(request.parent, ""),
+            tuple(engine.get(d, d) for d in request.dependencies),
+        )
 
     def Invoke(self, request: Any) -> Any:  # noqa: N802
         response = super().Invoke(request)  # type: ignore[no-untyped-call]
@@ -134,6 +192,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method's name)
+        _CURRENT.registration = self._registration(request) if request.type != "pulumi:pulumi:Stack" else None
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         _remember_this_threads_loop()
         if request.type != "pulumi:pulumi:Stack":
