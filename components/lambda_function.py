@@ -111,6 +111,53 @@ def check_function_args(checker: InputChecker, args: LambdaFunctionArgs, prefix:
     )
 
 
+# Which stack and component made a function or log group: one that exists without it was made by someone else.
+OWNER_TAG = "kgateway-lambda/owner"
+
+
+def taken_message(what: str, name: str, owner: str | None) -> str:
+    made_by = f"by {owner}" if owner else "outside Pulumi (the guide's hand-made one?)"
+    return (
+        f"a {what} named {name!r} already exists in this account and region, made {made_by}, not by this stack: "
+        "creating it would fail with ResourceConflict. Delete it (the guide's cleanup: `aws lambda delete-function "
+        "--function-name <name>`, `aws logs delete-log-group --log-group-name /aws/lambda/<name>`), choose another "
+        "functionName, or route the existing function as it is with functionArn (nothing of it is then created)"
+    )
+
+
+def _names_free_for(
+    owner: str, function_name: str, invoke: pulumi.InvokeOutputOptions
+) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+    """The function's and log group's names, once AWS shows that no one else's function or group has them.
+
+    The function and log group wait for these, so a collision fails the preview, before anything is created.
+    """
+    log_group_name = f"/aws/lambda/{function_name}"
+
+    def function_free(names: list[str]) -> pulumi.Output[str]:
+        if function_name not in names:
+            return pulumi.Output.from_input(function_name)
+        found = aws.lambda_.get_function_output(function_name=function_name, opts=invoke)
+        return found.tags.apply(lambda tags: _owned(tags, owner, "Lambda function", function_name))
+
+    def log_group_free(names: list[str]) -> pulumi.Output[str]:
+        if log_group_name not in names:
+            return pulumi.Output.from_input(log_group_name)
+        found = aws.cloudwatch.get_log_group_output(name=log_group_name, opts=invoke)
+        return found.tags.apply(lambda tags: _owned(tags, owner, "CloudWatch log group", log_group_name))
+
+    functions = aws.lambda_.get_functions_output(opts=invoke).function_names
+    groups = aws.cloudwatch.get_log_groups_output(log_group_name_prefix=log_group_name, opts=invoke).log_group_names
+    return functions.apply(function_free), groups.apply(log_group_free)
+
+
+def _owned(tags: dict[str, str] | None, owner: str, what: str, name: str) -> str:
+    found = (tags or {}).get(OWNER_TAG)
+    if found != owner:
+        raise pulumi.RunError(taken_message(what, name, found))
+    return name
+
+
 class LambdaFunction(pulumi.ComponentResource):
     """A Node.js Lambda function whose log group exists before the function, so it never makes its own."""
 
@@ -153,15 +200,20 @@ class LambdaFunction(pulumi.ComponentResource):
             policy_arn=aws.iam.ManagedPolicy.AWS_LAMBDA_BASIC_EXECUTION_ROLE,
             opts=child,
         )
+        owner = f"{pulumi.get_project()}/{pulumi.get_stack()}/{name}"
+        tags = {OWNER_TAG: owner}
+        free_name, free_log_group = _names_free_for(owner, function_name, pulumi.InvokeOutputOptions(parent=self))
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=f"/aws/lambda/{function_name}",
+            name=free_log_group,
+            tags=tags,
             retention_in_days=whole(args.get("log_retention_days")) or 14,
             opts=child,
         )
         function = aws.lambda_.Function(
             f"{name}-function",
-            name=function_name,
+            name=free_name,
+            tags=tags,
             role=role.arn,
             runtime=plain(args.get("runtime")) or Runtime.NODEJS24_X.value,
             handler=args.get("handler") or "index.handler",

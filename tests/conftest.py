@@ -16,6 +16,7 @@ from tools.aws_rules import IamState, enforce_iam_limits, physical_name
 from tools.engine import (
     ProgramRun,
     crd_read_result,
+    inventory_invoke_result,
     read_crd_file,
     region_invoke_result,
     run_program,
@@ -39,6 +40,7 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
         region: str = REGION,
         account: str = ACCOUNT,
         kgateway_crd: Path | dict[str, Any] | None = MAIN_BACKEND_CRD,
+        hand_made: tuple[str, ...] = (),
     ):
         # The Gateway the cluster has: a mapping, the default (True), or none (None).
         self.gateway: dict[str, Any] | None = (
@@ -55,6 +57,9 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
         self.kgateway_crd = read_crd_file(kgateway_crd) if isinstance(kgateway_crd, Path) else kgateway_crd
         self.counter = 0
         self.iam_state = IamState()
+        # Functions and log groups in the account: name -> tags (the hand-made ones have none of ours).
+        self.functions: dict[str, dict[str, str]] = {name: {} for name in hand_made}
+        self.log_groups: dict[str, dict[str, str]] = {f"/aws/lambda/{name}": {} for name in hand_made}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if args.resource_id and args.typ == CRD_TYPE:
@@ -79,12 +84,14 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
                 arn=f"arn:aws:iam::{self.account}:user{state.get('path', '/')}{name}",
             )
         elif args.typ == "aws:lambda/function:Function":
+            self.functions[name] = dict(state.get("tags") or {})
             state["arn"] = f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
             state["version"] = "1" if state.get("publish") else "$LATEST"
         elif args.typ == "aws:lambda/alias:Alias":
             function_arn = f"arn:aws:lambda:{self.region}:{self.account}:function:{state['functionName']}"
             state["arn"] = f"{function_arn}:{name}"
         elif args.typ == "aws:cloudwatch/logGroup:LogGroup":
+            self.log_groups[name] = dict(state.get("tags") or {})
             state["arn"] = f"arn:aws:logs:{self.region}:{self.account}:log-group:{name}"
         elif args.typ == "aws:iam/accessKey:AccessKey":
             state["secret"] = f"fake-secret-{self.counter:04d}"
@@ -103,6 +110,9 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
         regional = region_invoke_result(args.token, self.region)
         if regional is not None:
             return regional, []
+        listed = inventory_invoke_result(args.token, args.args, self.functions, self.log_groups)
+        if listed is not None:
+            return listed, []
         raise NotImplementedError(args.token)
 
 

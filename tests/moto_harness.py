@@ -28,6 +28,7 @@ from tools.engine import (
     ProgramRun,
     crd_read_result,
     current_registration,
+    inventory_invoke_result,
     read_crd_file,
     region_invoke_result,
     reveal,
@@ -123,7 +124,8 @@ def _comparable(inputs: dict[str, Any]) -> str:
 
 
 def _suffix(name: str) -> str:
-    return hashlib.sha256(name.encode()).hexdigest()[:7]
+    """A stand-in for Pulumi's 7 random characters: stable per stack and name, different across stacks."""
+    return hashlib.sha256(f"{pulumi.get_stack()}/{name}".encode()).hexdigest()[:7]
 
 
 class MotoDeployment(pulumi.runtime.Mocks):
@@ -268,7 +270,23 @@ class MotoDeployment(pulumi.runtime.Mocks):
         regional = region_invoke_result(args.token, self.region)
         if regional is not None:
             return regional, []
+        listed = inventory_invoke_result(args.token, args.args, self._functions(), self._log_groups())
+        if listed is not None:
+            return listed, []
         raise NotImplementedError(f"the moto harness has no model of the call {args.token}")
+
+    def _functions(self) -> dict[str, dict[str, str]]:
+        """Every function in moto, with its tags."""
+        return {
+            f["FunctionName"]: self.lambda_.list_tags(Resource=f["FunctionArn"]).get("Tags", {})
+            for f in self.lambda_.list_functions()["Functions"]
+        }
+
+    def _log_groups(self) -> dict[str, dict[str, str]]:
+        return {
+            g["logGroupName"]: self.logs.list_tags_log_group(logGroupName=g["logGroupName"]).get("tags", {})
+            for g in self.logs.describe_log_groups()["logGroups"]
+        }
 
     # --- what each resource type does in AWS -----------------------------------------------------------
     def _creators(self) -> dict[str, Callable[[str, dict[str, Any]], tuple[str, dict[str, Any]]]]:
@@ -305,6 +323,19 @@ class MotoDeployment(pulumi.runtime.Mocks):
             self.iam.create_policy_version(PolicyArn=old.id, PolicyDocument=document, SetAsDefault=True)
             return {}
 
+        def function(old: Deployed, inputs: dict[str, Any]) -> dict[str, Any]:
+            plain = reveal(inputs)
+            self.lambda_.update_function_configuration(
+                FunctionName=old.id,
+                Runtime=plain["runtime"],
+                Handler=plain["handler"],
+                MemorySize=int(plain["memorySize"]),
+                Timeout=int(plain["timeout"]),
+            )
+            if plain.get("sourceCodeHash") != reveal(old.inputs).get("sourceCodeHash"):
+                self.lambda_.update_function_code(FunctionName=old.id, ZipFile=Path(plain["code"].path).read_bytes())
+            return {}
+
         def log_group(old: Deployed, inputs: dict[str, Any]) -> dict[str, Any]:
             self.logs.put_retention_policy(logGroupName=old.id, retentionInDays=int(inputs["retentionInDays"]))
             return {}
@@ -315,6 +346,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         return {
             "aws:iam/userPolicy:UserPolicy": user_policy,
             "aws:iam/policy:Policy": managed_policy,
+            "aws:lambda/function:Function": function,
             "aws:cloudwatch/logGroup:LogGroup": log_group,
             "kubernetes:core/v1:Secret": kubernetes_object,
             "kubernetes:gateway.kgateway.dev/v1alpha1:Backend": kubernetes_object,
@@ -349,7 +381,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         }
 
     def _create_policy(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        policy_name = physical_name("aws:iam/policy:Policy", name, inputs)
+        policy_name = physical_name("aws:iam/policy:Policy", name, inputs, _suffix(name))
         check_managed_policy(inputs["policy"])
         policy = self.iam.create_policy(
             PolicyName=policy_name, Path=inputs.get("path", "/"), PolicyDocument=inputs["policy"]
@@ -384,7 +416,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         return f"{inputs['role']}-{_suffix(inputs['policyArn'])}", {}
 
     def _create_log_group(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        self.logs.create_log_group(logGroupName=inputs["name"])
+        self.logs.create_log_group(logGroupName=inputs["name"], tags=dict(inputs.get("tags") or {}))
         self.logs.put_retention_policy(logGroupName=inputs["name"], retentionInDays=int(inputs["retentionInDays"]))
         group = self.logs.describe_log_groups(logGroupNamePrefix=inputs["name"])["logGroups"][0]
         return inputs["name"], {"arn": group["arn"]}
@@ -404,6 +436,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
             Timeout=int(inputs["timeout"]),
             LoggingConfig={"LogFormat": logging.get("logFormat", "Text"), "LogGroup": logging["logGroup"]},
             Publish=bool(inputs.get("publish", False)),
+            Tags=dict(inputs.get("tags") or {}),
         )
         return inputs["name"], {
             "arn": function["FunctionArn"],

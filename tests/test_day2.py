@@ -4,10 +4,14 @@ refuses AlreadyExists and validates every object against the real CRDs."""
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
+from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 
 from tests.moto_harness import Key, MotoDeployment
 from tests.test_moto_deploy import aws, dev_config, generated_key, secret_data  # noqa: F401 (the fixture)
@@ -126,3 +130,48 @@ def test_a_urn_move_onto_a_fixed_name_would_collide(aws: boto3.Session) -> None:
         assert "already exists" in str(error).lower() or "AlreadyExists" in str(error), error
     else:
         raise AssertionError("a create onto a name that still exists must fail, as the API server and IAM do")
+
+
+def test_the_guides_hand_made_function_is_refused_then_routed_as_it_is(aws: boto3.Session) -> None:  # noqa: F811
+    """Someone who followed the guide by hand has `echo` and `/aws/lambda/echo`: the stack neither collides with
+    them (ResourceConflict mid-deploy) nor takes them over; it says so at preview, and routes them on request."""
+    admin = aws.client("lambda")
+    role = aws.client("iam").create_role(RoleName="hand-made", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    code = Path(__file__).resolve().parents[1] / "lambda_src" / "echo" / "index.mjs"
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("index.mjs", code.read_text())
+    echo = admin.create_function(
+        FunctionName="echo",
+        Runtime="nodejs22.x",
+        Role=role,
+        Handler="index.handler",
+        Code={"ZipFile": archive.getvalue()},
+    )["FunctionArn"]
+    aws.client("logs").create_log_group(logGroupName="/aws/lambda/echo")
+
+    deployment = MotoDeployment(aws)
+    with pytest.raises(Exception, match=r"ResourceConflict|already exists") as failure:
+        deployment.up(dev_config())
+    assert "a Lambda function named 'echo' already exists" in str(failure.value)
+    assert "outside Pulumi (the guide's hand-made one?)" in str(failure.value)
+    assert "functionArn" in str(failure.value)
+    assert {f["FunctionName"] for f in admin.list_functions()["Functions"]} == {"echo"}  # nothing created
+
+    run = deployment.up(dev_config(functionArn=echo))  # routed as it is: nothing of the function is created
+    assert run.outputs["function_arn"] == echo
+    assert admin.get_function(FunctionName="echo")["Configuration"]["Runtime"] == "nodejs22.x"  # untouched
+    deployment.destroy()
+    assert {f["FunctionName"] for f in admin.list_functions()["Functions"]} == {"echo"}  # still the user's
+
+
+def test_a_stacks_own_function_is_not_mistaken_for_someone_elses(aws: boto3.Session) -> None:  # noqa: F811
+    deployment = MotoDeployment(aws)
+    deployment.up(dev_config())
+    deployment.up(dev_config(memorySize="256"))  # the second up finds `echo`, tagged as this stack's
+    assert aws.client("lambda").get_function(FunctionName="echo")["Configuration"]["MemorySize"] == 256
+    other = MotoDeployment(aws)  # another stack (another owner) wanting the same name
+    with pytest.raises(
+        Exception, match=r"already exists in this account and region, made by kgateway-lambda/test/echo"
+    ):
+        other.up(dev_config(), stack="other")

@@ -282,6 +282,29 @@ def crd_read_result(name: str, crd: dict[str, Any] | None) -> dict[str, Any]:
     return crd
 
 
+def inventory_invoke_result(
+    token: str, args: dict[str, Any], functions: dict[str, dict[str, str]], log_groups: dict[str, dict[str, str]]
+) -> dict[str, Any] | None:
+    """What the AWS provider's list and get invokes of functions and log groups return, from an inventory
+    (name -> tags); a get of a missing one fails as the provider's does. None for other invokes."""
+    if token == "aws:lambda/getFunctions:getFunctions":
+        return {"functionNames": sorted(functions), "functionArns": [], "id": "functions"}
+    if token == "aws:lambda/getFunction:getFunction":
+        name = args["functionName"]
+        if name not in functions:
+            raise RuntimeError(f"reading Lambda Function ({name}): ResourceNotFoundException")
+        return {"functionName": name, "tags": functions[name], "id": name}
+    if token == "aws:cloudwatch/getLogGroups:getLogGroups":
+        prefix = args.get("logGroupNamePrefix", "")
+        return {"logGroupNames": sorted(n for n in log_groups if n.startswith(prefix)), "arns": [], "id": prefix}
+    if token == "aws:cloudwatch/getLogGroup:getLogGroup":
+        name = args["name"]
+        if name not in log_groups:
+            raise RuntimeError(f"reading CloudWatch Logs Log Group ({name}): empty result")
+        return {"name": name, "tags": log_groups[name], "id": name}
+    return None
+
+
 # Provider settings that are credentials even when a stack stores them in plain text.
 SENSITIVE_PROVIDER_KEYS = {"accessKey", "secretKey", "token", "kubeconfig"}
 
