@@ -193,7 +193,8 @@ def installed_backend_shape(resource_name: str, opts: pulumi.ResourceOptions) ->
     async def secret() -> bool:
         return False
 
-    return pulumi.Output(resources(), value, known(), secret())  # type: ignore[arg-type]  # unknown: None
+    futures = (asyncio.ensure_future(resources()), asyncio.ensure_future(known()), asyncio.ensure_future(secret()))
+    return pulumi.Output(futures[0], value, futures[1], futures[2])  # type: ignore[arg-type]  # unknown: None
 
 
 def _manifest(

@@ -123,9 +123,9 @@ def _comparable(inputs: dict[str, Any]) -> str:
     return json.dumps(plain(reveal(inputs)), sort_keys=True, default=str)
 
 
-def _suffix(name: str) -> str:
+def _suffix(name: str, stack: str = "") -> str:
     """A stand-in for Pulumi's 7 random characters: stable per stack and name, different across stacks."""
-    return hashlib.sha256(f"{pulumi.get_stack()}/{name}".encode()).hexdigest()[:7]
+    return hashlib.sha256(f"{stack}/{name}".encode()).hexdigest()[:7]
 
 
 class MotoDeployment(pulumi.runtime.Mocks):
@@ -151,12 +151,14 @@ class MotoDeployment(pulumi.runtime.Mocks):
         self._replaced: list[Key] = []  # old resources a replacement made, deleted after the run
         self.changes: list[tuple[str, Key]] = []  # what the last run did: (create|update|replace|delete|alias, key)
         self.cluster = Cluster()
+        self._stack = "test"
 
     # --- the pulumi up / destroy lifecycle -------------------------------------------------------------
     def up(self, config: dict[str, str], secret_keys: list[str] | None = None, **options: Any) -> ProgramRun:
         """Like `pulumi up`: creates and updates as the program registers (dependencies first), then deletes
         what it no longer declares, and the old halves of replacements, dependents before what they depend on."""
         self._declared, self._replaced, self.changes = [], [], []
+        self._stack = str(options.get("stack", "test"))
         run = run_program(self, config, secret_keys, **options)
         self._delete_all([k for k in self.deployed if k not in self._declared] + self._replaced)
         return run
@@ -381,7 +383,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         }
 
     def _create_policy(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        policy_name = physical_name("aws:iam/policy:Policy", name, inputs, _suffix(name))
+        policy_name = physical_name("aws:iam/policy:Policy", name, inputs, _suffix(name, self._stack))
         check_managed_policy(inputs["policy"])
         policy = self.iam.create_policy(
             PolicyName=policy_name, Path=inputs.get("path", "/"), PolicyDocument=inputs["policy"]
@@ -401,7 +403,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         return f"{inputs['user']}-{_suffix(inputs['policyArn'])}", {}
 
     def _create_role(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        role_name = physical_name("aws:iam/role:Role", name, inputs, _suffix(name))
+        role_name = physical_name("aws:iam/role:Role", name, inputs, _suffix(name, self._stack))
         role = self.iam.create_role(
             RoleName=role_name,
             AssumeRolePolicyDocument=inputs["assumeRolePolicy"],
@@ -446,7 +448,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         }
 
     def _create_user(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        user_name = physical_name("aws:iam/user:User", name, inputs, _suffix(name))
+        user_name = physical_name("aws:iam/user:User", name, inputs, _suffix(name, self._stack))
         tags = [{"Key": k, "Value": v} for k, v in (inputs.get("tags") or {}).items()]
         user = self.iam.create_user(UserName=user_name, Path=inputs.get("path", "/"), Tags=tags)["User"]
         return user_name, {"name": user_name, "arn": user["Arn"], "uniqueId": user["UserId"]}

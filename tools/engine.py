@@ -14,6 +14,7 @@ import json
 import logging
 import runpy
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,8 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         self.registered: list[RegisteredResource] = []
         self._aliases: dict[str, list[tuple[str, str]]] = {}  # URN -> (alias URN, the name it had there)
         self._engine_urns: dict[str, str] = {}  # the mock's URN -> the engine's
+        self.in_flight = 0  # registrations under way in the SDK's executor threads
+        self._in_flight_lock = threading.Lock()
 
     @staticmethod
     def engine_urn(parent: str, type_: str, name: str) -> str:
@@ -192,6 +195,21 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method's name)
+        with self._in_flight_lock:
+            self.in_flight += 1
+        try:
+            return self._register(request)
+        finally:
+            with self._in_flight_lock:
+                self.in_flight -= 1
+
+    def wait_for_in_flight(self, timeout: float = 60.0) -> None:
+        """As the engine does after a failure: let the steps already under way finish (and be recorded)."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def _register(self, request: Any) -> Any:
         _CURRENT.registration = self._registration(request) if request.type != "pulumi:pulumi:Stack" else None
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         _remember_this_threads_loop()
@@ -366,6 +384,14 @@ def run_program(
         try:
             _sync_await(run_pulumi_func(program_body))
         except Exception as error:
+            # Like the engine after a failure: nothing new starts (this run's pending registrations are cancelled,
+            # so none reaches the next run's mocks), and the steps under way finish and are recorded.
+            loop = asyncio.get_event_loop()
+            pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            monitor.wait_for_in_flight()
             # What the program logged before it failed is part of what the user sees: keep it with the error.
             for message in handler.messages:
                 error.add_note(message)
