@@ -23,6 +23,7 @@ from .kgateway_api import (
     describe_shape,
     shape_from_crd,
 )
+from .tokens import component_options, token
 from .validation import (
     ACCOUNT_ID_RE,
     DNS_LABEL_RE,
@@ -237,14 +238,7 @@ class LambdaBackend(pulumi.ComponentResource):
     """The payloadTransformMode the Backend carries (none where the installed kgateway lacks the field)."""
 
     def __init__(self, name: str, args: LambdaBackendArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(
-            "kgateway-lambda:index:LambdaBackend",
-            name,
-            None,
-            pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_="kgateway-lambda:kubernetes:LambdaBackend")])
-            ),
-        )
+        super().__init__(token("LambdaBackend"), name, None, component_options("LambdaBackend", "kubernetes", opts))
         checker = InputChecker("LambdaBackend", name)
         check_backend_args(checker, args)
         if args.get("function_name") is None:

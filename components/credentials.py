@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 
 from .k8s_objects import COMMON_LABELS, custom_resource
 from .kgateway_api import gateway_parameters_manifest
+from .tokens import component_options, token
 from .validation import (
     DNS_SUBDOMAIN_RE,
     DNS_SUBDOMAIN_RULE,
@@ -284,14 +285,7 @@ class GatewayCredentials(pulumi.ComponentResource):
     """The role the Backend names for kgateway to assume (assume-role mode)."""
 
     def __init__(self, name: str, args: GatewayCredentialsArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(
-            "kgateway-lambda:index:GatewayCredentials",
-            name,
-            None,
-            pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_="kgateway-lambda:aws:GatewayCredentials")])
-            ),
-        )
+        super().__init__(token("GatewayCredentials"), name, None, component_options("GatewayCredentials", "aws", opts))
         checker = InputChecker("GatewayCredentials", name)
         check_credentials_args(checker, args)
         check_targets(checker, args.get("functions"))

@@ -8,6 +8,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from .tokens import component_options, token
 from .validation import ALIAS_RE, FUNCTION_NAME_RE, LOG_RETENTION_DAYS, InputChecker, plain, whole
 
 LAMBDA_TRUST_POLICY = json.dumps(
@@ -173,14 +174,7 @@ class LambdaFunction(pulumi.ComponentResource):
     """The alias kgateway invokes, when `alias` is set."""
 
     def __init__(self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(
-            "kgateway-lambda:index:LambdaFunction",
-            name,
-            None,
-            pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_="kgateway-lambda:aws:LambdaFunction")])
-            ),
-        )
+        super().__init__(token("LambdaFunction"), name, None, component_options("LambdaFunction", "aws", opts))
         checker = InputChecker("LambdaFunction", name)
         check_function_args(checker, args)
         checker.done()

@@ -18,6 +18,7 @@ from .backend import (
 from .credentials import CredentialsMode, GatewayCredentials, GatewayCredentialsArgs, check_credentials_args
 from .lambda_function import LambdaFunction, LambdaFunctionArgs, check_function_args
 from .route import LambdaRoute, LambdaRouteArgs, PathMatch, check_match_args
+from .tokens import component_options, token
 from .validation import (
     DNS_LABEL_RE,
     DNS_LABEL_RULE,
@@ -210,7 +211,7 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
     ):
         """Python only: `route_depends_on`, what the HTTPRoutes wait for (e.g. a Gateway the caller creates);
         `backend_depends_on`, what the Backend waits for (e.g. `sharedCredentials`' keyless identity)."""
-        super().__init__("kgateway-lambda:index:LambdaGatewayRoute", name, None, opts)
+        super().__init__(token("LambdaGatewayRoute"), name, None, component_options("LambdaGatewayRoute", None, opts))
         checker = InputChecker("LambdaGatewayRoute", name)
         check_composite_args(checker, args)
         checker.done()

@@ -8,6 +8,7 @@ import pulumi
 
 from .k8s_objects import awaited_resources, custom_resource
 from .kgateway_api import http_route_manifest, reference_grant_manifest
+from .tokens import component_options, token
 from .validation import (
     DNS_LABEL_RE,
     DNS_LABEL_RULE,
@@ -114,14 +115,7 @@ class LambdaRoute(pulumi.ComponentResource):
     """The HTTPRoute's name."""
 
     def __init__(self, name: str, args: LambdaRouteArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(
-            "kgateway-lambda:index:LambdaRoute",
-            name,
-            None,
-            pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_="kgateway-lambda:kubernetes:LambdaRoute")])
-            ),
-        )
+        super().__init__(token("LambdaRoute"), name, None, component_options("LambdaRoute", "kubernetes", opts))
         checker = InputChecker("LambdaRoute", name)
         check_route_args(checker, args)
         if args.get("backend_name") is None:

@@ -12,8 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pulumi.provider.experimental import component_provider_host
 
 from components import COMPONENTS, __version__
-
-PACKAGE = "kgateway-lambda"
+from components.tokens import PACKAGE
 
 if __name__ == "__main__":
     component_provider_host(list(COMPONENTS), name=PACKAGE, version=__version__)

@@ -18,9 +18,10 @@ import pulumi
 import pytest
 import yaml
 
+from components.tokens import PACKAGE
 from tests.conftest import ACCOUNT, TESTS, FakeAwsMocks
 from tools.engine import RegisteredResource, redact, reveal, run_program
-from tools.schema import PACKAGE, package_provider, package_schema, reference_markdown
+from tools.schema import package_provider, package_schema, reference_markdown
 
 ROOT = TESTS.parent
 GOLDEN_SCHEMA = TESTS / "golden" / "schema.json"

@@ -12,8 +12,7 @@ from typing import Any
 from pulumi.provider.experimental.component import ComponentProvider
 
 from components import COMPONENTS, __version__
-
-PACKAGE = "kgateway-lambda"
+from components.tokens import PACKAGE
 
 
 def package_provider() -> ComponentProvider:
