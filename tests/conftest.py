@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -57,11 +58,16 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
         self.kgateway_crd = read_crd_file(kgateway_crd) if isinstance(kgateway_crd, Path) else kgateway_crd
         self.counter = 0
         self.iam_state = IamState()
+        self.lock = threading.RLock()
         # Functions and log groups in the account: name -> tags (the hand-made ones have none of ours).
         self.functions: dict[str, dict[str, str]] = {name: {} for name in hand_made}
         self.log_groups: dict[str, dict[str, str]] = {f"/aws/lambda/{name}": {} for name in hand_made}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        with self.lock:  # the SDK registers from several threads
+            return self._new_resource(args)
+
+    def _new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if args.resource_id and args.typ == CRD_TYPE:
             return args.resource_id, crd_read_result(args.resource_id, self.kgateway_crd)
         if args.resource_id:
@@ -99,6 +105,10 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        with self.lock:
+            return self._call(args)
+
+    def _call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             arn = f"arn:aws:iam::{self.account}:user/deployer"
             return {

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,6 +153,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         self.changes: list[tuple[str, Key]] = []  # what the last run did: (create|update|replace|delete|alias, key)
         self.cluster = Cluster()
         self._stack = "test"
+        self._lock = threading.RLock()
 
     # --- the pulumi up / destroy lifecycle -------------------------------------------------------------
     def up(self, config: dict[str, str], secret_keys: list[str] | None = None, **options: Any) -> ProgramRun:
@@ -188,7 +190,12 @@ class MotoDeployment(pulumi.runtime.Mocks):
             self.cluster.delete(resource.type, resource.inputs)
 
     # --- pulumi.runtime.Mocks --------------------------------------------------------------------------
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:  # noqa: PLR0911
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        # The SDK registers from several threads; the engine keeps one state, written one step at a time.
+        with self._lock:
+            return self._new_resource(args)
+
+    def _new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:  # noqa: PLR0911
         if args.resource_id and args.typ == CRD_TYPE:  # the cluster has kgateway main (= v2.4.x) installed
             return args.resource_id, crd_read_result(args.resource_id, read_crd_file(MAIN_BACKEND_CRD))
         if args.resource_id:  # a read of the existing Gateway
@@ -266,6 +273,10 @@ class MotoDeployment(pulumi.runtime.Mocks):
         return self._create(key, args, depends_on)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        with self._lock:
+            return self._call(args)
+
+    def _call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             who = self.sts.get_caller_identity()
             return {"accountId": who["Account"], "arn": who["Arn"], "userId": who["UserId"], "id": who["Account"]}, []
