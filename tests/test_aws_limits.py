@@ -114,3 +114,29 @@ def test_many_functions_deploy_into_moto_and_the_key_may_invoke_exactly_them(aws
     assert not evaluate(combined, "lambda:InvokeFunction", arns["fn000".ljust(64, "x")].replace("fn000", "fn999"))
     deployment.destroy()
     assert iam.list_policies(Scope="Local")["Policies"] == []
+
+
+def test_200_functions_identity_deploys_into_moto_and_allows_exactly_them(aws: boto3.Session, tmp_path: Path) -> None:  # noqa: F811
+    """The identity for 200 functions, really made in moto (IAM's sizes enforced by the harness), and moto's own
+    IAM policy evaluator on the policies as moto stores them: each routed ARN allowed, nothing else."""
+    names = [f"fn{i:03d}".ljust(40, "x") for i in range(200)]
+    program = tmp_path / "identity.py"
+    program.write_text(
+        "from components import GatewayCredentials\n"
+        f"GatewayCredentials('gateway', {{'functions': [{{'function': n, 'qualifier': 'live'}} for n in {names!r}]}})\n"
+    )
+    deployment = MotoDeployment(aws)
+    deployment.up({"aws:region": "us-east-1"}, program=program)
+    iam = aws.client("iam")
+    (user,) = iam.list_users(PathPrefix="/kgateway-lambda/")["Users"]
+    documents = attached_documents(iam, user=user["UserName"])
+    assert 2 <= len(documents) <= ATTACHED_POLICIES
+    combined = json.dumps({"Version": "2012-10-17", "Statement": [s for d in documents for s in d["Statement"]]})
+    prefix = "arn:aws:lambda:us-east-1:123456789012:function:"
+    for name in names:
+        assert evaluate(combined, "lambda:InvokeFunction", f"{prefix}{name}:live"), name
+    assert not evaluate(combined, "lambda:InvokeFunction", f"{prefix}{names[0]}:other")
+    assert not evaluate(combined, "lambda:InvokeFunction", f"{prefix}not-routed")
+    assert not evaluate(combined, "lambda:GetFunction", f"{prefix}{names[0]}")
+    deployment.destroy()
+    assert iam.list_policies(Scope="Local")["Policies"] == []

@@ -146,6 +146,10 @@ def test_stack_file_mistakes_are_refused_with_where_they_are() -> None:
         read_stack_file(write_tmp("config:\n\tp:a: 1\n"))
     with pytest.raises(PulumiCliError, match=r"`config` must be a mapping"):
         read_stack_file(write_tmp("config:\n  - p:a\n"))
+    with pytest.raises(PulumiCliError, match=r"a stack file must be a mapping"):
+        read_stack_file(write_tmp("- config\n"))
+    with pytest.raises(PulumiCliError, match=r"Pulumi.x.yaml:3:1: invalid YAML: expected ',' or ']'"):
+        read_stack_file(write_tmp("config:\n  p:a: [1, 2\n"))  # an unclosed bracket: where YAML noticed
 
 
 def test_project_declarations_follow_project_validate(tmp_path: Path) -> None:
