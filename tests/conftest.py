@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -156,3 +158,16 @@ def require_crds() -> Path:
     if not (CRDS / "SOURCES.md").is_file():
         pytest.skip(f"the upstream CRDs are not beside the project ({CRDS}); CI lays ../shared/crds")
     return CRDS
+
+
+def run_tools(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m tools ARGS` in a new process, from the project's root, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "tools", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from program.config import PROJECT_ROOT
-from tests.conftest import MAIN_BACKEND_CRD, require_crds
+from tests.conftest import MAIN_BACKEND_CRD, require_crds, run_tools
 from tests.kgateway_reference import BASIS
 from tools.plan import plan, plan_document, render_text
 
@@ -38,26 +35,10 @@ EXPECTED_TYPES = {
 
 
 def test_plan_command_prints_one_json_document(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tools",
-            "plan",
-            "--stack",
-            "dev",
-            "--json",
-            "--manifests",
-            str(tmp_path),
-            "--kgateway-crd",
-            str(MAIN_BACKEND_CRD),
-        ],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
+    done = run_tools(
+        "plan", "--stack", "dev", "--json", "--manifests", str(tmp_path), "--kgateway-crd", str(MAIN_BACKEND_CRD)
     )
+    assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
     assert document["stack"] == "dev"
     assert {r["type"] for r in document["resources"]} == EXPECTED_TYPES
@@ -110,14 +91,7 @@ def test_encrypted_config_is_shown_as_secret_only(tmp_path: Path) -> None:
 
 
 def test_plan_of_a_bad_stack_fails_with_the_config_error(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "tools", "plan", "--stack", "nope"],
-        check=False,
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_tools("plan", "--stack", "nope")
     assert done.returncode == 2
     assert "no stack config" in done.stderr
 

@@ -4,8 +4,6 @@ the real CLI refuses, with the CLI's own message (see components.pulumi_cli for 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ import pytest
 import yaml
 
 from program.config import PROJECT_ROOT
+from tests.conftest import run_tools
 from tools.engine import stack_config
 from tools.plan import plan
 from tools.pulumi_cli import Project, PulumiCliError, StackValue, load_project, merge_config, read_stack_file
@@ -168,14 +167,7 @@ def test_project_declarations_follow_project_validate(tmp_path: Path) -> None:
 
 def test_plan_refuses_with_the_clis_message(tmp_path: Path) -> None:
     write_stack(tmp_path, "config:\n  aws:region: us-east-1\n  kgateway-lambda:gatewayPort: http\n", "rig-wrong-type")
-    done = subprocess.run(
-        [sys.executable, "-m", "tools", "plan", "--stack", "rig-wrong-type", "--stacks-dir", str(tmp_path)],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    done = run_tools("plan", "--stack", "rig-wrong-type", "--stacks-dir", str(tmp_path))
     assert done.returncode == 2
     assert "Stack 'rig-wrong-type' with configuration key 'gatewayPort' must be of type 'integer'" in done.stderr
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from program.config import PROJECT_ROOT
 from program.guide import GUIDE_RESPONSE
+from tests.conftest import run_tools
 from tests.local_servers import free_port, gateway_server, lambda_api_server
 from tools.verify import Check, http_check, invoke_check
 
@@ -72,15 +70,7 @@ def test_no_address_yet_fails_plainly() -> None:
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tools", "verify", *args],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
+    return run_tools("verify", *args, env=env)
 
 
 def test_cli_checks_every_route_from_the_outputs_and_sets_the_exit_code(tmp_path: Path) -> None:
