@@ -241,8 +241,7 @@ class LambdaBackend(pulumi.ComponentResource):
         super().__init__(token("LambdaBackend"), name, None, component_options("LambdaBackend", "kubernetes", opts))
         checker = InputChecker("LambdaBackend", name)
         check_backend_args(checker, args)
-        if args.get("function_name") is None:
-            checker.fail("functionName", None, "is required", "echo")
+        checker.required("functionName", args.get("function_name"), "echo")
         checker.done()
         backend_name = args.get("name") or dns_label_for(name)
         namespace = args.get("namespace") or "kgateway-system"

@@ -211,25 +211,20 @@ def check_credentials_args(checker: InputChecker, args: Mapping[str, Any], prefi
     keys = ("access_key_id", "secret_access_key", "session_token")
     if mode == CredentialsMode.PROVIDED.value:
         for key, schema_name in (("access_key_id", "accessKeyId"), ("secret_access_key", "secretAccessKey")):
-            if args.get(key) is None:
-                checker.fail(
-                    f"{prefix}{schema_name}",
-                    None,
-                    "is required when mode is 'provided' (pass it as a secret)",
-                    "a secret",
-                )
+            checker.required(
+                f"{prefix}{schema_name}", args.get(key), "a secret", " when mode is 'provided' (pass it as a secret)"
+            )
     elif any(args.get(key) is not None for key in keys):
         checker.fail(
             f"{prefix}mode", mode, "ignores accessKeyId/secretAccessKey/sessionToken: use mode 'provided'", "provided"
         )
     if mode == CredentialsMode.IRSA.value:
-        if args.get("oidc_provider") is None:
-            checker.fail(
-                f"{prefix}oidcProvider",
-                None,
-                "is required when mode is 'irsa'",
-                "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE",
-            )
+        checker.required(
+            f"{prefix}oidcProvider",
+            args.get("oidc_provider"),
+            "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE",
+            " when mode is 'irsa'",
+        )
         checker.pattern(
             f"{prefix}oidcProvider",
             args.get("oidc_provider"),
@@ -245,13 +240,12 @@ def check_credentials_args(checker: InputChecker, args: Mapping[str, Any], prefi
             "lambda-irsa",
         )
     if mode == CredentialsMode.ASSUME_ROLE.value:
-        if args.get("ambient_role_arn") is None:
-            checker.fail(
-                f"{prefix}ambientRoleArn",
-                None,
-                "is required when mode is 'assume-role'",
-                "arn:aws:iam::123456789012:role/kgateway-proxy",
-            )
+        checker.required(
+            f"{prefix}ambientRoleArn",
+            args.get("ambient_role_arn"),
+            "arn:aws:iam::123456789012:role/kgateway-proxy",
+            " when mode is 'assume-role'",
+        )
         checker.pattern(
             f"{prefix}ambientRoleArn",
             args.get("ambient_role_arn"),

@@ -92,12 +92,10 @@ def check_function_args(checker: InputChecker, args: LambdaFunctionArgs, prefix:
         "must be 1 to 64 of A-Z a-z 0-9 - _",
         "echo",
     )
-    if "function_name" not in args:
-        checker.fail(f"{prefix}functionName", None, "is required", "echo")
-    if "code" not in args:
-        checker.fail(
-            f"{prefix}code", None, "is required: an archive of the function's code", "FileArchive('lambda_src/echo')"
-        )
+    checker.required(f"{prefix}functionName", args.get("function_name"), "echo")
+    checker.required(
+        f"{prefix}code", args.get("code"), "FileArchive('lambda_src/echo')", ": an archive of the function's code"
+    )
     checker.choice(f"{prefix}runtime", args.get("runtime"), [r.value for r in Runtime])
     checker.choice(f"{prefix}architecture", args.get("architecture"), [a.value for a in Architecture])
     checker.integer(f"{prefix}memorySize", args.get("memory_size"), 128, 10240, 128)

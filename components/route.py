@@ -118,8 +118,7 @@ class LambdaRoute(pulumi.ComponentResource):
         super().__init__(token("LambdaRoute"), name, None, component_options("LambdaRoute", "kubernetes", opts))
         checker = InputChecker("LambdaRoute", name)
         check_route_args(checker, args)
-        if args.get("backend_name") is None:
-            checker.fail("backendName", None, "is required", "echo")
+        checker.required("backendName", args.get("backend_name"), "echo")
         checker.done()
         route_name = args.get("name") or dns_label_for(name)
         backend_namespace = args.get("backend_namespace") or "kgateway-system"

@@ -93,7 +93,8 @@ class InputProblem:
     example: str
 
     def __str__(self) -> str:
-        return f"{self.name} = {self.value!r}: {self.allowed} (example: {self.example})"
+        shown = "(unset)" if self.value is None else repr(self.value)
+        return f"{self.name} = {shown}: {self.allowed} (example: {self.example})"
 
 
 class ComponentInputError(pulumi.RunError):
@@ -131,6 +132,11 @@ class InputChecker:
 
     def fail(self, name: str, value: object, allowed: str, example: str) -> None:
         self.problems.append(InputProblem(name, value, allowed, example))
+
+    def required(self, name: str, value: Any, example: str, condition: str = "") -> None:
+        """An input that must be given (`condition`: when, or what it is, after "is required")."""
+        if value is None:
+            self.fail(name, None, f"is required{condition}", example)
 
     def pattern(self, name: str, value: Any, regex: re.Pattern[str], allowed: str, example: str) -> None:
         """Checks a plain string; an output (known only at deploy) is left to the service that receives it."""

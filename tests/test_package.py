@@ -379,3 +379,38 @@ def test_one_version_everywhere(schema: dict[str, Any]) -> None:
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["version"] == components.__version__ == schema["version"]
+
+
+def test_required_inputs_are_named_with_when_they_are_required(tmp_path: Path) -> None:
+    program = """
+from components import GatewayCredentials, LambdaBackend, LambdaFunction
+for mode in ("provided", "irsa", "assume-role"):
+    try:
+        GatewayCredentials(mode, {"functions": [{"function": "echo"}], "mode": mode})
+    except Exception as error:
+        print(error)
+for component in (LambdaBackend, LambdaFunction):
+    try:
+        component("x", {})
+    except Exception as error:
+        print(error)
+"""
+    (tmp_path / "required.py").write_text(program)
+    done = subprocess.run(
+        [sys.executable, str(tmp_path / "required.py")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+        check=True,
+    )
+    for line in (
+        "accessKeyId = (unset): is required when mode is 'provided' (pass it as a secret) (example: a secret)",
+        "secretAccessKey = (unset): is required when mode is 'provided'",
+        "oidcProvider = (unset): is required when mode is 'irsa'",
+        "ambientRoleArn = (unset): is required when mode is 'assume-role'",
+        "LambdaBackend 'x': invalid inputs (1 problem(s)):\n  - functionName = (unset): is required (example: echo)",
+        "code = (unset): is required: an archive of the function's code",
+    ):
+        assert line in done.stdout, line
