@@ -289,6 +289,8 @@ class GatewayCredentials(pulumi.ComponentResource):
         none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
         self.secret_name = self.user_name = self.irsa_role_arn = self.gateway_parameters_name = none
         self.invoke_role_arn = none
+        # irsa: the GatewayParameters object, for a Gateway made elsewhere to wait for exactly it (Python only).
+        self.gateway_parameters: pulumi.CustomResource | None = None
         resolved = self._args
         if resolved.mode == "irsa":
             self._irsa(name, resolved)
@@ -305,14 +307,14 @@ class GatewayCredentials(pulumi.ComponentResource):
                 tags={"purpose": "kgateway Lambda invocation"},
                 opts=child,
             )
-            attachments = [
+            for policy_name, policy in self._invoke_only_policies(name):
                 aws.iam.UserPolicyAttachment(policy_name, user=user.name, policy_arn=policy.arn, opts=child)
-                for policy_name, policy in self._invoke_only_policies(name)
-            ]
+            # The key does not wait for the permissions: IAM is eventually consistent, so their creation would not
+            # make the first signed request succeed any sooner; it would only lengthen the deploy.
             key = aws.iam.AccessKey(
                 f"{name}-key-{resolved.rotation}",
                 user=user.name,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=attachments, additional_secret_outputs=["secret"]),
+                opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["secret"]),
             )
             access_key_id: pulumi.Input[str] = key.id
             secret_access_key: pulumi.Input[str] = key.secret
@@ -373,27 +375,24 @@ class GatewayCredentials(pulumi.ComponentResource):
             policies.append((policy_name, policy))
         return policies
 
-    def _invoke_only_role(
-        self, resource_name: str, trust_policy: pulumi.Input[str], description: str
-    ) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+    def _invoke_only_role(self, resource_name: str, trust_policy: pulumi.Input[str], description: str) -> aws.iam.Role:
         """A role that may only invoke the routed functions, assumable as `trust_policy` says."""
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(resource_name, assume_role_policy=trust_policy, description=description, opts=child)
-        attachments = [
+        for policy_name, policy in self._invoke_only_policies(resource_name):
             aws.iam.RolePolicyAttachment(policy_name, role=role.name, policy_arn=policy.arn, opts=child)
-            for policy_name, policy in self._invoke_only_policies(resource_name)
-        ]
-        return role, attachments
+        return role
 
     def _assume_role(self, name: str, args: "_Resolved") -> None:
         assert args.ambient_role_arn is not None  # checked above
-        role, policy = self._invoke_only_role(
+        role = self._invoke_only_role(
             f"{name}-invoke-role",
             assume_role_trust_policy(args.ambient_role_arn),
             "Assumed by the kgateway proxy's ambient identity to invoke routed Lambdas",
         )
-        # The role's ARN once its permissions are attached: the Backend that names it waits for them.
-        self.invoke_role_arn = pulumi.Output.all(role.arn, *(a.id for a in policy)).apply(lambda parts: str(parts[0]))
+        # The Backend that names the role waits for the role alone (as the access key does not wait for its
+        # permissions: IAM is eventually consistent, so waiting for the attachments would not help the first call).
+        self.invoke_role_arn = role.arn
         self.register_outputs({"invoke_role_arn": self.invoke_role_arn})
 
     def _irsa(self, name: str, args: "_Resolved") -> None:
@@ -402,7 +401,7 @@ class GatewayCredentials(pulumi.ComponentResource):
             args.account_id or aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         )
         service_account = f"system:serviceaccount:{args.gateway_namespace}:{args.gateway_name}"
-        role, policy = self._invoke_only_role(
+        role = self._invoke_only_role(
             f"{name}-irsa",
             oidc_provider_arn(args.oidc_provider, account_id).apply(
                 lambda arn: irsa_trust_policy(arn, service_account)
@@ -416,8 +415,9 @@ class GatewayCredentials(pulumi.ComponentResource):
                 namespace=args.gateway_namespace,
                 annotations={IRSA_ANNOTATION: role.arn},
             ),
-            pulumi.ResourceOptions(parent=self, depends_on=list(policy)),
+            pulumi.ResourceOptions(parent=self),
         )
+        self.gateway_parameters = parameters
         self.irsa_role_arn = role.arn
         self.gateway_parameters_name = parameters.urn.apply(lambda _: args.gateway_parameters_name)
         self.register_outputs(

@@ -186,7 +186,7 @@ class LambdaFunction(pulumi.ComponentResource):
             description=f"Execution role of the Lambda function {function_name}",
             opts=child,
         )
-        basic_execution = aws.iam.RolePolicyAttachment(
+        aws.iam.RolePolicyAttachment(
             f"{name}-basic-execution",
             role=role.name,
             policy_arn=aws.iam.ManagedPolicy.AWS_LAMBDA_BASIC_EXECUTION_ROLE,
@@ -216,7 +216,8 @@ class LambdaFunction(pulumi.ComponentResource):
             source_code_hash=args.get("source_code_hash"),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=log_group.name),
             publish=alias_name is not None,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, basic_execution]),
+            # Waits for the role and log group it names, nothing else: the logging permission lands in parallel.
+            opts=child,
         )
 
         self.alias_name = pulumi.Output.from_input(None)

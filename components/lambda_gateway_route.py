@@ -229,14 +229,13 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
         if "function" in args:
             function_args = args["function"]
             function = LambdaFunction(name, function_args, opts=child)
-            function_name: pulumi.Input[str] = function.function_name
+            # The Kubernetes side takes the names from the inputs, not the function's outputs: the Secret, Backend
+            # and routes are applied while the function is still being created, not after it.
             plain_name = function_args["function_name"]
+            function_name: pulumi.Input[str] = plain_name
             function_arn: pulumi.Output[str] = function.function_arn
-            self.role_arn = function.role_arn
-            alias = function_args.get("alias")
-            qualifier = alias or backend_options.get("qualifier")
-            # With an alias the Backend invokes it, and waits until it exists.
-            backend_qualifier: Any = function.alias_name if alias else qualifier
+            self.function_name, self.role_arn = function.function_name, function.role_arn
+            qualifier = function_args.get("alias") or backend_options.get("qualifier")
         else:
             existing = str(args["existing_function"])
             arn = FUNCTION_ARN_RE.match(existing)
@@ -248,7 +247,6 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
                 existing = existing.rsplit(":", 1)[0] if arn["qualifier"] else existing
                 function_arn = pulumi.Output.from_input(existing)
                 qualifier = backend_options.get("qualifier") or arn["qualifier"]
-                backend_qualifier = qualifier
             else:
                 function_name = plain_name = existing
                 partition = aws.get_partition_output(opts=invoke).partition
@@ -263,14 +261,13 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
                     ":function:",
                     existing,
                 )
-                qualifier = backend_qualifier = backend_options.get("qualifier")
-            self.role_arn = none
+                qualifier = backend_options.get("qualifier")
+            self.function_name, self.role_arn = pulumi.Output.from_input(function_name), none
 
         self.secret_name = self.irsa_role_arn = self.gateway_parameters_name = self.invoke_role_arn = none
         # Outputs that may hold None (a mode without them), or plain values.
         secret_name: Any = None
         assume_role_arn: Any = None
-        backend_waits: list[pulumi.Resource] = list(backend_depends_on)
         if "shared_credentials" in args:
             shared: Mapping[str, Any] = args["shared_credentials"]
             secret_name, assume_role_arn = shared.get("secret_name"), shared.get("assume_role_arn")
@@ -293,7 +290,6 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
                 secret_name = credentials.secret_name
             if mode == CredentialsMode.ASSUME_ROLE.value:
                 assume_role_arn = credentials.invoke_role_arn
-            backend_waits.append(credentials)
             self.secret_name, self.irsa_role_arn = credentials.secret_name, credentials.irsa_role_arn
             self.gateway_parameters_name, self.invoke_role_arn = (
                 credentials.gateway_parameters_name,
@@ -305,7 +301,7 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
         }
         backend_args.update(name=backend_options.get("name") or label, function_name=function_name, namespace=namespace)
         derived = {
-            "qualifier": backend_qualifier,
+            "qualifier": qualifier,
             "account_id": account_id,
             "region": region,
             "secret_name": secret_name,
@@ -315,7 +311,7 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
         backend = LambdaBackend(
             name,
             cast(LambdaBackendArgs, backend_args),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=backend_waits),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(backend_depends_on)),
         )
         # No `routes`: one route on /<function>; an empty list: a Backend without routes.
         routes: list[Mapping[str, Any]] = (
@@ -341,11 +337,11 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
                     # Child names must be unique across composites: prefix the composite's name where it is missing.
                     route_name if route_name.startswith(name) else f"{name}-{route_name}",
                     cast(LambdaRouteArgs, route_args),
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[backend, *route_depends_on]),
+                    # The HTTPRoute waits for the Backend through the name it takes from it.
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=list(route_depends_on)),
                 )
             )
 
-        self.function_name = pulumi.Output.from_input(function_name)
         self.function_arn = function_arn
         self.backend_name = backend.backend_name
         self.route_names = pulumi.Output.all(*(r.route_name for r in route_components))

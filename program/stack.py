@@ -262,13 +262,13 @@ def deploy(settings: StackSettings) -> None:
         pulumi.log.warn(warning)
     shared = shared_credentials(settings)
     irsa = settings.credentials.mode == "irsa"
-    created = managed_gateway(settings, waits_for=[shared] if irsa else []) if settings.create_gateway else None
+    parameters = [shared.gateway_parameters] if irsa and shared.gateway_parameters is not None else []
+    created = managed_gateway(settings, waits_for=parameters) if settings.create_gateway else None
     composites = [
         LambdaGatewayRoute(
             dns_label_for(target.function.name),
             composite_args(target, settings, shared),
             route_depends_on=[created] if created else [],
-            backend_depends_on=[shared],
         )
         for target in settings.targets
     ]

@@ -11,10 +11,11 @@ refuses AlreadyExists and validates against the real CRDs. A resource type the h
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,13 @@ from tools.engine import (
 Key = tuple[str, str]  # (type, URN)
 
 
+_CREATED = itertools.count()
+
+
+class DeleteConflictError(Exception):
+    """IAM's DeleteConflict: the entity still has something attached."""
+
+
 @dataclass
 class Deployed:
     type: str
@@ -48,6 +56,8 @@ class Deployed:
     state: dict[str, Any]
     # The URNs it depends on (its dependencies and parent): what must outlive it when deleting.
     depends_on: tuple[str, ...] = ()
+    # When it was made (a counter across runs): deletes the graph leaves unordered go oldest first.
+    created: int = field(default_factory=lambda: next(_CREATED))
 
 
 # Inputs whose change makes the provider replace the resource (ForceNew in the AWS provider's schema; a
@@ -169,16 +179,21 @@ class MotoDeployment(pulumi.runtime.Mocks):
         self._delete_all(list(self.deployed))
 
     def _delete_all(self, keys: list[Key]) -> None:
-        """Dependents first, from the dependencies (and parents) the program declared, as the engine orders them."""
+        """Dependents first, from the dependencies (and parents) the program declared, as the engine orders them.
+
+        Among deletes the graph leaves unordered, the oldest goes first: the order most likely to break when an
+        edge is missing (a Secret made before its Backend would go before it), so a wrong `depends_on` shows up
+        here as a wrong order or a refused delete instead of passing by luck.
+        """
         pending = set(keys)
         while pending:
             needed = {d for k in pending for d in self.deployed[k].depends_on}
-            ready = sorted(k for k in pending if k[1] not in needed)
+            ready = [k for k in pending if k[1] not in needed]
             if not ready:
                 raise AssertionError(f"a dependency cycle among {sorted(pending)}")
-            for key in ready:
-                self._delete(key)
-                pending.discard(key)
+            key = min(ready, key=lambda k: (self.deployed[k].created, k))
+            self._delete(key)
+            pending.discard(key)
 
     def _delete(self, key: Key) -> None:
         resource = self.deployed.pop(key)
@@ -255,7 +270,9 @@ class MotoDeployment(pulumi.runtime.Mocks):
             self.cluster.update(args.typ, reveal(args.inputs))
             state = dict(args.inputs)
         self.changes.append(("update", key))
-        self.deployed[key] = Deployed(args.typ, args.name, previous.id, dict(args.inputs), state, previous.depends_on)
+        self.deployed[key] = Deployed(
+            args.typ, args.name, previous.id, dict(args.inputs), state, previous.depends_on, previous.created
+        )
         return previous.id, state
 
     def _replace(
@@ -368,13 +385,13 @@ class MotoDeployment(pulumi.runtime.Mocks):
 
     def _deleters(self) -> dict[str, Callable[[Deployed], None]]:
         return {
-            "aws:iam/role:Role": lambda r: self.iam.delete_role(RoleName=r.id),
+            "aws:iam/role:Role": lambda r: self._delete_role(r.id),
             "aws:iam/rolePolicyAttachment:RolePolicyAttachment": lambda r: self.iam.detach_role_policy(
                 RoleName=r.state["role"], PolicyArn=r.state["policyArn"]
             ),
             "aws:cloudwatch/logGroup:LogGroup": lambda r: self.logs.delete_log_group(logGroupName=r.id),
             "aws:lambda/function:Function": lambda r: self.lambda_.delete_function(FunctionName=r.id),
-            "aws:iam/user:User": lambda r: self.iam.delete_user(UserName=r.id),
+            "aws:iam/user:User": lambda r: self._delete_user(r.id),
             "aws:iam/userPolicy:UserPolicy": lambda r: self.iam.delete_user_policy(
                 UserName=r.state["user"], PolicyName=r.state["name"]
             ),
@@ -401,7 +418,30 @@ class MotoDeployment(pulumi.runtime.Mocks):
         )["Policy"]
         return policy["Arn"], {"name": policy_name, "arn": policy["Arn"], "policyId": policy["PolicyId"]}
 
+    # IAM refuses to delete what still has something attached (DeleteConflict): "Before you can delete a managed
+    # policy, you must first detach the policy from all users, groups, and roles" (IAM API reference, DeletePolicy);
+    # a user's access keys and policies, and a role's policies, must go first (DeleteUser, DeleteRole). moto lets a
+    # policy with attachments, and a user with access keys, be deleted: the harness refuses them as IAM does.
+    def _delete_role(self, role: str) -> None:
+        attached = self.iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+        if attached:
+            raise DeleteConflictError(f"DeleteRole {role}: must detach all policies first ({len(attached)} attached)")
+        self.iam.delete_role(RoleName=role)
+
+    def _delete_user(self, user: str) -> None:
+        keys = self.iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
+        attached = self.iam.list_attached_user_policies(UserName=user)["AttachedPolicies"]
+        if keys or attached:
+            raise DeleteConflictError(
+                f"DeleteUser {user}: must delete its access keys and detach its policies first "
+                f"({len(keys)} keys, {len(attached)} policies)"
+            )
+        self.iam.delete_user(UserName=user)
+
     def _delete_policy(self, arn: str) -> None:
+        entities = self.iam.list_entities_for_policy(PolicyArn=arn)
+        if entities["PolicyUsers"] or entities["PolicyRoles"] or entities["PolicyGroups"]:
+            raise DeleteConflictError(f"DeletePolicy {arn}: must detach the policy from all users, groups and roles")
         for version in self.iam.list_policy_versions(PolicyArn=arn)["Versions"]:
             if not version["IsDefaultVersion"]:
                 self.iam.delete_policy_version(PolicyArn=arn, VersionId=version["VersionId"])

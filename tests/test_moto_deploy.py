@@ -18,7 +18,7 @@ from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.iam.aws_managed_policies import aws_managed_policies_data
 from moto.iam.models import AWSManagedPolicy, iam_backends
 
-from tests.moto_harness import MotoDeployment, attached_documents
+from tests.moto_harness import DeleteConflictError, MotoDeployment, attached_documents
 from tools.engine import reveal, stack_config
 from tools.plan import plan_document
 
@@ -119,6 +119,72 @@ def test_destroy_leaves_nothing_behind(aws: boto3.Session) -> None:
     assert iam.list_users()["Users"] == []
     assert iam.list_roles()["Roles"] == []
     assert deployment.deployed == {}
+
+
+def deleted_kinds(deployment: MotoDeployment) -> list[str]:
+    return [key[0].rsplit(":", 1)[-1] for op, key in deployment.changes if op == "delete"]
+
+
+def test_destroy_goes_route_backend_secret_key_user_by_the_programs_own_graph(aws: boto3.Session) -> None:
+    deployment = MotoDeployment(aws)
+    deployment.up(dev_config())
+    deployment.changes = []
+    deployment.destroy()
+    order = deleted_kinds(deployment)
+    # The harness deletes the oldest first wherever the graph allows, so each "before" below is an edge the
+    # program declared (the HTTPRoute takes the Backend's name from it, the Backend the Secret's, the Secret the key).
+    for before, after in [
+        ("HTTPRoute", "Backend"),
+        ("Backend", "Secret"),
+        ("Secret", "AccessKey"),
+        ("AccessKey", "User"),
+        ("UserPolicyAttachment", "Policy"),
+        ("UserPolicyAttachment", "User"),
+        ("Function", "Role"),
+        ("RolePolicyAttachment", "Role"),
+    ]:
+        assert order.index(before) < order.index(after), (before, after, order)
+    assert deployment.deployed == {}
+
+
+def test_a_missing_edge_shows_as_a_wrong_destroy_order_or_a_refused_delete(aws: boto3.Session) -> None:
+    """The harness bites: without the Backend → Secret edge the Secret (older) goes first; without the
+    attachment → policy edge, IAM's DeleteConflict stops the destroy."""
+    deployment = MotoDeployment(aws)
+    deployment.up(dev_config())
+    backend = next(d for d in deployment.deployed.values() if d.type.endswith(":Backend"))
+    backend.depends_on = tuple(d for d in backend.depends_on if "kubernetes:core/v1:Secret::" not in d)
+    deployment.changes = []
+    deployment.destroy()
+    order = deleted_kinds(deployment)
+    assert order.index("Secret") < order.index("Backend")
+
+    deployment.up(dev_config())
+    attachment = next(d for d in deployment.deployed.values() if d.type.endswith(":UserPolicyAttachment"))
+    attachment.depends_on = tuple(d for d in attachment.depends_on if "aws:iam/policy:Policy::" not in d)
+    with pytest.raises(DeleteConflictError, match="DeletePolicy"):
+        deployment.destroy()
+
+
+def test_the_rig_refuses_deletes_iam_refuses(aws: boto3.Session) -> None:
+    iam = aws.client("iam")
+    deployment = MotoDeployment(aws)
+    iam.create_user(UserName="u")
+    iam.create_access_key(UserName="u")
+    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}
+    arn = iam.create_policy(PolicyName="p", PolicyDocument=json.dumps(document))["Policy"]["Arn"]
+    iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")
+    iam.attach_role_policy(RoleName="r", PolicyArn=arn)
+    with pytest.raises(DeleteConflictError, match="access keys"):
+        deployment._delete_user("u")
+    with pytest.raises(DeleteConflictError, match="detach the policy"):
+        deployment._delete_policy(arn)
+    with pytest.raises(DeleteConflictError, match="detach all policies"):
+        deployment._delete_role("r")
+    iam.detach_role_policy(RoleName="r", PolicyArn=arn)
+    deployment._delete_role("r")
+    deployment._delete_policy(arn)
+    assert iam.list_policies(Scope="Local")["Policies"] == []
 
 
 def test_rotation_replaces_the_key_before_deleting_the_old_one(aws: boto3.Session) -> None:
