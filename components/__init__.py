@@ -8,6 +8,7 @@ nothing of the repository's program (`program/`) or tools (`tools/`)::
 
 from .backend import InvocationMode, KgatewayRelease, LambdaBackend, LambdaBackendArgs, PayloadTransformMode
 from .credentials import CredentialsMode, GatewayCredentials, GatewayCredentialsArgs
+from .execution_role import ExecutionRole, ExecutionRoleArgs
 from .lambda_function import Architecture, LambdaFunction, LambdaFunctionArgs, Runtime
 from .lambda_gateway_route import (
     BackendOptions,
@@ -23,7 +24,7 @@ from .validation import ComponentInputError
 
 __version__ = "0.2.0"
 # What `pulumi package add` offers other languages (see provider/__main__.py).
-COMPONENTS = (LambdaGatewayRoute, LambdaFunction, GatewayCredentials, LambdaBackend, LambdaRoute)
+COMPONENTS = (LambdaGatewayRoute, LambdaFunction, ExecutionRole, GatewayCredentials, LambdaBackend, LambdaRoute)
 
 __all__ = [
     "COMPONENTS",
@@ -32,6 +33,8 @@ __all__ = [
     "ComponentInputError",
     "CredentialsMode",
     "CredentialsOptions",
+    "ExecutionRole",
+    "ExecutionRoleArgs",
     "GatewayCredentials",
     "GatewayCredentialsArgs",
     "InvocationMode",

@@ -1,43 +1,14 @@
 """One Node.js Lambda function: execution role, log group, function, and optionally an alias."""
 
-import hashlib
-import json
 from enum import StrEnum
 from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
+from .execution_role import lambda_execution_role
 from .tokens import component_options, token
-from .validation import ALIAS_RE, FUNCTION_NAME_RE, LOG_RETENTION_DAYS, InputChecker, plain, whole
-
-LAMBDA_TRUST_POLICY = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    },
-    sort_keys=True,
-)
-
-
-# Pulumi auto-names a role `<resource name>-<7 random hex>` and IAM allows 64 characters: longer resource names
-# (from function names past 51 characters) are cut, with a hash of the whole name to keep them apart.
-ROLE_NAME_LIMIT = 64 - len("-") - 7
-
-
-def role_resource_name(component_name: str) -> str:
-    """`<name>-role`, short enough for Pulumi's auto-name to fit IAM's 64 characters."""
-    wanted = f"{component_name}-role"
-    if len(wanted) <= ROLE_NAME_LIMIT:
-        return wanted
-    digest = hashlib.sha256(component_name.encode()).hexdigest()[:6]
-    return f"{component_name[: ROLE_NAME_LIMIT - len('-role') - 7]}-{digest}-role"
+from .validation import ALIAS_RE, FUNCTION_NAME_RE, LOG_RETENTION_DAYS, ROLE_ARN_RE, InputChecker, plain, whole
 
 
 class Runtime(StrEnum):
@@ -81,6 +52,8 @@ class LambdaFunctionArgs(TypedDict):
     """Retention of the /aws/lambda/<name> log group, a CloudWatch retention period (default 14)."""
     alias: NotRequired[str]
     """Publish a version on each code change and point this alias at it (kgateway then invokes the alias)."""
+    role_arn: NotRequired[pulumi.Input[str]]
+    """An existing execution role, e.g. an ExecutionRole shared by many functions (default: one for this function)."""
 
 
 def check_function_args(checker: InputChecker, args: LambdaFunctionArgs, prefix: str = "") -> None:
@@ -107,6 +80,13 @@ def check_function_args(checker: InputChecker, args: LambdaFunctionArgs, prefix:
         )
     checker.pattern(
         f"{prefix}alias", args.get("alias"), ALIAS_RE, "must be 1 to 128 of A-Z a-z 0-9 - _, not only digits", "live"
+    )
+    checker.pattern(
+        f"{prefix}roleArn",
+        args.get("role_arn"),
+        ROLE_ARN_RE,
+        "must be an IAM role ARN",
+        "arn:aws:iam::123456789012:role/lambda-execution",
     )
 
 
@@ -180,18 +160,11 @@ class LambdaFunction(pulumi.ComponentResource):
         function_name = args["function_name"]
         alias_name = args.get("alias")
 
-        role = aws.iam.Role(
-            role_resource_name(name),
-            assume_role_policy=LAMBDA_TRUST_POLICY,
-            description=f"Execution role of the Lambda function {function_name}",
-            opts=child,
-        )
-        aws.iam.RolePolicyAttachment(
-            f"{name}-basic-execution",
-            role=role.name,
-            policy_arn=aws.iam.ManagedPolicy.AWS_LAMBDA_BASIC_EXECUTION_ROLE,
-            opts=child,
-        )
+        role_arn: pulumi.Input[str]
+        if args.get("role_arn") is not None:
+            role_arn = args["role_arn"]
+        else:
+            role_arn = lambda_execution_role(name, f"Execution role of the Lambda function {function_name}", self).arn
         owner = f"{pulumi.get_project()}/{pulumi.get_stack()}/{name}"
         tags = {OWNER_TAG: owner}
         free_name, free_log_group = _names_free_for(owner, function_name, pulumi.InvokeOutputOptions(parent=self))
@@ -206,7 +179,7 @@ class LambdaFunction(pulumi.ComponentResource):
             f"{name}-function",
             name=free_name,
             tags=tags,
-            role=role.arn,
+            role=role_arn,
             runtime=plain(args.get("runtime")) or Runtime.NODEJS24_X.value,
             handler=args.get("handler") or "index.handler",
             architectures=[plain(args.get("architecture")) or Architecture.ARM64.value],
@@ -233,7 +206,7 @@ class LambdaFunction(pulumi.ComponentResource):
             self.alias_name = alias.name
         self.function_name = function.name
         self.function_arn = function.arn
-        self.role_arn = role.arn
+        self.role_arn = pulumi.Output.from_input(role_arn)
         self.log_group_name = log_group.name
         self.register_outputs(
             {

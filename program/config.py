@@ -229,6 +229,8 @@ class StackSettings:
     # Create the Gateway itself (class kgateway, one HTTP listener on this port) instead of expecting it.
     create_gateway: bool = False
     gateway_port: int = 8080
+    # One execution role for every function the stack creates, instead of one each (issue 11: IAM writes).
+    shared_execution_role: bool = False
 
 
 # Defaults: Pulumi.yaml declares the same values (a test keeps the two equal).
@@ -252,6 +254,7 @@ DEFAULTS: dict[str, str] = {
     "waitForAcceptance": "true",
     "createGateway": "false",
     "gatewayPort": "8080",
+    "sharedExecutionRole": "false",
 }
 
 
@@ -587,6 +590,7 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
             reader.fail("gatewayUrl", gateway_url, "must have a port from 1 to 65535", "http://localhost:8080")
     create_gateway = reader.boolean("createGateway")
     gateway_port = reader.integer("gatewayPort", 1, 65535, 8080)
+    shared_execution_role = reader.boolean("sharedExecutionRole")
     if reader.problems:
         raise ConfigError(reader.problems)
     return StackSettings(
@@ -598,6 +602,7 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
         warnings=tuple(reader.warnings),
         create_gateway=create_gateway,
         gateway_port=gateway_port,
+        shared_execution_role=shared_execution_role,
     )
 
 

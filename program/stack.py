@@ -12,6 +12,8 @@ from components import (
     Architecture,
     BackendOptions,
     CredentialsOptions,
+    ExecutionRole,
+    ExecutionRoleArgs,
     GatewayCredentials,
     GatewayCredentialsArgs,
     LambdaFunctionArgs,
@@ -115,8 +117,9 @@ def verify_checks(
     return checks
 
 
-def function_args(target: TargetSettings) -> LambdaFunctionArgs:
-    """The function component's inputs: the code is lambda_src/<source>, zipped reproducibly."""
+def function_args(target: TargetSettings, role_arn: pulumi.Input[str] | None = None) -> LambdaFunctionArgs:
+    """The function component's inputs: the code is lambda_src/<source>, zipped reproducibly; `role_arn`, a
+    shared execution role (none: the function gets its own)."""
     function = target.function
     package = package_lambda(function.source_dir, BUILD_DIR, function.name)
     args = LambdaFunctionArgs(
@@ -131,6 +134,8 @@ def function_args(target: TargetSettings) -> LambdaFunctionArgs:
     )
     if function.alias is not None:
         args["alias"] = function.alias
+    if role_arn is not None:
+        args["role_arn"] = role_arn
     return args
 
 
@@ -157,7 +162,10 @@ def credentials_options(credentials: CredentialsSettings) -> CredentialsOptions:
 
 
 def composite_args(
-    target: TargetSettings, settings: StackSettings, shared: GatewayCredentials
+    target: TargetSettings,
+    settings: StackSettings,
+    shared: GatewayCredentials,
+    execution_role: ExecutionRole | None = None,
 ) -> LambdaGatewayRouteArgs:
     """The validated settings of one function, as the composite's own inputs."""
     backend = target.backend
@@ -201,7 +209,7 @@ def composite_args(
     if target.function.existing_arn is not None:
         args["existing_function"] = target.function.existing_arn
     else:
-        args["function"] = function_args(target)
+        args["function"] = function_args(target, execution_role.role_arn if execution_role is not None else None)
     args["shared_credentials"] = cast(
         SharedCredentialsArgs,
         _present(
@@ -261,13 +269,19 @@ def deploy(settings: StackSettings) -> None:
     for warning in settings.warnings:
         pulumi.log.warn(warning)
     shared = shared_credentials(settings)
+    creates_functions = any(target.function.existing_arn is None for target in settings.targets)
+    execution_role = (
+        ExecutionRole("functions", ExecutionRoleArgs())
+        if settings.shared_execution_role and creates_functions
+        else None
+    )
     irsa = settings.credentials.mode == "irsa"
     parameters = [shared.gateway_parameters] if irsa and shared.gateway_parameters is not None else []
     created = managed_gateway(settings, waits_for=parameters) if settings.create_gateway else None
     composites = [
         LambdaGatewayRoute(
             dns_label_for(target.function.name),
-            composite_args(target, settings, shared),
+            composite_args(target, settings, shared, execution_role),
             route_depends_on=[created] if created else [],
         )
         for target in settings.targets

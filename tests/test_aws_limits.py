@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from components.credentials import ATTACHED_POLICIES, MANAGED_POLICY_CHARACTERS, invoke_only_policy
-from components.lambda_function import role_resource_name
+from components.execution_role import role_resource_name
 from components.validation import dns_label_for
 from tests.conftest import FakeAwsMocks, RunStack
 from tests.moto_harness import MotoDeployment, attached_documents

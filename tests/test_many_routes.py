@@ -232,3 +232,35 @@ def test_a_bad_existing_function_is_refused_with_its_key(run_stack: RunStack) ->
     assert "kgateway-lambda:alias = 'live': is only for functions this stack creates" in text
     with pytest.raises(ConfigError, match=r"functionName = 'echo': must be the name in the ARN \(orders\)"):
         run_stack({"functionArn": ORDERS_ARN, "functionName": "echo"})
+
+
+def test_a_shared_execution_role_is_one_role_for_every_created_function() -> None:
+    run = run_multi(sharedExecutionRole=True)
+    (role,) = run.by_type("aws:iam/role:Role")
+    (attachment,) = run.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert role.name == "functions-role" and attachment.inputs["role"] == role.state["name"]
+    functions = run.by_type("aws:lambda/function:Function")
+    assert len(functions) == 2
+    assert {f.inputs["role"] for f in functions} == {role.state["arn"]}
+    assert run.outputs["role_arn"] == role.state["arn"]
+    separate = run_multi()
+    assert len(separate.by_type("aws:iam/role:Role")) == 2  # the default: a role per function
+
+
+def test_a_shared_execution_role_is_not_made_when_no_function_is_created(run_stack: RunStack) -> None:
+    run = run_stack({"sharedExecutionRole": "true", "functionArn": ECHO})
+    assert run.by_type("aws:iam/role:Role") == []
+    with pytest.raises(ConfigError, match=r"sharedExecutionRole = 'yes': must be true or false"):
+        run_stack({"sharedExecutionRole": "yes"})
+
+
+def test_a_shared_execution_role_deploys_and_goes_away_in_moto(aws: boto3.Session) -> None:  # noqa: F811
+    config, secret_keys = stack_config("multi")
+    config.update({"aws:region": "us-east-1", "kgateway-lambda:sharedExecutionRole": "true"})
+    deployment = MotoDeployment(aws)
+    deployment.up(config, secret_keys, stack="multi")
+    iam, lambda_ = aws.client("iam"), aws.client("lambda")
+    (role,) = [r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("functions-role-")]
+    assert {f["Role"] for f in lambda_.list_functions()["Functions"]} == {role["Arn"]}
+    deployment.destroy()  # the functions go before the role they run as; the attachment before the role
+    assert iam.list_roles()["Roles"] == [] and lambda_.list_functions()["Functions"] == []

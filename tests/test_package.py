@@ -68,7 +68,14 @@ def test_every_input_output_and_choice_is_described(schema: dict[str, Any]) -> N
     assert undescribed == []
     assert set(schema["resources"]) == {
         f"{TOKEN}{name}"
-        for name in ("LambdaGatewayRoute", "LambdaFunction", "GatewayCredentials", "LambdaBackend", "LambdaRoute")
+        for name in (
+            "LambdaGatewayRoute",
+            "LambdaFunction",
+            "ExecutionRole",
+            "GatewayCredentials",
+            "LambdaBackend",
+            "LambdaRoute",
+        )
     }
 
 
