@@ -173,8 +173,9 @@ class GatewayCredentialsArgs(TypedDict):
     """assume-role: the role the gateway proxy already runs as, the only principal that may assume ours."""
 
 
-def check_targets(checker: InputChecker, targets: Any) -> None:
-    """The functions kgateway may invoke: names or ARNs, and few enough for IAM's managed-policy quota."""
+def check_targets(checker: InputChecker, targets: Any, mode: str) -> None:
+    """The functions kgateway may invoke: names or ARNs, and few enough for IAM's managed-policy quota in the modes
+    that make the policies (`provided` keys come with their own permissions: nothing is made, nothing limits)."""
     if not targets:
         checker.fail("functions", targets, "must list the functions kgateway may invoke", "[{function: echo}]")
         return
@@ -189,6 +190,8 @@ def check_targets(checker: InputChecker, targets: Any) -> None:
             "must be $LATEST, a version or an alias",
             "live",
         )
+    if mode == CredentialsMode.PROVIDED.value:
+        return
     if not checker.problems and len(chunks := policy_chunks(targets)) > ATTACHED_POLICIES:
         checker.fail(
             "functions",
@@ -282,7 +285,7 @@ class GatewayCredentials(pulumi.ComponentResource):
         super().__init__(token("GatewayCredentials"), name, None, component_options("GatewayCredentials", "aws", opts))
         checker = InputChecker("GatewayCredentials", name)
         check_credentials_args(checker, args)
-        check_targets(checker, args.get("functions"))
+        check_targets(checker, args.get("functions"), plain(args.get("mode")) or CredentialsMode.GENERATED.value)
         checker.done()
         self._args = _Resolved.of(name, args)
         child = pulumi.ResourceOptions(parent=self)

@@ -6,6 +6,7 @@ problem names the config key, the bad value, what is allowed and an example.
 
 from __future__ import annotations
 
+import collections
 import difflib
 import hashlib
 import json
@@ -576,10 +577,10 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
     )
     # Routes derived from clashing functions would only repeat the clash under keys the user never wrote.
     routes = _read_routes(reader, [f.name for f, _ in pairs], gateway) if unique else []
-    targets = tuple(
-        TargetSettings(function, backend, tuple(r for function_name, r in routes if function_name == function.name))
-        for function, backend in pairs
-    )
+    routes_of: dict[str, list[RouteSettings]] = collections.defaultdict(list)
+    for function_name, route in routes:
+        routes_of[function_name].append(route)
+    targets = tuple(TargetSettings(function, backend, tuple(routes_of[function.name])) for function, backend in pairs)
     gateway_url = reader.optional_pattern(
         "gatewayUrl", GATEWAY_URL_RE, "must be http(s)://host[:port] with no path", "http://localhost:8080"
     )
@@ -787,6 +788,9 @@ def _read_routes(reader: _Reader, function_names: list[str], gateway: RouteSetti
                 for name in function_names
             ]
     parsed: list[tuple[str, RouteSettings, _Reader]] = []
+    # How many routes each function has (counted once: the loop below asks for every route).
+    routes_per_function = collections.Counter(_function_of(r, function_names) for r in readers)
+    known_functions = set(function_names)
     for route_reader in readers:
         function = route_reader.raw("routeFunction") if route_reader._in_entry("routeFunction") else None
         if function is None:
@@ -796,7 +800,7 @@ def _read_routes(reader: _Reader, function_names: list[str], gateway: RouteSetti
                 )
                 continue
             function = function_names[0]
-        elif function not in function_names:
+        elif function not in known_functions:
             route_reader.fail("routeFunction", function, f"must be one of the functions {function_names}", "echo")
             continue
         match = route_reader.choice("routeMatch", PATH_MATCHES) if route_reader.raw("routeMatch") else "PathPrefix"
@@ -814,7 +818,7 @@ def _read_routes(reader: _Reader, function_names: list[str], gateway: RouteSetti
                 headers.append((str(header), value))
         namespace = route_reader.dns_label("routeNamespace", "team-a") if route_reader.raw("routeNamespace") else None
         default_name = dns_label_for(function)
-        if sum(1 for r in readers if _function_of(r, function_names) == function) > 1:
+        if routes_per_function[function] > 1:
             signature = _route_signature(match, path, methods, hostnames, tuple(headers))
             digest = hashlib.sha256(signature.encode()).hexdigest()[:6]
             default_name = f"{dns_label_for(function + '-' + path)[:56].rstrip('-')}-{digest}"

@@ -1,47 +1,181 @@
 #!/usr/bin/env python3
-"""Benchmarks (not tests): how long config validation, an offline plan and packaging take.
+"""Benchmarks (not tests): what a user waits for, measured as they meet it.
 
-Run with `.venv/bin/python scripts/benchmark.py`; prints one line per measurement (median of N runs).
+- the offline plan (`python -m tools plan`) as whole processes, for 1 to 500 functions: wall time (min and median
+  of `--repeat` runs) and peak memory, the cost per added function, and the import floor under it;
+- the deploy's critical path (from the program's real dependency graph) and its estimated time, from the table of
+  create latencies in tools/graph.py, which it prints;
+- resources and IAM writes per function, with a role per function and with `sharedExecutionRole`.
+
+Run `.venv/bin/python scripts/benchmark.py [--repeat 3] [--sizes 1,10,50,200,500] [--json FILE]`.
 """
 
 from __future__ import annotations
 
+import argparse
+import itertools
+import json
+import os
+import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from components.packaging import zip_bytes  # noqa: E402
-from program.config import MappingConfigSource, load_settings  # noqa: E402
-from tools.engine import stack_config  # noqa: E402
-from tools.plan import plan  # noqa: E402
+from tools.engine import ProgramRun, run_program, stack_config  # noqa: E402
+from tools.graph import CREATE_SECONDS, DEFAULT_SECONDS, critical_path  # noqa: E402
+from tools.plan import PlaceholderMocks  # noqa: E402
+
+# The scaling series uses `provided` keys: the one credentials mode IAM's managed-policy quota does not cap (the
+# other modes refuse more than about 360 functions per identity), so every size plans the same kind of stack.
+SCALING_MODE = {
+    "kgateway-lambda:credentialsMode": "provided",
+    "kgateway-lambda:accessKeyId": {"secure": "v1:benchmark"},
+    "kgateway-lambda:secretAccessKey": {"secure": "v1:benchmark"},
+}
+IMPORT_FLOOR = "import tools.__main__, tools.plan, program.stack"
 
 
-def median_ms(action: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+def stack_file(directory: Path, name: str, functions: int, extra: dict[str, Any]) -> str:
+    config = {
+        "aws:region": "us-east-1",
+        "kgateway-lambda:functions": [{"name": f"fn{i:03d}"} for i in range(functions)],
+        **extra,
+    }
+    (directory / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": config}))
+    return name
+
+
+def timed_process(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak resident MB of one process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {stderr[-2000:]}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def repeated(command: list[str], repeat: int) -> dict[str, float]:
+    runs = [timed_process(command) for _ in range(repeat)]
+    times = [t for t, _ in runs]
+    return {"min_s": min(times), "median_s": statistics.median(times), "peak_mb": max(m for _, m in runs)}
+
+
+def plan_series(sizes: list[int], repeat: int, directory: Path) -> dict[str, Any]:
+    floor = repeated([sys.executable, "-c", IMPORT_FLOOR], repeat)
+    plans: dict[int, dict[str, float]] = {}
+    for size in sizes:
+        name = stack_file(directory, f"bench{size}", size, SCALING_MODE)
+        command = [sys.executable, "-m", "tools", "plan", "--stack", name, "--stacks-dir", str(directory), "--json"]
+        plans[size] = repeated(command, repeat)
+        print(f"  planned {size} functions: {plans[size]['min_s']:.2f} s", file=sys.stderr)
+    # The cost of each added function: the slope between consecutive sizes. Linear growth means equal slopes; the
+    # spread is taken from 10 functions on (below that, one-off costs of the first objects dominate).
+    per_function = {
+        size: (plans[size]["min_s"] - plans[previous]["min_s"]) / (size - previous)
+        for previous, size in itertools.pairwise(sizes)
+    }
+    compared = [cost for size, cost in per_function.items() if size > 10] or list(per_function.values())
+    mean = statistics.mean(compared) if compared else 0.0
+    spread = max(abs(cost - mean) / mean for cost in compared) if compared else 0.0
+    smallest = sizes[0]
+    return {
+        "import_floor": floor,
+        "plans": plans,
+        "per_function_s": per_function,
+        "per_function_spread": spread,
+        "one_function_above_floor_s": plans[smallest]["min_s"] - floor["min_s"] if smallest == 1 else None,
+    }
+
+
+def program_run(directory: Path, name: str) -> ProgramRun:
+    config, secret_keys = stack_config(name, directory)
+    return run_program(PlaceholderMocks(config), config, secret_keys, stack=name, preview=True)
+
+
+def counts(run: ProgramRun) -> tuple[int, int]:
+    """Resources the deploy creates (not components, not reads) and how many of them are IAM writes."""
+    created = [r for r in run.resources if r.custom and r.read_id is None]
+    return len(created), sum(1 for r in created if r.type.startswith("aws:iam/"))
+
+
+def graph_figures(directory: Path, many: int) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    layouts = {"role per function": {}, "sharedExecutionRole": {"kgateway-lambda:sharedExecutionRole": "true"}}
+    for label, extra in layouts.items():
+        key = label.replace(" ", "_")
+        one = program_run(directory, stack_file(directory, f"{key}1", 1, extra))
+        lots = program_run(directory, stack_file(directory, f"{key}{many}", many, extra))
+        (one_resources, one_iam), (lots_resources, lots_iam) = counts(one), counts(lots)
+        path, path_many = critical_path(one), critical_path(lots)
+        figures[label] = {
+            "critical_path": path.kinds,
+            "critical_path_estimate_s": path.seconds,
+            f"critical_path_estimate_s_{many}_functions": path_many.seconds,
+            "resources_one_function": one_resources,
+            "iam_writes_one_function": one_iam,
+            "resources_per_added_function": round((lots_resources - one_resources) / (many - 1), 2),
+            "iam_writes_per_added_function": round((lots_iam - one_iam) / (many - 1), 2),
+        }
+    return figures
+
+
+def print_report(result: dict[str, Any]) -> None:
+    print(f"machine: {result['machine']}")
+    series = result["plan"]
+    floor = series["import_floor"]
+    print(f'\nimport floor (`python -c "{IMPORT_FLOOR}"`): ', end="")
+    print(f"min {floor['min_s']:.2f} s, median {floor['median_s']:.2f} s")
+    print("\n| functions | plan min (s) | plan median (s) | peak memory (MB) | per function added (ms) |")
+    print("|---:|---:|---:|---:|---:|")
+    for size, figures in series["plans"].items():
+        added = series["per_function_s"].get(size)
+        cost = f"{added * 1000:.1f}" if added is not None else "–"
+        print(f"| {size} | {figures['min_s']:.2f} | {figures['median_s']:.2f} | {figures['peak_mb']:.0f} | {cost} |")
+    print(f"\nper added function, from 10 functions on: within ±{series['per_function_spread'] * 100:.0f}% of its mean")
+    if series["one_function_above_floor_s"] is not None:
+        print(f"one-function plan above the import floor: {series['one_function_above_floor_s']:.2f} s")
+    print("\ncreate latencies assumed for the critical path (s):")
+    for type_, seconds in sorted(result["create_seconds"].items()):
+        print(f"  {type_}: {seconds}")
+    print(f"  anything else, and reads: {DEFAULT_SECONDS}")
+    for label, figures in result["graph"].items():
+        print(f"\n{label}:")
+        for key, value in figures.items():
+            print(f"  {key}: {' → '.join(value) if isinstance(value, list) else value}")
 
 
 def main() -> None:
-    config, _ = stack_config("multi")
-    source = MappingConfigSource(config)
-    print(f"validate multi stack config:        {median_ms(lambda: load_settings(source), 200):8.2f} ms")
-    echo = ROOT / "lambda_src" / "echo"
-    print(f"zip lambda_src/echo:                 {median_ms(lambda: zip_bytes(echo), 200):8.2f} ms")
-    print(f"offline plan, dev (in process):      {median_ms(lambda: plan('dev'), 10):8.1f} ms")
-    print(f"offline plan, multi (in process):    {median_ms(lambda: plan('multi'), 10):8.1f} ms")
-    command = [sys.executable, "-m", "tools", "plan", "--stack", "dev", "--json"]
-    cold = median_ms(lambda: subprocess.run(command, cwd=ROOT, capture_output=True, check=True), 3)
-    print(f"plan command, dev (new process):     {cold:8.0f} ms")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (min and median reported)")
+    parser.add_argument("--sizes", default="1,10,50,200,500", help="numbers of functions to plan")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
+    options = parser.parse_args()
+    sizes = sorted({int(s) for s in options.sizes.split(",")})
+    with tempfile.TemporaryDirectory() as temporary:
+        directory = Path(temporary)
+        result = {
+            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+            f"Python {platform.python_version()}, {platform.system()} {platform.release()}",
+            "plan": plan_series(sizes, options.repeat, directory),
+            "create_seconds": CREATE_SECONDS,
+            "graph": graph_figures(directory, 200),
+        }
+    print_report(result)
+    if options.json is not None:
+        options.json.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":

@@ -97,6 +97,25 @@ def test_more_functions_than_iam_can_name_are_refused_before_anything_is_made(ru
     assert "at most 10 to a user or role" in str(failure.value)
 
 
+def test_provided_keys_make_no_policies_so_iams_quota_does_not_cap_them(tmp_path: Path) -> None:
+    """400 functions: refused where the stack writes the invoke policies, accepted with the user's own keys."""
+    targets = [{"function": f"fn{i:03d}".ljust(64, "x")} for i in range(400)]
+    program = tmp_path / "credentials.py"
+    program.write_text(
+        "import pulumi\n"
+        "from components import GatewayCredentials\n"
+        f"targets = {targets!r}\n"
+        "mode = pulumi.Config().require('mode')\n"
+        "keys = {'access_key_id': 'AKIAPROVIDED', 'secret_access_key': 'provided'} if mode == 'provided' else {}\n"
+        "GatewayCredentials('gateway', {'functions': targets, 'mode': mode, **keys})\n"
+    )
+    config = {"aws:region": "us-east-1"}
+    run = run_program(FakeAwsMocks(), {**config, "kgateway-lambda:mode": "provided"}, program=program)
+    assert run.by_type("aws:iam/policy:Policy") == [] and len(run.by_type("kubernetes:core/v1:Secret")) == 1
+    with pytest.raises(Exception, match=r"\[400 functions\]': need \d+ managed policies"):
+        run_program(FakeAwsMocks(), {**config, "kgateway-lambda:mode": "generated"}, program=program)
+
+
 def test_many_functions_deploy_into_moto_and_the_key_may_invoke_exactly_them(aws: boto3.Session) -> None:  # noqa: F811
     """24 functions with 64-character names already need two managed policies (200 would take minutes here)."""
     config = functions_config(24, name_length=64)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import random
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from program.runtime import GC_THRESHOLDS
 from tests.conftest import MAIN_BACKEND_CRD, require_crds, run_tools
 from tests.kgateway_reference import BASIS
-from tools.plan import plan, plan_document, render_text
+from tools.engine import RegisteredResource
+from tools.plan import in_dependency_order, plan, plan_document, render_text
 
 EXPECTED_TYPES = {
     "kgateway-lambda:index:LambdaGatewayRoute",
@@ -137,3 +141,47 @@ def test_runs_close_every_event_loop_they_made(capsys: Any) -> None:
     assert len(loops) >= 2  # the main loop and the SDK mock monitor's executor threads' loops
     assert all(loop.is_closed() for loop in loops)
     asyncio.set_event_loop(asyncio.new_event_loop())  # the next test in this worker gets a fresh one
+
+
+def least_ready_first(resources: list[RegisteredResource]) -> list[RegisteredResource]:
+    """The order's definition, written the slow way: repeatedly the least (type, name) whose inputs are placed."""
+    placed: list[RegisteredResource] = []
+    urns = {r.urn for r in resources}
+    while len(placed) < len(resources):
+        done = {r.urn for r in placed}
+        ready = [
+            r
+            for r in resources
+            if r.urn not in done and {d for d in [*r.dependencies, r.parent_urn] if d in urns} <= done
+        ]
+        placed.append(min(ready, key=lambda r: (r.type, r.name)))
+    return placed
+
+
+def test_dependency_order_is_the_least_ready_resource_each_time() -> None:
+    """The linear-time sort gives exactly the order its definition gives, on a random DAG with parents."""
+    rng = random.Random(11)
+    resources: list[RegisteredResource] = []
+    for index in range(300):
+        earlier = [r.urn for r in resources]
+        resources.append(
+            RegisteredResource(
+                type=rng.choice(["a:x:X", "b:y:Y", "c:z:Z"]),
+                name=f"r{rng.randrange(1000):03d}-{index}",
+                urn=f"urn:{index}",
+                parent_urn=rng.choice(earlier) if earlier and rng.random() < 0.3 else "",
+                inputs={},
+                dependencies=rng.sample(earlier, min(len(earlier), rng.randrange(4))),
+                custom=True,
+            )
+        )
+    rng.shuffle(resources)  # registration order varies from run to run
+    expected = [r.urn for r in least_ready_first(resources)]
+    assert [r.urn for r in in_dependency_order(resources)] == expected
+    assert [r.urn for r in in_dependency_order(list(reversed(resources)))] == expected
+
+
+def test_the_program_sets_garbage_collection_for_one_short_run() -> None:
+    gc.set_threshold(700, 10, 10)
+    plan("dev")
+    assert gc.get_threshold() == GC_THRESHOLDS

@@ -7,6 +7,7 @@ generated names, the account id, the Gateway's address) stays `[known after depl
 
 from __future__ import annotations
 
+import heapq
 import json
 from pathlib import Path
 from typing import Any
@@ -93,19 +94,34 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
 
 
 def in_dependency_order(resources: list[RegisteredResource]) -> list[RegisteredResource]:
-    """Parents and dependencies first, ties by type and name: registration order varies from run to run."""
+    """Parents and dependencies first, ties by type and name: registration order varies from run to run.
+
+    Kahn's algorithm with a heap of the ready resources: O((V + E) log V), the same order as picking the least
+    (type, name) among the ready ones at each step.
+    """
     by_urn = {r.urn: r for r in resources}
-    before = {r.urn: {d for d in [*r.dependencies, r.parent_urn] if d in by_urn} for r in resources}
+    waiting = {r.urn: 0 for r in resources}
+    dependents: dict[str, list[str]] = {r.urn: [] for r in resources}
+    for resource in resources:
+        for before in {d for d in [*resource.dependencies, resource.parent_urn] if d in by_urn}:
+            waiting[resource.urn] += 1
+            dependents[before].append(resource.urn)
+    # The index breaks ties between equal (type, name) as a stable sort did: by registration order.
+    index = {r.urn: i for i, r in enumerate(resources)}
+    ready = [(r.type, r.name, index[r.urn], r.urn) for r in resources if waiting[r.urn] == 0]
+    heapq.heapify(ready)
     ordered: list[RegisteredResource] = []
-    done: set[str] = set()
-    while len(ordered) < len(resources):
-        ready = sorted(
-            (r for r in resources if r.urn not in done and before[r.urn] <= done), key=lambda r: (r.type, r.name)
-        )
-        if not ready:  # a cycle cannot happen in a Pulumi program; keep the rest stable anyway
-            ready = sorted((r for r in resources if r.urn not in done), key=lambda r: (r.type, r.name))
-        ordered.append(ready[0])
-        done.add(ready[0].urn)
+    while ready:
+        *_, urn = heapq.heappop(ready)
+        ordered.append(by_urn[urn])
+        for dependent in dependents[urn]:
+            waiting[dependent] -= 1
+            if waiting[dependent] == 0:
+                resource = by_urn[dependent]
+                heapq.heappush(ready, (resource.type, resource.name, index[dependent], dependent))
+    if len(ordered) < len(resources):  # a cycle cannot happen in a Pulumi program; keep the rest stable anyway
+        placed = {r.urn for r in ordered}
+        ordered += sorted((r for r in resources if r.urn not in placed), key=lambda r: (r.type, r.name))
     return ordered
 
 
