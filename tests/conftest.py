@@ -63,6 +63,9 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
         self.lock = threading.RLock()
         # Functions and log groups in the account: name -> tags (the hand-made ones have none of ours).
         self.functions: dict[str, dict[str, str]] = {name: {} for name in hand_made}
+        # Each AWS provider's region, by the id it was given: an invoke or resource through a provider is in
+        # that provider's region, as with the real provider (the default provider's comes from `aws:region`).
+        self.provider_regions: dict[str, str] = {}
         self.log_groups: dict[str, dict[str, str]] = {f"/aws/lambda/{name}": {} for name in hand_made}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
@@ -77,6 +80,10 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
                 raise RuntimeError(f"resource '{args.resource_id}' does not exist")
             return args.resource_id, dict(self.gateway)
         state = dict(args.inputs)
+        if args.typ == "pulumi:providers:aws":
+            self.provider_regions[f"{args.name}-id"] = str(state.get("region") or self.region)
+            return f"{args.name}-id", state
+        region = self.region_of(args.provider)
         if args.typ == "kubernetes:gateway.networking.k8s.io/v1:Gateway":  # what the controller would publish
             return f"{args.name}-id", {**state, "status": (self.gateway or {}).get("status", {})}
         name = physical_name(args.typ, args.name, state, "0000001")  # refuses what auto-naming and IAM refuse
@@ -93,14 +100,14 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
             )
         elif args.typ == "aws:lambda/function:Function":
             self.functions[name] = dict(state.get("tags") or {})
-            state["arn"] = f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
+            state["arn"] = f"arn:aws:lambda:{region}:{self.account}:function:{name}"
             state["version"] = "1" if state.get("publish") else "$LATEST"
         elif args.typ == "aws:lambda/alias:Alias":
-            function_arn = f"arn:aws:lambda:{self.region}:{self.account}:function:{state['functionName']}"
+            function_arn = f"arn:aws:lambda:{region}:{self.account}:function:{state['functionName']}"
             state["arn"] = f"{function_arn}:{name}"
         elif args.typ == "aws:cloudwatch/logGroup:LogGroup":
             self.log_groups[name] = dict(state.get("tags") or {})
-            state["arn"] = f"arn:aws:logs:{self.region}:{self.account}:log-group:{name}"
+            state["arn"] = f"arn:aws:logs:{region}:{self.account}:log-group:{name}"
         elif args.typ == "aws:iam/accessKey:AccessKey":
             state["secret"] = f"fake-secret-{self.counter:04d}"
             return f"AKIAFAKE{self.counter:012d}", state
@@ -109,6 +116,12 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         with self.lock:
             return self._call(args)
+
+    def region_of(self, provider: str | None) -> str:
+        """The region of the provider a call or resource goes through (a reference `urn::id`)."""
+        if not provider:
+            return self.region
+        return self.provider_regions.get(provider.rsplit("::", 1)[-1], self.region)
 
     def _call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
@@ -119,7 +132,7 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
                 "userId": "AIDAFAKE",
                 "id": self.account,
             }, []
-        regional = region_invoke_result(args.token, self.region)
+        regional = region_invoke_result(args.token, self.region_of(args.provider))
         if regional is not None:
             return regional, []
         listed = inventory_invoke_result(args.token, args.args, self.functions, self.log_groups)

@@ -89,19 +89,28 @@ INVOKE_PATH = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations")
 
 @contextmanager
 def lambda_api_server() -> Iterator[str]:
-    """The Lambda Invoke API for the echo function, answered by running the real handler with node."""
+    """The Lambda Invoke API: `echo` answered by running the real handler with node; `wrong` returns another
+    payload; `raises` fails as an unhandled error does (HTTP 200 with `X-Amz-Function-Error`)."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
             match = INVOKE_PATH.match(self.path)
-            if match is None or match.group(1) != "echo":
-                data, status = b'{"Type":"User","message":"Function not found"}', 404
-                self.send_response(status)
-                self.send_header("x-amzn-ErrorType", "ResourceNotFoundException")
+            function = match.group(1) if match is not None else None
+            if function == "echo":
+                data = invoke(json.loads(body)).encode()
+                self.send_response(200)
+            elif function == "wrong":
+                data = b'{"statusCode":200,"body":"something else"}'
+                self.send_response(200)
+            elif function == "raises":
+                data = b'{"errorType":"Error","errorMessage":"boom"}'
+                self.send_response(200)
+                self.send_header("X-Amz-Function-Error", "Unhandled")
             else:
-                data, status = invoke(json.loads(body)).encode(), 200
-                self.send_response(status)
+                data = b'{"Type":"User","message":"Function not found"}'
+                self.send_response(404)
+                self.send_header("x-amzn-ErrorType", "ResourceNotFoundException")
             self.send_header("content-length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from program.crd_validation import schema_errors
 from tests.conftest import ACCOUNT, FakeAwsMocks, RunStack, require_crds
-from tools.engine import ProgramRun, is_secret_value, reveal
+from tools.engine import ProgramRun, is_secret_value, reveal, run_program, stack_config
 
 FUNCTION_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:echo"
+BACKEND = "kubernetes:gateway.kgateway.dev/v1alpha1:Backend"
 
 
 def parent_of(run: ProgramRun, type_: str) -> str:
@@ -171,21 +173,6 @@ def test_configured_account_id_wins_over_the_callers(run_stack: RunStack) -> Non
     run = run_stack({"accountId": "210987654321"})
     spec = run.one("kubernetes:gateway.kgateway.dev/v1alpha1:Backend").inputs["spec"]
     assert spec["aws"]["lambda"]["accountId"] == "210987654321"
-
-
-def test_destroy_order_route_then_backend_then_secret(run_stack: RunStack) -> None:
-    """Pulumi deletes dependents first: the route before the backend before the secret."""
-    run = run_stack()
-    assert depends_on(
-        run,
-        "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
-        "kubernetes:gateway.kgateway.dev/v1alpha1:Backend",
-    )
-    assert depends_on(
-        run,
-        "kubernetes:gateway.kgateway.dev/v1alpha1:Backend",
-        "kubernetes:core/v1:Secret",
-    )
 
 
 def test_every_resource_is_parented_by_its_component(run_stack: RunStack) -> None:
@@ -353,3 +340,96 @@ def test_a_missing_gateway_says_which_and_what_to_do(run_stack: RunStack) -> Non
     assert note.startswith("error: the Gateway kgateway-system/http the routes attach to does not exist")
     assert "createGateway true" in note and "gatewayUrl" in note
     run_stack({"gatewayUrl": "http://localhost:8080"}, mocks=FakeAwsMocks(gateway=None))  # nothing read
+
+
+def component_program(tmp_path: Path, body: str) -> Path:
+    """A program that uses the components directly, as a reusing stack does."""
+    program = tmp_path / "reuse.py"
+    program.write_text(
+        "import pulumi\nimport pulumi_aws as aws\nfrom components import *\n"
+        "CODE = pulumi.AssetArchive({'index.mjs': pulumi.StringAsset('export const handler = async () => 1')})\n" + body
+    )
+    return program
+
+
+def test_the_backend_is_in_the_region_of_the_components_own_provider(tmp_path: Path) -> None:
+    """The stack's default region is us-east-1; a component given a Frankfurt provider is in Frankfurt, all of it."""
+    program = component_program(
+        tmp_path,
+        "frankfurt = aws.Provider('frankfurt', region='eu-central-1')\n"
+        "LambdaGatewayRoute('echo', {'function': {'function_name': 'echo', 'code': CODE}},\n"
+        "    opts=pulumi.ResourceOptions(providers={'aws': frankfurt}))\n"
+        "LambdaBackend('default-region', {'function_name': 'other', 'kgateway_version': KgatewayRelease.V2_3})\n",
+    )
+    run = run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=program)
+    regions = {
+        r.inputs["metadata"]["name"]: reveal(r.inputs)["spec"]["aws"]["region"]
+        for r in run.by_type("kubernetes:gateway.kgateway.dev/v1alpha1:Backend")
+    }
+    assert regions == {"echo": "eu-central-1", "default-region": "us-east-1"}
+    policy = json.loads(run.one("aws:iam/policy:Policy").inputs["policy"])
+    assert policy["Statement"][0]["Resource"][0] == f"arn:aws:lambda:eu-central-1:{ACCOUNT}:function:echo"
+    multi = run_stack_multi()
+    assert {reveal(b.inputs)["spec"]["aws"]["region"] for b in multi.by_type(BACKEND)} == {"eu-west-1"}
+
+
+def run_stack_multi() -> ProgramRun:
+    config, secret_keys = stack_config("multi")
+    return run_program(FakeAwsMocks(region="eu-west-1"), config, secret_keys, stack="multi")
+
+
+def test_a_function_made_with_the_components_own_defaults(tmp_path: Path) -> None:
+    """What a reusing stack gets when it gives only what is required."""
+    program = component_program(tmp_path, "LambdaFunction('fn', {'function_name': 'fn', 'code': CODE})\n")
+    run = run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=program)
+    function = reveal(run.one("aws:lambda/function:Function").inputs)
+    assert function["architectures"] == ["arm64"]
+    assert (function["runtime"], function["handler"]) == ("nodejs24.x", "index.handler")
+    assert (function["memorySize"], function["timeout"], function["publish"]) == (128, 10, False)
+    assert run.one("aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == 14
+    assert run.by_type("aws:lambda/alias:Alias") == []
+
+
+def test_the_secret_goes_with_the_backend_and_the_route_to_the_gateways_namespace(run_stack: RunStack) -> None:
+    run = run_stack({"namespace": "team-a", "gatewayNamespace": "edge", "gatewayName": "public"})
+    secret = run.one("kubernetes:core/v1:Secret").inputs["metadata"]
+    backend = reveal(run.one(BACKEND).inputs)
+    route = reveal(run.one("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute").inputs)
+    assert secret["namespace"] == backend["metadata"]["namespace"] == route["metadata"]["namespace"] == "team-a"
+    assert backend["spec"]["aws"]["auth"]["secretRef"] == {"name": "aws-creds"}  # no namespace: the Backend's
+    assert route["spec"]["parentRefs"] == [{"name": "public", "namespace": "edge"}]
+    assert route["spec"]["rules"][0]["backendRefs"][0] == {
+        "group": "gateway.kgateway.dev",
+        "kind": "Backend",
+        "name": "echo",
+    }
+
+
+def test_derived_kubernetes_names_are_cut_to_63_characters(run_stack: RunStack) -> None:
+    name = "f" * 30 + "_" + "g" * 33  # 64 characters: AWS's longest function name
+    run = run_stack({"functionName": name, "routePath": "/long"})
+    label = ("f" * 30 + "-" + "g" * 33)[:63]
+    assert run.one(BACKEND).inputs["metadata"]["name"] == label
+    assert run.one("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute").inputs["metadata"]["name"] == label
+    assert run_stack({"functionName": name[:63]}).one(BACKEND).inputs["metadata"]["name"] == label
+
+
+@pytest.mark.parametrize(
+    ("field", "valid", "invalid"),
+    [("memory_size", (128, 10240), (127, 10241)), ("timeout", (1, 900), (0, 901))],
+)
+def test_the_function_components_own_bounds(
+    tmp_path: Path, field: str, valid: tuple[int, int], invalid: tuple[int, int]
+) -> None:
+    """Reusing stacks reach the component without the config layer: it holds the same bounds itself."""
+    for value in (*valid, *invalid):
+        program = component_program(
+            tmp_path, f"LambdaFunction('fn', {{'function_name': 'fn', 'code': CODE, '{field}': {value}}})\n"
+        )
+        if value in valid:
+            run = run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=program)
+            key = "memorySize" if field == "memory_size" else "timeout"
+            assert run.one("aws:lambda/function:Function").inputs[key] == value
+        else:
+            with pytest.raises(Exception, match=rf"= {value}: must be a whole number from {valid[0]} to {valid[1]}"):
+                run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=program)

@@ -341,3 +341,32 @@ def test_a_gateway_url_port_out_of_range_is_refused() -> None:
     (problem,) = problems_of({"gatewayUrl": "http://localhost:70000"})
     assert problem.startswith("kgateway-lambda:gatewayUrl = 'http://localhost:70000': must have a port from 1 to 65535")
     load_settings(DictSource({**BASE, "gatewayUrl": "http://localhost:65535"}))
+
+
+def settings_with(key: str, value: str) -> Any:
+    return load_settings(DictSource({**BASE, f"kgateway-lambda:{key}": value}))
+
+
+@pytest.mark.parametrize(
+    ("key", "lowest", "highest", "read"),
+    [
+        ("memorySize", 128, 10240, lambda s: s.targets[0].function.memory_mb),
+        ("timeout", 1, 900, lambda s: s.targets[0].function.timeout_s),
+        ("gatewayPort", 1, 65535, lambda s: s.gateway_port),
+    ],
+)
+def test_each_limit_holds_its_bounds_and_refuses_one_past_them(key: str, lowest: int, highest: int, read: Any) -> None:
+    """Both sides of each bound: the limit itself is valid (AWS allows 10240 MB and 900 s), one past it is not."""
+    for valid in (lowest, highest):
+        assert read(settings_with(key, str(valid))) == valid
+    for invalid in (lowest - 1, highest + 1):
+        with pytest.raises(
+            ConfigError, match=f"kgateway-lambda:{key} = '{invalid}': must be a whole number from {lowest} to {highest}"
+        ):
+            settings_with(key, str(invalid))
+
+
+def test_a_function_name_may_be_64_characters_and_not_65() -> None:
+    assert settings_with("functionName", "f" * 64).targets[0].function.name == "f" * 64
+    with pytest.raises(ConfigError, match="kgateway-lambda:functionName"):
+        settings_with("functionName", "f" * 65)

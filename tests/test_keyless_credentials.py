@@ -12,7 +12,7 @@ from program.config import ConfigError
 from tests.conftest import ACCOUNT, RunStack
 from tests.kgateway_reference import object_errors
 from tests.moto_harness import MotoDeployment, attached_documents
-from tests.test_moto_deploy import aws, dev_config  # noqa: F401 (the fixture)
+from tests.test_moto_deploy import aws, dev_config, evaluate  # noqa: F401 (the fixture)
 from tools.engine import reveal
 
 PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
@@ -69,7 +69,13 @@ def test_irsa_deploys_into_moto_and_destroys_cleanly(aws: boto3.Session) -> None
     role = next(r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("gateway-irsa"))
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Action"] == "sts:AssumeRoleWithWebIdentity"
     (document,) = attached_documents(iam, role=role["RoleName"])
-    assert document["Statement"][0]["Action"] == "lambda:InvokeFunction"
+    stored = json.dumps(document)
+    echo = aws.client("lambda").get_function(FunctionName="echo")["Configuration"]["FunctionArn"]
+    assert evaluate(stored, "lambda:InvokeFunction", echo)
+    assert evaluate(stored, "lambda:InvokeFunction", f"{echo}:$LATEST")
+    assert not evaluate(stored, "lambda:InvokeFunction", f"{echo}:other")
+    assert not evaluate(stored, "lambda:InvokeFunction", echo.replace(":echo", ":another"))
+    assert not evaluate(stored, "lambda:GetFunction", echo)
     assert iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"] == []
     assert iam.list_users()["Users"] == []
     deployment.destroy()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from pathlib import Path
 
@@ -35,3 +36,25 @@ def test_hidden_files_are_left_out_and_changes_change_the_hash(tmp_path: Path) -
     (source / "index.mjs").write_text("export const handler = async () => 2;\n")
     after = package_lambda(source, tmp_path / "build", "fn")
     assert after.sha256_base64 != before.sha256_base64
+
+
+def test_bytes_do_not_depend_on_mtime_mode_or_creation_order(tmp_path: Path) -> None:
+    """A checkout on another machine (other mtimes, an executable bit, files made in another order) zips the same."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    files = {"index.mjs": "export const handler = async () => 1;\n", "lib/util.mjs": "export const x = 1;\n"}
+    for name, text in files.items():
+        (first / name).parent.mkdir(exist_ok=True)
+        (first / name).write_text(text)
+    for name, text in reversed(files.items()):
+        (second / name).parent.mkdir(exist_ok=True)
+        (second / name).write_text(text)
+        os.utime(second / name, (1_000_000_000, 1_000_000_000))  # 2001
+        (second / name).chmod(0o755)
+    assert zip_bytes(first) == zip_bytes(second)
+    with zipfile.ZipFile(io.BytesIO(zip_bytes(second))) as archive:
+        assert archive.namelist() == ["index.mjs", "lib/util.mjs"]
+        for info in archive.infolist():  # not the file's time, nor the time of zipping: a fixed one
+            assert info.date_time == (1980, 1, 1, 0, 0, 0)
+            assert info.external_attr >> 16 == 0o100644

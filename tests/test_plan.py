@@ -13,8 +13,8 @@ import yaml
 from program.runtime import GC_THRESHOLDS
 from tests.conftest import MAIN_BACKEND_CRD, require_crds, run_tools
 from tests.kgateway_reference import BASIS
-from tools.engine import RegisteredResource
-from tools.plan import in_dependency_order, plan, plan_document, render_text
+from tools.engine import RegisteredResource, run_program
+from tools.plan import PlaceholderMocks, in_dependency_order, plan, plan_document, render_text
 
 EXPECTED_TYPES = {
     "kgateway-lambda:index:LambdaGatewayRoute",
@@ -185,3 +185,20 @@ def test_the_program_sets_garbage_collection_for_one_short_run() -> None:
     gc.set_threshold(700, 10, 10)
     plan("dev")
     assert gc.get_threshold() == GC_THRESHOLDS
+
+
+def test_secret_stack_outputs_are_shown_as_secret_in_the_plan(tmp_path: Path) -> None:
+    """The program exports no secret today; a reusing stack may, and the plan must not print it."""
+    program = tmp_path / "secret_outputs.py"
+    program.write_text(
+        "import pulumi\n"
+        "pulumi.export('token', pulumi.Output.secret('hunter2-token'))\n"
+        "pulumi.export('derived', pulumi.Output.secret('hunter2').apply(lambda s: {'url': 'https://x/' + s}))\n"
+        "pulumi.export('plain', 'visible')\n"
+    )
+    run = run_program(PlaceholderMocks({}), {}, program=program, preview=True)
+    document = plan_document(run)
+    assert document["outputs"] == {"derived": "[secret]", "plain": "visible", "token": "[secret]"}
+    shown = json.dumps(document) + render_text(document)
+    assert "hunter2" not in shown
+    assert "token: [secret]" in render_text(document)

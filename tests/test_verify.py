@@ -45,6 +45,17 @@ def test_wrong_answers_fail_with_what_came_back_and_a_hint() -> None:
     assert "something else" in result.detail
 
 
+def test_a_status_check_passes_200_only() -> None:
+    """Functions other than echo are checked by status: a 5xx from kgateway is a failure, not "some answer"."""
+    with gateway_server("wrong-status") as base:
+        result = http_check(Check(route="hello", url=f"{base}/hello", expect="status"))
+    assert not result.passed and "HTTP 502" in result.detail
+    with gateway_server("wrong-body") as base:
+        assert http_check(Check(route="hello", url=f"{base}/hello", expect="status")).passed
+    with gateway_server("passthrough") as base:  # a 200 where the function runs asynchronously is wrong too
+        assert not http_check(Check(route="echo", url=f"{base}/echo", expect="async")).passed
+
+
 def test_timeout_and_refusal_are_reported_as_such() -> None:
     with gateway_server("hang", hang_seconds=1) as base:
         result = http_check(Check(route="echo", url=f"{base}/echo"), timeout=0.3)
@@ -129,6 +140,12 @@ def test_invoke_checks_the_function_directly_through_the_lambda_api(
             check = {"route": "echo", "url": f"{base}/echo", "expect": "guide", "function": "echo"}
             outputs.write_text(json.dumps({"verify": [check], "region": "us-east-1"}))
             done = run_cli("--outputs", str(outputs), "--invoke", "--endpoint-url", endpoint, env=credentials)
+        wrong = invoke_check("wrong", "us-east-1", "guide", endpoint_url=endpoint)
+        raises = invoke_check("raises", "us-east-1", "status", endpoint_url=endpoint)
+        any_answer = invoke_check("wrong", "us-east-1", "status", endpoint_url=endpoint)
     assert not missing.passed and "invoke failed" in missing.detail
+    assert not wrong.passed and 'got \'{"statusCode":200,"body":"something else"}\'' in wrong.detail
+    assert not raises.passed and "the function raised" in raises.detail and "boom" in raises.detail
+    assert any_answer.passed  # a function other than echo: any answer without an error is its own business
     assert done.returncode == 0, done.stdout
     assert done.stdout.splitlines()[1].startswith("PASS function echo")
