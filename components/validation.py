@@ -12,7 +12,6 @@ from enum import Enum
 from typing import Any
 
 import pulumi
-import re2  # type: ignore[import-untyped]
 
 FUNCTION_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -59,6 +58,8 @@ def regex_problem(expression: str) -> str | None:
     look-around, no back-references), so it is checked with RE2 itself, not Python's `re`."""
     if not expression or len(expression) > 1024:
         return "must be 1 to 1024 characters"
+    import re2  # type: ignore[import-untyped]  # only stacks with a RegularExpression route need it
+
     options = re2.Options()
     options.log_errors = False
     try:

@@ -433,3 +433,17 @@ def test_the_function_components_own_bounds(
         else:
             with pytest.raises(Exception, match=rf"= {value}: must be a whole number from {valid[0]} to {valid[1]}"):
                 run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=program)
+
+
+def test_keys_a_reusing_stack_passes_as_plain_strings_are_still_kept_secret(tmp_path: Path) -> None:
+    """`provided` keys given to the component as plain strings (not `pulumi.Output.secret`) still reach the
+    Secret, and so the state, as secrets."""
+    program = component_program(
+        tmp_path,
+        "GatewayCredentials('gateway', {'functions': [{'function': 'echo'}], 'mode': CredentialsMode.PROVIDED,\n"
+        "    'access_key_id': 'AKIAPLAIN', 'secret_access_key': 'plain-secret'})\n",
+    )
+    run = run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=program)
+    data = run.one("kubernetes:core/v1:Secret").inputs["stringData"]
+    assert is_secret_value(data) or all(is_secret_value(value) for value in data.values())
+    assert reveal(data) == {"accessKey": "AKIAPLAIN", "secretKey": "plain-secret"}
