@@ -447,3 +447,21 @@ def test_keys_a_reusing_stack_passes_as_plain_strings_are_still_kept_secret(tmp_
     data = run.one("kubernetes:core/v1:Secret").inputs["stringData"]
     assert is_secret_value(data) or all(is_secret_value(value) for value in data.values())
     assert reveal(data) == {"accessKey": "AKIAPLAIN", "secretKey": "plain-secret"}
+
+
+def test_the_composites_default_route_is_a_path_prefix_on_the_functions_name(tmp_path: Path) -> None:
+    """A reusing stack that gives no routes, or a route with only a path, gets PathPrefix (the guide's match)."""
+    program = component_program(
+        tmp_path,
+        "LambdaGatewayRoute('orders', {'function': {'function_name': 'Orders_v2', 'code': CODE}})\n"
+        "LambdaGatewayRoute('cart', {'existing_function': 'cart', 'routes': [{'path': '/cart'}]})\n",
+    )
+    run = run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=program)
+    matches = {
+        r.inputs["metadata"]["name"]: reveal(r.inputs)["spec"]["rules"][0]["matches"]
+        for r in run.by_type("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")
+    }
+    assert matches == {
+        "orders": [{"path": {"type": "PathPrefix", "value": "/orders-v2"}}],
+        "cart": [{"path": {"type": "PathPrefix", "value": "/cart"}}],
+    }
