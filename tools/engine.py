@@ -400,6 +400,7 @@ def run_program(
             for future in list(pulumi.runtime.settings.SETTINGS.outputs):
                 if future.done() and not future.cancelled():
                     future.exception()
+            loop.set_exception_handler(_quiet_about_reported_failures)
             raise
         root = pulumi.runtime.get_root_resource()
         assert isinstance(root, pulumi.runtime.stack.Stack)
@@ -408,6 +409,15 @@ def run_program(
         return ProgramRun(stack, monitor.registered, outputs, secret_outputs, handler.messages, providers)
 
     return contextvars.Context().run(run)
+
+
+def _quiet_about_reported_failures(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The loop's exception handler once a run on it failed: a future that failed with the run holds the error
+    `run_program` raised, so asyncio's "exception was never retrieved" for it (printed whenever the collector,
+    which the program tunes to run rarely, gets to it: in the middle of whatever runs next) is dropped."""
+    if "exception was never retrieved" in str(context.get("message", "")):
+        return
+    loop.default_exception_handler(context)
 
 
 # Event loops the SDK's mock monitor made in executor threads (`_ensure_event_loop`), to be closed explicitly.
