@@ -203,9 +203,14 @@ def check_targets(checker: InputChecker, targets: Any, mode: str) -> None:
         )
 
 
+def credentials_mode(args: Mapping[str, Any]) -> str:
+    """The mode the inputs ask for, `generated` when they name none."""
+    return plain(args.get("mode")) or CredentialsMode.GENERATED.value
+
+
 def check_credentials_args(checker: InputChecker, args: Mapping[str, Any], prefix: str = "") -> None:
     """The credentials' plain inputs: mode, names, and what each mode needs."""
-    mode = plain(args.get("mode")) or CredentialsMode.GENERATED.value
+    mode = credentials_mode(args)
     checker.choice(f"{prefix}mode", mode, [m.value for m in CredentialsMode])
     checker.pattern(f"{prefix}secretName", args.get("secret_name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "aws-creds")
     checker.pattern(
@@ -285,7 +290,7 @@ class GatewayCredentials(pulumi.ComponentResource):
         super().__init__(token("GatewayCredentials"), name, None, component_options("GatewayCredentials", "aws", opts))
         checker = InputChecker("GatewayCredentials", name)
         check_credentials_args(checker, args)
-        check_targets(checker, args.get("functions"), plain(args.get("mode")) or CredentialsMode.GENERATED.value)
+        check_targets(checker, args.get("functions"), credentials_mode(args))
         checker.done()
         self._args = _Resolved.of(name, args)
         child = pulumi.ResourceOptions(parent=self)
@@ -451,7 +456,7 @@ class _Resolved:
     def of(name: str, args: Mapping[str, Any]) -> "_Resolved":
         label = dns_label_for(name)
         return _Resolved(
-            mode=plain(args.get("mode")) or CredentialsMode.GENERATED.value,
+            mode=credentials_mode(args),
             functions=list(args["functions"]),
             namespace=args.get("namespace") or "kgateway-system",
             secret_name=args.get("secret_name") or f"{label}-aws-creds",

@@ -15,7 +15,13 @@ from .backend import (
     PayloadTransformMode,
     check_backend_args,
 )
-from .credentials import CredentialsMode, GatewayCredentials, GatewayCredentialsArgs, check_credentials_args
+from .credentials import (
+    CredentialsMode,
+    GatewayCredentials,
+    GatewayCredentialsArgs,
+    check_credentials_args,
+    credentials_mode,
+)
 from .lambda_function import LambdaFunction, LambdaFunctionArgs, check_function_args
 from .route import LambdaRoute, LambdaRouteArgs, PathMatch, check_match_args
 from .tokens import component_options, token
@@ -285,7 +291,7 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
             if account_id is not None:
                 credentials_args["account_id"] = account_id
             credentials = GatewayCredentials(name, cast(GatewayCredentialsArgs, credentials_args), opts=child)
-            mode = plain(options.get("mode")) or CredentialsMode.GENERATED.value
+            mode = credentials_mode(options)
             if mode in (CredentialsMode.GENERATED.value, CredentialsMode.PROVIDED.value):
                 secret_name = credentials.secret_name
             if mode == CredentialsMode.ASSUME_ROLE.value:
