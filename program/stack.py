@@ -275,8 +275,8 @@ def deploy(settings: StackSettings) -> None:
         if settings.shared_execution_role and creates_functions
         else None
     )
-    irsa = settings.credentials.mode == "irsa"
-    parameters = [shared.gateway_parameters] if irsa and shared.gateway_parameters is not None else []
+    # irsa: a created Gateway waits for exactly its GatewayParameters (the identity has them in that mode alone).
+    parameters = [shared.gateway_parameters] if shared.gateway_parameters is not None else []
     created = managed_gateway(settings, waits_for=parameters) if settings.create_gateway else None
     composites = [
         LambdaGatewayRoute(
