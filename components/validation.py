@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, ClassVar
 
 import pulumi
 
@@ -93,8 +93,13 @@ class InputProblem:
     allowed: str
     example: str
 
+    # At most this many characters of the value are shown (None: all of it).
+    shown_limit: ClassVar[int | None] = None
+
     def __str__(self) -> str:
         shown = "(unset)" if self.value is None else repr(self.value)
+        if self.shown_limit is not None and len(shown) > self.shown_limit:  # a value is shown, never a page of it
+            shown = f"{shown[: self.shown_limit - 1]}… ({len(str(self.value))} characters)"
         return f"{self.name} = {shown}: {self.allowed} (example: {self.example})"
 
 

@@ -15,7 +15,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import pulumi
 
@@ -44,6 +44,7 @@ from components.validation import (
     QUALIFIER_RE,
     ROLE_ARN_RE,
     ROTATION_RE,
+    InputProblem,
     dns_label_for,
     path_problem,
     regex_problem,
@@ -121,18 +122,14 @@ class MappingConfigSource:
 SHOWN_VALUE_LIMIT = 80
 
 
-@dataclass(frozen=True)
-class Problem:
-    key: str
-    value: object
-    allowed: str
-    example: str
+class Problem(InputProblem):
+    """A stack config problem, in the components' words: `name` is the full config key; a long value is cut."""
 
-    def __str__(self) -> str:
-        shown = "(unset)" if self.value is None else repr(self.value)
-        if len(shown) > SHOWN_VALUE_LIMIT:  # a value is shown, never a page of it
-            shown = f"{shown[: SHOWN_VALUE_LIMIT - 1]}… ({len(str(self.value))} characters)"
-        return f"{self.key} = {shown}: {self.allowed} (example: {self.example})"
+    shown_limit: ClassVar[int | None] = SHOWN_VALUE_LIMIT
+
+    @property
+    def key(self) -> str:
+        return self.name
 
 
 class ConfigError(pulumi.RunError):
