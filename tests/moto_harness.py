@@ -355,8 +355,10 @@ class MotoDeployment(pulumi.runtime.Mocks):
 
         def function(old: Deployed, inputs: dict[str, Any]) -> dict[str, Any]:
             plain = reveal(inputs)
+            # Every configuration input the provider updates in place (UpdateFunctionConfiguration), role included.
             self.lambda_.update_function_configuration(
                 FunctionName=old.id,
+                Role=plain["role"],
                 Runtime=plain["runtime"],
                 Handler=plain["handler"],
                 MemorySize=int(plain["memorySize"]),

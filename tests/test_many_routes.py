@@ -264,3 +264,27 @@ def test_a_shared_execution_role_deploys_and_goes_away_in_moto(aws: boto3.Sessio
     assert {f["Role"] for f in lambda_.list_functions()["Functions"]} == {role["Arn"]}
     deployment.destroy()  # the functions go before the role they run as; the attachment before the role
     assert iam.list_roles()["Roles"] == [] and lambda_.list_functions()["Functions"] == []
+
+
+def test_turning_the_shared_execution_role_on_and_off_moves_no_function(aws: boto3.Session) -> None:  # noqa: F811
+    """The next `pulumi up` after the config change: functions are updated onto the new role, never replaced, and
+    the roles no longer used go after them; auto-named roles cannot collide."""
+    config, secret_keys = stack_config("multi")
+    config["aws:region"] = "us-east-1"
+    deployment = MotoDeployment(aws)
+    iam, lambda_ = aws.client("iam"), aws.client("lambda")
+
+    def roles_of_functions() -> set[str]:
+        return {f["Role"] for f in lambda_.list_functions()["Functions"]}
+
+    deployment.up(config, secret_keys, stack="multi")
+    assert len(roles_of_functions()) == 2
+    for shared in ("true", "false"):
+        deployment.up({**config, "kgateway-lambda:sharedExecutionRole": shared}, secret_keys, stack="multi")
+        function_changes = {op for op, key in deployment.changes if key[0] == "aws:lambda/function:Function"}
+        assert function_changes == {"update"}, deployment.changes
+        in_use = roles_of_functions()
+        assert len(in_use) == (1 if shared == "true" else 2)
+        assert {r["Arn"] for r in iam.list_roles()["Roles"]} == in_use  # the old roles are gone
+    deployment.destroy()
+    assert iam.list_roles()["Roles"] == []
