@@ -2,7 +2,7 @@
 
 Pure functions from plain values to Kubernetes manifests (dicts): the components wrap them in Pulumi
 resources, the tests validate them against the real upstream CRD schemas. Every field name here is the
-CRD's own; see ../shared/crds/SOURCES.md for where each schema comes from.
+CRD's own; see program/crds/UPSTREAM.md in the repository for where each schema comes from.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ HTTPROUTE_API_VERSION = "gateway.networking.k8s.io/v1"
 class KgatewayVersion:
     """What one kgateway release line accepts in a Lambda `Backend`.
 
-    Each named line is what `shape_from_crd` reads from that line's real CRD (../shared/crds; v2.1, which has
-    no file, is v2.2.x's CRD with `type` required): a test keeps the two equal.
+    Each named line is what `shape_from_crd` reads from that line's real CRD (program/crds in the repository;
+    v2.1, which has no file, is v2.2.x's CRD with `type` required): a test keeps the two equal.
     """
 
     name: str

@@ -294,7 +294,7 @@ class Outcome:
 
 
 def scratch_copy(destination: Path) -> None:
-    """The tracked files (what CI sees), plus the virtualenv and ../shared linked in place."""
+    """The tracked files (what CI sees), plus the virtualenv linked in place."""
     files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     for name in files:
         target = destination / name
@@ -327,10 +327,9 @@ def main() -> int:
     options = parser.parse_args()
     chosen = [m for m in MUTATIONS if not options.only or any(word in m.name for word in options.only)]
     results: list[Outcome] = []
-    # ../shared must sit beside the copy, as it sits beside the repository.
-    with tempfile.TemporaryDirectory(dir=ROOT.parent) as temporary:
+    # A copy with nothing beside it: the repository is the whole project.
+    with tempfile.TemporaryDirectory() as temporary:
         directory = Path(temporary) / "main"
-        (Path(temporary) / "shared").symlink_to(ROOT.parent / "shared")
         scratch_copy(directory)
         killed, failed, seconds = run_suite(directory)
         if killed:

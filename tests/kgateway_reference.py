@@ -1,6 +1,6 @@
 """Which real CRD checks what we emit for each kgateway release line: the program's own table
-(program/crd_validation.py `BASIS`), applied to the files in ../shared/crds (program/crds are copies of them, which
-a test keeps byte-identical).
+(program/crd_validation.py `BASIS`), applied to the real upstream files in program/crds (byte copies, whose
+SHA-256 a test checks against program/crds/SOURCES.md).
 
 v2.1 is the one line without a file of its own. SOURCES.md records how it differs from v2.3.x/v2.2.x: `type` is
 required, with enum AI, AWS, Static, DynamicForwardProxy, MCP (no GCP). `v2_1_backend_crd` applies exactly

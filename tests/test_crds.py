@@ -103,7 +103,7 @@ def test_the_validator_rejects_what_an_api_server_would() -> None:
 
 
 def test_the_guides_literal_backend_is_rejected() -> None:
-    """The seed guide's Gloo-era Backend: no released kgateway CRD accepts it (see ../shared/crds/SOURCES.md)."""
+    """The seed guide's Gloo-era Backend: no released kgateway CRD accepts it (see program/crds/UPSTREAM.md)."""
     guide = {
         "apiVersion": "gateway.kgateway.dev/v1alpha1",
         "kind": "Backend",

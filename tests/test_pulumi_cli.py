@@ -3,7 +3,9 @@ the real CLI refuses, with the CLI's own message (see components.pulumi_cli for 
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,15 +20,13 @@ from tools.engine import stack_config
 from tools.plan import plan
 from tools.pulumi_cli import Project, PulumiCliError, StackValue, load_project, merge_config, read_stack_file
 
-SHARED_PULUMI = PROJECT_ROOT.parent / "shared" / "pulumi"
+# The CLI's own JSON Schema for Pulumi.yaml (tests/data/SOURCES.md).
+PROJECT_SCHEMA = PROJECT_ROOT / "tests" / "data" / "pulumi-project.schema.json"
 STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (PROJECT_ROOT / "stacks").glob("*.yaml"))
 
 
 def test_pulumi_yaml_validates_against_the_clis_own_schema() -> None:
-    schema_file = SHARED_PULUMI / "project.schema.json"
-    if not schema_file.is_file():
-        pytest.skip("../shared/pulumi is not beside the project")
-    schema = json.loads(schema_file.read_text())
+    schema = json.loads(PROJECT_SCHEMA.read_text())
     project = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())
     jsonschema.Draft202012Validator(schema).validate(project)
     broken = {**project, "runtime": {"name": "python", "optionz": {}}}
@@ -172,13 +172,16 @@ def test_plan_refuses_with_the_clis_message(tmp_path: Path) -> None:
     assert "Stack 'rig-wrong-type' with configuration key 'gatewayPort' must be of type 'integer'" in done.stderr
 
 
-def test_the_shipped_crds_are_the_shared_ones() -> None:
-    """program/crds are copies of ../shared/crds (whose SOURCES.md names every upstream commit)."""
+def test_the_shipped_crds_are_the_upstream_files_as_copied() -> None:
+    """program/crds are byte copies of upstream files: each one's SHA-256 is recorded in its SOURCES.md, whose
+    UPSTREAM.md names the repository, path and commit; nothing outside the repository is read."""
     from program.crd_validation import CRDS
-    from tests.conftest import require_crds
 
-    shared = require_crds()
-    shipped = sorted(p.name for p in CRDS.glob("*.yaml"))
-    assert len(shipped) == 14
+    recorded = dict(re.findall(r"^\| `([^`]+\.yaml)` \| `([0-9a-f]{64})` \|$", (CRDS / "SOURCES.md").read_text(), re.M))
+    shipped = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in CRDS.glob("*.yaml")}
+    assert len(shipped) == 24
+    assert recorded == shipped
+    upstream = (CRDS / "UPSTREAM.md").read_text()
     for name in shipped:
-        assert (CRDS / name).read_bytes() == (shared / name).read_bytes(), name
+        line = name.split("-")[1]  # v2.0.0, v2.2.x, main, ...
+        assert line in upstream, name
