@@ -8,7 +8,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -53,13 +53,18 @@ def answer_for(behaviour: str, path: str, method: str, body: str) -> tuple[int, 
 
 
 @contextmanager
-def gateway_server(behaviour: str, host: str | None = None, hang_seconds: float = 3.0) -> Iterator[str]:
-    """Serve one behaviour on a free port; yields the base URL."""
+def gateway_server(
+    behaviour: str, host: str | None = None, hang_seconds: float = 3.0, ready: Callable[[], bool] | None = None
+) -> Iterator[str]:
+    """Serve one behaviour on a free port; yields the base URL. Until `ready()` is true it answers as Envoy does
+    for a route kgateway has not programmed yet (404, no route)."""
 
     class Handler(BaseHTTPRequestHandler):
         def _serve(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
-            if behaviour == "hang":
+            if ready is not None and not ready():
+                status, text = 404, ""
+            elif behaviour == "hang":
                 time.sleep(hang_seconds)
                 status, text = 200, ""
             elif host is not None and self.headers.get("Host") != host:

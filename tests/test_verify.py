@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from program.guide import GUIDE_RESPONSE
 from tests.conftest import run_tools
 from tests.local_servers import free_port, gateway_server, lambda_api_server
-from tools.verify import Check, http_check, invoke_check
+from tools.verify import Check, Clock, Result, http_check, invoke_check, run_checks, until_passed
 
 
 def test_the_guides_answer_passes() -> None:
@@ -149,3 +150,81 @@ def test_invoke_checks_the_function_directly_through_the_lambda_api(
     assert any_answer.passed  # a function other than echo: any answer without an error is its own business
     assert done.returncode == 0, done.stdout
     assert done.stdout.splitlines()[1].startswith("PASS function echo")
+
+
+class SimulatedClock:
+    """Time that moves only when the waiting loop sleeps: a 60 s wait is tested in milliseconds."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.pauses: list[float] = []
+
+    def now(self) -> float:
+        return self.seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.seconds += seconds
+
+
+def test_wait_passes_once_a_route_starts_answering_after_10_s() -> None:
+    clock = SimulatedClock()
+    with gateway_server("passthrough", ready=lambda: clock.seconds >= 10) as base:
+        check = Check(route="echo", url=f"{base}/echo")
+        [result] = run_checks([("route echo", lambda t: http_check(check, t))], 60, 10, Clock(clock.now, clock.sleep))
+    assert result.passed, result.line()
+    assert clock.pauses == [1, 2, 4, 8]  # backoff: tries at 0, 1, 3, 7 (404 each) and 15 s
+    assert result.detail.endswith("(after 5 tries in 15s)")
+
+
+def test_wait_fails_by_the_deadline_with_the_last_answer() -> None:
+    clock = SimulatedClock()
+    with gateway_server("wrong-status") as base:
+        check = Check(route="echo", url=f"{base}/echo")
+        [result] = run_checks([("route echo", lambda t: http_check(check, t))], 60, 10, Clock(clock.now, clock.sleep))
+    assert not result.passed
+    assert clock.seconds == 60  # the last pause is cut to the deadline, and no try starts after it
+    assert clock.pauses == [1, 2, 4, 8, 8, 8, 8, 8, 8, 5]
+    assert "got HTTP 502: 'upstream connect error'" in result.detail
+    assert result.detail.endswith("(still failing after 11 tries in 60s; waited up to 60s)")
+
+
+def test_no_request_outlives_the_deadline() -> None:
+    clock = SimulatedClock()
+    asked: list[float] = []
+
+    def attempt(timeout: float) -> Result:
+        asked.append(timeout)
+        clock.seconds += timeout  # a request that hangs until its timeout
+        return Result("route echo", False, "timed out")
+
+    until_passed(attempt, 25, 10, Clock(clock.now, clock.sleep))
+    assert asked[0] == 10 and all(t <= 10 for t in asked)
+    assert clock.seconds <= 25 + 0.1
+
+
+def test_cli_wait_retries_each_route_in_real_time(tmp_path: Path) -> None:
+    opened: list[float] = []  # when the late route starts its 1.5 s of not being programmed yet
+    with (
+        gateway_server("passthrough", ready=lambda: bool(opened) and time.monotonic() - opened[0] > 1.5) as late,
+        gateway_server("wrong-status") as never,
+    ):
+        outputs = tmp_path / "outputs.json"
+        late_check = {"route": "late", "url": f"{late}/echo", "expect": "guide"}
+        outputs.write_text(json.dumps({"verify": [late_check]}))
+        once = run_cli("--outputs", str(outputs))
+        opened.append(time.monotonic())
+        waited = run_cli("--outputs", str(outputs), "--wait", "20")
+        never_check = {"route": "never", "url": f"{never}/echo", "expect": "guide"}
+        outputs.write_text(json.dumps({"verify": [late_check, never_check]}))
+        before = time.monotonic()
+        failed = run_cli("--outputs", str(outputs), "--wait", "3")
+        took = time.monotonic() - before
+    assert once.returncode == 1 and "no route matched" in once.stdout  # without --wait: one try
+    assert waited.returncode == 0, waited.stdout + waited.stderr
+    assert waited.stdout.startswith("PASS route late") and "tries in" in waited.stdout  # 404 first, then 200
+    assert "late: not yet (" in waited.stderr and "late: PASS (" in waited.stderr  # progress, a line per change
+    assert failed.returncode == 1
+    assert "PASS route late" in failed.stdout
+    assert "FAIL route never" in failed.stdout and "HTTP 502" in failed.stdout and "waited up to 3s" in failed.stdout
+    assert took < 3 + 8  # bounded: the deadline plus the interpreter's start

@@ -1,20 +1,26 @@
 """Command line: `python -m tools plan --stack dev [--kgateway-crd FILE] [--json | --manifests DIR]`,
 `python -m tools schema [--markdown]` and
-`python -m tools verify (--stack NAME | --outputs FILE | --url URL) [--invoke]`."""
+`python -m tools verify (--stack NAME | --outputs FILE | --url URL) [--invoke] [--wait SECONDS]`."""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pulumi
 
 from program.config import ConfigError
 from tools.pulumi_cli import PulumiCliError
+
+if TYPE_CHECKING:
+    from tools.verify import Result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     verify_cmd.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
     verify_cmd.add_argument("--invoke", action="store_true", help="also invoke each function with the AWS SDK")
     verify_cmd.add_argument("--endpoint-url", help="Lambda API endpoint for --invoke (moto, LocalStack)")
+    verify_cmd.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="retry each check with backoff until it passes or SECONDS are over (right after `pulumi up`: 60)",
+    )
     schema_cmd = commands.add_parser(
         "schema", help="print the component package's schema, as `pulumi package add` gets it"
     )
@@ -79,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def verify(args: argparse.Namespace) -> int:
-    from tools.verify import Check, checks_from_outputs, http_check, invoke_check
+    from tools.verify import Check, ProgressLines, checks_from_outputs, http_check, invoke_check, run_checks
 
     if args.url:
         outputs: dict[str, object] = {}
@@ -91,14 +104,25 @@ def verify(args: argparse.Namespace) -> int:
         except (OSError, ValueError, subprocess.CalledProcessError) as error:
             print(f"error: cannot read the stack's outputs: {error}", file=sys.stderr)
             return 2
-    results = [http_check(check, timeout=args.timeout) for check in checks]
+    attempts: list[tuple[str, Callable[[float], Result]]] = [
+        (f"route {check.route}", functools.partial(http_check, check)) for check in checks
+    ]
     if args.invoke:
         region = str(outputs.get("region") or os.environ.get("AWS_REGION") or "us-east-1")
         expect = {c.function: c.expect for c in checks if c.function}
         functions = sorted(expect) or [str(outputs.get("function_name", "echo"))]
-        results += [
-            invoke_check(name, region, expect.get(name, "guide"), endpoint_url=args.endpoint_url) for name in functions
+        attempts += [
+            (
+                f"function {name}",
+                functools.partial(invoke_check, name, region, expect.get(name, "guide"), args.endpoint_url),
+            )
+            for name in functions
         ]
+    progress = None
+    if args.wait > 0:
+        print(f"waiting up to {args.wait:g}s for {len(attempts)} check(s)", file=sys.stderr)
+        progress = ProgressLines([name for name, _ in attempts], sys.stderr, sys.stderr.isatty())
+    results = run_checks(attempts, args.wait, args.timeout, progress=progress)
     for result in results:
         print(result.line())
     failed = sum(not r.passed for r in results)

@@ -2,7 +2,8 @@
 
 Sends the guide's request to each route and checks the answer the configured payload mode must give; one
 PASS/FAIL line per route, exit code 0 only when all pass. Optionally invokes each function directly with the
-AWS SDK (`--invoke`), with the deployer's credentials.
+AWS SDK (`--invoke`), with the deployer's credentials. With `--wait SECONDS` every check is retried with backoff
+until it passes or the deadline comes, for the seconds after `pulumi up` in which IAM and kgateway catch up.
 """
 
 from __future__ import annotations
@@ -10,10 +11,14 @@ from __future__ import annotations
 import base64
 import json
 import socket
+import threading
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
 from program.guide import (
     ECHO_PREFIX,
@@ -191,3 +196,97 @@ def invoke_check(
         passed = payload == GUIDE_RESPONSE
         return Result(name, passed, f"expected {GUIDE_RESPONSE}, got {payload[:300]!r}")
     return Result(name, answer["StatusCode"] == 200, f"StatusCode {answer['StatusCode']}")
+
+
+# Waiting: IAM honours a new key, role or policy only after seconds (AWS IAM User Guide, "Changes that I make are
+# not always immediately visible"), and kgateway needs a moment to program a new route or Secret into Envoy; so
+# right after `pulumi up` each check is retried until it passes or the deadline comes.
+FIRST_PAUSE = 1.0
+LONGEST_PAUSE = 8.0
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Time as the waiting loop sees it (the tests give it a simulated one)."""
+
+    now: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+def until_passed(
+    attempt: Callable[[float], Result],
+    wait: float,
+    request_timeout: float,
+    clock: Clock = Clock(),
+    progress: Callable[[Result, int, float], None] | None = None,
+) -> Result:
+    """Run `attempt(timeout)` until it passes or `wait` seconds are over, pausing 1, 2, 4, 8, 8 ... s between
+    tries; no request outlives the deadline. The answer: the last result, with how many tries and how long."""
+    start = clock.now()
+    deadline = start + wait
+    pause = FIRST_PAUSE
+    tries = 0
+    while True:
+        remaining = deadline - clock.now()
+        result = attempt(max(0.1, min(request_timeout, remaining)) if wait > 0 else request_timeout)
+        tries += 1
+        elapsed = clock.now() - start
+        if progress is not None:
+            progress(result, tries, elapsed)
+        remaining = deadline - clock.now()
+        if result.passed or remaining <= 0:
+            break
+        clock.sleep(min(pause, remaining))
+        pause = min(pause * 2, LONGEST_PAUSE)
+    if wait <= 0:
+        return result
+    took = f"{tries} {'try' if tries == 1 else 'tries'} in {clock.now() - start:.0f}s"
+    if result.passed:
+        return Result(result.name, True, f"{result.detail} (after {took})")
+    return Result(result.name, False, f"{result.detail} (still failing after {took}; waited up to {wait:g}s)")
+
+
+class ProgressLines:
+    """One line per check while waiting: rewritten in place on a terminal, else a line each time a check's answer
+    changes (so a CI log shows the story without a line per try)."""
+
+    def __init__(self, names: list[str], stream: TextIO, interactive: bool):
+        self.names = names
+        self.stream = stream
+        self.interactive = interactive
+        self.lines = {name: "waiting" for name in names}
+        self.lock = threading.Lock()
+        if interactive:
+            stream.write("".join(f"{name}: waiting\n" for name in names))
+            stream.flush()
+
+    def update(self, result: Result, tries: int, elapsed: float) -> None:
+        state = "PASS" if result.passed else "not yet"
+        line = f"{state} ({result.detail.split(';')[0]}), try {tries}, {elapsed:.0f}s"
+        with self.lock:
+            changed = self.lines[result.name].split(",")[0] != line.split(",", maxsplit=1)[0]
+            self.lines[result.name] = line
+            if self.interactive:
+                up = len(self.names)
+                body = "".join(f"\x1b[2K{name}: {self.lines[name]}\n" for name in self.names)
+                self.stream.write(f"\x1b[{up}F{body}")
+            elif changed:
+                self.stream.write(f"{result.name}: {line}\n")
+            self.stream.flush()
+
+
+def run_checks(
+    attempts: list[tuple[str, Callable[[float], Result]]],
+    wait: float,
+    request_timeout: float,
+    clock: Clock = Clock(),
+    progress: ProgressLines | None = None,
+) -> list[Result]:
+    """Every check at once, each retried until the same deadline: N routes take as long as the slowest, not N
+    times the wait."""
+    if wait <= 0:
+        return [attempt(request_timeout) for _, attempt in attempts]
+    update = progress.update if progress is not None else None
+    with ThreadPoolExecutor(max_workers=max(1, min(16, len(attempts)))) as pool:
+        futures = [pool.submit(until_passed, attempt, wait, request_timeout, clock, update) for _, attempt in attempts]
+        return [future.result() for future in futures]
