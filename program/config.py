@@ -22,7 +22,6 @@ import pulumi
 from components.credentials import CredentialsMode
 from components.kgateway_api import (
     AUTO,
-    DEFAULT_KGATEWAY_VERSION,
     KGATEWAY_VERSIONS,
     KgatewayVersion,
     versions_with,
@@ -49,6 +48,7 @@ from components.validation import (
     path_problem,
     regex_problem,
 )
+from program import keys
 
 PROJECT = "kgateway-lambda"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -231,29 +231,8 @@ class StackSettings:
     shared_execution_role: bool = False
 
 
-# Defaults: Pulumi.yaml declares the same values (a test keeps the two equal).
-DEFAULTS: dict[str, str] = {
-    "functionName": "echo",
-    "functionSource": "echo",
-    "runtime": "nodejs24.x",
-    "architecture": "arm64",
-    "memorySize": "128",
-    "timeout": "10",
-    "logRetentionDays": "14",
-    "credentialsMode": "generated",
-    "credentialsRotation": "1",
-    "secretName": "aws-creds",
-    "namespace": "kgateway-system",
-    "kgatewayVersion": DEFAULT_KGATEWAY_VERSION,
-    "invocationMode": "Sync",
-    "routePath": "/echo",
-    "gatewayName": "http",
-    "gatewayNamespace": "kgateway-system",
-    "waitForAcceptance": "true",
-    "createGateway": "false",
-    "gatewayPort": "8080",
-    "sharedExecutionRole": "false",
-}
+# Defaults, entry fields and known keys come from the one registry of keys (program/keys.py).
+DEFAULTS: dict[str, str] = keys.defaults()
 
 
 def config_text(value: Any) -> str:
@@ -604,31 +583,8 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
     )
 
 
-FUNCTION_FIELDS = {
-    "functionName": "name",
-    "functionArn": "arn",
-    "functionSource": "source",
-    "runtime": "runtime",
-    "architecture": "architecture",
-    "memorySize": "memorySize",
-    "timeout": "timeout",
-    "logRetentionDays": "logRetentionDays",
-    "alias": "alias",
-    "qualifier": "qualifier",
-    "invocationMode": "invocationMode",
-    "payloadTransformMode": "payloadTransformMode",
-    "backendName": "backendName",
-}
-ROUTE_FIELDS = {
-    "routeName": "name",
-    "routePath": "path",
-    "routeMatch": "match",
-    "routeNamespace": "namespace",
-    "routeFunction": "function",
-    "routeMethods": "methods",
-    "routeHeaders": "headers",
-    "routeHostnames": "hostnames",
-}
+FUNCTION_FIELDS = keys.function_fields()
+ROUTE_FIELDS = keys.route_fields()
 
 
 @dataclass(frozen=True)
@@ -891,12 +847,8 @@ def _read_retention(reader: _Reader) -> int:
     return int(value)
 
 
-# Every key of the project's namespace the program reads (flat keys; `functions`/`routes` entries have their own).
-OPTIONAL_KEYS = (
-    "accessKeyId", "secretAccessKey", "sessionToken", "secretNamespace", "accountId", "endpointUrl", "gatewayListener",
-    "gatewayUrl", "oidcProvider", "gatewayParametersName", "ambientRoleArn", "functions", "routes",
-)  # fmt: skip
-KNOWN_KEYS = frozenset({*DEFAULTS, *FUNCTION_FIELDS, *ROUTE_FIELDS, *OPTIONAL_KEYS})
+# Every key of the project's namespace the program reads.
+KNOWN_KEYS = frozenset(key.name for key in keys.KEYS)
 
 
 def closest(value: object, allowed: Iterable[str]) -> str | None:

@@ -1,5 +1,5 @@
 """Command line: `python -m tools plan --stack dev [--kgateway-crd FILE] [--json | --manifests DIR]`,
-`python -m tools schema [--markdown]` and
+`python -m tools schema [--markdown]`, `python -m tools keys` and
 `python -m tools verify (--stack NAME | --outputs FILE | --url URL) [--invoke] [--wait SECONDS]`."""
 
 from __future__ import annotations
@@ -64,7 +64,13 @@ def main(argv: list[str] | None = None) -> int:
         "schema", help="print the component package's schema, as `pulumi package add` gets it"
     )
     schema_cmd.add_argument("--markdown", action="store_true", help="print the README's components reference instead")
+    commands.add_parser("keys", help="print the README's config-key table, generated from program/keys.py")
     args = parser.parse_args(argv)
+    if args.command == "keys":
+        from program.keys import readme_table
+
+        print(readme_table(), end="")
+        return 0
     if args.command == "verify":
         return verify(args)
     if args.command == "schema":

@@ -1,0 +1,217 @@
+"""Every config key of the project, declared once.
+
+A key's facts (its name, default, type, whether it is secret, its field in `functions`/`routes` entries, the
+one-line description Pulumi.yaml carries and the rule the README states) live here and nowhere else: the
+config reader's defaults and known keys, the entry field maps, the check of Pulumi.yaml and the README's config
+table are all derived from `KEYS`. Adding a key is one `Key(...)` here plus its reader in `program/config.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from components.kgateway_api import DEFAULT_KGATEWAY_VERSION
+
+KeyType = Literal["string", "integer", "boolean", "list", "mapping"]
+
+
+@dataclass(frozen=True)
+class Key:
+    """One config key of the project's namespace (`kgateway-lambda:<name>`)."""
+
+    name: str
+    description: str
+    """One line, as Pulumi.yaml declares it (and `pulumi config` shows it)."""
+    allowed: str
+    """The rule, as the README states it."""
+    default: str | None = None
+    """The default as config text; None: optional (the program reads and checks it without a declaration)."""
+    shown_default: str | None = None
+    """What the README says when the default is not a plain value (e.g. "the function name as a DNS label")."""
+    type: KeyType = "string"
+    secret: bool = False
+    """Key material: only read from secret config, and its value is never shown."""
+    function_field: str | None = None
+    """Its field in a `functions` entry, where a per-function value may stand in for the stack-wide one."""
+    route_field: str | None = None
+    """Its field in a `routes` entry."""
+
+    @property
+    def declared(self) -> bool:
+        """Declared in Pulumi.yaml. Only keys with a default are: the CLI treats a declared project key with
+        neither `default` nor `value` as required (pulumi/pulumi sdk/go/common/workspace `mergeConfig`:
+        "Stack '...' is missing configuration value(s)") and would refuse every stack that leaves it out."""
+        return self.default is not None
+
+
+KEYS: tuple[Key, ...] = (
+    Key("functionName", "Name of the Lambda function (AWS rule 1-64 of A-Z a-z 0-9 - _)",
+        "1–64 of `A-Z a-z 0-9 - _` (AWS's rule); the execution role's name is cut to fit IAM's 64 characters with "
+        "Pulumi's suffix", default="echo", function_field="name"),
+    Key("functionArn", "ARN of an existing function to route (nothing of it is created)",
+        "route a function that already exists (`arn:aws:lambda:<region>:<account>:function:<name>`, this account "
+        "or another): no role, log group or function is created, `functionName` defaults to the ARN's name, "
+        "`alias` is refused (use `qualifier`)", function_field="arn"),
+    Key("functionSource", "Folder under lambda_src/ holding index.mjs (an ES module exporting handler)",
+        "a folder of `lambda_src/` holding `index.mjs` (ES module exporting `handler`)", default="echo",
+        function_field="source"),
+    Key("runtime", "Lambda runtime (nodejs24.x or nodejs22.x)", "`nodejs24.x`, `nodejs22.x`",
+        default="nodejs24.x", function_field="runtime"),
+    Key("architecture", "Instruction set (arm64 or x86_64)", "`arm64`, `x86_64`", default="arm64",
+        function_field="architecture"),
+    Key("memorySize", "Memory in MB (128-10240)", "128–10240 (MB)", default="128", type="integer",
+        function_field="memorySize"),
+    Key("timeout", "Timeout in seconds (1-900)", "1–900 (s)", default="10", type="integer",
+        function_field="timeout"),
+    Key("logRetentionDays", "Retention of the /aws/lambda/<function> log group (a CloudWatch retention period)",
+        "a CloudWatch retention period (1, 3, 5, 7, 14, 30, …, 3653)", default="14", type="integer",
+        function_field="logRetentionDays"),
+    Key("alias", "Publish a version on each code change and point this alias at it",
+        "publish a version on each code change and point this alias (e.g. `live`) at it; the Backend invokes the "
+        "alias and the credentials may invoke exactly it", function_field="alias"),
+    Key("qualifier", "Version or alias the Backend invokes", "`$LATEST`, a version number, or an alias name",
+        shown_default="unset (`$LATEST`)", function_field="qualifier"),
+    Key("invocationMode", "Sync or Async invocation", "`Sync`, `Async`", default="Sync",
+        function_field="invocationMode"),
+    Key("payloadTransformMode", "None (raw pass-through) or Envoy (API-Gateway-style event)",
+        "`None` (raw pass-through), `Envoy`; not on `v2.0` (with `auto` on a v2.0 cluster: refused at deploy, "
+        "naming the option and the installed shape)", shown_default="`None` where the version has it",
+        function_field="payloadTransformMode"),
+    Key("backendName", "Name of the function's Backend", "DNS subdomain",
+        shown_default="the function name as a DNS label", function_field="backendName"),
+    Key("credentialsMode", "generated (invoke-only IAM user and key), provided (keys from secret config), irsa or "
+        "assume-role",
+        "`generated`, `provided`, `irsa`, `assume-role`; the identity's permission is a set of managed policies "
+        "listing exactly the routed functions' ARNs, packed under IAM's 6,144 characters each and at most 10 per "
+        "identity (IAM's default quota): about 200 functions with 64-character names, more with shorter ones; past "
+        "that, a clear refusal before anything is created", default="generated"),
+    Key("oidcProvider", "irsa: the cluster's IAM OIDC provider (ARN or issuer URL)",
+        "`irsa` mode: `arn:aws:iam::<account>:oidc-provider/<issuer>` or `https://<issuer>`"),
+    Key("gatewayParametersName", "irsa: name of the GatewayParameters", "`irsa` mode: a DNS subdomain",
+        shown_default="`lambda-irsa`"),
+    Key("ambientRoleArn", "assume-role: the role the gateway already runs as",
+        "`assume-role` mode: `arn:aws:iam::<account>:role/<name>`"),
+    Key("credentialsRotation", "Change to rotate the generated access key (new key first, old key deleted last)",
+        "any short token (1–64 of letters, digits, `.`, `_`, `-`); change it to rotate the generated access key",
+        default="1"),
+    Key("accessKeyId", "provided: the access key id kgateway signs with", "`provided` mode only, as a secret",
+        secret=True),
+    Key("secretAccessKey", "provided: the secret access key", "`provided` mode only, as a secret", secret=True),
+    Key("sessionToken", "provided: a session token (temporary keys expire)", "`provided` mode only, as a secret",
+        secret=True),
+    Key("secretName", "Name of the Kubernetes Secret with the keys kgateway signs with", "a DNS subdomain",
+        default="aws-creds"),
+    Key("secretNamespace", "Namespace of the Secret (only namespace itself)",
+        "only `namespace` itself: kgateway's `secretRef` has only a name, so any other namespace is refused with "
+        "that reason", shown_default="unset (= `namespace`)"),
+    Key("namespace", "Namespace of the Secret, the Backend and the HTTPRoute",
+        "DNS label: namespace of the Secret, Backend and HTTPRoute", default="kgateway-system"),
+    Key("kgatewayVersion", "Backend shape to emit - auto (read the cluster's Backend CRD at deploy) or a release "
+        "line (v2.0, v2.1, v2.2, v2.3, v2.4, main)",
+        "`auto`: read the cluster's `backends.gateway.kgateway.dev` CRD at deploy and emit the shape its schema "
+        "accepts; or pin a release line: `v2.0`, `v2.1`, `v2.2`, `v2.3`, `v2.4`, `main` (kgateway main at 354c0f6)",
+        default=DEFAULT_KGATEWAY_VERSION),
+    Key("accountId", "AWS account id of the functions (default: the deploying identity's)", "12 digits",
+        shown_default="the deploying identity's (`aws.get_caller_identity`)"),
+    Key("endpointUrl", "A Lambda-compatible endpoint (LocalStack, moto)", "an http(s) URL"),
+    Key("waitForAcceptance", "Wait until kgateway accepted the Backend and HTTPRoute (false for clusters without a "
+        "controller yet)",
+        "`pulumi up` waits until kgateway accepted the HTTPRoute (`Accepted`, `ResolvedRefs`) and, from `v2.1`, the "
+        "Backend (`Accepted`), through pulumi-kubernetes' `pulumi.com/waitFor` annotation; `false` sets "
+        "`pulumi.com/skipAwait` for clusters without a controller yet", default="true", type="boolean"),
+    Key("routePath", "PathPrefix the HTTPRoute matches on the Gateway",
+        "an absolute path Gateway API accepts (no `//`, `/./`, `/../`, `%2f`, `#`; `%` only as `%` and two hex "
+        "digits); with match `RegularExpression`, an RE2 expression (Envoy's: no look-around or back-references) of "
+        "at most 1024 characters", default="/echo", route_field="path"),
+    Key("routeName", "Name of the HTTPRoute", "DNS subdomain", shown_default="the function name as a DNS label",
+        route_field="name"),
+    Key("routeMatch", "PathPrefix, Exact or RegularExpression", "`PathPrefix`, `Exact`, `RegularExpression`",
+        shown_default="`PathPrefix`", route_field="match"),
+    Key("routeNamespace", "Namespace of the HTTPRoute (another one gets a ReferenceGrant)", "a DNS label",
+        shown_default="`namespace`", route_field="namespace"),
+    Key("routeFunction", "The function a routes entry routes to", "one of the functions (required with several)",
+        route_field="function"),
+    Key("routeMethods", "HTTP methods the route matches (one match each)", "a list of HTTP methods",
+        type="list", route_field="methods"),
+    Key("routeHeaders", "Exact header matches", "a mapping of header names to values", type="mapping",
+        route_field="headers"),
+    Key("routeHostnames", "Hostnames the route matches", "a list of hostnames (at most 16; `*.` prefix allowed)",
+        type="list", route_field="hostnames"),
+    Key("gatewayName", "Gateway the HTTPRoute attaches to", "the Gateway the route attaches to", default="http"),
+    Key("gatewayNamespace", "Namespace of that Gateway", "a DNS label", default="kgateway-system"),
+    Key("gatewayListener", "A listener name (sectionName) of that Gateway", "a listener name of that Gateway"),
+    Key("createGateway", "Create the Gateway (gatewayName in gatewayNamespace, class kgateway, HTTP listener on "
+        "gatewayPort)",
+        "`true`: the stack creates the Gateway `gatewayNamespace/gatewayName` itself (class `kgateway`, one HTTP "
+        "listener named `gatewayListener` or `http` on `gatewayPort`, routes allowed from exactly the namespaces "
+        "that have routes); the HTTPRoutes wait for it and `gateway_url` comes from its status",
+        default="false", type="boolean"),
+    Key("gatewayPort", "Port of the created Gateway's HTTP listener", "1–65535: port of the created Gateway's "
+        "listener", default="8080", type="integer"),
+    Key("gatewayUrl", "Use this URL instead of reading the Gateway (port-forward, DNS)",
+        "`http(s)://host[:port]`: use instead of reading the Gateway (port-forward, DNS)"),
+    Key("sharedExecutionRole", "One execution role for every function the stack creates, instead of one per "
+        "function (two IAM writes in all)",
+        "`true`: one execution role for every function the stack creates, instead of one each: 2 IAM writes in all "
+        "instead of 2 per function. The default keeps a role per function, so permissions a team later grants one "
+        "function's role (`role_arn` output) are not granted to every function", default="false", type="boolean"),
+    Key("functions", "Several functions: a list of entries (fields: the function_field of each key)",
+        "a list of function entries; each field stands for the key of that name for one function", type="list"),
+    Key("routes", "Several routes: a list of entries (fields: the route_field of each key)",
+        "a list of route entries (default: one PathPrefix route per function)", type="list"),
+)  # fmt: skip
+
+
+def defaults(keys: Iterable[Key] = KEYS) -> dict[str, str]:
+    """Each key with a default: its default as config text."""
+    return {key.name: key.default for key in keys if key.default is not None}
+
+
+def function_fields(keys: Iterable[Key] = KEYS) -> dict[str, str]:
+    """Key name -> its field in a `functions` entry."""
+    return {key.name: key.function_field for key in keys if key.function_field is not None}
+
+
+def route_fields(keys: Iterable[Key] = KEYS) -> dict[str, str]:
+    """Key name -> its field in a `routes` entry."""
+    return {key.name: key.route_field for key in keys if key.route_field is not None}
+
+
+def pulumi_yaml_config(keys: Iterable[Key] = KEYS) -> dict[str, dict[str, Any]]:
+    """The `config:` block Pulumi.yaml must hold: each declared key with its type, default and description."""
+    typed: dict[str, Callable[[str], Any]] = {"integer": int, "boolean": lambda text: text == "true", "string": str}
+    block: dict[str, dict[str, Any]] = {}
+    for key in keys:
+        if key.declared:
+            assert key.default is not None and key.type in typed, key.name
+            block[key.name] = {
+                "type": key.type,
+                "default": typed[key.type](key.default),
+                "description": key.description,
+            }
+    return block
+
+
+def readme_table(keys: Iterable[Key] = KEYS) -> str:
+    """The README's config table (between its markers), one row per key."""
+    rows = ["| key | default | allowed | in entries |", "|---|---|---|---|"]
+    for key in keys:
+        default = key.shown_default or (f"`{key.default}`" if key.default is not None else "unset")
+        where = ", ".join(
+            f"`{list_}[].{field}`"
+            for list_, field in (("functions", key.function_field), ("routes", key.route_field))
+            if field is not None
+        )
+        allowed = key.allowed + ("; secret: set with `pulumi config set --secret`" if key.secret else "")
+        rows.append(f"| `{key.name}` | {default} | {allowed} | {where} |")
+    return "\n".join(rows) + "\n"
+
+
+def secret_keys(keys: Iterable[Key] = KEYS) -> frozenset[str]:
+    return frozenset(key.name for key in keys if key.secret)
+
+
+TABLE_BEGIN = "<!-- config-keys:begin (generated from program/keys.py: python -m tools keys) -->"
+TABLE_END = "<!-- config-keys:end -->"
