@@ -26,11 +26,15 @@ class LambdaPackage:
         return self.path.read_bytes()
 
 
+def _is_hidden(path: Path, root: Path) -> bool:
+    """Hidden inside the folder: only the path below `root` counts, so a checkout under `~/.cache/...` or any
+    other dot-folder still zips its files."""
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
 def zip_bytes(source_dir: Path) -> bytes:
     """The folder's files (hidden ones left out) as a reproducible zip."""
-    files = sorted(
-        p for p in source_dir.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.parts)
-    )
+    files = sorted(p for p in source_dir.rglob("*") if p.is_file() and not _is_hidden(p, source_dir))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for file in files:

@@ -58,3 +58,13 @@ def test_bytes_do_not_depend_on_mtime_mode_or_creation_order(tmp_path: Path) -> 
         for info in archive.infolist():  # not the file's time, nor the time of zipping: a fixed one
             assert info.date_time == (1980, 1, 1, 0, 0, 0)
             assert info.external_attr >> 16 == 0o100644
+
+
+def test_a_checkout_under_a_hidden_folder_still_zips_its_files(tmp_path: Path) -> None:
+    """Only the path inside the function's folder decides what is hidden (`~/.cache/...` is a common home)."""
+    source = tmp_path / ".cache" / "checkout" / "lambda_src" / "fn"
+    source.mkdir(parents=True)
+    (source / "index.mjs").write_text("export const handler = async () => 1;\n")
+    (source / ".secret").write_text("x")
+    with zipfile.ZipFile(io.BytesIO(zip_bytes(source))) as archive:
+        assert archive.namelist() == ["index.mjs"]
