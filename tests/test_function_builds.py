@@ -1,0 +1,99 @@
+"""Functions from source with real dependencies: built for Lambda's platform, reproducibly, and run for real."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from components.packaging import PackagingError, build_package, unzipped_size
+from program.config import LAMBDA_SRC
+
+GREET = LAMBDA_SRC / "greet-python"
+UPTIME = LAMBDA_SRC / "uptime-node"
+
+
+def extract(package: Path, into: Path) -> Path:
+    with zipfile.ZipFile(package) as archive:
+        archive.extractall(into)
+    return into
+
+
+def test_a_python_function_with_a_dependency_is_built_reproducibly_and_its_real_handler_runs(
+    tmp_path: Path,
+) -> None:
+    assert importlib.util.find_spec("humanize") is None  # only the package can supply it
+    host = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    package = build_package(GREET, host, "x86_64", tmp_path / "a", "greet")
+    elsewhere = build_package(GREET, host, "x86_64", tmp_path / "b", "greet")  # another checkout, another install
+    assert package.read_bytes() == elsewhere.read_bytes() and package.sha256_base64 == elsewhere.sha256_base64
+    with zipfile.ZipFile(package.path) as archive:
+        names = archive.namelist()
+    assert "handler.py" in names and "humanize/__init__.py" in names
+    assert not any(name.startswith("bin/") or "__pycache__" in name for name in names)
+    code = f"import sys, json; sys.path.insert(0, {str(extract(package.path, tmp_path / 'run'))!r}); import handler; "
+    code += "print(json.dumps(handler.handler({'key1': 'value1'}, None)))"
+    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True)
+    answer = json.loads(done.stdout)
+    assert answer["statusCode"] == 200
+    assert json.loads(answer["body"]) == {"message": "Hello from Python on Lambda", "request_size": "18 Bytes"}
+    # The dependencies are installed once per content: a second build of the same source reuses the first's.
+    staged = next(p for p in (tmp_path / "a").iterdir() if p.is_dir())
+    (staged / "humanize" / "marker.txt").write_text("from the cache")
+    again = build_package(GREET, host, "x86_64", tmp_path / "a", "greet")
+    with zipfile.ZipFile(again.path) as archive:
+        assert "humanize/marker.txt" in archive.namelist()
+
+
+def test_binary_wheels_are_lambdas_platform_and_python_not_the_build_machines(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "handler.py").write_text("import markupsafe\ndef handler(event, context):\n    return 1\n")
+    (source / "requirements.txt").write_text("markupsafe==3.0.2\n")
+    arm = build_package(source, "python3.13", "arm64", tmp_path / "arm", "fn")
+    x86 = build_package(source, "python3.12", "x86_64", tmp_path / "x86", "fn")
+    with zipfile.ZipFile(arm.path) as archive:
+        assert "markupsafe/_speedups.cpython-313-aarch64-linux-gnu.so" in archive.namelist()
+    with zipfile.ZipFile(x86.path) as archive:
+        assert "markupsafe/_speedups.cpython-312-x86_64-linux-gnu.so" in archive.namelist()
+
+
+def test_a_node_function_gets_its_production_dependencies_from_the_lock_file_and_runs(tmp_path: Path) -> None:
+    package = build_package(UPTIME, "nodejs24.x", "arm64", tmp_path / "build", "uptime")
+    with zipfile.ZipFile(package.path) as archive:
+        names = archive.namelist()
+    assert {"index.mjs", "package.json", "package-lock.json", "node_modules/ms/index.js"} <= set(names)
+    run = extract(package.path, tmp_path / "run")
+    script = "import('./index.mjs').then(async (m) => console.log(JSON.stringify(await m.handler({key1: 'value1'}))))"
+    done = subprocess.run(["node", "-e", script], cwd=run, capture_output=True, text=True, check=True)
+    body = json.loads(json.loads(done.stdout)["body"])
+    assert body["message"] == "Hello from Node.js on Lambda" and body["event"] == {"key1": "value1"}
+    assert body["warm_for"].endswith("ms") or "second" in body["warm_for"]  # ms's own long format
+
+
+def test_a_node_function_without_a_lock_file_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "index.mjs").write_text("export const handler = async () => 1;\n")
+    (source / "package.json").write_text('{"dependencies": {"ms": "2.1.3"}}')
+    with pytest.raises(PackagingError, match=r"package\.json needs its lock file"):
+        build_package(source, "nodejs24.x", "arm64", tmp_path / "build", "fn")
+
+
+def test_a_prebuilt_zip_is_used_as_it_is_and_oversized_packages_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prebuilt = tmp_path / "fn.zip"
+    with zipfile.ZipFile(prebuilt, "w") as archive:
+        archive.writestr("index.mjs", "export const handler = async () => 1;\n" + " " * 5000)
+    package = build_package(prebuilt, "nodejs24.x", "arm64", tmp_path / "build", "fn")
+    assert package.read_bytes() == prebuilt.read_bytes()
+    assert unzipped_size(package.read_bytes()) == 5038
+    monkeypatch.setattr("components.packaging.UNZIPPED_LIMIT", 5000)
+    with pytest.raises(PackagingError, match=r"is 0.0 MiB unzipped; Lambda allows at most 0 MiB"):
+        build_package(prebuilt, "nodejs24.x", "arm64", tmp_path / "build", "fn")
