@@ -226,6 +226,61 @@ def test_a_broken_relative_link_is_found(tmp_path: Path) -> None:
     assert stale_in_repository(tmp_path) == ["README.md:1: link DEVELOPMENT.md"]
 
 
+# --- every section a text cites by name exists -------------------------------------------------------------------
+
+SECTION_CITATION = re.compile(r"\b(README(?:'s)?|see) \"([^\"]+)\"")
+
+
+def headings(markdown: str) -> list[str]:
+    return [line.lstrip("#").strip() for line in markdown.splitlines() if re.match(r"#{1,6} ", line)]
+
+
+def text_files(root: Path = ROOT) -> list[Path]:
+    """What can cite a README section: docs, code (messages included), configs and the CI script."""
+    kinds = ("*.md", "*.py", "*.yaml", "*.txt", "*.toml")
+    found = {p for kind in kinds for p in root.rglob(kind)} | {root / ".ci" / "run"}
+    return sorted(
+        p
+        for p in found
+        if p.is_file()
+        and not any(part.startswith(".") or part in SKIPPED_DIRS for part in p.relative_to(root).parts[:-1])
+    )
+
+
+def missing_sections(root: Path = ROOT) -> list[str]:
+    """`README "Config keys"` must be a heading of README.md, `see "X"` one of the same Markdown file (a citation
+    may give a heading's start: "What the offline checks enforce")."""
+    readme = headings((root / "README.md").read_text())
+    problems = []
+    for path in text_files(root):
+        text = path.read_text()
+        own = headings(text) if path.suffix == ".md" else []
+        for number, line in enumerate(text.splitlines(), 1):
+            for where, section in SECTION_CITATION.findall(line):
+                if where == "see" and path.suffix != ".md":
+                    continue
+                candidates = own if where == "see" else readme
+                if not any(heading.startswith(section) for heading in candidates):
+                    problems.append(f'{path.relative_to(root)}:{number}: {where} "{section}"')
+    return problems
+
+
+def test_every_section_cited_by_name_exists() -> None:
+    assert missing_sections() == []
+
+
+def test_a_section_the_readme_no_longer_has_is_found(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text('# Title\n\n## Config keys\n\nsee "Config keys", see "Layout"\n')
+    (tmp_path / "provider").mkdir()
+    cited = "README" + ' "Use it from another stack"'  # split, so this file cites no section itself
+    (tmp_path / "provider" / "PulumiPlugin.yaml").write_text(f"# see {cited}\n")
+    (tmp_path / "x.py").write_text("HINT = 'the keys are listed in README \"Config keys\"'\n")
+    assert missing_sections(tmp_path) == [
+        'README.md:5: see "Layout"',
+        f"provider/PulumiPlugin.yaml:1: {cited}",
+    ]
+
+
 # --- the README is a guide ----------------------------------------------------------------------------------------
 
 
