@@ -848,7 +848,7 @@ def _read_retention(reader: _Reader) -> int:
 
 
 # Every key of the project's namespace the program reads.
-KNOWN_KEYS = frozenset(key.name for key in keys.KEYS)
+KNOWN_KEYS = keys.flat_keys()
 
 
 def closest(value: object, allowed: Iterable[str]) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from components.kgateway_api import DEFAULT_KGATEWAY_VERSION
@@ -37,6 +38,8 @@ class Key:
     """Its field in a `functions` entry, where a per-function value may stand in for the stack-wide one."""
     route_field: str | None = None
     """Its field in a `routes` entry."""
+    flat: bool = True
+    """Also a stack-wide key; False: only a field of entries (a flat key of that name is refused as unknown)."""
 
     @property
     def declared(self) -> bool:
@@ -131,8 +134,9 @@ KEYS: tuple[Key, ...] = (
         shown_default="`PathPrefix`", route_field="match"),
     Key("routeNamespace", "Namespace of the HTTPRoute (another one gets a ReferenceGrant)", "a DNS label",
         shown_default="`namespace`", route_field="namespace"),
-    Key("routeFunction", "The function a routes entry routes to", "one of the functions (required with several)",
-        route_field="function"),
+    Key("routeFunction", "The function a routes entry routes to",
+        "only as `function` in `routes` entries: one of the functions (required with several)",
+        route_field="function", flat=False),
     Key("routeMethods", "HTTP methods the route matches (one match each)", "a list of HTTP methods",
         type="list", route_field="methods"),
     Key("routeHeaders", "Exact header matches", "a mapping of header names to values", type="mapping",
@@ -154,9 +158,9 @@ KEYS: tuple[Key, ...] = (
         "`http(s)://host[:port]`: use instead of reading the Gateway (port-forward, DNS)"),
     Key("sharedExecutionRole", "One execution role for every function the stack creates, instead of one per "
         "function (two IAM writes in all)",
-        "`true`: one execution role for every function the stack creates, instead of one each: 2 IAM writes in all "
-        "instead of 2 per function. The default keeps a role per function, so permissions a team later grants one "
-        "function's role (`role_arn` output) are not granted to every function", default="false", type="boolean"),
+        "`true`: one execution role (`ExecutionRole`) for every function the stack creates instead of one each (2 "
+        "IAM writes in all instead of 2 per function); only for functions that need no permissions of their own",
+        default="false", type="boolean"),
     Key("functions", "Several functions: a list of entries (fields: the function_field of each key)",
         "a list of function entries; each field stands for the key of that name for one function", type="list"),
     Key("routes", "Several routes: a list of entries (fields: the route_field of each key)",
@@ -213,5 +217,20 @@ def secret_keys(keys: Iterable[Key] = KEYS) -> frozenset[str]:
     return frozenset(key.name for key in keys if key.secret)
 
 
-TABLE_BEGIN = "<!-- config-keys:begin (generated from program/keys.py: python -m tools keys) -->"
+def flat_keys(keys: Iterable[Key] = KEYS) -> frozenset[str]:
+    """The keys a stack may set at the top level of the project's namespace."""
+    return frozenset(key.name for key in keys if key.flat)
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+TABLE_BEGIN = "<!-- config-keys:begin (generated from program/keys.py: python -m tools keys --write) -->\n"
 TABLE_END = "<!-- config-keys:end -->"
+
+
+def with_readme_table(document: str, keys: Iterable[Key] = KEYS) -> str:
+    """The README with the text between the config-key markers replaced by the generated table."""
+    before, found, rest = document.partition(TABLE_BEGIN)
+    _, found_end, after = rest.partition(TABLE_END)
+    if not (found and found_end):
+        raise ValueError(f"README.md lacks the markers {TABLE_BEGIN.strip()} ... {TABLE_END}")
+    return before + TABLE_BEGIN + readme_table(keys) + TABLE_END + after

@@ -19,7 +19,21 @@ def test_the_config_reader_knows_exactly_the_registrys_keys() -> None:
     assert keys.defaults() == config.DEFAULTS
     assert keys.function_fields() == config.FUNCTION_FIELDS
     assert keys.route_fields() == config.ROUTE_FIELDS
-    assert {key.name for key in KEYS} == config.KNOWN_KEYS
+    assert {key.name for key in KEYS if key.flat} == config.KNOWN_KEYS
+
+
+def test_the_readme_table_is_generated_from_the_registry() -> None:
+    readme = keys.README.read_text()
+    assert keys.with_readme_table(readme) == readme, "run `python -m tools keys --write`"
+
+
+def test_an_entry_only_key_is_refused_at_the_top_level() -> None:
+    """`routeFunction` is a field of `routes` entries; set flat, the program would ignore it, so it is refused."""
+    import pytest
+
+    base = {"aws:region": "us-east-1", "kgateway-lambda:routeFunction": "echo"}
+    with pytest.raises(config.ConfigError, match=r"kgateway-lambda:routeFunction = 'echo': is not a key of"):
+        config.load_settings(config.MappingConfigSource(base))
 
 
 def test_a_key_added_in_one_place_reaches_every_derived_fact() -> None:

@@ -1,5 +1,5 @@
 """The Pulumi CLI's config rules, as the offline engine applies them: every stack passes, and the rig refuses what
-the real CLI refuses, with the CLI's own message (see components.pulumi_cli for the source of each rule)."""
+the real CLI refuses, with the CLI's own message (see tools.pulumi_cli for the source of each rule)."""
 
 from __future__ import annotations
 

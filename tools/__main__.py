@@ -1,5 +1,5 @@
 """Command line: `python -m tools plan --stack dev [--kgateway-crd FILE] [--json | --manifests DIR]`,
-`python -m tools schema [--markdown]`, `python -m tools keys` and
+`python -m tools schema [--markdown [--write]]`, `python -m tools keys [--write]` and
 `python -m tools verify (--stack NAME | --outputs FILE | --url URL) [--invoke] [--wait SECONDS]`."""
 
 from __future__ import annotations
@@ -63,20 +63,29 @@ def main(argv: list[str] | None = None) -> int:
     schema_cmd = commands.add_parser(
         "schema", help="print the component package's schema, as `pulumi package add` gets it"
     )
-    schema_cmd.add_argument("--markdown", action="store_true", help="print the README's components reference instead")
-    commands.add_parser("keys", help="print the README's config-key table, generated from program/keys.py")
+    schema_cmd.add_argument("--markdown", action="store_true", help="print the components reference instead")
+    schema_cmd.add_argument("--write", action="store_true", help="with --markdown: update it in docs/reference.md")
+    keys_cmd = commands.add_parser("keys", help="print the README's config-key table, generated from program/keys.py")
+    keys_cmd.add_argument("--write", action="store_true", help="update it in README.md between its markers")
     args = parser.parse_args(argv)
     if args.command == "keys":
-        from program.keys import readme_table
+        from program.keys import README, readme_table, with_readme_table
 
-        print(readme_table(), end="")
+        if args.write:
+            README.write_text(with_readme_table(README.read_text()))
+        else:
+            print(readme_table(), end="")
         return 0
     if args.command == "verify":
         return verify(args)
     if args.command == "schema":
-        from tools.schema import package_schema, reference_markdown
+        from tools.schema import REFERENCE_DOC, package_schema, reference_markdown, with_reference
 
         schema = package_schema()
+        if args.markdown and args.write:
+            REFERENCE_DOC.write_text(with_reference(REFERENCE_DOC.read_text(), reference_markdown(schema)))
+            print(f"wrote {REFERENCE_DOC}", file=sys.stderr)
+            return 0
         print(reference_markdown(schema) if args.markdown else json.dumps(schema, indent=2, sort_keys=True), end="")
         return 0
 

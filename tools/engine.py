@@ -264,7 +264,7 @@ def stack_config(stack: str, stacks_dir: Path | None = None) -> tuple[dict[str, 
     """A stack's config exactly as the Pulumi CLI hands it to the program, after the CLI's own checks.
 
     Refuses (PulumiCliError, with the CLI's message) what `pulumi preview` would refuse before the program
-    starts: see components.pulumi_cli. Encrypted (`secure:`) values cannot be decrypted offline: they become
+    starts: see tools.pulumi_cli. Encrypted (`secure:`) values cannot be decrypted offline: they become
     `[secret]`, marked secret.
     """
     project = load_project(PROJECT_ROOT / "Pulumi.yaml")

@@ -13,6 +13,8 @@ from kgateway_lambda import (
     RouteOptions,
 )
 
+code = pulumi.FileArchive("../../lambda_src/echo")  # the guide's echo function, from this repository
+
 for target in ("staging", "prod"):
     providers = [
         aws.Provider(f"aws-{target}", region="eu-west-1"),
@@ -21,7 +23,7 @@ for target in ("staging", "prod"):
     echo = LambdaGatewayRoute(
         f"echo-{target}",
         LambdaGatewayRouteArgs(
-            function=LambdaFunctionArgs(function_name=f"echo-{target}", code=pulumi.FileArchive("./echo")),
+            function=LambdaFunctionArgs(function_name=f"echo-{target}", code=code),
             routes=[RouteOptions(path="/echo")],
         ),
         opts=pulumi.ResourceOptions(providers=providers),

@@ -5,7 +5,7 @@ import * as kgatewayLambda from "@pulumi/kgateway-lambda";
 const echo = new kgatewayLambda.LambdaGatewayRoute("echo", {
     function: {
         functionName: "echo",
-        code: new pulumi.asset.FileArchive("./echo"),
+        code: new pulumi.asset.FileArchive("../../lambda_src/echo"),
         architecture: "arm64",
     },
     backend: { namespace: "kgateway-system", kgatewayVersion: "auto" },
