@@ -76,14 +76,14 @@ def requests(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Request]]:
                     metadata.get("name"),
                 )
             )
-        return register(self, request)
+        return register(self, request)  # type: ignore[no-untyped-call]
 
     def recording_read(self: pulumi_mocks.MockMonitor, request: Any) -> Any:
         if request.type.startswith("kubernetes:"):
             namespace, _, name = request.id.rpartition("/")
             urn = f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{request.type}::{request.name}"
             seen.append(Request(request.type, urn, (), request.id, None, (), namespace or None, name))
-        return read(self, request)
+        return read(self, request)  # type: ignore[no-untyped-call]
 
     monkeypatch.setattr(pulumi_mocks.MockMonitor, "RegisterResource", recording_register)
     monkeypatch.setattr(pulumi_mocks.MockMonitor, "ReadResource", recording_read)
