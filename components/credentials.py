@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from .k8s_objects import COMMON_LABELS, custom_resource
+from .k8s_objects import COMMON_LABELS, custom_resource, fixed_name_options, object_resource_name
 from .kgateway_api import gateway_parameters_manifest
 from .tokens import component_options, token
 from .validation import (
@@ -340,13 +340,13 @@ class GatewayCredentials(pulumi.ComponentResource):
         if session_token is not None:
             string_data["sessionToken"] = pulumi.Output.secret(session_token)
         secret = k8s.core.v1.Secret(
-            f"{name}-secret",
+            object_resource_name(resolved.namespace, resolved.secret_name),
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=resolved.secret_name, namespace=resolved.namespace, labels=COMMON_LABELS
             ),
             type="Opaque",
             string_data=string_data,
-            opts=child,
+            opts=fixed_name_options(child, f"{name}-secret"),
         )
         self.secret_name = secret.urn.apply(lambda _: resolved.secret_name)
         self.register_outputs({"secret_name": self.secret_name, "user_name": self.user_name})

@@ -1,4 +1,12 @@
-"""Where the Gateway listens: read from the cluster at deploy time, or overridden by config."""
+"""The Gateway the routes attach to: created by this stack, or read from the cluster; and where it listens.
+
+One URN per role (pulumi/pulumi `pkg/resource/deploy/step_generator.go`): a read and a managed resource sharing a
+URN turn each toggle of `createGateway` into an engine transition nobody wants. false->true: the old entry is a
+read, so the engine creates in its place ("creating instead", `generateSteps`, case wasExternal). true->false: the
+read's ID equals the managed object's, so `GenerateReadSteps` "relinquishes" it: never deleted, left behind by
+`pulumi destroy`. With two URNs, the read is simply dropped from state (deleting an External resource is a no-op,
+`step.go` `DeleteStep.Apply`) and the managed Gateway is created or deleted like any other resource.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +15,38 @@ from typing import Any
 
 import pulumi
 
+from components.k8s_objects import fixed_name_options, object_resource_name
+
 GATEWAY_TYPE = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
+
+
+# On the Gateway this stack creates: which stack made it, so that a read of the same Gateway (createGateway turned
+# off) knows it is looking at the object this very update deletes.
+CREATED_BY_STACK = "kgateway-lambda/created-by-stack"
+EXISTING_GATEWAY = "existing-gateway"
+"""The read's Pulumi name: never a managed Gateway's (`namespace/name`), so the two roles never share a URN."""
+
+
+def this_stack() -> str:
+    return f"{pulumi.get_project()}/{pulumi.get_stack()}"
+
+
+def already_exists_message(namespace: str, gateway_name: str) -> str:
+    return (
+        f"createGateway is true, but a Gateway {namespace}/{gateway_name} already exists and this stack did not "
+        "create it (the Kubernetes provider creates, it does not take over). Keep createGateway false to attach the "
+        "routes to it as it is; or delete it (kubectl delete gateway -n "
+        f"{namespace} {gateway_name}) to have this stack create and own it; or set gatewayName to a name not taken"
+    )
+
+
+def deleted_by_this_update_message(namespace: str, gateway_name: str) -> str:
+    return (
+        f"createGateway is now false: the Gateway {namespace}/{gateway_name} this stack created is deleted by this "
+        "update, and the routes attach to nothing until a Gateway of that name exists again: create it (the guide's "
+        "`http` Gateway) and run `pulumi up` again, or set gatewayName/gatewayNamespace to a Gateway that exists, or "
+        "keep createGateway true"
+    )
 
 
 def missing_gateway_message(namespace: str, gateway_name: str) -> str:
@@ -25,6 +64,7 @@ class ExistingGateway(pulumi.CustomResource):
     the read with the engine's words ("resource '...' does not exist"); the program logs what that means.
     """
 
+    metadata: pulumi.Output[Any]
     spec: pulumi.Output[Any]
     status: pulumi.Output[Any]
 
@@ -56,14 +96,46 @@ class ExistingGateway(pulumi.CustomResource):
 
 
 class ManagedGateway(pulumi.CustomResource):
-    """A Gateway this stack creates and deletes; `status` is declared so its published address can be read."""
+    """A Gateway this stack creates and deletes; `status` is declared so its published address can be read.
 
+    A fixed-name object like the library's (`components.k8s_objects`): named `namespace/name` (its URN was
+    `gateway` before, kept as an alias) and replaced delete-first. It carries the stack that made it
+    (`CREATED_BY_STACK`). Creating a Gateway that already exists fails in the Kubernetes provider with
+    AlreadyExists (client-side create, pulumi-kubernetes `provider/pkg/await/await.go` `Creation`, at preview too);
+    the program says what that means here.
+    """
+
+    metadata: pulumi.Output[Any]
     spec: pulumi.Output[Any]
     status: pulumi.Output[Any]
 
-    def __init__(self, name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions | None = None):
-        props = {**manifest, "status": None}
-        super().__init__(GATEWAY_TYPE, name, props, opts)
+    def __init__(self, manifest: dict[str, Any], opts: pulumi.ResourceOptions | None = None):
+        metadata = manifest["metadata"]
+        namespace, gateway_name = metadata["namespace"], metadata["name"]
+        annotations = {**(metadata.get("annotations") or {}), CREATED_BY_STACK: this_stack()}
+        props = {**manifest, "metadata": {**metadata, "annotations": annotations}, "status": None}
+        options = fixed_name_options(opts or pulumi.ResourceOptions(), "gateway")
+        super().__init__(GATEWAY_TYPE, object_resource_name(namespace, gateway_name), props, options)
+
+        async def explain_a_failed_create() -> None:
+            try:
+                await self.urn.future()
+            except Exception as error:
+                if "already exists" in str(error):  # the API server's AlreadyExists, as the provider passes it on
+                    pulumi.log.error(already_exists_message(namespace, gateway_name))
+
+        self._explained = asyncio.ensure_future(explain_a_failed_create())
+
+
+def read_gateway_url(gateway: dict[str, Any], listener_name: str | None) -> str:
+    """The URL of a Gateway read from the cluster; a message where it has none, or where it is the one this stack
+    created and this update deletes (createGateway turned off: its address is about to go away)."""
+    metadata = gateway.get("metadata") or {}
+    namespace, gateway_name = str(metadata.get("namespace")), str(metadata.get("name"))
+    if (metadata.get("annotations") or {}).get(CREATED_BY_STACK) == this_stack():
+        pulumi.log.warn(deleted_by_this_update_message(namespace, gateway_name))
+        return f"({deleted_by_this_update_message(namespace, gateway_name)})"
+    return gateway_url_from(gateway, listener_name) or no_address_message(namespace, gateway_name)
 
 
 def no_address_message(namespace: str, gateway_name: str) -> str:

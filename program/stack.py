@@ -28,7 +28,14 @@ from components.k8s_objects import COMMON_LABELS
 from components.kgateway_api import gateway_manifest
 from components.validation import dns_label_for
 from program.config import PROJECT_ROOT, ConfigError, CredentialsSettings, RouteSettings, StackSettings, TargetSettings
-from program.gateway import ExistingGateway, ManagedGateway, gateway_url_from, no_address_message
+from program.gateway import (
+    EXISTING_GATEWAY,
+    ExistingGateway,
+    ManagedGateway,
+    gateway_url_from,
+    no_address_message,
+    read_gateway_url,
+)
 from program.guide import EXPECT_ASYNC, EXPECT_ENVOY, EXPECT_GUIDE, EXPECT_STATUS, GUIDE_REQUEST_BODY
 from program.preflight import preflight_problems
 
@@ -61,18 +68,31 @@ def managed_gateway(settings: StackSettings, waits_for: Sequence[pulumi.Resource
         else None,
     )
     manifest["metadata"]["labels"] = COMMON_LABELS
-    return ManagedGateway("gateway", manifest, opts)
+    return ManagedGateway(manifest, opts)
 
 
 def gateway_url(settings: StackSettings, created: ManagedGateway | None) -> pulumi.Output[str]:
+    """Where the Gateway listens: the created one's published address, or the existing one's, read (the read has
+    its own URN, so it never stands in for a created Gateway: see program/gateway.py)."""
     if settings.gateway_url is not None:
         return pulumi.Output.from_input(settings.gateway_url)
     gw = settings.gateway
-    gateway = created or ExistingGateway("gateway", gw.gateway_namespace, gw.gateway_name)
-    return pulumi.Output.all(gateway.spec, gateway.status).apply(
-        lambda parts: (
-            gateway_url_from({"spec": parts[0], "status": parts[1]}, gw.listener_name)
-            or no_address_message(gw.gateway_namespace, gw.gateway_name)
+    if created is not None:
+        return pulumi.Output.all(created.spec, created.status).apply(
+            lambda parts: (
+                gateway_url_from({"spec": parts[0], "status": parts[1]}, gw.listener_name)
+                or no_address_message(gw.gateway_namespace, gw.gateway_name)
+            )
+        )
+    read = ExistingGateway(EXISTING_GATEWAY, gw.gateway_namespace, gw.gateway_name)
+    return pulumi.Output.all(read.spec, read.status, read.metadata).apply(
+        lambda parts: read_gateway_url(
+            {
+                "spec": parts[0],
+                "status": parts[1],
+                "metadata": {"namespace": gw.gateway_namespace, "name": gw.gateway_name, **(parts[2] or {})},
+            },
+            gw.listener_name,
         )
     )
 

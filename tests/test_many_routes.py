@@ -71,7 +71,7 @@ def test_routes_carry_matches_methods_headers_hostnames_and_grants() -> None:
     }
     grant_urn = run.one("kubernetes:gateway.networking.k8s.io/v1beta1:ReferenceGrant").urn
     hello_route = next(
-        r for r in run.by_type("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute") if r.name == "hello-httproute"
+        r for r in run.by_type("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute") if r.name == "team-a/hello"
     )
     assert grant_urn in hello_route.dependencies
     assert run.outputs["routes"] == {
