@@ -8,7 +8,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from .k8s_objects import awaited_resources, custom_resource, deferred_custom_resource
+from .k8s_objects import awaited_resources, custom_resource, deferred_custom_resource, kubernetes_package_options
 from .kgateway_api import (
     AUTO,
     BACKEND_API_VERSION,
@@ -159,7 +159,7 @@ class _BackendCrdRead(pulumi.CustomResource):
 
     def __init__(self, name: str, opts: pulumi.ResourceOptions):
         props = {"apiVersion": None, "kind": None, "metadata": None, "spec": None}
-        read = pulumi.ResourceOptions(id=BACKEND_CRD_NAME)
+        read = pulumi.ResourceOptions.merge(kubernetes_package_options(), pulumi.ResourceOptions(id=BACKEND_CRD_NAME))
         super().__init__(CRD_TYPE, name, props, pulumi.ResourceOptions.merge(opts, read))
 
 

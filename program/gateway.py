@@ -7,6 +7,8 @@ from typing import Any
 
 import pulumi
 
+from components.k8s_objects import kubernetes_package_options
+
 GATEWAY_TYPE = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
 
 
@@ -43,7 +45,8 @@ class ExistingGateway(pulumi.CustomResource):
             "status": None,
         }
         read = pulumi.ResourceOptions(id=f"{namespace}/{gateway_name}")
-        super().__init__(GATEWAY_TYPE, name, props, pulumi.ResourceOptions.merge(opts, read))
+        versioned = pulumi.ResourceOptions.merge(kubernetes_package_options(), read)
+        super().__init__(GATEWAY_TYPE, name, props, pulumi.ResourceOptions.merge(opts, versioned))
 
         async def explain_a_failed_read() -> None:
             try:
@@ -63,7 +66,7 @@ class ManagedGateway(pulumi.CustomResource):
 
     def __init__(self, name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions | None = None):
         props = {**manifest, "status": None}
-        super().__init__(GATEWAY_TYPE, name, props, opts)
+        super().__init__(GATEWAY_TYPE, name, props, pulumi.ResourceOptions.merge(kubernetes_package_options(), opts))
 
 
 def no_address_message(namespace: str, gateway_name: str) -> str:
