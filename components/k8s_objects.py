@@ -82,3 +82,10 @@ def awaited_resources(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resour
     waits_for = opts.depends_on if opts is not None else None
     listed = waits_for if isinstance(waits_for, list) else [waits_for]
     return [resource for resource in listed if isinstance(resource, pulumi.Resource)]
+
+
+def kubernetes_package_options() -> pulumi.ResourceOptions:
+    """The options pulumi-kubernetes' own classes register with (its version, its plugin download URL), for the
+    raw resources registered here: without them the engine serves the resource from a second, unversioned default
+    provider whenever the caller's program has no pulumi-kubernetes of its own (a YAML or TypeScript consumer)."""
+    return k8s._utilities.get_resource_opts_defaults()  # the generated classes' own defaults

@@ -1,7 +1,10 @@
 """One Node.js Lambda function: execution role, log group, function, and optionally an alias."""
 
+import weakref
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -90,8 +93,11 @@ def check_function_args(checker: InputChecker, args: LambdaFunctionArgs, prefix:
     )
 
 
-# Which stack and component made a function or log group: one that exists without it was made by someone else.
+# Which stack and component made a function or log group. Informative only (for a human in the console): a
+# stack's own resources are recognised by being in its state, whatever this tag says (0.1 set none; a stack,
+# project or component rename changes it).
 OWNER_TAG = "kgateway-lambda/owner"
+LOG_GROUP_PREFIX = "/aws/lambda/"
 
 
 def taken_message(what: str, name: str, owner: str | None) -> str:
@@ -104,37 +110,84 @@ def taken_message(what: str, name: str, owner: str | None) -> str:
     )
 
 
-def _names_free_for(
-    owner: str, function_name: str, invoke: pulumi.InvokeOutputOptions
-) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
-    """The function's and log group's names, once AWS shows that no one else's function or group has them.
+class _Inventory:
+    """The names of the functions and of the /aws/lambda/ log groups one AWS provider (so one account and region)
+    sees, each listed at most once per deployment, and only when a function or log group is being created."""
 
-    The function and log group wait for these, so a collision fails the preview, before anything is created.
+    def __init__(self, invoke: pulumi.InvokeOutputOptions):
+        self._invoke = invoke
+        self._functions: pulumi.Output[list[str]] | None = None
+        self._log_groups: pulumi.Output[list[str]] | None = None
+
+    async def has_function(self, name: str) -> bool | None:
+        if self._functions is None:  # set before the first await: concurrent checks share one listing
+            self._functions = aws.lambda_.get_functions_output(opts=self._invoke).function_names
+        return await _contains(self._functions, name)
+
+    async def has_log_group(self, name: str) -> bool | None:
+        if self._log_groups is None:
+            # One listing of every Lambda log group (a prefix per function would be one call each).
+            listed = aws.cloudwatch.get_log_groups_output(log_group_name_prefix=LOG_GROUP_PREFIX, opts=self._invoke)
+            self._log_groups = listed.log_group_names
+        return await _contains(self._log_groups, name)
+
+
+async def _contains(names: pulumi.Output[list[str]], name: str) -> bool | None:
+    """Whether the listing holds `name`; None while it cannot be known (an unknown provider at preview)."""
+    if not await names.is_known():
+        return None
+    return name in (await names.future() or [])
+
+
+# Per deployment (the engine connection the SDK holds), per AWS provider (None: the default one).
+_INVENTORIES: weakref.WeakKeyDictionary[Any, dict[pulumi.ProviderResource | None, _Inventory]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _inventory(component: pulumi.Resource) -> _Inventory:
+    """The inventory of the AWS provider the component's resources use, shared by every component using it."""
+    provider = component.get_provider("aws::")
+    per_provider = _INVENTORIES.setdefault(pulumi.runtime.settings.get_monitor(), {})
+    if provider not in per_provider:
+        per_provider[provider] = _Inventory(pulumi.InvokeOutputOptions(provider=provider))
+    return per_provider[provider]
+
+
+@dataclass(frozen=True)
+class _Name:
+    """A name this component creates a resource under, and how to see whether AWS already has one."""
+
+    what: str
+    name: str
+    exists: Callable[[], Awaitable[bool | None]]
+    tags: Callable[[], pulumi.Output[Mapping[str, str] | None]]
+
+
+def _free_or_ours(arn: pulumi.Output[str], owner: str, wanted: _Name) -> pulumi.Output[str]:
+    """The name, unless the resource is being created while AWS already has one of that name made by someone else.
+
+    Whether the resource is in this stack's state shows in its `arn` at preview: the engine hands the old outputs
+    back for a resource that stays or is updated (pulumi/pulumi pkg/resource/deploy/step.go: SameStep.Apply keeps
+    `old.Outputs`; UpdateStep.Apply takes the provider's preview Update, where pulumi-terraform-bridge
+    pkg/tfbridge/provider.go `Update` returns the planned state, the prior state with the diff applied, and
+    terraform-provider-aws never recomputes `arn`), while a create's computed outputs are unknown at preview (the
+    bridge's `Create` with preview). So a known `arn` is this stack's own resource: accepted, without any call.
     """
-    log_group_name = f"/aws/lambda/{function_name}"
 
-    def function_free(names: list[str]) -> pulumi.Output[str]:
-        if function_name not in names:
-            return pulumi.Output.from_input(function_name)
-        found = aws.lambda_.get_function_output(function_name=function_name, opts=invoke)
-        return found.tags.apply(lambda tags: _owned(tags, owner, "Lambda function", function_name))
+    async def check() -> str:
+        if await arn.is_known():
+            return wanted.name
+        if not await wanted.exists():
+            return wanted.name  # free (or the listing cannot be known yet: the create then says)
+        found = (await wanted.tags().future() or {}).get(OWNER_TAG)
+        if found is not None and found == owner:
+            # Ours, being replaced under the same name (delete-before-replace, e.g. `--target-replace`).
+            return wanted.name
+        raise pulumi.RunError(taken_message(wanted.what, wanted.name, found))
 
-    def log_group_free(names: list[str]) -> pulumi.Output[str]:
-        if log_group_name not in names:
-            return pulumi.Output.from_input(log_group_name)
-        found = aws.cloudwatch.get_log_group_output(name=log_group_name, opts=invoke)
-        return found.tags.apply(lambda tags: _owned(tags, owner, "CloudWatch log group", log_group_name))
-
-    functions = aws.lambda_.get_functions_output(opts=invoke).function_names
-    groups = aws.cloudwatch.get_log_groups_output(log_group_name_prefix=log_group_name, opts=invoke).log_group_names
-    return functions.apply(function_free), groups.apply(log_group_free)
-
-
-def _owned(tags: dict[str, str] | None, owner: str, what: str, name: str) -> str:
-    found = (tags or {}).get(OWNER_TAG)
-    if found != owner:
-        raise pulumi.RunError(taken_message(what, name, found))
-    return name
+    checked: Awaitable[str] = check()
+    return cast(pulumi.Output[str], pulumi.Output.from_input(checked))
 
 
 class LambdaFunction(pulumi.ComponentResource):
@@ -167,17 +220,17 @@ class LambdaFunction(pulumi.ComponentResource):
             role_arn = lambda_execution_role(name, f"Execution role of the Lambda function {function_name}", self).arn
         owner = f"{pulumi.get_project()}/{pulumi.get_stack()}/{name}"
         tags = {OWNER_TAG: owner}
-        free_name, free_log_group = _names_free_for(owner, function_name, pulumi.InvokeOutputOptions(parent=self))
+        log_group_name = f"{LOG_GROUP_PREFIX}{function_name}"
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=free_log_group,
+            name=log_group_name,
             tags=tags,
             retention_in_days=whole(args.get("log_retention_days")) or 14,
             opts=child,
         )
         function = aws.lambda_.Function(
             f"{name}-function",
-            name=free_name,
+            name=function_name,
             tags=tags,
             role=role_arn,
             runtime=plain(args.get("runtime")) or Runtime.NODEJS24_X.value,
@@ -208,8 +261,35 @@ class LambdaFunction(pulumi.ComponentResource):
         self.function_arn = function.arn
         self.role_arn = pulumi.Output.from_input(role_arn)
         self.log_group_name = log_group.name
+        # Registered with the outputs, so a name someone else has fails the deployment: at preview, before
+        # anything is created (a `pulumi up` previews first).
+        inventory = _inventory(self)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        names_checked = pulumi.Output.all(
+            _free_or_ours(
+                log_group.arn,
+                owner,
+                _Name(
+                    "CloudWatch log group",
+                    log_group_name,
+                    lambda: inventory.has_log_group(log_group_name),
+                    lambda: aws.cloudwatch.get_log_group_output(name=log_group_name, opts=invoke).tags,
+                ),
+            ),
+            _free_or_ours(
+                function.arn,
+                owner,
+                _Name(
+                    "Lambda function",
+                    function_name,
+                    lambda: inventory.has_function(function_name),
+                    lambda: aws.lambda_.get_function_output(function_name=function_name, opts=invoke).tags,
+                ),
+            ),
+        )
         self.register_outputs(
             {
+                "names_checked": names_checked,
                 "function_name": self.function_name,
                 "function_arn": self.function_arn,
                 "role_arn": self.role_arn,

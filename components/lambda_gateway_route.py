@@ -59,6 +59,8 @@ class BackendOptions(TypedDict):
     """A Lambda-compatible endpoint kgateway calls instead of AWS's (LocalStack, moto)."""
     wait_for_acceptance: NotRequired[bool]
     """Wait until kgateway accepted the Backend and routes (default true)."""
+    crds_ready: NotRequired[pulumi.Input[str]]
+    """auto: an output of what installs kgateway's CRDs in the same program (e.g. its Helm release's id)."""
 
 
 class RouteOptions(TypedDict):

@@ -15,7 +15,7 @@ from typing import Any
 
 import pulumi
 
-from components.k8s_objects import fixed_name_options, object_resource_name
+from components.k8s_objects import fixed_name_options, kubernetes_package_options, object_resource_name
 
 GATEWAY_TYPE = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
 
@@ -83,7 +83,8 @@ class ExistingGateway(pulumi.CustomResource):
             "status": None,
         }
         read = pulumi.ResourceOptions(id=f"{namespace}/{gateway_name}")
-        super().__init__(GATEWAY_TYPE, name, props, pulumi.ResourceOptions.merge(opts, read))
+        versioned = pulumi.ResourceOptions.merge(kubernetes_package_options(), read)
+        super().__init__(GATEWAY_TYPE, name, props, pulumi.ResourceOptions.merge(opts, versioned))
 
         async def explain_a_failed_read() -> None:
             try:
@@ -114,7 +115,9 @@ class ManagedGateway(pulumi.CustomResource):
         namespace, gateway_name = metadata["namespace"], metadata["name"]
         annotations = {**(metadata.get("annotations") or {}), CREATED_BY_STACK: this_stack()}
         props = {**manifest, "metadata": {**metadata, "annotations": annotations}, "status": None}
-        options = fixed_name_options(opts or pulumi.ResourceOptions(), "gateway")
+        options = pulumi.ResourceOptions.merge(
+            kubernetes_package_options(), fixed_name_options(opts or pulumi.ResourceOptions(), "gateway")
+        )
         super().__init__(GATEWAY_TYPE, object_resource_name(namespace, gateway_name), props, options)
 
         async def explain_a_failed_create() -> None:
