@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 # The floor pyproject.toml states (`requires-python`): the components use 3.11's StrEnum and typing. Pulumi builds
-# this plugin's venv (provider/venv, pip toolchain) with `python3` on PATH or PULUMI_PYTHON_CMD (pulumi/pulumi
+# this plugin's venv (`venv` beside this file, pip toolchain) with `python3` on PATH or PULUMI_PYTHON_CMD (pulumi/pulumi
 # sdk/python/toolchain/toolchain.go `CommandPath`), and pip would install the requirements on an older one.
 PYTHON_FLOOR = (3, 11)
 if tuple(sys.version_info[:2]) < PYTHON_FLOOR:

@@ -5,7 +5,7 @@ The mocks answer as the engine and pulumi-kubernetes do:
   registry.go `Create`: `id := UnknownID` unless the step is real), and a Kubernetes object created at preview has
   no id (pulumi-kubernetes provider.go `Create` with preview);
 - a read whose id is unknown is not made: its outputs are empty (step.go `ReadStep.Apply`);
-- a read through a provider with no reachable cluster fails (pulumi-kubernetes provider/pkg/provider/provider.go
+- a read through a provider with no reachable cluster fails (pulumi/pulumi-kubernetes provider/pkg/provider/provider.go
   `Read`: "failed to read resource state due to unreachable cluster"), and one of an object the cluster lacks fails
   with "resource '<id>' does not exist" (`ReadStep.Apply`, when the provider's Read returns no outputs).
 """

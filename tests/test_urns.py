@@ -6,11 +6,11 @@ The engine's rules these tests hold the program to (pulumi/pulumi `pkg/resource/
   (`getOldResource`); any other is a create, and every old resource nobody claimed is deleted after all of them;
 - a replacement is create-before-delete unless the registration sets `deleteBeforeReplace` ("The user can override
   the provider's decision"): pulumi-kubernetes asks for delete-first only from its own Diff, for the same name and
-  namespace (pulumi-kubernetes `provider/pkg/provider/provider.go`, `Diff`);
+  namespace (pulumi/pulumi-kubernetes `provider/pkg/provider/provider.go`, `Diff`);
 - a read whose URN holds a managed resource with the same ID releases it from management (`GenerateReadSteps`,
   "relinquish"); a registration whose URN holds a read is created in its place ("creating instead").
 pulumi-kubernetes creates client-side, so a create of a name that exists fails with AlreadyExists, at preview too
-(pulumi-kubernetes `provider/pkg/await/await.go`, `Creation`).
+(pulumi/pulumi-kubernetes `provider/pkg/await/await.go`, `Creation`).
 """
 
 from __future__ import annotations
