@@ -9,7 +9,8 @@ Every object here has a fixed name (from config or derived), which shapes how it
   before (`<component>-backend`, ...) is kept as an alias, so deployed stacks keep their URNs.
 - `delete_before_replace`: a replacement within one URN is then always of an object with the same name and
   namespace, which the API server cannot hold twice. pulumi-kubernetes asks for delete-first only from its own
-  Diff (pulumi/pulumi-kubernetes `provider/pkg/provider/provider.go`, `Diff`: same name and namespace); a replacement the
+  Diff (pulumi/pulumi-kubernetes `provider/pkg/provider/provider.go`, `Diff`: same name and namespace); a
+  replacement the
   engine decides (a provider change, `--target-replace`, a replacement trigger) is create-before-delete unless the
   resource says otherwise (pulumi/pulumi `pkg/resource/deploy/step_generator.go`, "The user can override the
   provider's decision"), and the create would fail with AlreadyExists
