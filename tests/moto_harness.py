@@ -14,8 +14,10 @@ import contextlib
 import hashlib
 import itertools
 import json
+import subprocess
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,7 +100,8 @@ def _kubernetes_diff(type_: str, old: dict[str, Any], new: dict[str, Any]) -> tu
 
     pulumi-kubernetes provider/pkg/provider/diff.go `forceNewProperties`: `.metadata.name` and `.metadata.namespace`
     always force a replacement, and for a Secret (unless the provider sets `enableSecretMutable`) `.type`,
-    `.stringData` and `.data` too. provider.go `Diff`: delete-before-replace only when the object is named and the
+    `.stringData` and `.data` too (a ConfigMap's `.data` and `.binaryData`, unless `enableConfigMapMutable`).
+    provider.go `Diff`: delete-before-replace only when the object is named and the
     new name AND namespace equal the old ones; a name or namespace change is create-before-delete.
     """
     before, after = reveal(old), reveal(new)
@@ -106,6 +109,8 @@ def _kubernetes_diff(type_: str, old: dict[str, Any], new: dict[str, Any]) -> tu
     force_new: list[tuple[str, ...]] = [("metadata", "name"), ("metadata", "namespace")]
     if type_ == "kubernetes:core/v1:Secret":
         force_new += [("type",), ("stringData",), ("data",)]
+    elif type_ == "kubernetes:core/v1:ConfigMap":  # unless `enableConfigMapMutable`
+        force_new += [("binaryData",), ("data",)]
 
     def at(obj: dict[str, Any], path: tuple[str, ...]) -> Any:
         for part in path:
@@ -299,6 +304,12 @@ def _function_field(key: str, value: Any) -> Any:  # noqa: PLR0911 (one return p
     return value
 
 
+def _provider_key(urn: str) -> str:
+    """A provider by its type and name (the SDK's references carry the mock's URN, the state the engine's)."""
+    parts = urn.split("::")
+    return f"{parts[-2].rsplit('$', 1)[-1]}::{parts[-1]}"
+
+
 def _changed(before: dict[str, Any], after: dict[str, Any], key: str) -> bool:
     return _comparable({key: before.get(key)}) != _comparable({key: after.get(key)})
 
@@ -341,6 +352,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
     ):
         self.session = session
         self.region = session.region_name
+        self._endpoint_url = endpoint_url
         client = dict(endpoint_url=endpoint_url) if endpoint_url else {}
         self.iam = session.client("iam", **client)
         self.lambda_ = session.client("lambda", **client)
@@ -464,7 +476,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
             return "", dict(args.inputs)
         provider_config = self._provider_config(args.typ, registration.provider)
         if args.typ.startswith("pulumi:providers:"):
-            self._provider_configs[f"{registration.urn}::"] = dict(args.inputs)
+            self._provider_configs[_provider_key(registration.urn)] = dict(args.inputs)
         if previous is None:
             return self._create(key, args, depends_on, registration.provider, provider_config)
         if previous.external:
@@ -488,8 +500,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         """The config of the provider a resource goes through: an explicit provider's inputs, or the package's
         default provider's (the `<package>:*` stack config, as the engine configures default providers)."""
         if reference:
-            urn = reference.rsplit("::", 1)[0] + "::"
-            return self._provider_configs.get(urn, {})
+            return self._provider_configs.get(_provider_key(reference.rsplit("::", 1)[0]), {})
         return self._default_providers.get(type_.split(":", 1)[0], {})
 
     def _diff(
@@ -658,10 +669,18 @@ class MotoDeployment(pulumi.runtime.Mocks):
         del self.deployed[key]
         if delete_first:
             self._delete(old_key)
-        else:
-            self._replaced.append(old_key)
+            self.changes.append(("replace", key))
+            return self._create(key, args, depends_on, registration.provider, provider_config)
         self.changes.append(("replace", key))
-        return self._create(key, args, depends_on, registration.provider, provider_config)
+        self._replaced.append(old_key)
+        try:
+            return self._create(key, args, depends_on, registration.provider, provider_config)
+        except Exception:
+            self._replaced.remove(old_key)
+            # The create of a create-before-delete failed: the old resource stays in the state under its URN, as
+            # the engine's snapshot keeps it (nothing was replaced).
+            self.deployed[key] = self.deployed.pop(old_key)
+            raise
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         with self._lock:
@@ -789,6 +808,16 @@ class MotoDeployment(pulumi.runtime.Mocks):
             "aws:lambda/alias:Alias": alias,
         }
 
+    def _moto_applies_architectures(self, function_name: str, architectures: list[str]) -> None:
+        """Lambda's UpdateFunctionCode applies `Architectures` (Lambda API reference, UpdateFunctionCode); moto
+        ignores it, so the in-process backend is given it (a moto server over HTTP is left as moto leaves it)."""
+        if self._endpoint_url is not None:
+            return
+        from moto.awslambda.utils import get_backend  # the backend in use (the simple one when Docker is off)
+
+        account = self.sts.get_caller_identity()["Account"]
+        get_backend(account, self.region).get_function(function_name).architectures = list(architectures)
+
     def _update_iam_tags(self, kind: str, name: str, before: dict[str, Any], after: dict[str, Any]) -> None:
         old_tags, new_tags = dict(before.get("tags") or {}), dict(after.get("tags") or {})
         if old_tags == new_tags:
@@ -823,6 +852,8 @@ class MotoDeployment(pulumi.runtime.Mocks):
             if _changed(before, after, "architectures"):
                 code["Architectures"] = list(after["architectures"])
             self.lambda_.update_function_code(FunctionName=old.id, **code)
+            if "Architectures" in code:
+                self._moto_applies_architectures(old.id, code["Architectures"])
         arn = str(old.state["arn"])
         old_tags, new_tags = dict(before.get("tags") or {}), dict(after.get("tags") or {})
         if old_tags != new_tags:
@@ -990,3 +1021,52 @@ def attached_documents(iam: Any, *, user: str | None = None, role: str | None = 
         document = iam.get_policy_version(PolicyArn=policy["PolicyArn"], VersionId=version)["PolicyVersion"]["Document"]
         documents.append(document if isinstance(document, dict) else json.loads(document))
     return documents
+
+
+# The last commit of 0.1: the program as it was before the component package (af51791).
+RELEASE_0_1 = "af51791^"
+
+
+def extract_release(revision: str, into: Path) -> Path:
+    """The whole tree of the program at `revision` (from git), written under `into`; returns its `__main__.py`."""
+    root = Path(__file__).resolve().parents[1]
+    names = subprocess.run(
+        ["git", "ls-tree", "-r", "--name-only", revision], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.split()
+    for name in names:
+        content = subprocess.run(["git", "show", f"{revision}:{name}"], cwd=root, capture_output=True, check=True)
+        target = into / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content.stdout)
+    return into / "__main__.py"
+
+
+@contextlib.contextmanager
+def isolated_program_modules(program_root: Path) -> Iterator[None]:
+    """Run another tree's program: its own `components`/`program` packages first on sys.path, and today's modules
+    of those names set aside while it runs (and put back after), so neither sees the other's."""
+    packages = ("components", "program", "tools")
+
+    def ours(name: str) -> bool:
+        return any(name == p or name.startswith(p + ".") for p in packages)
+
+    saved = {name: module for name, module in sys.modules.items() if ours(name)}
+    for name in saved:
+        del sys.modules[name]
+    sys.path.insert(0, str(program_root))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(program_root))
+        for name in [n for n in sys.modules if ours(n)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+
+def up_release(
+    deployment: MotoDeployment, revision: str, workdir: Path, config: dict[str, str], **options: Any
+) -> ProgramRun:
+    """`pulumi up` of an older release of the program (extracted from git) on this deployment's state."""
+    program = extract_release(revision, workdir)
+    with isolated_program_modules(program.parent):
+        return deployment.up(config, program=program, **options)
