@@ -19,6 +19,11 @@ from tests.test_moto_deploy import aws, dev_config, generated_key, secret_data  
 from tools.engine import ProgramRun, reveal
 
 PROVIDER = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"
+# What the harness's cluster holds before any stack: kgateway's Backend CRD and the guide's Gateway.
+INSTALLED_BY_THE_GUIDE = {
+    ("apiextensions.k8s.io/v1:CustomResourceDefinition", "", "backends.gateway.kgateway.dev"),
+    ("gateway.networking.k8s.io/v1:Gateway", "kgateway-system", "http"),
+}
 CREDENTIAL_TYPES = ("aws:iam/user:User", "aws:iam/accessKey:AccessKey", "kubernetes:core/v1:Secret")
 
 
@@ -38,7 +43,17 @@ def check_in_step(deployment: MotoDeployment, run: ProgramRun, aws: boto3.Sessio
         for r in run.resources
         if r.type.startswith("kubernetes:") and r.read_id is None
     }
-    assert set(deployment.cluster.objects) == declared
+    assert set(deployment.cluster.objects) == declared | INSTALLED_BY_THE_GUIDE
+    for identity in declared:  # by content: what the server holds is what the run asked for
+        (resource,) = [
+            r
+            for r in run.resources
+            if r.read_id is None
+            and r.type.endswith(identity[0])
+            and reveal(r.inputs)["metadata"]["name"] == identity[2]
+            and reveal(r.inputs)["metadata"]["namespace"] == identity[1]
+        ]
+        assert deployment.cluster.objects[identity] == reveal(resource.inputs)
     if any(d.type == "aws:iam/accessKey:AccessKey" for d in deployment.deployed.values()):
         iam = aws.client("iam")
         (user,) = iam.list_users(PathPrefix="/kgateway-lambda/")["Users"]
@@ -87,7 +102,7 @@ def test_one_then_three_then_a_rename_then_a_mode_change_then_one_then_destroy(a
     assert aws.client("lambda").list_functions()["Functions"] == []
     assert iam.list_roles()["Roles"] == [] and iam.list_users()["Users"] == []
     assert iam.list_policies(Scope="Local")["Policies"] == []
-    assert deployment.cluster.objects == {}
+    assert set(deployment.cluster.objects) == INSTALLED_BY_THE_GUIDE
     assert deployment.deployed == {}
 
 

@@ -197,9 +197,11 @@ def test_rotation_replaces_the_key_before_deleting_the_old_one(aws: boto3.Sessio
     second = generated_key(deployment)
     assert second["id"] != first["id"]
     kinds = [(op, key[0]) for op, key in deployment.changes]
-    # The new key exists and the Secret points at it before the old key is deleted.
-    assert kinds.index(("create", "aws:iam/accessKey:AccessKey")) < kinds.index(("update", "kubernetes:core/v1:Secret"))
-    assert kinds.index(("update", "kubernetes:core/v1:Secret")) < kinds.index(("delete", "aws:iam/accessKey:AccessKey"))
+    # The new key exists and the Secret points at it before the old key is deleted. A Secret's data is immutable to
+    # pulumi-kubernetes (diff.go `forceNewProperties`): same name, so it is replaced delete-first.
+    secret = ("replace", "kubernetes:core/v1:Secret")
+    assert kinds.index(("create", "aws:iam/accessKey:AccessKey")) < kinds.index(secret)
+    assert kinds.index(secret) < kinds.index(("delete", "aws:iam/accessKey:AccessKey"))
     iam = aws.client("iam")
     user = iam.list_users(PathPrefix="/kgateway-lambda/")["Users"][0]["UserName"]
     assert [k["AccessKeyId"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]] == [second["id"]]

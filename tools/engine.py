@@ -131,6 +131,11 @@ class Registration:
     alias_urns: tuple[str, ...]
     parent: str
     dependencies: tuple[str, ...]
+    # The provider reference ("urn::id"; "" for the default provider) and the caller's `deleteBeforeReplace`
+    # (None when unset: the provider's Diff decides, as pulumi/pulumi step_generator.go `generateSteps` does).
+    provider: str = ""
+    delete_before_replace: bool | None = None
+    read: bool = False  # a ReadResource (`get`), not a registration
 
 
 _CURRENT = threading.local()
@@ -165,7 +170,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         parent_urn = self._engine_urns.get(request.parent, request.parent)
         urn = self.engine_urn(parent_urn, request.type, request.name)
         aliases: list[tuple[str, str]] = []
-        for alias in request.aliases:
+        for alias in getattr(request, "aliases", ()):  # a ReadResourceRequest has none
             if not alias.HasField("spec"):
                 continue
             spec = alias.spec
@@ -182,11 +187,15 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         self._aliases[urn] = aliases
         self._engine_urns[self.make_urn(request.parent, request.type, request.name)] = urn
         engine = self._engine_urns
+        defined = bool(getattr(request, "deleteBeforeReplaceDefined", False))
         return Registration(
             urn,
             tuple(a for a, _ in aliases),
             engine.get(request.parent, ""),
             tuple(engine.get(d, d) for d in request.dependencies),
+            provider=request.provider,
+            delete_before_replace=bool(request.deleteBeforeReplace) if defined else None,
+            read=not hasattr(request, "aliases"),
         )
 
     def Invoke(self, request: Any) -> Any:  # noqa: N802
@@ -233,6 +242,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802
+        _CURRENT.registration = self._registration(request)
         response = super().ReadResource(request)  # type: ignore[no-untyped-call]
         _remember_this_threads_loop()
         self.registered.append(

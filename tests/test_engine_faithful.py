@@ -1,0 +1,270 @@
+"""The day-2 harness is as strict as the engine and the providers: each rule it models refuses what the real system
+refuses (rule tests, on small programs), and the day-2 changes of issue 17 run through it (program tests)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import boto3
+import pulumi
+import pytest
+
+from tests.moto_harness import RELEASE_0_1, AlreadyExistsError, MotoDeployment, up_release
+from tests.test_day2 import PROVIDER
+from tests.test_moto_deploy import aws, dev_config  # noqa: F401 (the fixture)
+from tools.engine import ProgramRun
+
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+KUBECONFIG = """
+apiVersion: v1
+kind: Config
+current-context: here
+contexts: [{name: here, context: {cluster: here}}]
+clusters: [{name: here, cluster: {server: "%s"}}]
+users: []
+"""
+
+
+def program(tmp_path: Path, body: str) -> Path:
+    """A small Pulumi program (written to a file) for one rule."""
+    path = tmp_path / f"rule_{abs(hash(body))}.py"
+    header = "import pulumi\nimport pulumi_kubernetes as k8s\nfrom pulumi_kubernetes.meta.v1 import ObjectMetaArgs\n"
+    path.write_text(header + textwrap.dedent(body))
+    return path
+
+
+def config_map(name: str, data: str = "one", options: str = "") -> str:
+    return (
+        f'k8s.core.v1.ConfigMap("cm", metadata=ObjectMetaArgs(name="{name}", namespace="default"), '
+        f'data={{"k": "{data}"}}{", opts=" + options if options else ""})\n'
+    )
+
+
+def up(deployment: MotoDeployment, path: Path, **options: object) -> ProgramRun:
+    return deployment.up({}, program=path, **options)  # type: ignore[arg-type]
+
+
+def objects(deployment: MotoDeployment, kind: str = "ConfigMap") -> dict[tuple[str, str], dict[str, object]]:
+    return deployment.cluster.of_kind(kind)
+
+
+# --- the rules, one test each ---------------------------------------------------------------------------------
+
+
+def test_a_preview_makes_nothing_and_its_failure_fails_the_up(aws: boto3.Session, tmp_path: Path) -> None:  # noqa: F811
+    deployment = MotoDeployment(aws)
+    deployment.preview(dev_config())
+    assert aws.client("lambda").list_functions()["Functions"] == []
+    assert deployment.deployed == {} and objects(deployment, "HTTPRoute") == {}
+    bare = MotoDeployment(aws, with_gateway=False)  # the read of the Gateway fails in the preview...
+    with pytest.raises(Exception, match="does not exist"):
+        bare.up(dev_config())
+    assert aws.client("lambda").list_functions()["Functions"] == []  # ...so nothing was made
+
+
+def test_a_create_onto_a_taken_name_passes_preview_then_fails_the_up(aws: boto3.Session, tmp_path: Path) -> None:  # noqa: F811
+    """pulumi-kubernetes drops AlreadyExists from a preview's dry-run create (server-side apply mode); the create
+    itself is refused."""
+    deployment = MotoDeployment(aws)
+    deployment.cluster.create(CONFIG_MAP, {"kind": "ConfigMap", "metadata": {"name": "a", "namespace": "default"}})
+    path = program(tmp_path, config_map("a"))
+    deployment.preview({}, program=path)
+    with pytest.raises(AlreadyExistsError):
+        up(deployment, path)
+
+
+def test_a_preview_validates_a_known_create(aws: boto3.Session, tmp_path: Path) -> None:  # noqa: F811
+    """pulumi-kubernetes' preview of a create with known inputs is a dry-run create: the API server's validation
+    (here the real Backend CRD's) refuses a bad object before anything is made."""
+    bad = (
+        'k8s.apiextensions.CustomResource("b", api_version="gateway.kgateway.dev/v1alpha1", kind="Backend", '
+        'metadata=ObjectMetaArgs(name="b", namespace="default"), spec={"type": "NoSuchType"})\n'
+    )
+    deployment = MotoDeployment(aws)
+    with pytest.raises(Exception, match="refuses Backend"):
+        deployment.preview({}, program=program(tmp_path, bad))
+    assert objects(deployment, "Backend") == {}
+
+
+def test_a_read_of_a_missing_object_fails(aws: boto3.Session, tmp_path: Path) -> None:  # noqa: F811
+    deployment = MotoDeployment(aws)
+    with pytest.raises(Exception, match="resource 'default/a' does not exist"):
+        up(deployment, program(tmp_path, 'k8s.core.v1.ConfigMap.get("cm", "default/a")\n'))
+
+
+def test_create_instead_of_read_collides_with_the_object_read(aws: boto3.Session, tmp_path: Path) -> None:  # noqa: F811
+    deployment = MotoDeployment(aws)
+    deployment.cluster.create(CONFIG_MAP, {"kind": "ConfigMap", "metadata": {"name": "a", "namespace": "default"}})
+    up(deployment, program(tmp_path, 'k8s.core.v1.ConfigMap.get("cm", "default/a")\n'))
+    with pytest.raises(AlreadyExistsError):
+        up(deployment, program(tmp_path, config_map("a")))
+
+
+def test_a_managed_object_read_under_its_urn_is_relinquished_never_deleted(aws: boto3.Session, tmp_path: Path) -> None:  # noqa: F811
+    deployment = MotoDeployment(aws)
+    up(deployment, program(tmp_path, config_map("a")))
+    up(deployment, program(tmp_path, 'k8s.core.v1.ConfigMap.get("cm", "default/a")\n'))
+    assert ("relinquish", (CONFIG_MAP, "urn:pulumi:test::kgateway-lambda::kubernetes:core/v1:ConfigMap::cm")) in (
+        deployment.changes
+    )
+    deployment.destroy()
+    assert ("default", "a") in objects(deployment)  # released from management: destroy leaves it
+
+
+def test_a_name_change_is_create_before_delete(aws: boto3.Session, tmp_path: Path) -> None:  # noqa: F811
+    deployment = MotoDeployment(aws)
+    up(deployment, program(tmp_path, config_map("a")))
+    up(deployment, program(tmp_path, config_map("b")))
+    ops = [op for op, key in deployment.changes]
+    assert ops == ["replace", "create", "delete"]  # the new one first, the old one after the run
+    assert set(objects(deployment)) == {("default", "b")}
+    deployment.cluster.create(CONFIG_MAP, {"kind": "ConfigMap", "metadata": {"name": "c", "namespace": "default"}})
+    with pytest.raises(AlreadyExistsError):  # so a name someone else holds collides
+        up(deployment, program(tmp_path, config_map("c")))
+
+
+def test_same_name_replacement_deletes_first(aws: boto3.Session, tmp_path: Path) -> None:  # noqa: F811
+    """A ConfigMap's data forces a replacement; the name stays, so pulumi-kubernetes deletes first."""
+    deployment = MotoDeployment(aws)
+    up(deployment, program(tmp_path, config_map("a", "one")))
+    up(deployment, program(tmp_path, config_map("a", "two")))
+    assert [op for op, _ in deployment.changes] == ["delete", "replace", "create"]
+    assert objects(deployment)[("default", "a")]["data"] == {"k": "two"}
+    # ... unless the caller says otherwise (deleteBeforeReplace=False overrides the provider): then it collides.
+    with pytest.raises(AlreadyExistsError):
+        up(
+            deployment,
+            program(tmp_path, config_map("a", "three", "pulumi.ResourceOptions(delete_before_replace=False)")),
+        )
+
+
+def test_target_replace_is_create_before_delete_unless_delete_before_replace(
+    aws: boto3.Session,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    deployment = MotoDeployment(aws)
+    up(deployment, program(tmp_path, config_map("a")))
+    urn = "urn:pulumi:test::kgateway-lambda::kubernetes:core/v1:ConfigMap::cm"
+    with pytest.raises(AlreadyExistsError):
+        up(deployment, program(tmp_path, config_map("a")), target_replace=[urn])
+    first = program(tmp_path, config_map("a", options="pulumi.ResourceOptions(delete_before_replace=True)"))
+    up(deployment, first, target_replace=[urn])
+    assert [op for op, _ in deployment.changes] == ["delete", "replace", "create"]
+
+
+def test_a_provider_change_to_another_active_cluster_replaces_create_first(aws: boto3.Session, tmp_path: Path) -> None:  # noqa: F811
+    """The new provider's DiffConfig: a different active cluster (here another server for the same cluster) replaces
+    every object, create-before-delete; the same kubeconfig does not."""
+    deployment = MotoDeployment(aws)
+    config = {"kubernetes:kubeconfig": KUBECONFIG % "https://10.0.0.1"}
+    deployment.up(config, program=program(tmp_path, config_map("a")))
+    same = f'p = k8s.Provider("own", kubeconfig={config["kubernetes:kubeconfig"]!r})\n'
+    deployment.up(
+        config, program=program(tmp_path, same + config_map("a", options="pulumi.ResourceOptions(provider=p)"))
+    )
+    assert "replace" not in [op for op, _ in deployment.changes]
+    other = f'p = k8s.Provider("own2", kubeconfig={KUBECONFIG % "https://cluster.example"!r})\n'
+    with pytest.raises(AlreadyExistsError):
+        deployment.up(
+            config, program=program(tmp_path, other + config_map("a", options="pulumi.ResourceOptions(provider=p)"))
+        )
+
+
+# --- the day-2 changes of issue 17 ---------------------------------------------------------------------------
+
+
+def test_a_route_path_change_reaches_the_cluster(aws: boto3.Session) -> None:  # noqa: F811
+    deployment = MotoDeployment(aws)
+    deployment.up(dev_config())
+    deployment.up(dev_config(routePath="/moved"))
+    (route,) = objects(deployment, "HTTPRoute").values()
+    paths = [m["path"]["value"] for rule in route["spec"]["rules"] for m in rule["matches"]]  # type: ignore[index]
+    assert paths == ["/moved"]
+
+
+def test_a_trust_policy_change_updates_the_role_in_place(aws: boto3.Session) -> None:  # noqa: F811
+    irsa = {"credentialsMode": "irsa", "oidcProvider": PROVIDER}
+    deployment = MotoDeployment(aws)
+    deployment.up(dev_config(**irsa))
+    other = PROVIDER.replace("ABC", "XYZ")
+    deployment.up(dev_config(credentialsMode="irsa", oidcProvider=other))
+    roles = {op for op, key in deployment.changes if key[0] == "aws:iam/role:Role"}
+    assert roles == {"update"}
+    (role,) = [r for r in aws.client("iam").list_roles()["Roles"] if r["RoleName"].startswith("gateway-irsa")]
+    assert "id/XYZ" in json.dumps(role["AssumeRolePolicyDocument"])
+
+
+def test_an_architecture_and_memory_change_is_an_update_with_every_field_applied(aws: boto3.Session) -> None:  # noqa: F811
+    deployment = MotoDeployment(aws)
+    deployment.up(dev_config())
+    deployment.up(dev_config(architecture="x86_64", memorySize="512"))
+    assert {op for op, key in deployment.changes if key[0] == "aws:lambda/function:Function"} == {"update"}
+    live = aws.client("lambda").get_function(FunctionName="echo")["Configuration"]
+    assert (live["Architectures"], live["MemorySize"]) == (["x86_64"], 512)
+
+
+def test_an_alias_set_on_a_deployed_function_points_at_the_published_version(aws: boto3.Session) -> None:  # noqa: F811
+    deployment = MotoDeployment(aws)
+    deployment.up(dev_config())
+    deployment.up(dev_config(alias="live"))
+    lambda_ = aws.client("lambda")
+    alias = lambda_.get_alias(FunctionName="echo", Name="live")
+    published = [v["Version"] for v in lambda_.list_versions_by_function(FunctionName="echo")["Versions"]]
+    assert alias["FunctionVersion"] != "$LATEST"
+    assert alias["FunctionVersion"] == max((v for v in published if v != "$LATEST"), key=int)
+
+
+@pytest.mark.xfail(strict=True, raises=AlreadyExistsError, reason="issue 17 item 5: until pinned names get aliases")
+def test_renaming_a_function_with_pinned_names_does_not_collide(aws: boto3.Session) -> None:  # noqa: F811
+    pinned = {"backendName": "lambda-backend", "routeName": "lambda-route"}
+    deployment = MotoDeployment(aws)
+    deployment.up(dev_config(**pinned))
+    deployment.up(dev_config(functionName="renamed", **pinned))
+    (backend,) = objects(deployment, "Backend").values()
+    assert json.dumps(backend).count("renamed") >= 1
+    assert set(objects(deployment, "HTTPRoute")) == {("kgateway-system", "lambda-route")}
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="issue 17 item 6: until read/managed Gateway URNs split")
+def test_create_gateway_true_then_false_then_destroy_leaves_nothing(aws: boto3.Session) -> None:  # noqa: F811
+    deployment = MotoDeployment(aws, with_gateway=False)
+    deployment.up(dev_config(createGateway="true"))
+    assert ("kgateway-system", "http") in objects(deployment, "Gateway")
+    deployment.up(dev_config(createGateway="false"))  # the stack stops managing it: the Gateway it made goes
+    assert "relinquish" not in [op for op, _ in deployment.changes]
+    deployment.destroy()
+    assert objects(deployment, "Gateway") == {}
+
+
+def test_create_gateway_false_then_true_then_destroy_leaves_nothing(aws: boto3.Session) -> None:  # noqa: F811
+    deployment = MotoDeployment(aws)
+    deployment.up(dev_config(createGateway="false"))  # reads the guide's Gateway
+    deployment.cluster.objects.pop(("gateway.networking.k8s.io/v1:Gateway", "kgateway-system", "http"))
+    deployment.up(dev_config(createGateway="true"))  # the user removed theirs: the stack makes it
+    assert ("kgateway-system", "http") in objects(deployment, "Gateway")
+    deployment.destroy()
+    assert objects(deployment, "Gateway") == {}
+
+
+@pytest.mark.parametrize("kind", ["Secret", "Backend", "HTTPRoute"])
+@pytest.mark.xfail(strict=True, raises=AlreadyExistsError, reason="issue 17 item 7: until delete_before_replace")
+def test_a_target_replace_of_a_fixed_name_object_does_not_collide(aws: boto3.Session, kind: str) -> None:  # noqa: F811
+    deployment = MotoDeployment(aws)
+    deployment.up(dev_config())
+    (key,) = [k for k in deployment.deployed if k[0].startswith("kubernetes:") and k[0].endswith(f":{kind}")]
+    deployment.up(dev_config(), target_replace=[key[1]])
+    assert ("replace", key) in deployment.changes
+    assert len(objects(deployment, kind)) == 1
+
+
+@pytest.mark.xfail(strict=True, raises=pulumi.RunError, reason="issue 17 item 2: until the ownership fix")
+def test_a_0_1_stack_upgrades_without_replacing_what_it_made(aws: boto3.Session, tmp_path: Path) -> None:  # noqa: F811
+    deployment = MotoDeployment(aws)
+    up_release(deployment, RELEASE_0_1, tmp_path / "0.1", dev_config())
+    function_before = aws.client("lambda").get_function(FunctionName="echo")["Configuration"]["FunctionArn"]
+    deployment.up(dev_config())
+    replaced = {key[0] for op, key in deployment.changes if op in ("replace", "delete")}
+    assert not replaced & {"aws:lambda/function:Function", "aws:cloudwatch/logGroup:LogGroup", "aws:iam/user:User"}
+    assert aws.client("lambda").get_function(FunctionName="echo")["Configuration"]["FunctionArn"] == function_before
