@@ -14,7 +14,7 @@ import pytest
 from tests.moto_harness import RELEASE_0_1, AlreadyExistsError, MotoDeployment, up_release
 from tests.test_day2 import PROVIDER
 from tests.test_moto_deploy import aws, dev_config  # noqa: F401 (the fixture)
-from tools.engine import ProgramRun
+from tools.engine import ProgramRun, current_registration, run_program
 
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 KUBECONFIG = """
@@ -216,7 +216,6 @@ def test_an_alias_set_on_a_deployed_function_points_at_the_published_version(aws
     assert alias["FunctionVersion"] == max((v for v in published if v != "$LATEST"), key=int)
 
 
-@pytest.mark.xfail(strict=True, raises=AlreadyExistsError, reason="issue 17 item 5: until pinned names get aliases")
 def test_renaming_a_function_with_pinned_names_does_not_collide(aws: boto3.Session) -> None:  # noqa: F811
     pinned = {"backendName": "lambda-backend", "routeName": "lambda-route"}
     deployment = MotoDeployment(aws)
@@ -227,7 +226,6 @@ def test_renaming_a_function_with_pinned_names_does_not_collide(aws: boto3.Sessi
     assert set(objects(deployment, "HTTPRoute")) == {("kgateway-system", "lambda-route")}
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="issue 17 item 6: until read/managed Gateway URNs split")
 def test_create_gateway_true_then_false_then_destroy_leaves_nothing(aws: boto3.Session) -> None:  # noqa: F811
     deployment = MotoDeployment(aws, with_gateway=False)
     deployment.up(dev_config(createGateway="true"))
@@ -249,7 +247,6 @@ def test_create_gateway_false_then_true_then_destroy_leaves_nothing(aws: boto3.S
 
 
 @pytest.mark.parametrize("kind", ["Secret", "Backend", "HTTPRoute"])
-@pytest.mark.xfail(strict=True, raises=AlreadyExistsError, reason="issue 17 item 7: until delete_before_replace")
 def test_a_target_replace_of_a_fixed_name_object_does_not_collide(aws: boto3.Session, kind: str) -> None:  # noqa: F811
     deployment = MotoDeployment(aws)
     deployment.up(dev_config())
@@ -259,7 +256,6 @@ def test_a_target_replace_of_a_fixed_name_object_does_not_collide(aws: boto3.Ses
     assert len(objects(deployment, kind)) == 1
 
 
-@pytest.mark.xfail(strict=True, raises=pulumi.RunError, reason="issue 17 item 2: until the ownership fix")
 def test_a_0_1_stack_upgrades_without_replacing_what_it_made(aws: boto3.Session, tmp_path: Path) -> None:  # noqa: F811
     deployment = MotoDeployment(aws)
     up_release(deployment, RELEASE_0_1, tmp_path / "0.1", dev_config())
@@ -268,3 +264,44 @@ def test_a_0_1_stack_upgrades_without_replacing_what_it_made(aws: boto3.Session,
     replaced = {key[0] for op, key in deployment.changes if op in ("replace", "delete")}
     assert not replaced & {"aws:lambda/function:Function", "aws:cloudwatch/logGroup:LogGroup", "aws:iam/user:User"}
     assert aws.client("lambda").get_function(FunctionName="echo")["Configuration"]["FunctionArn"] == function_before
+
+
+def test_a_childs_own_alias_is_multiplied_by_its_parents_alias(tmp_path: Path) -> None:
+    """pulumi/pulumi step_generator.go `generateAliases`: a renamed component's child that also changed its own
+    name is found under (the parent's old URN) x (the child's old name), so it moves instead of being re-created
+    (the 0.1 -> today upgrade's Secret needs exactly this)."""
+    program = tmp_path / "program.py"
+    program.write_text(
+        textwrap.dedent(
+            """
+            import pulumi
+
+            class Box(pulumi.ComponentResource):
+                def __init__(self, name, opts=None):
+                    super().__init__("test:index:Box", name, None, opts)
+                    pulumi.CustomResource(
+                        "test:index:Thing", "kgateway-system/thing", {},
+                        pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=f"{name}-thing")]),
+                    )
+
+            Box("renamed", pulumi.ResourceOptions(aliases=[pulumi.Alias(name="original")]))
+            """
+        )
+    )
+    seen: dict[str, tuple[str, ...]] = {}
+
+    class Recording(pulumi.runtime.Mocks):
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, object]]:
+            registration = current_registration()
+            assert registration is not None
+            seen[registration.urn] = registration.alias_urns
+            return f"{args.name}-id", {}
+
+        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, object], list[tuple[str, str]]]:
+            return {}, []
+
+    run_program(Recording(), {}, program=program)
+    prefix = "urn:pulumi:test::kgateway-lambda::test:index:Box$test:index:Thing::"
+    (aliases,) = [a for urn, a in seen.items() if urn == prefix + "kgateway-system/thing"]
+    assert prefix + "original-thing" in aliases  # the parent's old name x the child's old name
+    assert prefix + "renamed-thing" in aliases  # the child's own alias under the current parent

@@ -170,6 +170,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         parent_urn = self._engine_urns.get(request.parent, request.parent)
         urn = self.engine_urn(parent_urn, request.type, request.name)
         aliases: list[tuple[str, str]] = []
+        own: list[tuple[str, str]] = []  # the child's own aliases: (type, name)
         for alias in getattr(request, "aliases", ()):  # a ReadResourceRequest has none
             if not alias.HasField("spec"):
                 continue
@@ -177,13 +178,18 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             parent = "" if spec.noParent else (spec.parentUrn or parent_urn)
             name = spec.name or request.name
             aliases.append((self.engine_urn(parent, spec.type or request.type, name), name))
+            own.append((spec.type or request.type, name))
         parent_name = request.parent.rsplit("::", 1)[-1] if request.parent else ""
+        # pulumi/pulumi pkg/resource/deploy/step_generator.go `generateAliases`: "multiply out any aliases our
+        # parent had", for the child's name and for each of its own aliases (`inheritedChildAlias`: a name that
+        # starts with the parent's name gets the parent alias's name instead). The engine uses the one alias the
+        # parent matched in the old state; every alias of the parent is tried here (at most one is in state).
         for parent_alias, parent_alias_name in self._aliases.get(parent_urn, []):
-            # The engine's inherited child alias: the child's name keeps its parent-name prefix, renamed.
-            name = request.name
-            if parent_name and name.startswith(parent_name):
-                name = parent_alias_name + name[len(parent_name) :]
-            aliases.append((self.engine_urn(parent_alias, request.type, name), name))
+            for child_type, child_name in [(request.type, request.name), *own]:
+                name = child_name
+                if parent_name and name.startswith(parent_name):
+                    name = parent_alias_name + name[len(parent_name) :]
+                aliases.append((self.engine_urn(parent_alias, child_type, name), name))
         self._aliases[urn] = aliases
         self._engine_urns[self.make_urn(request.parent, request.type, request.name)] = urn
         engine = self._engine_urns
