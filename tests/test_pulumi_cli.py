@@ -289,7 +289,8 @@ def test_a_function_arn_alone_routes_that_function(tmp_path: Path) -> None:
 
     write_stack(
         tmp_path,
-        f"config:\n  aws:region: us-east-1\n  kgateway-lambda:functionArn: {arn}\n  kgateway-lambda:functionName: billing\n",
+        f"config:\n  aws:region: us-east-1\n  kgateway-lambda:functionArn: {arn}\n"
+        "  kgateway-lambda:functionName: billing\n",
     )
     with pytest.raises(ConfigError, match=r"functionName = 'billing': must be the name in the ARN \(orders\) or unset"):
         plan("fresh", stacks_dir=tmp_path)
