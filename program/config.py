@@ -1014,12 +1014,14 @@ def _read_routes(
         if first is not route.origins["name"]:
             # Reported on what the user wrote: their name, or (for a derived name) the entry it is derived from.
             key, name_written = route.origins["name"]
+            written_name = route_reader._in_entry("routeName") or route_reader is reader
+            made = "" if written_name else " (derived from its function and path)"
             reader.problems.append(
                 Problem(
                     key,
-                    name_written if route_reader._in_entry("routeName") or route_reader is reader else route.path,
-                    f"gives the HTTPRoute name {route.name!r}, as {first[0].partition(':')[2]} does; HTTPRoute names "
-                    "must be unique per namespace: set a distinct name on one of them",
+                    name_written if written_name else route.path,
+                    f"gives the HTTPRoute name {route.name!r}{made}, as {first[0].partition(':')[2]} does; "
+                    "HTTPRoute names must be unique per namespace: set a distinct name on one of them",
                     f"{route.name}-2",
                 )
             )

@@ -358,13 +358,20 @@ def test_a_refusal_of_a_name_the_program_derives_names_the_users_entry() -> None
     assert len(problems) == len(set(problems))
 
 
-def test_routes_whose_derived_names_collide_are_named_by_entry() -> None:
-    """Two routes in different namespaces? No: two entries whose derived HTTPRoute names are equal are reported on
-    the entries, never on a `name` the user did not write."""
+def test_routes_whose_names_collide_are_named_by_what_the_user_wrote() -> None:
+    """Two names the user wrote: on the second `name`; a name the program derives: on the entry it comes from,
+    never on a `name` the user did not write."""
     routes = [{"path": "/a", "name": "shared"}, {"path": "/b", "name": "shared"}]
     (problem,) = problems_of({"routes": json.dumps(routes)})
     assert problem.startswith("kgateway-lambda:routes[1].name = 'shared': gives the HTTPRoute name 'shared', as ")
     assert "routes[0].name" in problem
+    functions = json.dumps([{"name": "echo"}, {"name": "orders"}])
+    routes = [{"function": "orders", "path": "/o", "name": "echo"}, {"function": "echo", "path": "/e"}]
+    (problem,) = problems_of({"functions": functions, "routes": json.dumps(routes)})
+    assert problem.startswith(
+        "kgateway-lambda:routes[1] = '/e': gives the HTTPRoute name 'echo' (derived from its function and path), "
+        "as routes[0].name does"
+    ), problem
 
 
 def test_every_stack_passes_the_preflight() -> None:
