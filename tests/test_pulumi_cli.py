@@ -152,7 +152,9 @@ def test_values_reach_the_program_as_the_cli_hands_them() -> None:
 
 def test_stack_file_mistakes_are_refused_with_where_they_are() -> None:
     with pytest.raises(PulumiCliError, match=r"could not parse functionName as a configuration key"):
-        read_stack_file(write_tmp("config:\n  functionName: echo\n"))
+        read_stack_file(write_tmp("config:\n  functionName: echo\n"))  # no project to namespace it with
+    with pytest.raises(PulumiCliError, match=r"Pulumi.x.yaml:3:3: p:a is set twice \(with and without its namespace"):
+        read_stack_file(write_tmp("config:\n  p:a: 1\n  a: 2\n"), "p")
     with pytest.raises(PulumiCliError, match=r'Pulumi.x.yaml:3:3: mapping key "p:a" already defined at line 2'):
         read_stack_file(write_tmp("config:\n  p:a: 1\n  p:a: 2\n"))
     with pytest.raises(PulumiCliError, match=r"Pulumi.x.yaml:2:\d+: invalid YAML"):
@@ -299,3 +301,11 @@ def test_a_function_arn_alone_routes_that_function(tmp_path: Path) -> None:
     write_stack(tmp_path, f"config:\n  aws:region: us-east-1\n  kgateway-lambda:functions: '{entry}'\n")
     with pytest.raises(ConfigError, match=r"functions\[0\]\.name = 'echo': must be the name in the ARN \(orders\)"):
         plan("fresh", stacks_dir=tmp_path)
+
+
+def test_a_key_without_a_namespace_is_the_projects(tmp_path: Path) -> None:
+    """loaders.go stackConfigNamespacedWithProject: `functionName: orders` in a stack file is the project's key."""
+    write_stack(tmp_path, "config:\n  aws:region: us-east-1\n  functionName: orders\n")
+    config, _ = stack_config("fresh", tmp_path)
+    assert config["kgateway-lambda:functionName"] == "orders"
+    assert plan("fresh", stacks_dir=tmp_path).one("aws:lambda/function:Function").inputs["name"] == "orders"

@@ -422,8 +422,11 @@ def _default_value(value: Any) -> StackValue:
     return StackValue(go_json(value.rfc3339 if isinstance(value, GoTime) else value), is_object=True)
 
 
-def read_stack_file(path: Path) -> dict[str, StackValue]:
-    """The stack file's `config:` as the CLI holds it; a missing file is an empty stack (LoadProjectStack)."""
+def read_stack_file(path: Path, project_name: str | None = None) -> dict[str, StackValue]:
+    """The stack file's `config:` as the CLI holds it; a missing file is an empty stack (LoadProjectStack).
+
+    With the project's name, a key without a namespace is the project's, as loaders.go
+    `stackConfigNamespacedWithProject` makes it (`functionName: x` is `<project>:functionName`)."""
     if not path.is_file():
         return {}
     node = _compose(path)
@@ -432,12 +435,12 @@ def read_stack_file(path: Path) -> dict[str, StackValue]:
     if not isinstance(node, yaml.MappingNode):
         raise PulumiCliError(f"{path}: a stack file must be a mapping (with a `config:` mapping)")
     try:
-        return _config_values(node, path)
+        return _config_values(node, path, project_name)
     except UnsupportedJsonValueError as error:  # config.Value's MarshalString fails, so loading the stack does
         raise PulumiCliError(f"could not load {path}: {error}") from None
 
 
-def _config_values(node: yaml.MappingNode, path: Path) -> dict[str, StackValue]:
+def _config_values(node: yaml.MappingNode, path: Path, project_name: str | None) -> dict[str, StackValue]:
     values: dict[str, StackValue] = {}
     for key, value in node.value:
         if key.value != "config" or (isinstance(value, yaml.ScalarNode) and _plain(value) is None):
@@ -446,7 +449,16 @@ def _config_values(node: yaml.MappingNode, path: Path) -> dict[str, StackValue]:
             mark = value.start_mark
             raise PulumiCliError(f"{path}:{mark.line + 1}:{mark.column + 1}: `config` must be a mapping of keys")
         for config_key, config_value in value.value:
-            namespace, name = parse_key(str(config_key.value))
+            written = go_text(_plain(config_key))
+            if project_name is not None and ":" not in written:
+                written = f"{project_name}:{written}"
+            namespace, name = parse_key(written)
+            if f"{namespace}:{name}" in values:  # `x` and `<project>:x`: the CLI keeps one of the two at random
+                mark = config_key.start_mark
+                raise PulumiCliError(
+                    f"{path}:{mark.line + 1}:{mark.column + 1}: {namespace}:{name} is set twice (with and without "
+                    "its namespace); keep one"
+                )
             values[f"{namespace}:{name}"] = _stack_value(config_value)
     return values
 
