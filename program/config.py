@@ -61,6 +61,8 @@ ARCHITECTURES: tuple[str, ...] = tuple(a.value for a in Architecture)
 SOURCE_DIR_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$")
 GATEWAY_URL_RE = re.compile(r"^https?://[^\s/]+$")
+# Go's time.Time String(): what the CLI hands over for an unquoted YAML timestamp (tools/pulumi_cli.py go_resolve).
+GO_TIME_TEXT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)? [-+][0-9]{4} \S+$")
 
 
 class ConfigSource(Protocol):
@@ -419,6 +421,8 @@ class _Reader:
         return value
 
     def fail(self, name: str, value: object, allowed: str, example: str) -> None:
+        if isinstance(value, str) and GO_TIME_TEXT.match(value):
+            allowed += " (an unquoted date or time in the stack file reaches the program as this text: quote it)"
         self.problems.append(Problem(self.key(name), value, allowed, example))
 
     def choice(self, name: str, allowed: tuple[str, ...]) -> str:

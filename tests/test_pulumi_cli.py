@@ -309,3 +309,15 @@ def test_a_key_without_a_namespace_is_the_projects(tmp_path: Path) -> None:
     config, _ = stack_config("fresh", tmp_path)
     assert config["kgateway-lambda:functionName"] == "orders"
     assert plan("fresh", stacks_dir=tmp_path).one("aws:lambda/function:Function").inputs["name"] == "orders"
+
+
+def test_an_unquoted_date_is_refused_with_what_the_program_got_and_the_fix(tmp_path: Path) -> None:
+    """`credentialsRotation: 2026-11-30` is a YAML timestamp to yaml.v3: the program gets Go's text for it."""
+    write_stack(tmp_path, "config:\n  aws:region: us-east-1\n  kgateway-lambda:credentialsRotation: 2026-11-30\n")
+    with pytest.raises(ConfigError) as failure:
+        plan("fresh", stacks_dir=tmp_path)
+    (problem,) = failure.value.problems
+    assert str(problem).startswith("kgateway-lambda:credentialsRotation = '2026-11-30 00:00:00 +0000 UTC': ")
+    assert "unquoted date or time in the stack file" in str(problem)
+    write_stack(tmp_path, "config:\n  aws:region: us-east-1\n  kgateway-lambda:credentialsRotation: '2026-11-30'\n")
+    assert plan("fresh", stacks_dir=tmp_path).resources
