@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 import urllib.parse
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
@@ -61,6 +61,8 @@ ARCHITECTURES: tuple[str, ...] = tuple(a.value for a in Architecture)
 SOURCE_DIR_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$")
 GATEWAY_URL_RE = re.compile(r"^https?://[^\s/]+$")
+# Go's time.Time String(): what the CLI hands over for an unquoted YAML timestamp (tools/pulumi_cli.py go_resolve).
+GO_TIME_TEXT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)? [-+][0-9]{4} \S+$")
 
 
 class ConfigSource(Protocol):
@@ -121,6 +123,95 @@ class MappingConfigSource:
 
 SHOWN_VALUE_LIMIT = 80
 
+# The program's own secret keys (README "Config keys"); set them with `pulumi config set --secret`.
+SECRET_KEYS = ("accessKeyId", "secretAccessKey", "sessionToken")
+# Parts of a key name that mark its value as key material, whatever the namespace or spelling around them.
+_SECRET_NAME_PARTS = (
+    "secretacces", "secretkey", "accesskey", "acceskey", "sessiontok", "token", "password", "passwd", "passphrase",
+    "privatekey", "apikey",
+)  # fmt: skip
+
+
+def secret_by_name(key: str) -> bool:
+    """Whether a key's name says its value is key material (`secretAccesKey` too: a typo is no less secret).
+
+    The engine lists every key set with `--secret`; this catches the ones a user stored in plain text.
+    """
+    name = re.sub(r"[^a-z0-9]", "", key.rpartition(":")[2].lower())
+    if any(part in name for part in _SECRET_NAME_PARTS):
+        return True
+    return any(difflib.SequenceMatcher(None, name, known.lower()).ratio() >= 0.75 for known in SECRET_KEYS)
+
+
+class _Hidden:
+    """Stands for a secret value in a message: shown as [secret], never as the value."""
+
+    def __repr__(self) -> str:
+        return "[secret]"
+
+    __str__ = __repr__
+
+
+HIDDEN = _Hidden()
+
+
+def _leaves(text: str) -> list[str]:
+    """The text of a config value and, for an object value (JSON), the text of each scalar inside it."""
+    found = [text]
+    try:
+        stack: list[Any] = [json.loads(text)]
+    except ValueError:
+        return found
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif value is not None and not isinstance(value, bool):
+            found.append(str(value))
+    return found
+
+
+class Redactor:
+    """Keeps secret values out of every message: the value of a secret key (listed secret by the engine, or
+    secret by name) is shown as [secret], and its text is cut out of every other part of every message."""
+
+    def __init__(self, secret_keys: Iterable[str] = (), secret_texts: Iterable[str] = ()):
+        self.secret_keys = frozenset(secret_keys)
+        texts = sorted({t for t in secret_texts if t and t not in ("true", "false")}, key=len, reverse=True)
+        self._pattern = (
+            re.compile("|".join(rf"(?<![A-Za-z0-9]){re.escape(t)}(?![A-Za-z0-9])" for t in texts)) if texts else None
+        )
+
+    @classmethod
+    def of(cls, source: ConfigSource) -> Redactor:
+        present = source.keys()
+        keys = [k for k in present if source.is_secret(k) or secret_by_name(k)]
+        texts = [leaf for k in keys if (text := source.get(k)) is not None for leaf in _leaves(text)]
+        return cls(keys, texts)
+
+    def __repr__(self) -> str:  # never the texts
+        return f"Redactor({len(self.secret_keys)} secret keys)"
+
+    def is_secret(self, key: str) -> bool:
+        """`key` (a config key, or a place inside one: `functions[1].name`) holds a secret value."""
+        root = re.split(r"[.\[]", key, maxsplit=1)[0]
+        return root in self.secret_keys or secret_by_name(root)
+
+    def scrub(self, text: str) -> str:
+        return self._pattern.sub("[secret]", text) if self._pattern is not None else text
+
+    def problem(self, problem: Problem) -> Problem:
+        value = HIDDEN if self.is_secret(problem.name) else problem.value
+        if isinstance(value, str):
+            value = self.scrub(value)
+        return Problem(problem.name, value, self.scrub(problem.allowed), self.scrub(problem.example))
+
+    def problems(self, problems: Iterable[Problem]) -> list[Problem]:
+        return [self.problem(p) for p in problems]
+
 
 class Problem(InputProblem):
     """A stack config problem, in the components' words: `name` is the full config key; a long value is cut."""
@@ -133,10 +224,11 @@ class Problem(InputProblem):
 
 
 class ConfigError(pulumi.RunError):
-    """Every problem in the stack config, found before any resource was created."""
+    """Every problem in the stack config, found before any resource was created (secret values redacted)."""
 
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
+    def __init__(self, problems: list[Problem], redactor: Redactor | None = None):
+        self.problems = (redactor or Redactor()).problems(problems)
+        problems = self.problems
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"invalid stack config ({len(problems)} problem(s)):\n{lines}")
 
@@ -187,6 +279,9 @@ class BackendSettings:
     wait_for_acceptance: bool = True
 
 
+# A setting's source: the config key the user wrote (or the key a derived value comes from) and its value there.
+Origin = tuple[str, object]
+
 PathMatch = Literal["PathPrefix", "Exact", "RegularExpression"]
 PATH_MATCHES: tuple[str, ...] = ("PathPrefix", "Exact", "RegularExpression")
 
@@ -204,6 +299,8 @@ class RouteSettings:
     hostnames: tuple[str, ...] = ()
     # Namespace of the HTTPRoute; None: the Backend's (a different one gets a ReferenceGrant).
     namespace: str | None = None
+    # Where each field comes from: field -> (the config key the user wrote, what they wrote there).
+    origins: Mapping[str, Origin] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -213,6 +310,8 @@ class TargetSettings:
     function: FunctionSettings
     backend: BackendSettings
     routes: tuple[RouteSettings, ...]
+    # Where each field of the function and Backend comes from: field -> (config key, what the user wrote).
+    origins: Mapping[str, Origin] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -229,6 +328,8 @@ class StackSettings:
     gateway_port: int = 8080
     # One execution role for every function the stack creates, instead of one each (issue 11: IAM writes).
     shared_execution_role: bool = False
+    # What keeps secret config values out of the preflight's messages too.
+    redactor: Redactor = field(default_factory=Redactor, repr=False, compare=False)
 
 
 # Defaults, entry fields and known keys come from the one registry of keys (program/keys.py).
@@ -299,6 +400,8 @@ class _Reader:
         return value
 
     def fail(self, name: str, value: object, allowed: str, example: str) -> None:
+        if isinstance(value, str) and GO_TIME_TEXT.match(value):
+            allowed += " (an unquoted date or time in the stack file reaches the program as this text: quote it)"
         self.problems.append(Problem(self.key(name), value, allowed, example))
 
     def choice(self, name: str, allowed: tuple[str, ...]) -> str:
@@ -546,17 +649,20 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
         ),
     )
 
-    pairs = [_read_target(entry_reader, shared) for entry_reader in _entries(reader, "functions", FUNCTION_FIELDS)]
-    unique = _check_unique(reader, "functions", [(f.name, "name", f.name) for f, _ in pairs], "function name")
+    read = [_read_target(entry_reader, shared) for entry_reader in _entries(reader, "functions", FUNCTION_FIELDS)]
+    unique = _check_unique(reader, [(f.name, o["name"]) for f, _, o in read], "function name")
     unique = unique and _check_unique(
-        reader, "functions", [(b.name, "name", f.name) for f, b in pairs], "Kubernetes (Backend) name"
+        reader, [(b.name, o["backendName"]) for _, b, o in read], "Kubernetes (Backend) name"
     )
     # Routes derived from clashing functions would only repeat the clash under keys the user never wrote.
-    routes = _read_routes(reader, [f.name for f, _ in pairs], gateway) if unique else []
+    routes = _read_routes(reader, {f.name: o["name"] for f, _, o in read}, gateway) if unique else []
     routes_of: dict[str, list[RouteSettings]] = collections.defaultdict(list)
     for function_name, route in routes:
         routes_of[function_name].append(route)
-    targets = tuple(TargetSettings(function, backend, tuple(routes_of[function.name])) for function, backend in pairs)
+    targets = tuple(
+        TargetSettings(function, backend, tuple(routes_of[function.name]), origins)
+        for function, backend, origins in read
+    )
     gateway_url = reader.optional_pattern(
         "gatewayUrl", GATEWAY_URL_RE, "must be http(s)://host[:port] with no path", "http://localhost:8080"
     )
@@ -568,8 +674,9 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
     create_gateway = reader.boolean("createGateway")
     gateway_port = reader.integer("gatewayPort", 1, 65535, 8080)
     shared_execution_role = reader.boolean("sharedExecutionRole")
+    redactor = Redactor.of(reader.source)
     if reader.problems:
-        raise ConfigError(reader.problems)
+        raise ConfigError(reader.problems, redactor)
     return StackSettings(
         region=region,
         targets=targets,
@@ -580,6 +687,7 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
         create_gateway=create_gateway,
         gateway_port=gateway_port,
         shared_execution_role=shared_execution_role,
+        redactor=redactor,
     )
 
 
@@ -617,25 +725,31 @@ def _entries(reader: _Reader, key: str, fields: dict[str, str]) -> list[_Reader]
     return readers
 
 
-def _check_unique(reader: _Reader, key: str, values: list[tuple[str, str, str]], what: str) -> bool:
-    """Each of `values` (value, field, what the user wrote) once; a clash names both entries. True if unique."""
-    seen: dict[str, tuple[int, str]] = {}
+def _check_unique(reader: _Reader, values: list[tuple[str, Origin]], what: str) -> bool:
+    """Each of `values` (a name, and the key and value the user wrote that it comes from) once; a clash is
+    reported on the second entry's own key and names the first's. True if unique."""
+    seen: dict[str, Origin] = {}
     unique = True
-    for index, (value, field_name, written) in enumerate(values):
+    for value, (key, written) in values:
         if value in seen:
-            first, first_written = seen[value]
-            reader.fail(
-                f"{key}[{index}].{field_name}",
-                written,
-                f"gives the {what} {value!r}, as {key}[{first}] ({first_written!r}) does; each must be unique",
-                f"{written}-2",
+            first_key, first_written = seen[value]
+            reader.problems.append(
+                Problem(
+                    key,
+                    written,
+                    f"gives the {what} {value!r}, as {first_key.partition(':')[2]} ({first_written!r}) does; "
+                    "each must be unique",
+                    f"{written}-2",
+                )
             )
             unique = False
-        seen.setdefault(value, (index, written))
+        seen.setdefault(value, (key, written))
     return unique
 
 
-def _read_target(reader: _Reader, shared: _SharedBackend) -> tuple[FunctionSettings, BackendSettings]:
+def _read_target(
+    reader: _Reader, shared: _SharedBackend
+) -> tuple[FunctionSettings, BackendSettings, dict[str, Origin]]:
     existing = reader.optional_pattern(
         "functionArn",
         FUNCTION_ARN_RE,
@@ -645,12 +759,13 @@ def _read_target(reader: _Reader, shared: _SharedBackend) -> tuple[FunctionSetti
     arn_name = match["name"] if existing and (match := FUNCTION_ARN_RE.match(existing)) else None
     if reader.entry and "name" not in reader.entry and "arn" not in reader.entry:
         reader.fail(f"{reader.prefix}.name", None, "is required in each functions entry (or arn)", "echo")
-    if (
-        arn_name is not None
-        and not reader._in_entry("functionName")
-        and not (not reader.entry and reader.source.get(reader.key("functionName")) is not None)
-    ):
+    # Pulumi.yaml gives functionName a default, so under the CLI it is never unset: with an ARN, the declared
+    # default counts as unset (the name comes from the ARN); any other name must be the ARN's. Inside a
+    # `functions` entry nothing is defaulted, so a name there is always the user's own.
+    flat_name = reader.source.get(reader.key("functionName")) if not reader.entry else None
+    if arn_name is not None and not reader._in_entry("functionName") and flat_name in (None, DEFAULTS["functionName"]):
         function_name = arn_name
+        name_origin: Origin = (reader.key("functionArn"), existing)
     else:
         function_name = reader.pattern(
             "functionName",
@@ -660,6 +775,7 @@ def _read_target(reader: _Reader, shared: _SharedBackend) -> tuple[FunctionSetti
         )
         if arn_name is not None and function_name != arn_name:
             reader.fail("functionName", function_name, f"must be the name in the ARN ({arn_name}) or unset", arn_name)
+        name_origin = (reader.key("functionName"), function_name)
     source_name = reader.pattern(
         "functionSource",
         SOURCE_DIR_RE,
@@ -725,11 +841,28 @@ def _read_target(reader: _Reader, shared: _SharedBackend) -> tuple[FunctionSetti
         endpoint_url=shared.endpoint_url,
         wait_for_acceptance=shared.wait_for_acceptance,
     )
-    return function, backend
+    origins: dict[str, Origin] = {"name": name_origin, "backendName": name_origin}
+    for field_name, key in (
+        ("backendName", "backendName"),
+        ("qualifier", "alias"),
+        ("qualifier", "qualifier"),
+        ("invocationMode", "invocationMode"),
+        ("payloadTransformMode", "payloadTransformMode"),
+        ("namespace", "namespace"),
+        ("accountId", "accountId"),
+        ("endpointUrl", "endpointUrl"),
+        ("secretName", "secretName"),
+    ):
+        if reader.raw(key) is not None:
+            origins[field_name] = (reader.key(key), reader.raw(key))
+    return function, backend, origins
 
 
-def _read_routes(reader: _Reader, function_names: list[str], gateway: RouteSettings) -> list[tuple[str, RouteSettings]]:
+def _read_routes(
+    reader: _Reader, function_origins: dict[str, Origin], gateway: RouteSettings
+) -> list[tuple[str, RouteSettings]]:
     """Routes by function name; unset, one PathPrefix route per function."""
+    function_names = list(function_origins)
     explicit = reader.structured("routes", list) is not None
     readers = _entries(reader, "routes", ROUTE_FIELDS) if explicit else []
     if not explicit:
@@ -766,7 +899,15 @@ def _read_routes(reader: _Reader, function_names: list[str], gateway: RouteSetti
         headers = []
         for header, value in sorted(header_map.items()):
             if not HEADER_NAME_RE.match(str(header)) or not isinstance(value, str) or len(value) > 4096:
-                route_reader.fail("routeHeaders", {header: value}, "must map header names to strings", "x-env: dev")
+                route_reader.problems.append(
+                    Problem(
+                        f"{route_reader.key('routeHeaders')}.{header}",
+                        value,
+                        "must map a header name (1 to 256 of A-Z a-z 0-9 !#$%&'*+-.^_`|~) to a string of at most "
+                        "4096 characters",
+                        "x-env: dev",
+                    )
+                )
             else:
                 headers.append((str(header), value))
         namespace = route_reader.dns_label("routeNamespace", "team-a") if route_reader.raw("routeNamespace") else None
@@ -775,12 +916,33 @@ def _read_routes(reader: _Reader, function_names: list[str], gateway: RouteSetti
             signature = _route_signature(match, path, methods, hostnames, tuple(headers))
             digest = hashlib.sha256(signature.encode()).hexdigest()[:6]
             default_name = f"{dns_label_for(function + '-' + path)[:56].rstrip('-')}-{digest}"
+        # Where each field comes from: the user's key; a route made for each function comes from that function.
+        synthetic = not explicit and route_reader is not reader
+        entry_origin: Origin = (
+            function_origins[function] if synthetic else (f"{PROJECT}:{route_reader.prefix}", route_reader.entry)
+        )
+        origins: dict[str, Origin] = {
+            field_name: entry_origin if synthetic else (route_reader.key(key), route_reader.raw(key))
+            for field_name, key in (
+                ("path", "routePath"),
+                ("match", "routeMatch"),
+                ("methods", "routeMethods"),
+                ("headers", "routeHeaders"),
+                ("hostnames", "routeHostnames"),
+                ("namespace", "routeNamespace"),
+            )
+        }
+        origins["headers"] = (origins["headers"][0], header_map) if not synthetic else entry_origin
         if route_reader._in_entry("routeName"):
             name = route_reader.dns_subdomain("routeName", default_name)
+            origins["name"] = (route_reader.key("routeName"), name)
         elif route_reader is reader:  # the flat keys: routeName, or the function's name
             name = reader.object_name("routeName", function)
+            written = reader.raw("routeName")
+            origins["name"] = (reader.key("routeName"), written) if written is not None else function_origins[function]
         else:
             name = default_name
+            origins["name"] = entry_origin
         route = RouteSettings(
             name=name,
             path=path,
@@ -792,10 +954,11 @@ def _read_routes(reader: _Reader, function_names: list[str], gateway: RouteSetti
             headers=tuple(headers),
             hostnames=hostnames,
             namespace=namespace,
+            origins=origins,
         )
         parsed.append((function, route, route_reader))
     seen: dict[str, str] = {}
-    names: set[tuple[str | None, str]] = set()
+    names: dict[tuple[str | None, str], Origin] = {}
     for _, route, route_reader in parsed:
         signature = _route_signature(route.match, route.path, route.methods, route.hostnames, route.headers)
         if signature in seen:
@@ -807,9 +970,21 @@ def _read_routes(reader: _Reader, function_names: list[str], gateway: RouteSetti
                 "/echo-v2",
             )
         seen[signature] = route_reader.prefix or "routePath"
-        if (route.namespace, route.name) in names:
-            route_reader.fail("routeName", route.name, "must be unique per namespace", f"{route.name}-2")
-        names.add((route.namespace, route.name))
+        first = names.setdefault((route.namespace, route.name), route.origins["name"])
+        if first is not route.origins["name"]:
+            # Reported on what the user wrote: their name, or (for a derived name) the entry it is derived from.
+            key, name_written = route.origins["name"]
+            written_name = route_reader._in_entry("routeName") or route_reader is reader
+            made = "" if written_name else " (derived from its function and path)"
+            reader.problems.append(
+                Problem(
+                    key,
+                    name_written if written_name else route.path,
+                    f"gives the HTTPRoute name {route.name!r}{made}, as {first[0].partition(':')[2]} does; "
+                    "HTTPRoute names must be unique per namespace: set a distinct name on one of them",
+                    f"{route.name}-2",
+                )
+            )
     return [(function, route) for function, route, _ in parsed]
 
 

@@ -80,8 +80,51 @@ def with_defaults(obj: Any, schema: dict[str, Any]) -> Any:
     return obj
 
 
-def schema_errors(obj: dict[str, Any], crd: Path | dict[str, Any], version: str) -> list[str]:
-    """Errors of `obj` against a CRD (a file, or a document) as an API server would report them."""
+@dataclass(frozen=True)
+class Violation:
+    """One rule of a CRD an object breaks: where in the object, the rule (with its limit), and the API server's
+    own words for it (which may quote the value)."""
+
+    path: tuple[str | int, ...]
+    rule: str
+    message: str
+    cel: bool = False
+
+    def __str__(self) -> str:
+        where = "/".join(map(str, self.path))
+        return f"{'/' + where if self.cel else where}: {self.message}" if where else f"/: {self.message}"
+
+
+# The rule a JSON Schema keyword states, in words, with the CRD's limit (never the value that broke it).
+_RULES = {
+    "maxLength": "at most {} character(s)",
+    "minLength": "at least {} character(s)",
+    "maxItems": "at most {} items",
+    "minItems": "at least {} items",
+    "maxProperties": "at most {} entries",
+    "maximum": "at most {}",
+    "minimum": "at least {}",
+    "pattern": "must match the pattern {!r}",
+    "enum": "must be one of {}",
+    "type": "must be of type {}",
+    "format": "must be in the format {}",
+    "required": "must have the fields {}",
+    "additionalProperties": "has a field the CRD does not declare",
+}
+
+
+def _rule(error: jsonschema.ValidationError) -> str:
+    template = _RULES.get(str(error.validator))
+    if template is None:
+        return f"{error.validator} {error.validator_value!r}"
+    if error.validator == "enum":
+        allowed: Any = error.validator_value
+        return template.format(", ".join(map(str, allowed)))
+    return template.format(error.validator_value)
+
+
+def schema_violations(obj: dict[str, Any], crd: Path | dict[str, Any], version: str) -> list[Violation]:
+    """What an API server with this CRD (a file, or a document) refuses in `obj`."""
     schema = (
         _served_from_file(crd, version)
         if isinstance(crd, Path)
@@ -89,8 +132,13 @@ def schema_errors(obj: dict[str, Any], crd: Path | dict[str, Any], version: str)
     )
     obj = with_defaults(obj, schema)
     validator = jsonschema.Draft7Validator(schema)
-    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(obj)]
-    return errors + cel_errors(obj, schema)
+    found = [Violation(tuple(e.absolute_path), _rule(e), e.message) for e in validator.iter_errors(obj)]
+    return found + cel_violations(obj, schema)
+
+
+def schema_errors(obj: dict[str, Any], crd: Path | dict[str, Any], version: str) -> list[str]:
+    """Errors of `obj` against a CRD (a file, or a document) as an API server would report them."""
+    return [str(violation) for violation in schema_violations(obj, crd, version)]
 
 
 @cache
@@ -111,25 +159,31 @@ def _verdict(rule: str, obj_json: str) -> str | None:
     return f"CEL: {rule}"
 
 
-def cel_errors(obj: Any, schema: dict[str, Any], path: str = "") -> list[str]:
-    errors: list[str] = []
+def cel_violations(obj: Any, schema: dict[str, Any], path: tuple[str | int, ...] = ()) -> list[Violation]:
+    """The CEL rules (`x-kubernetes-validations`) `obj` breaks; the rule is the CRD's message for it."""
+    found: list[Violation] = []
     for validation in schema.get("x-kubernetes-validations", []):
         rule = validation["rule"]
         if "oldSelf" in rule:  # transition rules only apply to updates
             continue
         verdict = _verdict(rule, json.dumps(obj, sort_keys=True))
         if verdict is not None:
-            errors.append(f"{path or '/'}: {validation.get('message', rule)} ({verdict})")
+            message = validation.get("message", rule)
+            found.append(Violation(path, message, f"{message} ({verdict})", cel=True))
     if isinstance(obj, dict):
         for key, value in obj.items():
             if key in schema.get("properties", {}):
-                errors += cel_errors(value, schema["properties"][key], f"{path}/{key}")
+                found += cel_violations(value, schema["properties"][key], (*path, key))
             elif isinstance(schema.get("additionalProperties"), dict):
-                errors += cel_errors(value, schema["additionalProperties"], f"{path}/{key}")
+                found += cel_violations(value, schema["additionalProperties"], (*path, key))
     elif isinstance(obj, list) and "items" in schema:
         for index, value in enumerate(obj):
-            errors += cel_errors(value, schema["items"], f"{path}/{index}")
-    return errors
+            found += cel_violations(value, schema["items"], (*path, index))
+    return found
+
+
+def cel_errors(obj: Any, schema: dict[str, Any], path: str = "") -> list[str]:
+    return [str(v) for v in cel_violations(obj, schema, tuple(part for part in path.split("/") if part))]
 
 
 # Which files validate the objects for each kgateway line (see crds/SOURCES.md).
@@ -184,11 +238,27 @@ def crd_files(manifest: dict[str, Any], line: str) -> list[tuple[str, str]]:
     return [(f"gateway-api-{api}-{plural}.yaml", served) for api in basis.gateway_api]
 
 
-def crd_errors(manifest: dict[str, Any], crd_file: str, served: str = "v1alpha1", crds: Path = CRDS) -> list[str]:
+def crd_violations(
+    manifest: dict[str, Any], crd_file: str, served: str = "v1alpha1", crds: Path = CRDS
+) -> list[Violation]:
     """What an API server with this CRD file would refuse in the object."""
     if crd_file == f"{V2_1_DERIVED}-backends.yaml":
-        return schema_errors(manifest, v2_1_backend_crd(crds), served)
-    return schema_errors(manifest, crds / crd_file, served)
+        return schema_violations(manifest, v2_1_backend_crd(crds), served)
+    return schema_violations(manifest, crds / crd_file, served)
+
+
+def crd_errors(manifest: dict[str, Any], crd_file: str, served: str = "v1alpha1", crds: Path = CRDS) -> list[str]:
+    """What an API server with this CRD file would refuse in the object."""
+    return [str(violation) for violation in crd_violations(manifest, crd_file, served, crds)]
+
+
+def object_violations(manifest: dict[str, Any], line: str, crds: Path = CRDS) -> dict[Violation, list[str]]:
+    """Each rule the object breaks for a kgateway line, once, with the CRD files that hold the rule."""
+    found: dict[Violation, list[str]] = {}
+    for crd, served in crd_files(manifest, line):
+        for violation in crd_violations(manifest, crd, served, crds):
+            found.setdefault(violation, []).append(crd)
+    return found
 
 
 def object_errors(manifest: dict[str, Any], line: str, crds: Path = CRDS) -> list[str]:

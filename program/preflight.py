@@ -3,11 +3,14 @@ chosen kgateway line before any resource exists.
 
 What only a deploy knows (the account id, ARNs, the IRSA role) is filled with values of the right form, so the
 check is of what the config decides: names, paths, headers, hostnames, qualifiers, ports. A refusal names the
-config key the object comes from, the object, and the API server's reason.
+user's own key and entry (`routes[2].headers.x-team`) and value, the object and field, and the CRD's rule with its
+limit, once however many CRD files state it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from components.kgateway_api import (
@@ -21,8 +24,8 @@ from components.kgateway_api import (
     http_route_manifest,
     reference_grant_manifest,
 )
-from program.config import PROJECT, Problem, StackSettings, TargetSettings
-from program.crd_validation import object_errors
+from program.config import PROJECT, Origin, Problem, RouteSettings, StackSettings, TargetSettings
+from program.crd_validation import object_violations
 
 PLACEHOLDER_ACCOUNT = "123456789012"
 PLACEHOLDER_ROLE = f"arn:aws:iam::{PLACEHOLDER_ACCOUNT}:role/kgateway-lambda-preflight"
@@ -53,19 +56,116 @@ def _backend(settings: StackSettings, target: TargetSettings) -> dict[str, Any]:
     )
 
 
-def objects(settings: StackSettings) -> list[tuple[str, dict[str, Any]]]:
-    """(config key it comes from, manifest) for every Kubernetes object the program would create."""
-    many = len(settings.targets) > 1
-    found: list[tuple[str, dict[str, Any]]] = []
-    for index, target in enumerate(settings.targets):
-        key = f"{PROJECT}:functions[{index}]" if many else f"{PROJECT}:functionName"
-        found.append((key, _backend(settings, target)))
+@dataclass(frozen=True)
+class ObjectSource:
+    """Where an object's fields come from in the user's config: path segment -> the key and value written there.
+
+    A refusal of a field is reported on the deepest segment of its path found here, else on `fallback`."""
+
+    fallback: Origin
+    by_segment: Mapping[str, Origin] = field(default_factory=dict)
+    # Inside `headers` / `hostnames`, the entry the user wrote for each index (`routes[2].headers.x-team`).
+    by_item: Mapping[tuple[str, int], Origin] = field(default_factory=dict)
+    # Fields whose value the program derives from what the user wrote (a name made from the function's name):
+    # segment -> what the field is ("Backend name").
+    derived: Mapping[str, str] = field(default_factory=dict)
+
+    def locate(self, path: tuple[str | int, ...]) -> tuple[Origin, str | None]:
+        """The user's key and value for a place in the object, and which derived field it is (if any)."""
+        for depth in range(len(path), 0, -1):
+            segment, after = path[depth - 1], path[depth : depth + 1]
+            if isinstance(segment, str) and after and isinstance(after[0], int) and (segment, after[0]) in self.by_item:
+                return self.by_item[(segment, after[0])], None
+            if isinstance(segment, str):
+                joined = ".".join(str(p) for p in path[:depth] if isinstance(p, str))
+                for name in (joined, segment):
+                    if name in self.by_segment:
+                        return self.by_segment[name], self.derived.get(name)
+        return self.fallback, None
+
+
+def _flat(key: str, value: object) -> Origin:
+    return (key if ":" in key else f"{PROJECT}:{key}", value)
+
+
+def _backend_source(settings: StackSettings, target: TargetSettings) -> ObjectSource:
+    origins = target.origins
+    name = origins.get("name", _flat("functionName", target.function.name))
+    backend_name = origins.get("backendName", name)
+    qualifier = origins.get("qualifier", name)
+    return ObjectSource(
+        fallback=name,
+        by_segment={
+            "metadata.name": backend_name,
+            "metadata.namespace": origins.get("namespace", _flat("namespace", target.backend.namespace)),
+            "functionName": name,
+            "qualifier": qualifier,
+            "invocationMode": origins.get("invocationMode", name),
+            "payloadTransformMode": origins.get("payloadTransformMode", name),
+            "accountId": origins.get("accountId", name),
+            "endpointURL": origins.get("endpointUrl", name),
+            "region": _flat("aws:region", settings.region),
+            "secretRef": origins.get("secretName", _flat("secretName", settings.credentials.secret_name)),
+        },
+        derived={"metadata.name": "Backend name"} if backend_name == name else {},
+    )
+
+
+def _route_source(route: RouteSettings, target: TargetSettings) -> ObjectSource:
+    origins = route.origins
+    function = target.origins.get("name", _flat("functionName", target.function.name))
+    path = origins.get("path", _flat("routePath", route.path))
+    headers_key = origins.get("headers", _flat("routeHeaders", dict(route.headers)))[0]
+    hostnames_key = origins.get("hostnames", _flat("routeHostnames", list(route.hostnames)))[0]
+    name = origins.get("name", function)
+    backend = target.origins.get("backendName", function)
+    derived = {"metadata.name": "HTTPRoute name"} if _derived(name, function) else {}
+    if backend == function:
+        derived["backendRefs"] = "Backend name"
+    by_item: dict[tuple[str, int], Origin] = {
+        ("headers", index): (f"{headers_key}.{header}", value) for index, (header, value) in enumerate(route.headers)
+    }
+    by_item.update(
+        {("hostnames", index): (f"{hostnames_key}[{index}]", host) for index, host in enumerate(route.hostnames)}
+    )
+    return ObjectSource(
+        fallback=path,
+        by_segment={
+            "metadata.name": name,
+            "metadata.namespace": origins.get("namespace", _flat("routeNamespace", route.namespace)),
+            "path": path,
+            "path.type": origins.get("match", path),
+            "method": origins.get("methods", path),
+            "matches": origins.get("methods", path),
+            "headers": origins.get("headers", path),
+            "hostnames": (hostnames_key, list(route.hostnames)),
+            "parentRefs": _flat("gatewayName", route.gateway_name),
+            "parentRefs.namespace": _flat("gatewayNamespace", route.gateway_namespace),
+            "parentRefs.sectionName": _flat("gatewayListener", route.listener_name),
+            "backendRefs": backend,
+        },
+        by_item=by_item,
+        derived=derived,
+    )
+
+
+def _derived(name: Origin, function: Origin) -> bool:
+    """The route's name is made by the program (from the function, or the entry), not written by the user."""
+    return name == function or not name[0].endswith((".name", ":routeName"))
+
+
+def objects(settings: StackSettings) -> list[tuple[ObjectSource, dict[str, Any]]]:
+    """(where in the config its fields come from, manifest) for every Kubernetes object the program would create."""
+    found: list[tuple[ObjectSource, dict[str, Any]]] = []
+    gateway = settings.gateway
+    for target in settings.targets:
+        found.append((_backend_source(settings, target), _backend(settings, target)))
         for route in target.routes:
             namespace = route.namespace or target.backend.namespace
-            route_key = f"{PROJECT}:routes ({route.name})" if many or len(target.routes) > 1 else f"{PROJECT}:routePath"
+            route_source = _route_source(route, target)
             found.append(
                 (
-                    route_key,
+                    route_source,
                     http_route_manifest(
                         name=route.name,
                         namespace=namespace,
@@ -90,19 +190,38 @@ def objects(settings: StackSettings) -> list[tuple[str, dict[str, Any]]]:
                     route_namespace=namespace,
                     backend_name=target.backend.name,
                 )
-                found.append((route_key, grant))
-    credentials, gateway = settings.credentials, settings.gateway
+                name = route_source.by_segment["metadata.name"]
+                grant_source = ObjectSource(
+                    fallback=route_source.by_segment["metadata.namespace"],
+                    by_segment={"metadata.name": name, "to": route_source.by_segment["backendRefs"]},
+                    derived={"metadata.name": "ReferenceGrant name"},
+                )
+                found.append((grant_source, grant))
+    credentials = settings.credentials
     if credentials.mode == "irsa":
         parameters = gateway_parameters_manifest(
             name=credentials.gateway_parameters_name,
             namespace=gateway.gateway_namespace,
             annotations={"eks.amazonaws.com/role-arn": PLACEHOLDER_ROLE},
         )
-        found.append((f"{PROJECT}:gatewayParametersName", parameters))
+        source = ObjectSource(
+            fallback=_flat("gatewayParametersName", credentials.gateway_parameters_name),
+            by_segment={"metadata.namespace": _flat("gatewayNamespace", gateway.gateway_namespace)},
+        )
+        found.append((source, parameters))
     if settings.create_gateway:
+        source = ObjectSource(
+            fallback=_flat("createGateway", True),
+            by_segment={
+                "metadata.name": _flat("gatewayName", gateway.gateway_name),
+                "metadata.namespace": _flat("gatewayNamespace", gateway.gateway_namespace),
+                "port": _flat("gatewayPort", settings.gateway_port),
+                "listeners.name": _flat("gatewayListener", gateway.listener_name or "http"),
+            },
+        )
         found.append(
             (
-                f"{PROJECT}:createGateway",
+                source,
                 gateway_manifest(
                     name=gateway.gateway_name,
                     namespace=gateway.gateway_namespace,
@@ -118,17 +237,52 @@ def objects(settings: StackSettings) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
+def _place(path: tuple[str | int, ...]) -> str:
+    """`spec.rules[0].matches[0].path.value`: where in the object, as kubectl explains it."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text.lstrip(".") or "the object"
+
+
+def _at(manifest: Any, path: tuple[str | int, ...]) -> Any:
+    """The object's value at a place (the value the rule refused; a place only the schema's defaults fill: None)."""
+    for part in path:
+        try:
+            manifest = manifest[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return manifest
+
+
+def _cut(value: Any, limit: int = 40) -> str:
+    text = str(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+def _crd_names(files: list[str]) -> str:
+    return ", ".join(name.removesuffix(".yaml") for name in files)
+
+
 def preflight_problems(settings: StackSettings) -> list[Problem]:
-    """What the API server would refuse, as config problems; empty when every object passes its CRDs."""
+    """What the API server would refuse, as config problems on the user's own keys and values, with the CRD rule
+    and its limit; once per problem, however many CRD files (or objects) state the same rule."""
     line = settings.targets[0].backend.kgateway
     line_name = line.name if line is not None else "auto"
-    return [
-        Problem(
-            key,
-            f"{manifest['kind']} {manifest['metadata']['name']}",
-            f"would be refused by the API server ({error})",
-            'see README "Config keys" for what each key allows',
-        )
-        for key, manifest in objects(settings)
-        for error in object_errors(manifest, line_name)
-    ]
+    problems: dict[tuple[str, str], Problem] = {}
+    for source, manifest in objects(settings):
+        kind, name = manifest["kind"], manifest["metadata"]["name"]
+        for violation, files in object_violations(manifest, line_name).items():
+            (key, value), derived = source.locate(violation.path)
+            made = f" (the {derived} {_cut(_at(manifest, violation.path))!r} is derived from it)" if derived else ""
+            allowed = (
+                f"would be refused by the API server: {kind} {name!r} {_place(violation.path)} "
+                f"{_worded(violation.rule)}{made} [{_crd_names(files)}]"
+            )
+            problems.setdefault((key, violation.rule), Problem(key, value, allowed, 'see README "Config keys"'))
+    return settings.redactor.problems(problems.values())
+
+
+def _worded(rule: str) -> str:
+    """A CRD rule as the end of a sentence about a field."""
+    return rule if rule.startswith(("must", "has")) else f"must be {rule}" if rule.startswith("at ") else f"({rule})"

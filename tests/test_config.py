@@ -275,7 +275,7 @@ def test_a_missing_region_says_how_to_set_it() -> None:
 def test_clashing_functions_are_reported_on_the_users_own_keys() -> None:
     problems = problems_of({"functions": '[{"name": "Echo"}, {"name": "echo"}]'})
     assert problems == [
-        "kgateway-lambda:functions[1].name = 'echo': gives the Kubernetes (Backend) name 'echo', as functions[0] "
+        "kgateway-lambda:functions[1].name = 'echo': gives the Kubernetes (Backend) name 'echo', as functions[0].name "
         "('Echo') does; each must be unique (example: echo-2)"
     ]
 
@@ -297,33 +297,81 @@ def preflight_of(run_stack: Any, values: dict[str, str]) -> list[str]:
     return [str(p) for p in failure.value.problems]
 
 
+LONG_HOST = "a" * 60 + "." + "b" * 60 + "." + "c" * 60 + "." + "d" * 80
+
+
 @pytest.mark.parametrize(
-    ("values", "refusal"),
+    ("values", "expected"),
     [
         # Gateway API allows at most 16 hostnames, each a DNS name of at most 253 characters.
-        ({"routes": json.dumps([{"path": "/e", "hostnames": [f"h{i}.example.com" for i in range(17)]}])}, "hostnames"),
         (
-            {
-                "routes": json.dumps(
-                    [{"path": "/e", "hostnames": ["a" * 60 + "." + "b" * 60 + "." + "c" * 60 + "." + "d" * 80]}]
-                )
-            },
-            "hostnames",
+            {"routes": json.dumps([{"path": "/e", "hostnames": [f"h{i}.example.com" for i in range(17)]}])},
+            "kgateway-lambda:routes[0].hostnames = ['h0.example.com', ",
+        ),
+        (
+            {"routes": json.dumps([{"path": "/a"}, {"path": "/e", "hostnames": ["ok.example.com", LONG_HOST]}])},
+            f"kgateway-lambda:routes[1].hostnames[1] = '{LONG_HOST[:60]}",
         ),
         # A header match needs a value of 1 to 4096 characters.
-        ({"routes": json.dumps([{"path": "/e", "headers": {"x-team": ""}}])}, "headers"),
-        # Percent-encoding in a path is `%` and two hex digits (Gateway API's CEL rule).
-        ({"routePath": "/echo/%zz"}, "path"),
+        (
+            {"routes": json.dumps([{"path": "/a"}, {"path": "/b"}, {"path": "/e", "headers": {"x-team": ""}}])},
+            "kgateway-lambda:routes[2].headers.x-team = '': would be refused by the API server: HTTPRoute ",
+        ),
+        # Percent-encoding in a path is `%` and two hex digits (Gateway API's pattern).
+        ({"routePath": "/echo/%zz"}, "kgateway-lambda:routePath = '/echo/%zz': would be refused by the API server"),
     ],
     ids=["17-hostnames", "long-hostname", "empty-header-value", "bad-percent-encoding"],
 )
-def test_objects_the_api_server_would_refuse_are_refused_before_anything_exists(
-    run_stack: Any, values: dict[str, str], refusal: str
+def test_a_refusal_names_the_users_key_value_and_the_rules_limit_once(
+    run_stack: Any, values: dict[str, str], expected: str
 ) -> None:
-    problems = preflight_of(run_stack, {"kgatewayVersion": "v2.4", **values})
-    assert problems, values
-    assert all("would be refused by the API server" in p and "HTTPRoute echo" in p for p in problems), problems
-    assert any(refusal in p for p in problems), problems
+    """Each refusal is on the key and entry the user wrote, with their value and the CRD's limit, once however
+    many CRD files (here Gateway API v1.2.1 and v1.6.1 under `auto`) state the rule."""
+    problems = preflight_of(run_stack, {"kgatewayVersion": "auto", **values})
+    (problem,) = problems
+    assert problem.startswith(expected), problem
+    limits = {
+        "17-hostnames": "spec.hostnames must be at most 16 items",
+        "long-hostname": "spec.hostnames[1] must be at most 253 character(s)",
+        "empty-header-value": "spec.rules[0].matches[0].headers[0].value must be at least 1 character(s)",
+        "bad-percent-encoding": "spec.rules[0].matches[0].path must only contain valid characters (matching ^(?:",
+    }
+    assert any(limit in problem for limit in limits.values()), problem
+    assert "HTTPRoute 'echo'" not in problem.split(":", 1)[0]  # the object's name is never shown as the value
+
+
+def test_a_refusal_of_a_name_the_program_derives_names_the_users_entry() -> None:
+    """A Backend name made from the function's name is refused on the function's own key, saying so."""
+    settings = load_settings(
+        DictSource({**BASE, "kgatewayVersion": "v2.4", "functions": json.dumps([{"name": "a"}, {"name": "b"}])})
+    )
+    from dataclasses import replace
+
+    from program.preflight import preflight_problems
+
+    target = settings.targets[1]
+    long_backend = replace(target, backend=replace(target.backend, name="b" * 300))
+    problems = [str(p) for p in preflight_problems(replace(settings, targets=(settings.targets[0], long_backend)))]
+    assert problems and all(p.startswith("kgateway-lambda:functions[1].name = 'b': ") for p in problems), problems
+    assert any("(the Backend name 'bbbb" in p and "is derived from it)" in p for p in problems), problems
+    assert all("at most 253 character(s)" in p for p in problems), problems
+    assert len(problems) == len(set(problems))
+
+
+def test_routes_whose_names_collide_are_named_by_what_the_user_wrote() -> None:
+    """Two names the user wrote: on the second `name`; a name the program derives: on the entry it comes from,
+    never on a `name` the user did not write."""
+    routes = [{"path": "/a", "name": "shared"}, {"path": "/b", "name": "shared"}]
+    (problem,) = problems_of({"routes": json.dumps(routes)})
+    assert problem.startswith("kgateway-lambda:routes[1].name = 'shared': gives the HTTPRoute name 'shared', as ")
+    assert "routes[0].name" in problem
+    functions = json.dumps([{"name": "echo"}, {"name": "orders"}])
+    routes = [{"function": "orders", "path": "/o", "name": "echo"}, {"function": "echo", "path": "/e"}]
+    (problem,) = problems_of({"functions": functions, "routes": json.dumps(routes)})
+    assert problem.startswith(
+        "kgateway-lambda:routes[1] = '/e': gives the HTTPRoute name 'echo' (derived from its function and path), "
+        "as routes[0].name does"
+    ), problem
 
 
 def test_every_stack_passes_the_preflight() -> None:

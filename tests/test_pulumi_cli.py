@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 import yaml
 
-from program.config import PROJECT_ROOT
+from program.config import PROJECT_ROOT, ConfigError
 from tests.conftest import run_tools
 from tools.engine import stack_config
 from tools.plan import plan
@@ -73,9 +73,8 @@ def test_values_of_the_wrong_type_fail_with_the_clis_message(tmp_path: Path) -> 
     real = load_project(PROJECT_ROOT / "Pulumi.yaml")
     cases = {
         "memorySize: abc": "memorySize' must be of type 'integer'",
-        "memorySize: 128.0": "memorySize' must be of type 'integer'",  # the CLI parses the text with strconv.Atoi
+        "memorySize: 128.5": "memorySize' must be of type 'integer'",  # the CLI parses the text with strconv.Atoi
         "memorySize: [1]": "memorySize' must be of type 'integer'",
-        "waitForAcceptance: True": "waitForAcceptance' must be of type 'boolean'",  # only `true`/`false`
         "waitForAcceptance: yes": "waitForAcceptance' must be of type 'boolean'",
         "functionName: {a: 1}": "functionName' must be of type 'string'",
     }
@@ -88,6 +87,20 @@ def test_values_of_the_wrong_type_fail_with_the_clis_message(tmp_path: Path) -> 
     )
     merged = merge_config("fresh", real, read_stack_file(fine / "Pulumi.fresh.yaml"))
     assert merged["kgateway-lambda:memorySize"].text == "256"
+    # `True` is the bool true to yaml.v3, written back as `true`: a boolean by then (`yes` stays a string).
+    capital = write_stack(tmp_path, "config:\n  kgateway-lambda:waitForAcceptance: True\n")
+    assert (
+        merge_config("fresh", real, read_stack_file(capital / "Pulumi.fresh.yaml"))[
+            "kgateway-lambda:waitForAcceptance"
+        ].text
+        == "true"
+    )
+    # `128.0` is a float to yaml.v3, written back by the CLI's round trip as `128`: an integer by then.
+    whole = write_stack(tmp_path, "config:\n  kgateway-lambda:memorySize: 128.0\n")
+    assert (
+        merge_config("fresh", real, read_stack_file(whole / "Pulumi.fresh.yaml"))["kgateway-lambda:memorySize"].text
+        == "128"
+    )
 
 
 def test_typed_arrays_check_their_items() -> None:
@@ -122,14 +135,15 @@ def test_a_secret_key_must_be_stored_encrypted() -> None:
 
 
 def test_values_reach_the_program_as_the_cli_hands_them() -> None:
-    """Scalars as their source text (an unquoted account id keeps its leading zero); empty is "", never "None"."""
+    """Scalars as yaml.v3 resolves them (an unquoted account id with a leading zero is not octal, so a float, and
+    loses its zero: quote it); empty is "", never "None"."""
     values = read_stack_file(
         write_tmp(
             "config:\n  p:account: 012345678901\n  p:flag: true\n  p:empty:\n  p:list: [1, yes, '2']\n"
             "  p:config:name: x\n"
         )
     )
-    assert values["p:account"].text == "012345678901"
+    assert values["p:account"].text == "12345678901"
     assert values["p:flag"].text == "true"
     assert values["p:empty"].text == ""
     assert json.loads(values["p:list"].text) == [1, "yes", "2"]  # YAML 1.2: `yes` is a string
@@ -138,7 +152,9 @@ def test_values_reach_the_program_as_the_cli_hands_them() -> None:
 
 def test_stack_file_mistakes_are_refused_with_where_they_are() -> None:
     with pytest.raises(PulumiCliError, match=r"could not parse functionName as a configuration key"):
-        read_stack_file(write_tmp("config:\n  functionName: echo\n"))
+        read_stack_file(write_tmp("config:\n  functionName: echo\n"))  # no project to namespace it with
+    with pytest.raises(PulumiCliError, match=r"Pulumi.x.yaml:3:3: p:a is set twice \(with and without its namespace"):
+        read_stack_file(write_tmp("config:\n  p:a: 1\n  a: 2\n"), "p")
     with pytest.raises(PulumiCliError, match=r'Pulumi.x.yaml:3:3: mapping key "p:a" already defined at line 2'):
         read_stack_file(write_tmp("config:\n  p:a: 1\n  p:a: 2\n"))
     with pytest.raises(PulumiCliError, match=r"Pulumi.x.yaml:2:\d+: invalid YAML"):
@@ -185,3 +201,123 @@ def test_the_shipped_crds_are_the_upstream_files_as_copied() -> None:
     for name in shipped:
         line = name.split("-")[1]  # v2.0.0, v2.2.x, main, ...
         assert line in upstream, name
+
+
+# Each plain scalar, and the text the real CLI hands the program for it. The CLI decodes the stack file with
+# gopkg.in/yaml.v3 v3.0.1 into Go values and writes them back (sdk/go/common/workspace/loaders.go
+# LoadProjectStackBytes; sdk/go/common/resource/config/object.go unmarshalObject and MarshalString), so each row
+# follows yaml.v3 resolve.go `resolve` (checked against go-yaml/yaml v3.0.1):
+YAML_SCALARS = [
+    ("012", "10"),  # ParseInt(_, 0, 64): a leading 0 is octal ("Octals from the 1.1 spec ... still decoded")
+    ("0o12", "10"),  # YAML 1.2 octal
+    ("1_000", "1000"),  # underscores are removed before ParseInt
+    ("+1", "1"),  # the sign is ParseInt's; the int written back without it
+    ("-0x1F", "-31"),
+    ("0x1F", "31"),  # ParseInt base 0: hex
+    ("0b101", "5"),
+    (".5", "0.5"),  # hint '.': ParseFloat
+    ("1e3", "1000"),  # yamlStyleFloat; json.Marshal writes a float64 with %f below 1e21
+    ("1.0", "1"),  # a float, written back by `%g` as 1
+    ("1e21", "1e+21"),  # json.Marshal's %e from 1e21 on
+    ("0.0000001", "1e-7"),  # ... and below 1e-6, without the padded exponent
+    ("08", "8"),  # not octal (8), not an int: yamlStyleFloat matches, so the float 8
+    ("012345678901", "12345678901"),  # an account id: the same, it loses its leading zero
+    ("99999999999999999999", "100000000000000000000"),  # past uint64: a float
+    ("18446744073709551615", "18446744073709551615"),  # ParseUint after ParseInt
+    ("True", "true"),  # resolveMap: true/True/TRUE
+    ("FALSE", "false"),
+    ("yes", "yes"),  # YAML 1.1 booleans are strings in v3 (the encoder quotes them back: isOldBool)
+    ("on", "on"),
+    ("~", ""),  # null: an empty value (loaders.go checkForEmptyConfig)
+    ("null", ""),
+    ("1:30", "1:30"),  # base 60 is not supported: a string
+    ("2026-11-30", "2026-11-30 00:00:00 +0000 UTC"),  # a timestamp: time.Time, written back by Time.String
+    ("2026-11-30T10:20:30.5Z", "2026-11-30 10:20:30.5 +0000 UTC"),
+    ("2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.1 -0500 -0500"),  # a zone with no name: its offset
+    ("2001-12-14 21:59:43.10", "2001-12-14 21:59:43.1 +0000 UTC"),  # space form: no zone, UTC
+    ("2026-02-30", "2026-02-30"),  # time.Parse refuses the day: a string
+    ("2026-11", "2026-11"),  # not a timestamp layout: a string (the README's credentialsRotation example)
+    ("'012'", "012"),  # quoted: always a string
+    ("!!str 012", "012"),  # tagged a string
+    ("0x", "0x"),  # no digits after the prefix: a string
+]
+
+
+@pytest.mark.parametrize(("written", "handed"), YAML_SCALARS, ids=[w for w, _ in YAML_SCALARS])
+def test_a_scalar_reaches_the_program_as_yaml_v3_resolves_it(written: str, handed: str) -> None:
+    values = read_stack_file(write_tmp(f"config:\n  p:k: {written}\n"))
+    assert values["p:k"].text == handed
+    assert not values["p:k"].is_object
+
+
+def test_objects_are_go_json_of_the_resolved_values() -> None:
+    """json.Marshal: keys sorted, no spaces, HTML characters escaped, numbers and times as resolved above."""
+    values = read_stack_file(write_tmp("config:\n  p:o: {b: [012, 1.0, yes, 2026-11-30], a: <x&y>, 1: ~}\n"))
+    assert values["p:o"].is_object
+    assert values["p:o"].text == (
+        '{"1":null,"a":"\\u003cx\\u0026y\\u003e","b":[10,1,"yes","2026-11-30 00:00:00 +0000 UTC"]}'
+    )
+
+
+@pytest.mark.parametrize("written", [".nan", ".inf", "-.Inf", "[1, .NaN]"])
+def test_nan_and_infinity_cannot_be_loaded(written: str) -> None:
+    """config.Value's MarshalString writes numbers with json.Marshal, which refuses NaN and infinities."""
+    with pytest.raises(PulumiCliError, match=r"could not load .*: json: unsupported value: (NaN|\+Inf|-Inf)$"):
+        read_stack_file(write_tmp(f"config:\n  p:k: {written}\n"))
+
+
+def test_an_unquoted_account_id_with_a_leading_zero_is_refused_as_the_real_run_would(tmp_path: Path) -> None:
+    """The program sees what the CLI hands it: 11 digits, so the offline plan refuses it as `pulumi up` would."""
+    write_stack(tmp_path, "config:\n  aws:region: us-east-1\n  kgateway-lambda:accountId: 012345678901\n")
+    with pytest.raises(ConfigError, match=r"kgateway-lambda:accountId = '12345678901': must be 12 digits"):
+        plan("fresh", stacks_dir=tmp_path)
+    write_stack(tmp_path, "config:\n  aws:region: us-east-1\n  kgateway-lambda:accountId: '012345678901'\n")
+    assert plan("fresh", stacks_dir=tmp_path).resources
+
+
+def test_a_function_arn_alone_routes_that_function(tmp_path: Path) -> None:
+    """Pulumi.yaml gives functionName its default `echo`, so under the CLI it is always set: an ARN alone must
+    still work (the name comes from the ARN), and an explicit other name must still be refused."""
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:orders"
+    pinned = "  kgateway-lambda:kgatewayVersion: v2.4\n"
+    write_stack(tmp_path, f"config:\n  aws:region: us-east-1\n{pinned}  kgateway-lambda:functionArn: {arn}\n")
+    config, _ = stack_config("fresh", tmp_path)
+    assert config["kgateway-lambda:functionName"] == "echo"  # what the CLI hands over: the declared default
+    run = plan("fresh", stacks_dir=tmp_path)
+    assert not run.by_type("aws:lambda/function:Function")  # nothing of the function is created
+    backend = run.one("kubernetes:gateway.kgateway.dev/v1alpha1:Backend")
+    assert "orders" in json.dumps(backend.inputs)
+    assert backend.inputs["metadata"]["name"] == "orders"
+
+    write_stack(
+        tmp_path,
+        f"config:\n  aws:region: us-east-1\n  kgateway-lambda:functionArn: {arn}\n"
+        "  kgateway-lambda:functionName: billing\n",
+    )
+    with pytest.raises(ConfigError, match=r"functionName = 'billing': must be the name in the ARN \(orders\) or unset"):
+        plan("fresh", stacks_dir=tmp_path)
+    # In a `functions` entry nothing is defaulted: a name there that is not the ARN's is refused, `echo` too.
+    entry = json.dumps([{"arn": arn, "name": "echo"}])
+    write_stack(tmp_path, f"config:\n  aws:region: us-east-1\n  kgateway-lambda:functions: '{entry}'\n")
+    with pytest.raises(ConfigError, match=r"functions\[0\]\.name = 'echo': must be the name in the ARN \(orders\)"):
+        plan("fresh", stacks_dir=tmp_path)
+
+
+def test_a_key_without_a_namespace_is_the_projects(tmp_path: Path) -> None:
+    """loaders.go stackConfigNamespacedWithProject: `functionName: orders` in a stack file is the project's key."""
+    write_stack(tmp_path, "config:\n  aws:region: us-east-1\n  functionName: orders\n")
+    config, _ = stack_config("fresh", tmp_path)
+    assert config["kgateway-lambda:functionName"] == "orders"
+    assert plan("fresh", stacks_dir=tmp_path).one("aws:lambda/function:Function").inputs["name"] == "orders"
+
+
+def test_an_unquoted_date_is_refused_with_what_the_program_got_and_the_fix(tmp_path: Path) -> None:
+    """`credentialsRotation: 2026-11-30` is a YAML timestamp to yaml.v3: the program gets Go's text for it."""
+    write_stack(tmp_path, "config:\n  aws:region: us-east-1\n  kgateway-lambda:credentialsRotation: 2026-11-30\n")
+    with pytest.raises(ConfigError) as failure:
+        plan("fresh", stacks_dir=tmp_path)
+    (problem,) = failure.value.problems
+    assert str(problem).startswith("kgateway-lambda:credentialsRotation = '2026-11-30 00:00:00 +0000 UTC': ")
+    assert "unquoted date or time in the stack file" in str(problem)
+    write_stack(tmp_path, "config:\n  aws:region: us-east-1\n  kgateway-lambda:credentialsRotation: '2026-11-30'\n")
+    assert plan("fresh", stacks_dir=tmp_path).resources

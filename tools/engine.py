@@ -276,20 +276,23 @@ class _ListHandler(logging.Handler):
         self.messages.append(f"{record.levelname.lower()}: {record.getMessage()}")
 
 
-def stack_config(stack: str, stacks_dir: Path | None = None) -> tuple[dict[str, str], list[str]]:
+def stack_config(
+    stack: str, stacks_dir: Path | None = None, plaintexts: dict[str, str] | None = None
+) -> tuple[dict[str, str], list[str]]:
     """A stack's config exactly as the Pulumi CLI hands it to the program, after the CLI's own checks.
 
     Refuses (PulumiCliError, with the CLI's message) what `pulumi preview` would refuse before the program
-    starts: see tools.pulumi_cli. Encrypted (`secure:`) values cannot be decrypted offline: they become
-    `[secret]`, marked secret.
+    starts: see tools.pulumi_cli. Like the CLI, the program gets every encrypted (`secure:`) value decrypted, with
+    its key listed as secret (tools.pulumi_cli.program_config). Offline there is no passphrase: a secure value
+    decrypts to `plaintexts[key]` when a test gives one, else to tools.pulumi_cli.offline_plaintext(key).
     """
+    from tools.pulumi_cli import program_config
+
     project = load_project(PROJECT_ROOT / "Pulumi.yaml")
     stack_file = (stacks_dir or PROJECT_ROOT / project.stack_config_dir) / f"Pulumi.{stack}.yaml"
     if not stack_file.is_file():
         raise FileNotFoundError(f"no stack config {stack_file}")
-    merged = merge_config(stack, project, read_stack_file(stack_file))
-    config = {key: SECRET if value.secure else value.text for key, value in merged.items()}
-    return config, sorted(key for key, value in merged.items() if value.secure)
+    return program_config(merge_config(stack, project, read_stack_file(stack_file, project.name)), plaintexts or {})
 
 
 def region_invoke_result(token: str, region: str) -> dict[str, Any] | None:
