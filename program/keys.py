@@ -56,7 +56,8 @@ KEYS: tuple[Key, ...] = (
     Key("functionArn", "ARN of an existing function to route (nothing of it is created)",
         "route a function that already exists (`arn:aws:lambda:<region>:<account>:function:<name>`, this account "
         "or another): no role, log group or function is created; the name comes from the ARN (`functionName` left at "
-        "its default counts as unset, any other must be the ARN's name); `alias` is refused (use `qualifier`)", function_field="arn"),
+        "its default counts as unset, any other must be the ARN's name); `alias` is refused (use `qualifier`)",
+        function_field="arn"),
     Key("functionSource", "Folder under lambda_src/ holding index.mjs (an ES module exporting handler)",
         "a folder of `lambda_src/` holding `index.mjs` (ES module exporting `handler`)", default="echo",
         function_field="source"),
