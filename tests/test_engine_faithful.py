@@ -11,6 +11,8 @@ import boto3
 import pulumi
 import pytest
 
+from components.packaging import package_lambda
+from program.config import PROJECT_ROOT
 from tests.moto_harness import RELEASE_0_1, AlreadyExistsError, MotoDeployment, up_release
 from tests.test_day2 import PROVIDER
 from tests.test_moto_deploy import aws, dev_config  # noqa: F401 (the fixture)
@@ -305,3 +307,39 @@ def test_a_childs_own_alias_is_multiplied_by_its_parents_alias(tmp_path: Path) -
     (aliases,) = [a for urn, a in seen.items() if urn == prefix + "kgateway-system/thing"]
     assert prefix + "original-thing" in aliases  # the parent's old name x the child's old name
     assert prefix + "renamed-thing" in aliases  # the child's own alias under the current parent
+
+
+def test_a_reusing_stack_moving_to_its_own_kubernetes_provider_replaces_without_a_collision(
+    aws: boto3.Session,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Item 7, a whole stack: another program reuses the composite on the default Kubernetes provider, then gives
+    it a provider of its own for another server of the cluster. The new provider's DiffConfig replaces every
+    Kubernetes object; each has a fixed name, so only delete-first replacement avoids AlreadyExists."""
+    echo = package_lambda(PROJECT_ROOT / "lambda_src" / "echo", tmp_path / "build", "echo").path
+    body = f"""
+        from components import LambdaFunctionArgs, LambdaGatewayRoute, LambdaGatewayRouteArgs, RouteOptions
+        PROVIDERS
+        LambdaGatewayRoute(
+            "echo",
+            LambdaGatewayRouteArgs(
+                function=LambdaFunctionArgs(function_name="echo", code=pulumi.FileArchive({str(echo)!r})),
+                routes=[RouteOptions(path="/echo")],
+                backend={{"kgateway_version": "v2.4"}},
+            ),
+            opts=OPTIONS,
+        )
+        """
+    config = {"aws:region": "us-east-1", "kubernetes:kubeconfig": KUBECONFIG % "https://10.0.0.1"}
+    default = textwrap.dedent(body).replace("PROVIDERS", "").replace("OPTIONS", "None")
+    own = textwrap.dedent(body).replace(
+        "PROVIDERS", f"own = k8s.Provider('own', kubeconfig={KUBECONFIG % 'https://cluster.example'!r})"
+    )
+    own = own.replace("OPTIONS", "pulumi.ResourceOptions(providers={'kubernetes': own})")
+    deployment = MotoDeployment(aws)
+    deployment.up(config, program=program(tmp_path, default))
+    deployment.up(config, program=program(tmp_path, own))
+    replaced = {key[0].rsplit(":", 1)[-1] for op, key in deployment.changes if op == "replace"}
+    assert {"Secret", "Backend", "HTTPRoute"} <= replaced
+    assert set(objects(deployment, "HTTPRoute")) == {("kgateway-system", "echo")}
+    assert set(objects(deployment, "Backend")) == {("kgateway-system", "echo")}
