@@ -191,6 +191,7 @@ MAIN = "kgateway-main-354c0f6"
 V2_3 = "kgateway-v2.3.x-1eb924f"
 V2_2 = "kgateway-v2.2.x-207dff9"
 V2_0 = "kgateway-v2.0.0"
+V2_4 = "kgateway-v2.4.x-6c33df2"  # TrafficPolicy and GatewayExtension only: its other CRDs are main's
 V2_1_DERIVED = "kgateway-v2.1-derived"  # v2.2.x's file with v2.1's differences
 
 
@@ -201,17 +202,21 @@ class ValidationBasis:
     backend_crd: str
     gateway_parameters_crd: str
     gateway_api: tuple[str, ...]
+    # TrafficPolicy and GatewayExtension (route protection): v2.1 has no file of its own, so its objects must pass
+    # both v2.0.0's and v2.2.x's (components/kgateway_api.py emits only what both accept there).
+    policy_crds: tuple[str, ...] = (MAIN,)
 
 
 BASIS: dict[str, ValidationBasis] = {
-    "v2.0": ValidationBasis(V2_0, V2_0, ("v1.2.1",)),
-    "v2.1": ValidationBasis(V2_1_DERIVED, V2_2, ("v1.2.1", "v1.6.1")),
-    "v2.2": ValidationBasis(V2_2, V2_2, ("v1.2.1", "v1.6.1")),
-    "v2.3": ValidationBasis(V2_3, V2_3, ("v1.2.1", "v1.6.1")),
-    "v2.4": ValidationBasis(MAIN, MAIN, ("v1.6.1",)),
-    "main": ValidationBasis(MAIN, MAIN, ("v1.6.1",)),
-    # The shape comes from the cluster: values are checked against the newest CRD, routes against both ends.
-    "auto": ValidationBasis(MAIN, MAIN, ("v1.2.1", "v1.6.1")),
+    "v2.0": ValidationBasis(V2_0, V2_0, ("v1.2.1",), policy_crds=(V2_0,)),
+    "v2.1": ValidationBasis(V2_1_DERIVED, V2_2, ("v1.2.1", "v1.6.1"), policy_crds=(V2_0, V2_2)),
+    "v2.2": ValidationBasis(V2_2, V2_2, ("v1.2.1", "v1.6.1"), policy_crds=(V2_2,)),
+    "v2.3": ValidationBasis(V2_3, V2_3, ("v1.2.1", "v1.6.1"), policy_crds=(V2_3,)),
+    "v2.4": ValidationBasis(MAIN, MAIN, ("v1.6.1",), policy_crds=(V2_4,)),
+    "main": ValidationBasis(MAIN, MAIN, ("v1.6.1",), policy_crds=(MAIN,)),
+    # The shape comes from the cluster: values are checked against the newest CRD, routes against both ends;
+    # policies against v2.4's and main's (v2.4.x adds length limits main lacks).
+    "auto": ValidationBasis(MAIN, MAIN, ("v1.2.1", "v1.6.1"), policy_crds=(V2_4, MAIN)),
 }
 
 
@@ -233,6 +238,9 @@ def crd_files(manifest: dict[str, Any], line: str) -> list[tuple[str, str]]:
         return [(f"{basis.backend_crd}-backends.yaml", "v1alpha1")]
     if kind == "GatewayParameters":
         return [(f"{basis.gateway_parameters_crd}-gatewayparameters.yaml", "v1alpha1")]
+    if kind in ("TrafficPolicy", "GatewayExtension"):
+        plural_policy = {"TrafficPolicy": "trafficpolicies", "GatewayExtension": "gatewayextensions"}[kind]
+        return [(f"{crd}-{plural_policy}.yaml", "v1alpha1") for crd in basis.policy_crds]
     plural = {"HTTPRoute": "httproutes", "ReferenceGrant": "referencegrants", "Gateway": "gateways"}[kind]
     served = manifest["apiVersion"].rsplit("/", 1)[1]
     return [(f"gateway-api-{api}-{plural}.yaml", served) for api in basis.gateway_api]

@@ -1,0 +1,325 @@
+"""Route protection (issue 19): each kind on each kgateway line against the real CRDs, refusals naming the first line
+that has a kind, input checks, and the component on the mock engine (secrets, dependencies, rotation)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+
+from components.kgateway_api import (
+    TRAFFIC_POLICY_SUPPORT,
+    UnsupportedProtectionError,
+    jwt_gateway_extension_manifest,
+    traffic_policy_manifest,
+    traffic_policy_support_from_crd,
+)
+from components.protection import check_protection_args, protection_objects
+from components.validation import ComponentInputError, InputChecker
+from program.crd_validation import BASIS, CRDS, load_yaml, object_errors
+from tests.conftest import FakeAwsMocks
+from tools.engine import ProgramRun, is_secret_value, redact, reveal, run_program
+
+RANDOM_BYTES = "random:index/randomBytes:RandomBytes"
+SECRET = "kubernetes:core/v1:Secret"
+POLICY = "kubernetes:gateway.kgateway.dev/v1alpha1:TrafficPolicy"
+EXTENSION = "kubernetes:gateway.kgateway.dev/v1alpha1:GatewayExtension"
+ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+LINES = ("v2.0", "v2.1", "v2.2", "v2.3", "v2.4", "main")
+
+# One protection of each kind, as a user writes it.
+KIND_EXAMPLES: dict[str, dict[str, Any]] = {
+    "apiKeys": {"api_keys": {"clients": ["mobile"], "key_sources": [{"header": "x-api-key"}, {"query": "api_key"}]}},
+    "jwt": {
+        "jwt": {
+            "issuer": "https://issuer.example.com",
+            "audiences": ["orders"],
+            "jwks_uri": "https://issuer.example.com/.well-known/jwks.json",
+            "jwks_backend": {"name": "issuer", "port": 443},
+            "jwks_cache_duration": "10m",
+            "token_header": "Authorization",
+            "token_prefix": "Bearer ",
+            "claims_to_headers": {"sub": "x-user"},
+        }
+    },
+    "cors": {
+        "cors": {
+            "allow_origins": ["https://app.example.com", "https://*.example.org"],
+            "allow_methods": ["GET", "POST"],
+            "allow_headers": ["content-type", "x-api-key"],
+            "expose_headers": ["x-request-id"],
+            "allow_credentials": True,
+            "max_age_seconds": 600,
+        }
+    },
+    "rateLimit": {"rate_limit": {"requests_per_minute": 120, "burst": 20}},
+    "ipAllow": {"ip_allow": ["203.0.113.0/24", "2001:db8::/32", "198.51.100.7"]},
+    "timeout": {"timeout": "30s"},
+    "retry": {"retry": {"idempotent": True, "attempts": 2, "per_try_timeout": "5s"}},
+}
+
+
+def manifests(args: dict[str, Any], line: str) -> list[dict[str, Any]]:
+    """The TrafficPolicy (and GatewayExtension) the component emits for a route `echo` in `team-a`."""
+    spec, provider, _, extension = protection_objects(args, "echo")
+    support = TRAFFIC_POLICY_SUPPORT[line]
+    emitted = [
+        traffic_policy_manifest(support, name="echo-protection", namespace="team-a", route_name="echo", protection=spec)
+    ]
+    if provider is not None and extension is not None:
+        emitted.append(jwt_gateway_extension_manifest(support, name=extension, namespace="team-a", provider=provider))
+    return emitted
+
+
+@pytest.mark.parametrize("line", LINES)
+@pytest.mark.parametrize("kind", sorted(KIND_EXAMPLES))
+def test_each_kind_plans_and_passes_the_lines_crds_or_is_refused_with_the_first_line(kind: str, line: str) -> None:
+    args = KIND_EXAMPLES[kind]
+    checker = InputChecker("RouteProtection", "echo")
+    check_protection_args(checker, args)
+    assert checker.problems == []
+    if kind in TRAFFIC_POLICY_SUPPORT[line].kinds:
+        for manifest in manifests(args, line):
+            assert object_errors(manifest, line) == [], (kind, line, manifest["kind"])
+    else:
+        first = {"ipAllow": "v2.3"}.get(kind, "v2.2")
+        with pytest.raises(UnsupportedProtectionError, match=rf"protection {kind} .* not available on kgateway {line}"):
+            manifests(args, line)
+        with pytest.raises(UnsupportedProtectionError, match=rf"first in kgateway {first}"):
+            manifests(args, line)
+
+
+def test_everything_at_once_passes_the_newest_lines() -> None:
+    combined = {key: value for example in KIND_EXAMPLES.values() for key, value in example.items()}
+    combined["timeout"] = "30s"
+    for line in ("v2.3", "v2.4", "main"):
+        for manifest in manifests(combined, line):
+            assert object_errors(manifest, line) == []
+
+
+def test_v2_1_is_validated_against_both_neighbours_and_refuses_what_it_cannot_verify() -> None:
+    assert BASIS["v2.1"].policy_crds == ("kgateway-v2.0.0", "kgateway-v2.2.x-207dff9")
+    with pytest.raises(UnsupportedProtectionError, match=r"no TrafficPolicy CRD of kgateway v2\.1"):
+        manifests(KIND_EXAMPLES["apiKeys"], "v2.1")
+
+
+@pytest.mark.parametrize(
+    ("line", "crd"),
+    [
+        ("v2.0", "kgateway-v2.0.0"),
+        ("v2.2", "kgateway-v2.2.x-207dff9"),
+        ("v2.3", "kgateway-v2.3.x-1eb924f"),
+        ("v2.4", "kgateway-v2.4.x-6c33df2"),
+        ("main", "kgateway-main-354c0f6"),
+    ],
+)
+def test_the_support_table_is_what_each_real_crd_offers(line: str, crd: str) -> None:
+    document = load_yaml(CRDS / f"{crd}-trafficpolicies.yaml")
+    assert traffic_policy_support_from_crd(document, line).kinds == TRAFFIC_POLICY_SUPPORT[line].kinds
+
+
+def test_the_rig_refuses_what_each_lines_api_server_refuses() -> None:
+    """Strict fields and CEL of the real files: an `acl` on v2.2 (unknown field), a fill interval under 50ms on
+    v2.2+ (CEL), a per-try timeout not shorter than the request timeout (CEL), `*` beside other origins (CEL)."""
+    policy = manifests(KIND_EXAMPLES["rateLimit"], "main")[0]
+    with_acl = {**policy, "spec": {**policy["spec"], "acl": {"defaultAction": "deny"}}}
+    assert any("acl" in error for error in object_errors(with_acl, "v2.2"))
+    fast = json.loads(json.dumps(policy).replace('"500ms"', '"10ms"'))
+    assert any("50ms" in error for error in object_errors(fast, "v2.2"))
+    assert object_errors(fast, "v2.0") == []  # v2.0's CRD has no such rule (Envoy refuses it later)
+    assert any("50ms" in error for error in object_errors(fast, "v2.1"))  # v2.1 must pass v2.2's file too
+    retry = {
+        **policy,
+        "spec": {**policy["spec"], "timeouts": {"request": "5s"}, "retry": {"retryOn": ["5xx"], "perTryTimeout": "5s"}},
+    }
+    assert any("perTryTimeout" in error or "CEL" in error for error in object_errors(retry, "main"))
+    cors = {**policy, "spec": {**policy["spec"], "cors": {"allowOrigins": ["*", "https://a.example.com"]}}}
+    assert any("AllowOrigins cannot contain" in error for error in object_errors(cors, "main"))
+
+
+def test_rates_become_a_token_bucket_in_the_crds_words() -> None:
+    per_minute = manifests({"rate_limit": {"requests_per_minute": 120, "burst": 200}}, "main")[0]
+    assert per_minute["spec"]["rateLimit"] == {
+        "local": {"tokenBucket": {"maxTokens": 200, "tokensPerFill": 120, "fillInterval": "1m"}}
+    }
+    # A burst below the rate: the smallest exact fill, at least 50ms apart (so the bucket never overflows).
+    smooth = manifests(KIND_EXAMPLES["rateLimit"], "v2.2")[0]
+    assert smooth["spec"]["rateLimit"]["local"]["tokenBucket"] == {
+        "maxTokens": 20,
+        "tokensPerFill": 1,
+        "fillInterval": "500ms",
+    }
+    fast = manifests({"rate_limit": {"requests_per_second": 1000, "burst": 60}}, "main")[0]
+    assert fast["spec"]["rateLimit"]["local"]["tokenBucket"]["fillInterval"] == "50ms"
+    assert fast["spec"]["rateLimit"]["local"]["tokenBucket"]["tokensPerFill"] == 50
+    assert object_errors(fast, "main") == []
+    per_second = manifests({"rate_limit": {"requests_per_second": 10}}, "v2.0")[0]
+    assert per_second["spec"]["rateLimit"]["local"]["tokenBucket"] == {
+        "maxTokens": 10,
+        "tokensPerFill": 10,
+        "fillInterval": "1s",
+    }
+    assert per_second["spec"]["targetRefs"] == [
+        {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "echo"}
+    ]
+
+
+def test_api_keys_ip_allow_and_retry_shapes() -> None:
+    spec = manifests({**KIND_EXAMPLES["apiKeys"], **KIND_EXAMPLES["ipAllow"], "retry": {}}, "main")[0]["spec"]
+    assert spec["apiKeyAuth"] == {
+        "secretRef": {"name": "echo-api-keys"},
+        # One source per entry: Envoy reads only the first of header/query/cookie in one entry.
+        "keySources": [{"header": "x-api-key"}, {"query": "api_key"}],
+        "forwardCredential": False,
+    }
+    assert spec["acl"] == {
+        "defaultAction": "deny",
+        "rules": [
+            {"name": "ip-allow", "cidrs": ["203.0.113.0/24", "2001:db8::/32", "198.51.100.7"], "action": "allow"}
+        ],
+    }
+    # Without `idempotent`, only failures before the request reached the function are retried.
+    assert spec["retry"] == {"retryOn": ["connect-failure", "reset-before-request", "refused-stream"], "attempts": 1}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"retry": {"retry_on": ["5xx"]}}, "retryOn = '5xx': may run the function again"),
+        ({"api_keys": {"key_sources": [{"header": "a", "query": "b"}]}}, "exactly one of header, query and cookie"),
+        ({"ip_allow": ["172.18.0.0/12"]}, "ipAllow = '172.18.0.0/12': must be a CIDR without host bits"),
+        ({"timeout": "5s", "retry": {"per_try_timeout": "5s"}}, "perTryTimeout = '5s': must be shorter than timeout"),
+        ({"rate_limit": {"requests_per_second": 1000, "burst": 5}}, "burst = 5: must be a whole number from 50"),
+        ({"rate_limit": {"requests_per_second": 10, "requests_per_minute": 5}}, "exactly one of requestsPerSecond"),
+        ({"cors": {"allow_origins": ["ftp://x.example.com"]}}, "allowOrigins = 'ftp://x.example.com'"),
+        ({"jwt": {"jwks_uri": "https://issuer/jwks"}}, "jwksBackend = \\(unset\\): is required with jwksUri"),
+        ({"timeout": "1.5s"}, "timeout = '1.5s': must be a duration"),
+        ({"api_keys": {"keys": {"mobile": "short"}}}, r"keys.mobile = '\(secret\)': must be 16 to 4096"),
+        ({"api_keys": {"rotation": "2", "previous_rotation": "2"}}, "previousRotation = '2': must differ"),
+        ({"rate_limits": {}}, "rate_limits = '\\(set\\)': is not a protection"),
+    ],
+)
+def test_bad_protection_is_refused_with_the_input_and_the_rule(args: dict[str, Any], message: str) -> None:
+    checker = InputChecker("RouteProtection", "echo")
+    check_protection_args(checker, args)
+    assert checker.problems
+    with pytest.raises(ComponentInputError, match=message):
+        checker.done()
+
+
+def test_a_provided_key_is_never_shown_in_the_error() -> None:
+    checker = InputChecker("RouteProtection", "echo")
+    check_protection_args(checker, {"api_keys": {"keys": {"a": "not-long", "b": "  spaced key here  "}}})
+    with pytest.raises(ComponentInputError) as refused:
+        checker.done()
+    text = str(refused.value)
+    assert "not-long" not in text and "spaced" not in text
+
+
+class RandomMocks(FakeAwsMocks):
+    """The mocks, plus the random provider's RandomBytes: `hex`/`base64` of `length` crypto-random bytes (the
+    provider marks both secret: pulumi_random/random_bytes.py `additional_secret_outputs`)."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.typ == RANDOM_BYTES:
+            raw = secrets.token_bytes(int(args.inputs["length"]))
+            state = {**args.inputs, "hex": raw.hex(), "base64": base64.b64encode(raw).decode()}
+            return f"{args.name}-id", state
+        return super().new_resource(args)
+
+
+def run_protected(tmp_path: Path, protection: str, *, version: str = "main") -> ProgramRun:
+    """A reusing stack's program: a protected LambdaRoute, the route waiting for its protection."""
+    program = tmp_path / "protected.py"
+    program.write_text(
+        "import pulumi\n"
+        "from components import LambdaRoute\n"
+        "from components.protection import RouteProtection\n"
+        f"protection = RouteProtection('echo', {protection}, route_name='echo', namespace='team-a',"
+        f" kgateway_version={version!r})\n"
+        "LambdaRoute('echo', {'path': '/echo', 'backend_name': 'echo', 'namespace': 'team-a',"
+        " 'backend_namespace': 'team-a'}, opts=pulumi.ResourceOptions(depends_on=[protection]))\n"
+        "pulumi.export('api_keys', protection.api_keys)\n"
+        "pulumi.export('policy_name', protection.policy_name)\n"
+    )
+    return run_program(RandomMocks(), {"aws:region": "us-east-1"}, program=program)
+
+
+def test_generated_keys_are_random_secret_and_in_the_format_kgateway_reads(tmp_path: Path) -> None:
+    run = run_protected(tmp_path, "{'api_keys': {'clients': ['mobile', 'partner']}}")
+    keys = run.by_type(RANDOM_BYTES)
+    assert sorted(k.name for k in keys) == ["echo-api-key-mobile-1", "echo-api-key-partner-1"]
+    assert {k.inputs["length"] for k in keys} == {32}
+    secret = run.one(SECRET)
+    assert secret.inputs["metadata"]["name"] == "echo-api-keys" and secret.inputs["metadata"]["namespace"] == "team-a"
+    assert "stringData" not in secret.inputs  # data: a removed key really leaves the Secret
+    assert is_secret_value(secret.inputs["data"])
+    data = {client: base64.b64decode(value).decode() for client, value in reveal(secret.inputs["data"]).items()}
+    assert set(data) == {"mobile", "partner"}
+    assert all(len(key) == 64 and int(key, 16) >= 0 for key in data.values())
+    assert data["mobile"] != data["partner"]
+    # The keys are a secret output, and appear nowhere in plain.
+    assert run.secret_outputs == {"api_keys"}
+    assert run.outputs["api_keys"] == data
+    shown = json.dumps(redact([r.inputs for r in run.resources])) + "\n".join(run.logs)
+    assert not any(key in shown for key in data.values())
+    policy = reveal(run.one(POLICY).inputs)
+    assert policy["spec"]["apiKeyAuth"]["secretRef"] == {"name": "echo-api-keys"}
+    assert object_errors({k: policy[k] for k in ("apiVersion", "kind", "metadata", "spec")}, "main") == []
+
+
+def test_rotation_keeps_the_previous_keys_beside_the_new_ones(tmp_path: Path) -> None:
+    run = run_protected(tmp_path, "{'api_keys': {'rotation': '2', 'previous_rotation': '1'}}")
+    assert sorted(k.name for k in run.by_type(RANDOM_BYTES)) == ["echo-api-key-default-1", "echo-api-key-default-2"]
+    data = reveal(run.one(SECRET).inputs["data"])
+    assert set(data) == {"default", "default.previous"}
+    assert set(run.outputs["api_keys"]) == {"default"}  # the output holds the current keys only
+    assert base64.b64decode(data["default"]).decode() == run.outputs["api_keys"]["default"]
+
+
+def test_provided_keys_given_as_plain_strings_stay_secret(tmp_path: Path) -> None:
+    run = run_protected(tmp_path, "{'api_keys': {'keys': {'partner': 'p4rtner-key-0123456789'}}}")
+    assert run.by_type(RANDOM_BYTES) == []
+    assert is_secret_value(run.one(SECRET).inputs["data"])
+    assert reveal(run.one(SECRET).inputs["data"]) == {"partner": base64.b64encode(b"p4rtner-key-0123456789").decode()}
+    assert "p4rtner" not in json.dumps(redact([r.inputs for r in run.resources]))
+
+
+def test_day_two_order_policy_after_its_objects_route_after_its_policy(tmp_path: Path) -> None:
+    """The engine creates in dependency order and deletes dependents first: the Secret and GatewayExtension exist
+    before the policy names them; the route is created after its policy (never served open) and, when removed,
+    deleted before it."""
+    jwt = KIND_EXAMPLES["jwt"]["jwt"]
+    run = run_protected(tmp_path, repr({"api_keys": {}, "jwt": jwt, "rate_limit": {"requests_per_second": 5}}))
+    policy, secret, extension, route = (run.one(t) for t in (POLICY, SECRET, EXTENSION, ROUTE))
+    assert set(policy.dependencies) >= {secret.urn, extension.urn}
+    assert policy.urn in route.dependencies
+    # Registered in that order, too (the SDK registers a resource once its dependencies are registered).
+    order = [r.urn for r in run.resources]
+    assert order.index(secret.urn) < order.index(policy.urn) < order.index(route.urn)
+    # The policy does not wait for its status (none is written before its route exists).
+    assert "annotations" not in policy.inputs["metadata"]
+    # Fixed-name objects: named namespace/name (the URN follows the object).
+    assert {r.name for r in (policy, secret, extension)} == {
+        "team-a/echo-protection",
+        "team-a/echo-api-keys",
+        "team-a/echo-jwt",
+    }
+    assert reveal(extension.inputs)["spec"]["jwt"]["providers"][0]["jwks"]["remote"]["backendRef"] == {
+        "group": "",
+        "kind": "Service",
+        "name": "issuer",
+        "port": 443,
+    }
+    assert run.outputs["policy_name"] == "echo-protection"
+
+
+def test_the_component_refuses_a_kind_the_line_lacks_before_any_resource(tmp_path: Path) -> None:
+    with pytest.raises(ComponentInputError, match=r"protection ipAllow .* first in kgateway v2\.3") as error:
+        run_protected(tmp_path, "{'ip_allow': ['203.0.113.0/24'], 'cors': {'allow_origins': ['*']}}", version="v2.2")
+    assert "protection cors" not in str(error.value)  # v2.2 has cors: only what it lacks is refused
