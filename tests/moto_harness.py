@@ -98,11 +98,11 @@ CLUSTER_SCOPED_KINDS = {"CustomResourceDefinition", "Namespace", "ClusterRole", 
 def _kubernetes_diff(type_: str, old: dict[str, Any], new: dict[str, Any]) -> tuple[bool, bool]:
     """(replace, delete_before_replace) as pulumi-kubernetes' Diff decides them.
 
-    pulumi-kubernetes provider/pkg/provider/diff.go `forceNewProperties`: `.metadata.name` and `.metadata.namespace`
-    always force a replacement, and for a Secret (unless the provider sets `enableSecretMutable`) `.type`,
-    `.stringData` and `.data` too (a ConfigMap's `.data` and `.binaryData`, unless `enableConfigMapMutable`).
-    provider.go `Diff`: delete-before-replace only when the object is named and the
-    new name AND namespace equal the old ones; a name or namespace change is create-before-delete.
+    pulumi/pulumi-kubernetes provider/pkg/provider/diff.go `forceNewProperties`: `.metadata.name` and
+    `.metadata.namespace` always force a replacement, and for a Secret (unless the provider sets
+    `enableSecretMutable`) `.type`, `.stringData` and `.data` too (a ConfigMap's `.data` and `.binaryData`,
+    unless `enableConfigMapMutable`). provider.go `Diff`: delete-before-replace only when the object is named
+    and the new name AND namespace equal the old ones; a name or namespace change is create-before-delete.
     """
     before, after = reveal(old), reveal(new)
     before_meta, after_meta = before.get("metadata") or {}, after.get("metadata") or {}
@@ -127,7 +127,7 @@ def _aws_replaces(type_: str, old: dict[str, Any], new: dict[str, Any]) -> bool:
 
 
 def _active_cluster(config: dict[str, Any]) -> Any:
-    """The cluster entry a kubeconfig's context selects (pulumi-kubernetes provider/pkg/provider/util.go
+    """The cluster entry a kubeconfig's context selects (pulumi/pulumi-kubernetes provider/pkg/provider/util.go
     `getActiveClusterFromConfig`), or None when there is no kubeconfig to read it from."""
     text = config.get("kubeconfig")
     if not isinstance(text, str) or not text:
@@ -148,7 +148,8 @@ def _active_cluster(config: dict[str, Any]) -> Any:
 
 
 def kubernetes_config_replaces(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    """Whether pulumi-kubernetes' DiffConfig (provider/pkg/provider/provider.go `DiffConfig`) asks for a replacement
+    """Whether pulumi-kubernetes' DiffConfig (pulumi/pulumi-kubernetes provider/pkg/provider/provider.go
+    `DiffConfig`) asks for a replacement
     of every object when a resource moves from a provider with config `old` to one with `new`: a changed
     `clusterIdentifier` (added or removed does not count), else a `kubeconfig`, `context` or `cluster` not known
     yet, else a different active cluster (both known); an unchanged, set `clusterIdentifier` cancels it all."""
@@ -207,7 +208,8 @@ class Cluster:
         return api_type, str(metadata.get("namespace", "default")), str(metadata["name"])
 
     def create(self, type_: str, manifest: dict[str, Any], *, dry_run: bool = False) -> str:
-        """A create (client-side, as pulumi-kubernetes >= 4.29 makes it: provider/pkg/await/await.go `Creation`);
+        """A create (client-side, as pulumi-kubernetes >= 4.29 makes it:
+        pulumi/pulumi-kubernetes provider/pkg/await/await.go `Creation`);
         validation comes before the name check, as in the API server (admission, then storage)."""
         identity = self._identity(type_, manifest)
         self._validate(manifest)
@@ -597,10 +599,10 @@ class MotoDeployment(pulumi.runtime.Mocks):
     def _preview_create(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         """A create in a dry run: no ID, and the inputs only (the SDK then treats every other output as unknown).
 
-        pulumi-kubernetes provider/pkg/provider/provider.go `Create` with preview: when the inputs are all known it
-        sends a dry-run create, so the API server's validation refuses a bad object at preview; an AlreadyExists
-        from that dry run is dropped in the default (server-side apply) mode ("failedPreview"): the name collision
-        fails the `up` itself, at that create.
+        pulumi/pulumi-kubernetes provider/pkg/provider/provider.go `Create` with preview: when the inputs are all
+        known it sends a dry-run create, so the API server's validation refuses a bad object at preview; an
+        AlreadyExists from that dry run is dropped in the default (server-side apply) mode ("failedPreview"): the
+        name collision fails the `up` itself, at that create.
         """
         if args.typ.startswith("kubernetes:") and not _has_unknowns(args.inputs):
             with contextlib.suppress(AlreadyExistsError):
