@@ -301,12 +301,15 @@ def test_construct_refuses_bad_inputs_with_their_names(monitor: Monitor) -> None
 def test_a_whole_output_object_reaches_the_component_with_its_values_and_dependency(monitor: Monitor) -> None:
     """`backend` as the engine sends a secret Output with a dependency: the Backend takes its namespace and pinned
     version (no CRD read), and the component waits for what it came from."""
-    backend = {"namespace": "team-x", "kgatewayVersion": "v2.0"}
+    backend = {"namespace": "team-x", "kgatewayVersion": "v2.0", "accountId": "210987654321"}
     inputs = {"function": FUNCTION, "backend": output_value(backend, secret=True, dependencies=[NAMESPACE_URN])}
     construct(construct_request(monitor, inputs, dependencies={"backend": [NAMESPACE_URN]}))
     manifest = reveal(monitor.inputs(BACKEND))
     assert manifest["metadata"]["namespace"] == "team-x"
     assert manifest["spec"]["type"] == "AWS"  # v2.0's shape: spec.type is required there
+    # accountId takes an Output: it stays secret (the names and the shape cannot, the component needs them).
+    assert manifest["spec"]["aws"]["accountId"] == "210987654321"
+    assert "210987654321" not in json.dumps(redact(monitor.inputs(BACKEND)))
     assert not monitor.reads  # a pinned version reads no CRD
     assert reveal(monitor.inputs(SECRET))["metadata"]["namespace"] == "team-x"
     assert NAMESPACE_URN in monitor.registration(COMPOSITE).dependencies
@@ -384,3 +387,13 @@ def test_the_plugin_serves_this_provider(monitor: Monitor) -> None:
         plugin.communicate(timeout=30)
     component = monitor.registration(COMPOSITE)
     assert (component.deleteBeforeReplaceDefined, component.deleteBeforeReplace) == (True, True)
+
+
+def test_a_plain_input_from_an_output_gets_its_value_and_the_dependency(monitor: Monitor) -> None:
+    """`existingFunction` from another resource's output (known at update): the component needs the name itself
+    (it parses an ARN for the account and region), so it gets the value, and waits for where it came from."""
+    function_urn = f"urn:pulumi:{STACK}::{PROJECT}::aws:lambda/function:Function::made-elsewhere"
+    inputs = {"existingFunction": output_value("orders", dependencies=[function_urn])}
+    construct(construct_request(monitor, inputs, dependencies={"existingFunction": [function_urn]}))
+    assert reveal(monitor.inputs(BACKEND))["spec"]["aws"]["lambda"]["functionName"] == "orders"
+    assert function_urn in monitor.registration(COMPOSITE).dependencies
