@@ -8,6 +8,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from .inputs import checked_inputs
 from .k8s_objects import awaited_resources, custom_resource, deferred_custom_resource
 from .kgateway_api import (
     AUTO,
@@ -31,6 +32,7 @@ from .validation import (
     DNS_SUBDOMAIN_RE,
     DNS_SUBDOMAIN_RULE,
     ENDPOINT_URL_RE,
+    FUNCTION_NAME_RE,
     QUALIFIER_RE,
     InputChecker,
     dns_label_for,
@@ -117,6 +119,13 @@ class LambdaBackendArgs(TypedDict):
 def check_backend_args(checker: InputChecker, args: Mapping[str, Any], prefix: str = "") -> None:
     """The Backend's plain inputs against kgateway's CRD patterns and Kubernetes' name rules."""
     checker.pattern(f"{prefix}name", args.get("name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "echo")
+    checker.pattern(
+        f"{prefix}functionName",
+        args.get("function_name"),
+        FUNCTION_NAME_RE,
+        "must be 1 to 64 of A-Z a-z 0-9 - _",
+        "echo",
+    )
     checker.pattern(f"{prefix}namespace", args.get("namespace"), DNS_LABEL_RE, DNS_LABEL_RULE, "kgateway-system")
     checker.choice(f"{prefix}kgatewayVersion", args.get("kgateway_version"), [r.value for r in KgatewayRelease])
     checker.pattern(f"{prefix}accountId", args.get("account_id"), ACCOUNT_ID_RE, "must be 12 digits", "123456789012")
@@ -238,11 +247,8 @@ class LambdaBackend(pulumi.ComponentResource):
     """The payloadTransformMode the Backend carries (none where the installed kgateway lacks the field)."""
 
     def __init__(self, name: str, args: LambdaBackendArgs, opts: pulumi.ResourceOptions | None = None):
+        args = checked_inputs("LambdaBackend", name, LambdaBackendArgs, args, check_backend_args)
         super().__init__(token("LambdaBackend"), name, None, component_options("LambdaBackend", "kubernetes", opts))
-        checker = InputChecker("LambdaBackend", name)
-        check_backend_args(checker, args)
-        checker.required("functionName", args.get("function_name"), "echo")
-        checker.done()
         backend_name = args.get("name") or dns_label_for(name)
         namespace = args.get("namespace") or "kgateway-system"
         child = pulumi.ResourceOptions(parent=self)
