@@ -34,6 +34,8 @@ from .validation import (
     ENDPOINT_URL_RE,
     FUNCTION_NAME_RE,
     QUALIFIER_RE,
+    REGION_RE,
+    ROLE_ARN_RE,
     InputChecker,
     dns_label_for,
     plain,
@@ -129,6 +131,15 @@ def check_backend_args(checker: InputChecker, args: Mapping[str, Any], prefix: s
     checker.pattern(f"{prefix}namespace", args.get("namespace"), DNS_LABEL_RE, DNS_LABEL_RULE, "kgateway-system")
     checker.choice(f"{prefix}kgatewayVersion", args.get("kgateway_version"), [r.value for r in KgatewayRelease])
     checker.pattern(f"{prefix}accountId", args.get("account_id"), ACCOUNT_ID_RE, "must be 12 digits", "123456789012")
+    checker.pattern(f"{prefix}region", args.get("region"), REGION_RE, "must be an AWS region", "us-east-1")
+    checker.pattern(f"{prefix}secretName", args.get("secret_name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "aws-creds")
+    checker.pattern(
+        f"{prefix}assumeRoleArn",
+        args.get("assume_role_arn"),
+        ROLE_ARN_RE,
+        "must be an IAM role ARN",
+        "arn:aws:iam::123456789012:role/lambda-invoker",
+    )
     checker.pattern(
         f"{prefix}qualifier", args.get("qualifier"), QUALIFIER_RE, "must be $LATEST, a version or an alias", "$LATEST"
     )

@@ -343,3 +343,28 @@ def test_two_routes_of_one_composite_never_share_an_httproute_name() -> None:
         )
     )
     assert "routes[1].name = 'c': would be named 'c' like routes[0]" in text
+
+
+# --- behaviours the mutation run found unpinned (issue 20) --------------------------------------------------------
+
+
+def test_two_functions_with_a_long_shared_prefix_get_distinct_execution_role_names() -> None:
+    names = ["f" * 60 + "_one", "f" * 60 + "_two"]
+    result = run(lambda: [LambdaFunction(name, {"function_name": name, "code": code()}) for name in names])
+    roles = [r.name for r in result.by_type("aws:iam/role:Role")]
+    assert len(roles) == 2 and len(set(roles)) == 2 and all(len(role) <= 64 - 8 for role in roles)
+
+
+def test_invoke_policy_names_start_at_one() -> None:
+    """Deployed stacks hold `<name>-invoke-only-1`: renumbering would replace every policy."""
+    result = run(lambda: LambdaGatewayRoute("c", {"existing_function": "echo"}))
+    assert [r.name for r in result.by_type("aws:iam/policy:Policy")] == ["c-invoke-only-1"]
+
+
+def test_route_names_do_not_depend_on_the_order_of_methods() -> None:
+    def names(methods: list[str]) -> set[str]:
+        routes = [{"path": "/a"}, {"path": "/b", "methods": methods}]
+        result = run(lambda: LambdaGatewayRoute("c", {"existing_function": "echo", "routes": routes}))
+        return {r.inputs["metadata"]["name"] for r in result.by_type(HTTPROUTE)}
+
+    assert names(["GET", "POST"]) == names(["POST", "GET"])
