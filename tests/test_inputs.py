@@ -368,3 +368,41 @@ def test_route_names_do_not_depend_on_the_order_of_methods() -> None:
         return {r.inputs["metadata"]["name"] for r in result.by_type(HTTPROUTE)}
 
     assert names(["GET", "POST"]) == names(["POST", "GET"])
+
+
+def invoke_resources(result: ProgramRun) -> list[str]:
+    return [
+        arn
+        for policy in result.by_type("aws:iam/policy:Policy")
+        for arn in json.loads(reveal(policy.inputs)["policy"])["Statement"][0]["Resource"]
+    ]
+
+
+def test_the_composites_own_credentials_may_invoke_the_alias_the_backend_invokes() -> None:
+    result = run(
+        lambda: LambdaGatewayRoute(
+            "c",
+            {
+                "function": {"function_name": "orders", "code": code(), "alias": "live"},
+                "backend": {"kgateway_version": "v2.4"},
+            },
+        )
+    )
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:orders"
+    assert reveal(result.one(BACKEND).inputs)["spec"]["aws"]["lambda"]["qualifier"] == "live"
+    assert invoke_resources(result) == [arn, f"{arn}:live"]
+
+
+def test_a_qualified_function_arn_is_invoked_at_its_qualifier() -> None:
+    arn = "arn:aws:lambda:eu-west-1:210987654321:function:orders"
+    result = run(
+        lambda: LambdaGatewayRoute("c", {"existing_function": f"{arn}:live", "backend": {"kgateway_version": "v2.4"}})
+    )
+    spec = reveal(result.one(BACKEND).inputs)["spec"]["aws"]
+    assert (spec["lambda"]["qualifier"], spec["lambda"]["accountId"], spec["region"]) == (
+        "live",
+        "210987654321",
+        "eu-west-1",
+    )
+    assert spec["lambda"]["functionName"] == "orders"
+    assert invoke_resources(result) == [arn, f"{arn}:live"]
