@@ -1,12 +1,13 @@
 """One input layer for every component, driven by the TypedDicts the package schema is generated from.
 
-Pulumi's analyzer (pulumi `provider/experimental/analyzer.py`) turns each component's args TypedDict into the
-schema other languages program against; this module walks the same TypedDict, so the checks and the schema cannot
-disagree. Every input is checked for its declared type where the component is constructed: plain values at once,
-values inside Outputs (`pulumi.Input[T]`) when they resolve, by an `apply` the component's children take instead
-of the caller's Output, so a bad value fails the update with the input's name before any child's API call uses it.
-An Output is never formatted into a string. Then the component's own rules (the real APIs' patterns, in the
-component's `check_*_args`) run on the plain values, and again on each resolved value.
+Pulumi's analyzer (pulumi/pulumi `sdk/python/lib/pulumi/provider/experimental/analyzer.py`) turns each
+component's args TypedDict into the schema other languages program against; this module walks the same
+TypedDict, so the checks and the schema cannot disagree. Every input is checked for its declared type where the
+component is constructed: plain values at once, values inside Outputs (`pulumi.Input[T]`) when they resolve, by
+an `apply` the component's children take instead of the caller's Output, so a bad value fails the update with
+the input's name before any child's API call uses it. An Output is never formatted into a string. Then the
+component's own rules (the real APIs' patterns, in the component's `check_*_args`) run on the plain values, and
+again on each resolved value.
 """
 
 from __future__ import annotations

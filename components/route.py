@@ -20,6 +20,7 @@ from .validation import (
     HTTP_METHODS,
     MAX_HEADER_VALUE,
     MAX_HEADERS,
+    MAX_HOSTNAME,
     MAX_HOSTNAMES,
     InputChecker,
     dns_label_for,
@@ -117,6 +118,10 @@ def check_match_args(checker: InputChecker, args: Mapping[str, Any], prefix: str
             "must be DNS names, optionally '*.'-prefixed",
             "api.example.com",
         )
+        if isinstance(hostname, str) and len(hostname) > MAX_HOSTNAME:
+            checker.fail(
+                f"{prefix}hostnames", hostname, f"must be at most {MAX_HOSTNAME} characters each", "api.example.com"
+            )
 
 
 def check_route_args(checker: InputChecker, args: Mapping[str, Any], prefix: str = "") -> None:

@@ -37,10 +37,11 @@ FUNCTION_ARN_RE = re.compile(
 PATH_CHARS_RE = re.compile(r"^/[-A-Za-z0-9._~!$&'()*+,;=:@%/]*$")
 PATH_FORBIDDEN = ("//", "/./", "/../", "%2f", "%2F", "#")
 HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]{1,256}$")
-HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+HOSTNAME_RE = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # Gateway API (gateway-api `apis/v1/httproute_types.go`, the CRD's maxItems/minLength): at most 16 hostnames and
-# 16 header matches per route match, each header value 1 to 4,096 characters.
+# 16 header matches per route match, each header value 1 to 4,096 characters, each hostname at most 253.
 MAX_HOSTNAMES = 16
+MAX_HOSTNAME = 253
 MAX_HEADERS = 16
 MAX_HEADER_VALUE = 4096
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")

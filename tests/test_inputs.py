@@ -406,3 +406,9 @@ def test_a_qualified_function_arn_is_invoked_at_its_qualifier() -> None:
     )
     assert spec["lambda"]["functionName"] == "orders"
     assert invoke_resources(result) == [arn, f"{arn}:live"]
+
+
+def test_a_hostname_over_253_characters_is_refused_by_the_route() -> None:
+    hostname = ".".join(["a" * 60] * 4) + ".example.com"
+    text = refused(lambda: LambdaRoute("r", {"path": "/x", "backend_name": "b", "hostnames": [hostname]}))
+    assert "hostnames = 'aaaa" in text and "must be at most 253 characters each" in text
