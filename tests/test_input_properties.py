@@ -167,7 +167,7 @@ CASES = [(component, path, spec) for component in VALID for path, spec in input_
 
 
 @settings(
-    max_examples=15,
+    max_examples=10,
     deadline=None,
     derandomize=True,
     phases=[Phase.explicit, Phase.generate],
