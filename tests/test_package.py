@@ -356,6 +356,6 @@ for component in (LambdaBackend, LambdaFunction):
         "oidcProvider = (unset): is required when mode is 'irsa'",
         "ambientRoleArn = (unset): is required when mode is 'assume-role'",
         "LambdaBackend 'x': invalid inputs (1 problem(s)):\n  - functionName = (unset): is required (example: echo)",
-        "code = (unset): is required: an archive of the function's code",
+        "code = (unset): is required (example: pulumi.FileArchive('lambda_src/echo'))",
     ):
         assert line in done.stdout, line
