@@ -27,16 +27,15 @@ from .kgateway_api import (
 )
 from .tokens import component_options, token
 from .validation import (
-    ACCOUNT_ID_RE,
-    DNS_LABEL_RE,
-    DNS_LABEL_RULE,
+    ACCOUNT_ID,
+    DNS_LABEL,
     DNS_SUBDOMAIN_RE,
     DNS_SUBDOMAIN_RULE,
-    ENDPOINT_URL_RE,
-    FUNCTION_NAME_RE,
-    QUALIFIER_RE,
-    REGION_RE,
-    ROLE_ARN_RE,
+    ENDPOINT_URL,
+    FUNCTION_NAME,
+    QUALIFIER,
+    REGION,
+    ROLE_ARN,
     InputChecker,
     dns_label_for,
     plain,
@@ -149,35 +148,21 @@ class LambdaBackendArgs(TypedDict):
 def check_backend_args(checker: InputChecker, args: Mapping[str, Any], prefix: str = "") -> None:
     """The Backend's plain inputs against kgateway's CRD patterns and Kubernetes' name rules."""
     checker.pattern(f"{prefix}name", args.get("name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "echo")
-    checker.pattern(
-        f"{prefix}functionName",
-        args.get("function_name"),
-        FUNCTION_NAME_RE,
-        "must be 1 to 64 of A-Z a-z 0-9 - _",
-        "echo",
-    )
-    checker.pattern(f"{prefix}namespace", args.get("namespace"), DNS_LABEL_RE, DNS_LABEL_RULE, "kgateway-system")
+    checker.rule(f"{prefix}functionName", args.get("function_name"), FUNCTION_NAME)
+    checker.rule(f"{prefix}namespace", args.get("namespace"), DNS_LABEL)
     checker.choice(f"{prefix}kgatewayVersion", args.get("kgateway_version"), [r.value for r in KgatewayRelease])
-    checker.pattern(f"{prefix}accountId", args.get("account_id"), ACCOUNT_ID_RE, "must be 12 digits", "123456789012")
-    checker.pattern(f"{prefix}region", args.get("region"), REGION_RE, "must be an AWS region", "us-east-1")
+    checker.rule(f"{prefix}accountId", args.get("account_id"), ACCOUNT_ID)
+    checker.rule(f"{prefix}region", args.get("region"), REGION)
     checker.pattern(f"{prefix}secretName", args.get("secret_name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "aws-creds")
-    checker.pattern(
-        f"{prefix}assumeRoleArn",
-        args.get("assume_role_arn"),
-        ROLE_ARN_RE,
-        "must be an IAM role ARN",
-        "arn:aws:iam::123456789012:role/lambda-invoker",
+    checker.rule(
+        f"{prefix}assumeRoleArn", args.get("assume_role_arn"), ROLE_ARN, "arn:aws:iam::123456789012:role/lambda-invoker"
     )
-    checker.pattern(
-        f"{prefix}qualifier", args.get("qualifier"), QUALIFIER_RE, "must be $LATEST, a version or an alias", "$LATEST"
-    )
+    checker.rule(f"{prefix}qualifier", args.get("qualifier"), QUALIFIER)
     checker.choice(f"{prefix}invocationMode", args.get("invocation_mode"), [m.value for m in InvocationMode])
     checker.choice(
         f"{prefix}payloadTransformMode", args.get("payload_transform_mode"), [m.value for m in PayloadTransformMode]
     )
-    checker.pattern(
-        f"{prefix}endpointUrl", args.get("endpoint_url"), ENDPOINT_URL_RE, "must be an http(s) URL", "http://moto:5000"
-    )
+    checker.rule(f"{prefix}endpointUrl", args.get("endpoint_url"), ENDPOINT_URL)
     release = plain(args.get("kgateway_version"))
     shape = KGATEWAY_VERSIONS.get(release) if isinstance(release, str) else None
     if (

@@ -22,10 +22,10 @@ from .validation import (
     DNS_SUBDOMAIN_RULE,
     FUNCTION_ARN_RE,
     FUNCTION_NAME_RE,
-    OIDC_PROVIDER_RE,
-    QUALIFIER_RE,
-    ROLE_ARN_RE,
-    ROTATION_RE,
+    OIDC_PROVIDER,
+    QUALIFIER,
+    ROLE_ARN,
+    ROTATION,
     InputChecker,
     dns_label_for,
     plain,
@@ -187,12 +187,8 @@ def check_targets(checker: InputChecker, targets: Any, mode: str) -> None:
         function = target.get("function") if isinstance(target, Mapping) else None
         if not isinstance(function, str) or not (FUNCTION_NAME_RE.match(function) or FUNCTION_ARN_RE.match(function)):
             checker.fail(f"functions[{index}].function", function, "must be a function name or ARN", "echo")
-        checker.pattern(
-            f"functions[{index}].qualifier",
-            target.get("qualifier") if isinstance(target, Mapping) else None,
-            QUALIFIER_RE,
-            "must be $LATEST, a version or an alias",
-            "live",
+        checker.rule(
+            f"functions[{index}].qualifier", target.get("qualifier") if isinstance(target, Mapping) else None, QUALIFIER
         )
     if mode == CredentialsMode.PROVIDED.value:
         return
@@ -217,9 +213,7 @@ def check_credentials_args(checker: InputChecker, args: Mapping[str, Any], prefi
     mode = credentials_mode(args)
     checker.choice(f"{prefix}mode", mode, [m.value for m in CredentialsMode])
     checker.pattern(f"{prefix}secretName", args.get("secret_name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "aws-creds")
-    checker.pattern(
-        f"{prefix}rotation", args.get("rotation"), ROTATION_RE, "must be 1 to 64 of A-Z a-z 0-9 . _ -", "2026-11"
-    )
+    checker.rule(f"{prefix}rotation", args.get("rotation"), ROTATION)
     keys = ("access_key_id", "secret_access_key", "session_token")
     if mode == CredentialsMode.PROVIDED.value:
         for key, schema_name in (("access_key_id", "accessKeyId"), ("secret_access_key", "secretAccessKey")):
@@ -237,13 +231,7 @@ def check_credentials_args(checker: InputChecker, args: Mapping[str, Any], prefi
             "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE",
             " when mode is 'irsa'",
         )
-        checker.pattern(
-            f"{prefix}oidcProvider",
-            args.get("oidc_provider"),
-            OIDC_PROVIDER_RE,
-            "must be an IAM OIDC provider ARN or https:// issuer URL",
-            "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE",
-        )
+        checker.rule(f"{prefix}oidcProvider", args.get("oidc_provider"), OIDC_PROVIDER)
         checker.pattern(
             f"{prefix}gatewayParametersName",
             args.get("gateway_parameters_name"),
@@ -258,13 +246,7 @@ def check_credentials_args(checker: InputChecker, args: Mapping[str, Any], prefi
             "arn:aws:iam::123456789012:role/kgateway-proxy",
             " when mode is 'assume-role'",
         )
-        checker.pattern(
-            f"{prefix}ambientRoleArn",
-            args.get("ambient_role_arn"),
-            ROLE_ARN_RE,
-            "must be an IAM role ARN",
-            "arn:aws:iam::123456789012:role/kgateway-proxy",
-        )
+        checker.rule(f"{prefix}ambientRoleArn", args.get("ambient_role_arn"), ROLE_ARN)
 
 
 def check_gateway_credentials_args(checker: InputChecker, args: Mapping[str, Any]) -> None:

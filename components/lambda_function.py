@@ -13,11 +13,11 @@ from .execution_role import lambda_execution_role
 from .inputs import checked_inputs
 from .tokens import component_options, token
 from .validation import (
-    ALIAS_RE,
-    FUNCTION_NAME_RE,
-    HANDLER_RE,
+    ALIAS,
+    FUNCTION_NAME,
+    HANDLER,
     LOG_RETENTION_DAYS,
-    ROLE_ARN_RE,
+    ROLE_ARN,
     InputChecker,
     plain,
     whole,
@@ -71,20 +71,8 @@ class LambdaFunctionArgs(TypedDict):
 
 def check_function_args(checker: InputChecker, args: LambdaFunctionArgs, prefix: str = "") -> None:
     """The function's plain inputs against AWS's rules."""
-    checker.pattern(
-        f"{prefix}functionName",
-        args.get("function_name"),
-        FUNCTION_NAME_RE,
-        "must be 1 to 64 of A-Z a-z 0-9 - _",
-        "echo",
-    )
-    checker.pattern(
-        f"{prefix}handler",
-        args.get("handler"),
-        HANDLER_RE,
-        "must be 1 to 128 characters without white space",
-        "index.handler",
-    )
+    checker.rule(f"{prefix}functionName", args.get("function_name"), FUNCTION_NAME)
+    checker.rule(f"{prefix}handler", args.get("handler"), HANDLER)
     checker.choice(f"{prefix}runtime", args.get("runtime"), [r.value for r in Runtime])
     checker.choice(f"{prefix}architecture", args.get("architecture"), [a.value for a in Architecture])
     checker.integer(f"{prefix}memorySize", args.get("memory_size"), 128, 10240, 128)
@@ -94,16 +82,8 @@ def check_function_args(checker: InputChecker, args: LambdaFunctionArgs, prefix:
         checker.fail(
             f"{prefix}logRetentionDays", retention, f"must be a CloudWatch retention period: {LOG_RETENTION_DAYS}", "14"
         )
-    checker.pattern(
-        f"{prefix}alias", args.get("alias"), ALIAS_RE, "must be 1 to 128 of A-Z a-z 0-9 - _, not only digits", "live"
-    )
-    checker.pattern(
-        f"{prefix}roleArn",
-        args.get("role_arn"),
-        ROLE_ARN_RE,
-        "must be an IAM role ARN",
-        "arn:aws:iam::123456789012:role/lambda-execution",
-    )
+    checker.rule(f"{prefix}alias", args.get("alias"), ALIAS)
+    checker.rule(f"{prefix}roleArn", args.get("role_arn"), ROLE_ARN, "arn:aws:iam::123456789012:role/lambda-execution")
 
 
 # Which stack and component made a function or log group. Informative only (for a human in the console): a

@@ -58,7 +58,7 @@ from .validation import (
     DNS_SUBDOMAIN_RULE,
     HEADER_NAME_RE,
     HTTP_METHODS,
-    ROTATION_RE,
+    ROTATION,
     InputChecker,
     plain,
     whole,
@@ -296,9 +296,7 @@ def check_api_keys(checker: InputChecker, keys: Mapping[str, Any], prefix: str) 
     if isinstance(clients, list) and any(str(c).endswith(".previous") for c in clients):
         checker.fail(f"{prefix}clients", clients, "must not end in .previous (that names the previous keys)", "mobile")
     for key, schema_name in (("rotation", "rotation"), ("previous_rotation", "previousRotation")):
-        checker.pattern(
-            f"{prefix}{schema_name}", keys.get(key), ROTATION_RE, "must be 1 to 64 of A-Z a-z 0-9 . _ -", "2"
-        )
+        checker.rule(f"{prefix}{schema_name}", keys.get(key), ROTATION, "2")
     if keys.get("previous_rotation") is not None and keys.get("previous_rotation") == (keys.get("rotation") or "1"):
         checker.fail(f"{prefix}previousRotation", keys.get("previous_rotation"), "must differ from rotation", "1")
     sources = keys.get("key_sources")

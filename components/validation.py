@@ -58,6 +58,38 @@ DNS_SUBDOMAIN_RULE = (
 )
 
 
+@dataclass(frozen=True)
+class Rule:
+    """One rule of a real API on a string: its pattern, what the message says is allowed, and an example. The
+    components' checks and the stack config's reader both state a rule through this table, in the same words."""
+
+    pattern: re.Pattern[str]
+    allowed: str
+    example: str
+
+
+FUNCTION_NAME = Rule(
+    FUNCTION_NAME_RE, "must be 1 to 64 letters, digits, '-' or '_' (AWS Lambda's rule for a function name)", "echo"
+)
+ALIAS = Rule(ALIAS_RE, "must be an alias name: 1 to 128 letters, digits, '-' or '_', not only digits", "live")
+QUALIFIER = Rule(QUALIFIER_RE, "must be $LATEST, a version number or an alias name", "$LATEST")
+HANDLER = Rule(HANDLER_RE, "must be 1 to 128 characters without white space (Lambda's handler)", "index.handler")
+ACCOUNT_ID = Rule(ACCOUNT_ID_RE, "must be 12 digits", "123456789012")
+REGION = Rule(REGION_RE, "must be an AWS region code", "us-east-1")
+ENDPOINT_URL = Rule(ENDPOINT_URL_RE, "must be an http(s) URL", "http://moto.example:5000")
+ROTATION = Rule(
+    ROTATION_RE, "must be 1 to 64 letters, digits, '.', '_' or '-'; change it to rotate the keys", "2026-11"
+)
+OIDC_PROVIDER = Rule(
+    OIDC_PROVIDER_RE,
+    "must be the cluster's IAM OIDC provider: an oidc-provider ARN or an https:// issuer URL",
+    "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE",
+)
+ROLE_ARN = Rule(ROLE_ARN_RE, "must be an IAM role ARN", "arn:aws:iam::123456789012:role/kgateway-proxy")
+DNS_LABEL = Rule(DNS_LABEL_RE, DNS_LABEL_RULE, "kgateway-system")
+DNS_SUBDOMAIN = Rule(DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "echo")
+
+
 # Inputs whose values are never shown in a message, whatever their type (they are credentials).
 SECRET_INPUTS = ("accessKeyId", "secretAccessKey", "sessionToken")
 
@@ -171,6 +203,10 @@ class InputChecker:
             self.fail(name, value, allowed, example)
         elif value is not None and not isinstance(value, str | pulumi.Output):
             self.fail(name, value, "must be a string", example)
+
+    def rule(self, name: str, value: Any, rule: Rule, example: str | None = None) -> None:
+        """`pattern` with a rule of the shared table (its words, its example unless one is given)."""
+        self.pattern(name, value, rule.pattern, rule.allowed, example or rule.example)
 
     def choice(self, name: str, value: Any, allowed: Iterable[str]) -> None:
         options = list(allowed)

@@ -28,22 +28,24 @@ from components.kgateway_api import (
 )
 from components.lambda_function import Architecture, Runtime
 from components.validation import (
-    ACCOUNT_ID_RE,
-    ALIAS_RE,
+    ACCOUNT_ID,
+    ALIAS,
     DNS_LABEL_RE,
     DNS_SUBDOMAIN_RE,
-    ENDPOINT_URL_RE,
+    ENDPOINT_URL,
     FUNCTION_ARN_RE,
-    FUNCTION_NAME_RE,
+    FUNCTION_NAME,
     HEADER_NAME_RE,
     HOSTNAME_RE,
     HTTP_METHODS,
     LOG_RETENTION_DAYS,
-    OIDC_PROVIDER_RE,
-    QUALIFIER_RE,
-    ROLE_ARN_RE,
-    ROTATION_RE,
+    OIDC_PROVIDER,
+    QUALIFIER,
+    REGION,
+    ROLE_ARN,
+    ROTATION,
     InputProblem,
+    Rule,
     dns_label_for,
     path_problem,
     regex_problem,
@@ -59,7 +61,6 @@ CREDENTIALS_MODES: tuple[str, ...] = tuple(m.value for m in CredentialsMode)
 RUNTIMES: tuple[str, ...] = tuple(r.value for r in Runtime)
 ARCHITECTURES: tuple[str, ...] = tuple(a.value for a in Architecture)
 SOURCE_DIR_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$")
 GATEWAY_URL_RE = re.compile(r"^https?://[^\s/]+$")
 # Go's time.Time String(): what the CLI hands over for an unquoted YAML timestamp (tools/pulumi_cli.py go_resolve).
 GO_TIME_TEXT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)? [-+][0-9]{4} \S+$")
@@ -418,6 +419,18 @@ class _Reader:
             return example
         return value
 
+    def rule(self, name: str, rule: Rule, required: str | None = None, example: str | None = None) -> str:
+        """A value the shared rule (components/validation.py) must accept, in the rule's words; `required`: what
+        to say when it is unset, if that needs more than the rule (when it is needed, how to set it)."""
+        example = example or rule.example
+        if required is not None and self.raw(name) is None:
+            self.fail(name, None, required, example)
+            return example
+        return self.pattern(name, rule.pattern, rule.allowed, example)
+
+    def optional_rule(self, name: str, rule: Rule, example: str | None = None) -> str | None:
+        return self.optional_pattern(name, rule.pattern, rule.allowed, example or rule.example)
+
     def optional_pattern(self, name: str, regex: re.Pattern[str], allowed: str, example: str) -> str | None:
         value = self.raw(name)
         if value is None or value == "":
@@ -494,12 +507,7 @@ def _read_path(reader: _Reader, match: str) -> str:
 def _read_credentials(reader: _Reader) -> CredentialsSettings:
     mode = reader.choice("credentialsMode", CREDENTIALS_MODES)
     secret_name = reader.dns_subdomain("secretName", "aws-creds")
-    rotation = reader.pattern(
-        "credentialsRotation",
-        ROTATION_RE,
-        "must be 1 to 64 letters, digits, '.', '_' or '-'; change it to rotate the access key",
-        "2026-11",
-    )
+    rotation = reader.rule("credentialsRotation", ROTATION)
     if mode != "provided":
         for key in ("accessKeyId", "secretAccessKey", "sessionToken"):
             if reader.raw(key) is not None:
@@ -510,11 +518,10 @@ def _read_credentials(reader: _Reader) -> CredentialsSettings:
                     "provided",
                 )
         if mode == "irsa":
-            oidc_provider = reader.pattern(
+            oidc_provider = reader.rule(
                 "oidcProvider",
-                OIDC_PROVIDER_RE,
+                OIDC_PROVIDER,
                 "is required when credentialsMode is 'irsa': the cluster's IAM OIDC provider ARN or issuer URL",
-                "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE",
             )
             parameters_name = (
                 reader.dns_subdomain("gatewayParametersName", "lambda-irsa")
@@ -539,12 +546,11 @@ def _read_credentials(reader: _Reader) -> CredentialsSettings:
                 mode="assume-role",
                 secret_name=secret_name,
                 rotation=rotation,
-                ambient_role_arn=reader.pattern(
+                ambient_role_arn=reader.rule(
                     "ambientRoleArn",
-                    ROLE_ARN_RE,
+                    ROLE_ARN,
                     "is required when credentialsMode is 'assume-role': the IAM role ARN the gateway already runs "
                     "as (its IRSA or pod identity role)",
-                    "arn:aws:iam::123456789012:role/kgateway-proxy",
                 ),
             )
         return CredentialsSettings(mode="generated", secret_name=secret_name, rotation=rotation)
@@ -602,12 +608,7 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
     """Read and validate the whole stack config; raise ConfigError listing every problem."""
     reader = _Reader(source or PulumiConfigSource())
     _check_keys(reader)
-    region = reader.pattern(
-        "aws:region",
-        REGION_RE,
-        "must be an AWS region code; set it with `pulumi config set aws:region <region>`",
-        "us-east-1",
-    )
+    region = reader.rule("aws:region", REGION, "is required; set it with `pulumi config set aws:region <region>`")
 
     credentials = _read_credentials(reader)
     version_name = reader.choice("kgatewayVersion", (AUTO, *KGATEWAY_VERSIONS))
@@ -623,10 +624,8 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
     shared = _SharedBackend(
         kgateway=version,
         namespace=reader.dns_label("namespace", "kgateway-system"),
-        account_id=reader.optional_pattern("accountId", ACCOUNT_ID_RE, "must be 12 digits", "123456789012"),
-        endpoint_url=reader.optional_pattern(
-            "endpointUrl", ENDPOINT_URL_RE, "must be an http(s) URL", "http://moto.example:5000"
-        ),
+        account_id=reader.optional_rule("accountId", ACCOUNT_ID),
+        endpoint_url=reader.optional_rule("endpointUrl", ENDPOINT_URL),
         wait_for_acceptance=reader.boolean("waitForAcceptance"),
     )
     secret_namespace = reader.raw("secretNamespace")
@@ -767,12 +766,7 @@ def _read_target(
         function_name = arn_name
         name_origin: Origin = (reader.key("functionArn"), existing)
     else:
-        function_name = reader.pattern(
-            "functionName",
-            FUNCTION_NAME_RE,
-            "must be 1 to 64 letters, digits, '-' or '_' (AWS Lambda's rule for a function name)",
-            "echo",
-        )
+        function_name = reader.rule("functionName", FUNCTION_NAME)
         if arn_name is not None and function_name != arn_name:
             reader.fail("functionName", function_name, f"must be the name in the ARN ({arn_name}) or unset", arn_name)
         name_origin = (reader.key("functionName"), function_name)
@@ -802,9 +796,7 @@ def _read_target(
         memory_mb=reader.integer("memorySize", 128, 10240, 128),
         timeout_s=reader.integer("timeout", 1, 900, 10),
         log_retention_days=_read_retention(reader),
-        alias=reader.optional_pattern(
-            "alias", ALIAS_RE, "must be an alias name: 1 to 128 letters, digits, '-' or '_', not only digits", "live"
-        ),
+        alias=reader.optional_rule("alias", ALIAS),
     )
     version = shared.kgateway
     # Unset means pass-through ("None"), the guide's response, where the version has the switch at all.
@@ -820,9 +812,7 @@ def _read_target(
             f"is not a field of kgateway {version.name}; {_only(having)}",
             "unset it, or set kgatewayVersion to " + having[0],
         )
-    qualifier = reader.optional_pattern(
-        "qualifier", QUALIFIER_RE, "must be $LATEST, a version number or an alias name", "$LATEST"
-    )
+    qualifier = reader.optional_rule("qualifier", QUALIFIER)
     if function.alias is not None and qualifier not in (None, function.alias):
         reader.fail(
             "qualifier",

@@ -241,7 +241,7 @@ def test_lambdas_handler_rule() -> None:
 
 
 def test_the_backend_needs_a_function_name() -> None:
-    assert "functionName = '': must be 1 to 64 of A-Z a-z 0-9 - _" in refused(
+    assert "functionName = '': must be 1 to 64 letters, digits, '-' or '_'" in refused(
         lambda: LambdaBackend("b", {"function_name": ""})
     )
 

@@ -1,0 +1,54 @@
+"""One home for each rule's message: the stack config and the components refuse a bad value in the same words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components import validation
+from components.backend import check_backend_args
+from components.credentials import check_credentials_args
+from components.lambda_function import check_function_args
+from components.validation import InputChecker, Rule
+from program.config import ConfigError, MappingConfigSource, load_settings
+
+BASE = {"aws:region": "us-east-1", "kgatewayVersion": "v2.4"}
+
+# (the rule, a config that breaks it, the component check and the args that break it the same way)
+CASES: list[tuple[Rule, dict[str, str], Any, dict[str, Any]]] = [
+    (validation.FUNCTION_NAME, {"functionName": "bad name!"}, check_function_args, {"function_name": "bad name!"}),
+    (validation.ALIAS, {"alias": "123"}, check_function_args, {"function_name": "echo", "alias": "123"}),
+    (validation.QUALIFIER, {"qualifier": "bad qualifier"}, check_backend_args, {"qualifier": "bad qualifier"}),
+    (validation.ACCOUNT_ID, {"accountId": "12345"}, check_backend_args, {"account_id": "12345"}),
+    (validation.REGION, {"aws:region": "Europe"}, check_backend_args, {"region": "Europe"}),
+    (validation.ENDPOINT_URL, {"endpointUrl": "ftp://x"}, check_backend_args, {"endpoint_url": "ftp://x"}),
+    (validation.ROTATION, {"credentialsRotation": "a b"}, check_credentials_args, {"rotation": "a b"}),
+    (
+        validation.OIDC_PROVIDER,
+        {"credentialsMode": "irsa", "oidcProvider": "oidc.example"},
+        check_credentials_args,
+        {"mode": "irsa", "oidc_provider": "oidc.example"},
+    ),
+    (
+        validation.ROLE_ARN,
+        {"credentialsMode": "assume-role", "ambientRoleArn": "role/x"},
+        check_credentials_args,
+        {"mode": "assume-role", "ambient_role_arn": "role/x"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("rule", "config", "check", "args"), CASES, ids=[c[0].example for c in CASES])
+def test_the_config_and_the_components_refuse_in_the_rules_own_words(
+    rule: Rule, config: dict[str, str], check: Any, args: dict[str, Any]
+) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings(MappingConfigSource({**BASE, **config}))
+    config_allowed = {problem.allowed for problem in refused.value.problems}
+    checker = InputChecker("Component", "name")
+    check(checker, args)
+    component_allowed = {problem.allowed for problem in checker.problems}
+    assert rule.allowed in config_allowed, config_allowed
+    assert rule.allowed in component_allowed, component_allowed
+    assert not rule.pattern.match(next(iter(args.values())) if len(args) == 1 else list(args.values())[-1])
