@@ -13,7 +13,7 @@ from components.credentials import ATTACHED_POLICIES, MANAGED_POLICY_CHARACTERS,
 from components.execution_role import role_resource_name
 from components.validation import dns_label_for
 from tests.conftest import FakeAwsMocks, RunStack
-from tests.moto_harness import MotoDeployment, attached_documents
+from tests.support.lifecycle import MotoDeployment, attached_documents
 from tests.test_moto_deploy import aws, evaluate  # noqa: F401 (the fixture)
 from tools.aws_rules import (
     AwsLimitError,

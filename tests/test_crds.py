@@ -17,7 +17,7 @@ from components.kgateway_api import (
     shape_from_crd,
 )
 from tests.conftest import ACCOUNT, FakeAwsMocks, RunStack
-from tests.kgateway_reference import BACKEND_CRDS, BASIS, backend_crd, crd_errors, object_errors
+from tests.support.kgateway_reference import BACKEND_CRDS, BASIS, backend_crd, crd_errors, object_errors
 from tools.engine import reveal
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.moto_harness import Key, MotoDeployment
+from tests.support.lifecycle import Key, MotoDeployment
 from tests.test_moto_deploy import aws, dev_config, generated_key, secret_data  # noqa: F401 (the fixture)
 from tools.engine import ProgramRun, reveal
 

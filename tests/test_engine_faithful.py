@@ -13,7 +13,7 @@ import pytest
 
 from components.packaging import package_lambda
 from program.config import PROJECT_ROOT
-from tests.moto_harness import RELEASE_0_1, AlreadyExistsError, MotoDeployment, up_release
+from tests.support.lifecycle import RELEASE_0_1, AlreadyExistsError, MotoDeployment, up_release
 from tests.test_day2 import PROVIDER
 from tests.test_moto_deploy import aws, dev_config  # noqa: F401 (the fixture)
 from tools.engine import ProgramRun, current_registration, run_program

@@ -10,8 +10,8 @@ import pytest
 from components.kgateway_api import KGATEWAY_VERSIONS
 from program.config import ConfigError
 from tests.conftest import ACCOUNT, RunStack
-from tests.kgateway_reference import object_errors
-from tests.moto_harness import MotoDeployment, attached_documents
+from tests.support.kgateway_reference import object_errors
+from tests.support.lifecycle import MotoDeployment, attached_documents
 from tests.test_moto_deploy import aws, dev_config, evaluate  # noqa: F401 (the fixture)
 from tools.engine import reveal
 

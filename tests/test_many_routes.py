@@ -11,8 +11,8 @@ import pytest
 from components.kgateway_api import KGATEWAY_VERSIONS
 from program.config import ConfigError
 from tests.conftest import ACCOUNT, FakeAwsMocks, RunStack
-from tests.kgateway_reference import object_errors
-from tests.moto_harness import MotoDeployment, attached_documents
+from tests.support.kgateway_reference import object_errors
+from tests.support.lifecycle import MotoDeployment, attached_documents
 from tests.test_moto_deploy import aws, evaluate  # noqa: F401 (the fixture)
 from tools.engine import ProgramRun, reveal, run_program, stack_config
 

@@ -20,7 +20,7 @@ from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, PermissionRes
 from moto.iam.aws_managed_policies import aws_managed_policies_data
 from moto.iam.models import AWSManagedPolicy, iam_backends
 
-from tests.moto_harness import DeleteConflictError, MotoDeployment, attached_documents
+from tests.support.lifecycle import DeleteConflictError, MotoDeployment, attached_documents
 from tools.engine import reveal, stack_config
 from tools.plan import plan_document
 

@@ -12,7 +12,7 @@ import yaml
 
 from program.runtime import GC_THRESHOLDS
 from tests.conftest import MAIN_BACKEND_CRD, require_crds, run_tools
-from tests.kgateway_reference import BASIS
+from tests.support.kgateway_reference import BASIS
 from tools.engine import RegisteredResource, run_program
 from tools.plan import PlaceholderMocks, in_dependency_order, plan, plan_document, render_text
 

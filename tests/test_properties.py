@@ -15,7 +15,7 @@ from components.kgateway_api import KGATEWAY_VERSIONS
 from components.validation import FUNCTION_NAME_RE
 from program.config import ConfigError, load_settings
 from tests.conftest import FakeAwsMocks
-from tests.kgateway_reference import CHECKED_KINDS, object_errors
+from tests.support.kgateway_reference import CHECKED_KINDS, object_errors
 from tests.test_config import DictSource
 from tools.engine import reveal, run_program, stack_config
 

@@ -21,7 +21,7 @@ import boto3
 import pytest
 
 from program.config import PROJECT_ROOT
-from tests.local_servers import free_port
+from tests.support.local_servers import free_port
 
 PULUMI = shutil.which("pulumi")
 NOT_RUN = "the real-engine test did not run: no `pulumi` CLI on PATH (install it to run the real engine)"

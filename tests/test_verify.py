@@ -11,7 +11,7 @@ import pytest
 
 from program.guide import GUIDE_RESPONSE
 from tests.conftest import run_tools
-from tests.local_servers import free_port, gateway_server, lambda_api_server
+from tests.support.local_servers import free_port, gateway_server, lambda_api_server
 from tools.verify import Check, Clock, Result, http_check, invoke_check, run_checks, until_passed
 
 

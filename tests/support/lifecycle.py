@@ -1031,7 +1031,7 @@ RELEASE_0_1 = "af51791^"
 
 def extract_release(revision: str, into: Path) -> Path:
     """The whole tree of the program at `revision` (from git), written under `into`; returns its `__main__.py`."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     names = subprocess.run(
         ["git", "ls-tree", "-r", "--name-only", revision], cwd=root, capture_output=True, text=True, check=True
     ).stdout.split()
