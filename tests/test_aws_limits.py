@@ -12,9 +12,11 @@ import pytest
 from components.credentials import ATTACHED_POLICIES, MANAGED_POLICY_CHARACTERS, invoke_only_policy
 from components.execution_role import role_resource_name
 from components.validation import dns_label_for
-from tests.conftest import FakeAwsMocks, RunStack
-from tests.support.lifecycle import MotoDeployment, attached_documents
-from tests.test_moto_deploy import aws, evaluate  # noqa: F401 (the fixture)
+from tests.conftest import RunStack
+from tests.support.aws_models import attached_documents
+from tests.support.fake_aws import FakeAwsMocks
+from tests.support.lifecycle import MotoDeployment
+from tests.support.moto_account import evaluate
 from tools.aws_rules import (
     AwsLimitError,
     IamState,
@@ -116,7 +118,7 @@ def test_provided_keys_make_no_policies_so_iams_quota_does_not_cap_them(tmp_path
         run_program(FakeAwsMocks(), {**config, "kgateway-lambda:mode": "generated"}, program=program)
 
 
-def test_many_functions_deploy_into_moto_and_the_key_may_invoke_exactly_them(aws: boto3.Session) -> None:  # noqa: F811
+def test_many_functions_deploy_into_moto_and_the_key_may_invoke_exactly_them(aws: boto3.Session) -> None:
     """24 functions with 64-character names already need two managed policies (200 would take minutes here)."""
     config = functions_config(24, name_length=64)
     config["aws:region"] = "us-east-1"
@@ -136,7 +138,7 @@ def test_many_functions_deploy_into_moto_and_the_key_may_invoke_exactly_them(aws
     assert iam.list_policies(Scope="Local")["Policies"] == []
 
 
-def test_200_functions_identity_deploys_into_moto_and_allows_exactly_them(aws: boto3.Session, tmp_path: Path) -> None:  # noqa: F811
+def test_200_functions_identity_deploys_into_moto_and_allows_exactly_them(aws: boto3.Session, tmp_path: Path) -> None:
     """The identity for 200 functions, really made in moto (IAM's sizes enforced by the harness), and moto's own
     IAM policy evaluator on the policies as moto stores them: each routed ARN allowed, nothing else."""
     names = [f"fn{i:03d}".ljust(40, "x") for i in range(200)]
