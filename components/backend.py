@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 from pulumi.runtime.rpc import UNKNOWN
 
+from .inputs import checked_inputs
 from .k8s_objects import awaited_resources, custom_resource, deferred_custom_resource, kubernetes_package_options
 from .kgateway_api import (
     AUTO,
@@ -32,7 +33,10 @@ from .validation import (
     DNS_SUBDOMAIN_RE,
     DNS_SUBDOMAIN_RULE,
     ENDPOINT_URL_RE,
+    FUNCTION_NAME_RE,
     QUALIFIER_RE,
+    REGION_RE,
+    ROLE_ARN_RE,
     InputChecker,
     dns_label_for,
     plain,
@@ -145,9 +149,25 @@ class LambdaBackendArgs(TypedDict):
 def check_backend_args(checker: InputChecker, args: Mapping[str, Any], prefix: str = "") -> None:
     """The Backend's plain inputs against kgateway's CRD patterns and Kubernetes' name rules."""
     checker.pattern(f"{prefix}name", args.get("name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "echo")
+    checker.pattern(
+        f"{prefix}functionName",
+        args.get("function_name"),
+        FUNCTION_NAME_RE,
+        "must be 1 to 64 of A-Z a-z 0-9 - _",
+        "echo",
+    )
     checker.pattern(f"{prefix}namespace", args.get("namespace"), DNS_LABEL_RE, DNS_LABEL_RULE, "kgateway-system")
     checker.choice(f"{prefix}kgatewayVersion", args.get("kgateway_version"), [r.value for r in KgatewayRelease])
     checker.pattern(f"{prefix}accountId", args.get("account_id"), ACCOUNT_ID_RE, "must be 12 digits", "123456789012")
+    checker.pattern(f"{prefix}region", args.get("region"), REGION_RE, "must be an AWS region", "us-east-1")
+    checker.pattern(f"{prefix}secretName", args.get("secret_name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "aws-creds")
+    checker.pattern(
+        f"{prefix}assumeRoleArn",
+        args.get("assume_role_arn"),
+        ROLE_ARN_RE,
+        "must be an IAM role ARN",
+        "arn:aws:iam::123456789012:role/lambda-invoker",
+    )
     checker.pattern(
         f"{prefix}qualifier", args.get("qualifier"), QUALIFIER_RE, "must be $LATEST, a version or an alias", "$LATEST"
     )
@@ -310,11 +330,8 @@ class LambdaBackend(pulumi.ComponentResource):
     """The payloadTransformMode the Backend carries (none where the installed kgateway lacks the field)."""
 
     def __init__(self, name: str, args: LambdaBackendArgs, opts: pulumi.ResourceOptions | None = None):
+        args = checked_inputs("LambdaBackend", name, LambdaBackendArgs, args, check_backend_args)
         super().__init__(token("LambdaBackend"), name, None, component_options("LambdaBackend", "kubernetes", opts))
-        checker = InputChecker("LambdaBackend", name)
-        check_backend_args(checker, args)
-        checker.required("functionName", args.get("function_name"), "echo")
-        checker.done()
         backend_name = args.get("name") or dns_label_for(name)
         namespace = args.get("namespace") or "kgateway-system"
         child = pulumi.ResourceOptions(parent=self)

@@ -10,10 +10,14 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from .execution_role import IAM_POLICY_NAME, iam_resource_name
+from .inputs import checked_inputs
 from .k8s_objects import COMMON_LABELS, custom_resource, fixed_name_options, object_resource_name
 from .kgateway_api import gateway_parameters_manifest
 from .tokens import component_options, token
 from .validation import (
+    DNS_LABEL_RE,
+    DNS_LABEL_RULE,
     DNS_SUBDOMAIN_RE,
     DNS_SUBDOMAIN_RULE,
     FUNCTION_ARN_RE,
@@ -263,6 +267,15 @@ def check_credentials_args(checker: InputChecker, args: Mapping[str, Any], prefi
         )
 
 
+def check_gateway_credentials_args(checker: InputChecker, args: Mapping[str, Any]) -> None:
+    """GatewayCredentials' own inputs: the credentials', the Secret's namespace and the targets."""
+    check_credentials_args(checker, args)
+    for key, schema_name in (("namespace", "namespace"), ("gateway_namespace", "gatewayNamespace")):
+        checker.pattern(schema_name, args.get(key), DNS_LABEL_RE, DNS_LABEL_RULE, "kgateway-system")
+    checker.pattern("gatewayName", args.get("gateway_name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "http")
+    check_targets(checker, args.get("functions"), credentials_mode(args))
+
+
 class GatewayCredentials(pulumi.ComponentResource):
     """The identity kgateway signs Lambda invocations with, and the Secret (accessKey, secretKey) it reads.
 
@@ -287,11 +300,8 @@ class GatewayCredentials(pulumi.ComponentResource):
     """The role the Backend names for kgateway to assume (assume-role mode)."""
 
     def __init__(self, name: str, args: GatewayCredentialsArgs, opts: pulumi.ResourceOptions | None = None):
+        args = checked_inputs("GatewayCredentials", name, GatewayCredentialsArgs, args, check_gateway_credentials_args)
         super().__init__(token("GatewayCredentials"), name, None, component_options("GatewayCredentials", "aws", opts))
-        checker = InputChecker("GatewayCredentials", name)
-        check_credentials_args(checker, args)
-        check_targets(checker, args.get("functions"), credentials_mode(args))
-        checker.done()
         self._args = _Resolved.of(name, args)
         child = pulumi.ResourceOptions(parent=self)
         none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
@@ -310,7 +320,7 @@ class GatewayCredentials(pulumi.ComponentResource):
         session_token: pulumi.Input[str] | None
         if resolved.mode == "generated":
             user = aws.iam.User(
-                f"{name}-invoker",
+                iam_resource_name(name, "invoker"),
                 path="/kgateway-lambda/",
                 tags={"purpose": "kgateway Lambda invocation"},
                 opts=child,
@@ -372,7 +382,7 @@ class GatewayCredentials(pulumi.ComponentResource):
                 function, qualifier = str(target["function"]), str(target.get("qualifier") or "$LATEST")
                 arn = function if function.startswith("arn:") else pulumi.Output.concat(prefix, function)
                 arns += [arn, pulumi.Output.concat(arn, ":", qualifier)]
-            policy_name = f"{name}-invoke-only-{index}"
+            policy_name = iam_resource_name(name, f"invoke-only-{index}", IAM_POLICY_NAME)
             policy = aws.iam.Policy(
                 policy_name,
                 path="/kgateway-lambda/",
@@ -394,7 +404,7 @@ class GatewayCredentials(pulumi.ComponentResource):
     def _assume_role(self, name: str, args: "_Resolved") -> None:
         assert args.ambient_role_arn is not None  # checked above
         role = self._invoke_only_role(
-            f"{name}-invoke-role",
+            iam_resource_name(name, "invoke-role"),
             assume_role_trust_policy(args.ambient_role_arn),
             "Assumed by the kgateway proxy's ambient identity to invoke routed Lambdas",
         )
@@ -410,7 +420,7 @@ class GatewayCredentials(pulumi.ComponentResource):
         )
         service_account = f"system:serviceaccount:{args.gateway_namespace}:{args.gateway_name}"
         role = self._invoke_only_role(
-            f"{name}-irsa",
+            iam_resource_name(name, "irsa"),
             oidc_provider_arn(args.oidc_provider, account_id).apply(
                 lambda arn: irsa_trust_policy(arn, service_account)
             ),

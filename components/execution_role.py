@@ -7,6 +7,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from .inputs import checked_inputs
 from .tokens import component_options, token
 
 LAMBDA_TRUST_POLICY = json.dumps(
@@ -24,18 +25,27 @@ LAMBDA_TRUST_POLICY = json.dumps(
 )
 
 
-# Pulumi auto-names a role `<resource name>-<7 random hex>` and IAM allows 64 characters: longer resource names
-# (from function names past 51 characters) are cut, with a hash of the whole name to keep them apart.
-ROLE_NAME_LIMIT = 64 - len("-") - 7
+# Pulumi auto-names an IAM resource `<resource name>-<7 random hex>` (pulumi-terraform-bridge `AutoName`), and IAM
+# allows 64 characters for users and roles, 128 for policies (AWS IAM User Guide, "IAM and AWS STS quotas").
+IAM_USER_OR_ROLE_NAME = 64
+IAM_POLICY_NAME = 128
+AUTONAME_SUFFIX = len("-") + 7
+ROLE_NAME_LIMIT = IAM_USER_OR_ROLE_NAME - AUTONAME_SUFFIX
+
+
+def iam_resource_name(component_name: str, role: str, limit: int = IAM_USER_OR_ROLE_NAME) -> str:
+    """`<name>-<role>`, short enough for Pulumi's auto-name to fit IAM's `limit`: a longer one is cut, with a hash
+    of the whole component name, so two names that share a long prefix stay apart (and a name that fits is kept)."""
+    wanted = f"{component_name}-{role}"
+    if len(wanted) <= limit - AUTONAME_SUFFIX:
+        return wanted
+    digest = hashlib.sha256(component_name.encode()).hexdigest()[:6]
+    return f"{component_name[: limit - AUTONAME_SUFFIX - len(role) - 1 - 7]}-{digest}-{role}"
 
 
 def role_resource_name(component_name: str) -> str:
     """`<name>-role`, short enough for Pulumi's auto-name to fit IAM's 64 characters."""
-    wanted = f"{component_name}-role"
-    if len(wanted) <= ROLE_NAME_LIMIT:
-        return wanted
-    digest = hashlib.sha256(component_name.encode()).hexdigest()[:6]
-    return f"{component_name[: ROLE_NAME_LIMIT - len('-role') - 7]}-{digest}-role"
+    return iam_resource_name(component_name, "role")
 
 
 def lambda_execution_role(name: str, description: str, parent: pulumi.Resource) -> aws.iam.Role:
@@ -73,6 +83,7 @@ class ExecutionRole(pulumi.ComponentResource):
     """The role's name."""
 
     def __init__(self, name: str, args: ExecutionRoleArgs, opts: pulumi.ResourceOptions | None = None):
+        args = checked_inputs("ExecutionRole", name, ExecutionRoleArgs, args)
         super().__init__(token("ExecutionRole"), name, None, component_options("ExecutionRole", None, opts))
         description = args.get("description") or "Execution role shared by Lambda functions kgateway routes"
         role = lambda_execution_role(name, description, self)

@@ -10,8 +10,18 @@ import pulumi
 import pulumi_aws as aws
 
 from .execution_role import lambda_execution_role
+from .inputs import checked_inputs
 from .tokens import component_options, token
-from .validation import ALIAS_RE, FUNCTION_NAME_RE, LOG_RETENTION_DAYS, ROLE_ARN_RE, InputChecker, plain, whole
+from .validation import (
+    ALIAS_RE,
+    FUNCTION_NAME_RE,
+    HANDLER_RE,
+    LOG_RETENTION_DAYS,
+    ROLE_ARN_RE,
+    InputChecker,
+    plain,
+    whole,
+)
 
 
 class Runtime(StrEnum):
@@ -68,9 +78,12 @@ def check_function_args(checker: InputChecker, args: LambdaFunctionArgs, prefix:
         "must be 1 to 64 of A-Z a-z 0-9 - _",
         "echo",
     )
-    checker.required(f"{prefix}functionName", args.get("function_name"), "echo")
-    checker.required(
-        f"{prefix}code", args.get("code"), "FileArchive('lambda_src/echo')", ": an archive of the function's code"
+    checker.pattern(
+        f"{prefix}handler",
+        args.get("handler"),
+        HANDLER_RE,
+        "must be 1 to 128 characters without white space",
+        "index.handler",
     )
     checker.choice(f"{prefix}runtime", args.get("runtime"), [r.value for r in Runtime])
     checker.choice(f"{prefix}architecture", args.get("architecture"), [a.value for a in Architecture])
@@ -205,10 +218,8 @@ class LambdaFunction(pulumi.ComponentResource):
     """The alias kgateway invokes, when `alias` is set."""
 
     def __init__(self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None):
+        args = checked_inputs("LambdaFunction", name, LambdaFunctionArgs, args, check_function_args)
         super().__init__(token("LambdaFunction"), name, None, component_options("LambdaFunction", "aws", opts))
-        checker = InputChecker("LambdaFunction", name)
-        check_function_args(checker, args)
-        checker.done()
         child = pulumi.ResourceOptions(parent=self)
         function_name = args["function_name"]
         alias_name = args.get("alias")

@@ -22,6 +22,7 @@ from .credentials import (
     check_credentials_args,
     credentials_mode,
 )
+from .inputs import checked_inputs
 from .lambda_function import LambdaFunction, LambdaFunctionArgs, check_function_args
 from .route import LambdaRoute, LambdaRouteArgs, PathMatch, check_match_args
 from .tokens import component_options, token
@@ -140,18 +141,58 @@ class LambdaGatewayRouteArgs(TypedDict):
     """Use an identity made elsewhere instead of making one."""
 
 
-def default_route_name(component_label: str, index: int, route: Mapping[str, Any]) -> str:
-    """The first route takes the component's name; others add a hash of what they match (stable under reordering)."""
-    if index == 0:
+def default_route_name(component_label: str, index: int, route: Mapping[str, Any], *, whole: bool = False) -> str:
+    """The first route takes the component's name; others add a hash of what they match (stable under reordering).
+
+    `whole`: the hash covers hostnames, headers and namespace too (for a route that matches like an earlier one
+    and differs only there; the shorter hash stays the default, so deployed routes keep their names)."""
+    if index == 0 and not whole:
         return component_label
-    signature = "|".join(
-        [
-            str(plain(route.get("match")) or "PathPrefix"),
-            str(route.get("path")),
-            str(sorted(route.get("methods") or [])),
+    parts = [
+        str(plain(route.get("match")) or "PathPrefix"),
+        str(route.get("path")),
+        str(sorted(route.get("methods") or [])),
+    ]
+    if whole:
+        parts += [
+            str(sorted(route.get("hostnames") or [])),
+            str(sorted((route.get("headers") or {}).items())),
+            str(route.get("namespace")),
         ]
-    )
+    signature = "|".join(parts)
     return f"{component_label[:55].rstrip('-')}-{hashlib.sha256(signature.encode()).hexdigest()[:6]}"
+
+
+def route_child_name(component_name: str, route_name: str) -> str:
+    """The LambdaRoute's Pulumi name: unique across composites (the composite's name, where it is missing)."""
+    return route_name if route_name.startswith(component_name) else f"{component_name}-{route_name}"
+
+
+def unique_route_names(name: str, label: str, routes: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Each route's HTTPRoute name, unique within the composite (and so its LambdaRoute's Pulumi name); a given
+    name that another route already has is refused, naming the input."""
+    checker = InputChecker("LambdaGatewayRoute", name)
+    taken: dict[str, int] = {}
+    names = []
+    for index, route in enumerate(routes):
+        given = route.get("name")
+        route_name = given or default_route_name(label, index, route)
+        if not given and (route_name in taken or route_child_name(name, route_name) in taken):
+            route_name = default_route_name(label, index, route, whole=True)
+        for key in (route_name, route_child_name(name, route_name)):
+            if key in taken:
+                checker.fail(
+                    f"routes[{index}].name" if given else f"routes[{index}]",
+                    given or dict(route),
+                    f"would be named {route_name!r} like routes[{taken[key]}]: each route of a composite needs its "
+                    "own name (give a distinct name, or make the routes differ)",
+                    f"{route_name}-2",
+                )
+                break
+        taken[route_name] = taken[route_child_name(name, route_name)] = index
+        names.append(route_name)
+    checker.done()
+    return names
 
 
 def check_composite_args(checker: InputChecker, args: Mapping[str, Any]) -> None:
@@ -219,10 +260,9 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
     ):
         """Python only: `route_depends_on`, what the HTTPRoutes wait for (e.g. a Gateway the caller creates);
         `backend_depends_on`, what the Backend waits for (e.g. `sharedCredentials`' keyless identity)."""
+        args = checked_inputs("LambdaGatewayRoute", name, LambdaGatewayRouteArgs, args, check_composite_args)
+        given_route_names = unique_route_names(name, dns_label_for(name), args.get("routes") or [])
         super().__init__(token("LambdaGatewayRoute"), name, None, component_options("LambdaGatewayRoute", None, opts))
-        checker = InputChecker("LambdaGatewayRoute", name)
-        check_composite_args(checker, args)
-        checker.done()
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         label = dns_label_for(name)
@@ -326,8 +366,7 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
             list(args["routes"]) if "routes" in args else [{"path": f"/{dns_label_for(plain_name)}"}]
         )
         route_components = []
-        for index, route in enumerate(routes):
-            route_name = route.get("name") or default_route_name(label, index, route)
+        for route, route_name in zip(routes, given_route_names if "routes" in args else [label], strict=True):
             route_args: dict[str, Any] = {key: value for key, value in route.items() if key != "name"}
             route_args.update(
                 name=route_name,
@@ -343,7 +382,7 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
             route_components.append(
                 LambdaRoute(
                     # Child names must be unique across composites: prefix the composite's name where it is missing.
-                    route_name if route_name.startswith(name) else f"{name}-{route_name}",
+                    route_child_name(name, route_name),
                     cast(LambdaRouteArgs, route_args),
                     # The HTTPRoute waits for the Backend through the name it takes from it.
                     opts=pulumi.ResourceOptions(parent=self, depends_on=list(route_depends_on)),

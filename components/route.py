@@ -6,6 +6,7 @@ from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
+from .inputs import checked_inputs
 from .k8s_objects import awaited_resources, custom_resource
 from .kgateway_api import http_route_manifest, reference_grant_manifest
 from .tokens import component_options, token
@@ -17,11 +18,16 @@ from .validation import (
     HEADER_NAME_RE,
     HOSTNAME_RE,
     HTTP_METHODS,
+    MAX_HEADER_VALUE,
+    MAX_HEADERS,
+    MAX_HOSTNAME,
+    MAX_HOSTNAMES,
     InputChecker,
     dns_label_for,
     path_problem,
     plain,
     regex_problem,
+    subdomain_cut,
 )
 
 
@@ -82,10 +88,29 @@ def check_match_args(checker: InputChecker, args: Mapping[str, Any], prefix: str
         checker.fail(f"{prefix}path", path, problem, "/echo")
     for method in args.get("methods") or []:
         checker.choice(f"{prefix}methods", method, HTTP_METHODS)
-    for header, value in (args.get("headers") or {}).items():
-        if not HEADER_NAME_RE.match(str(header)) or not isinstance(value, str) or len(value) > 4096:
-            checker.fail(f"{prefix}headers", {header: value}, "must map header names to strings", "x-env: dev")
-    for hostname in args.get("hostnames") or []:
+    headers = args.get("headers") or {}
+    for header, value in headers.items():
+        if (
+            not HEADER_NAME_RE.match(str(header))
+            or not isinstance(value, str)
+            or not 1 <= len(value) <= MAX_HEADER_VALUE
+        ):
+            checker.fail(
+                f"{prefix}headers",
+                {header: value},
+                f"must map header names to values of 1 to {MAX_HEADER_VALUE} characters",
+                "x-env: dev",
+            )
+    if len({str(header).lower() for header in headers}) < len(headers):
+        checker.fail(f"{prefix}headers", headers, "must name each header once (names ignore case)", "x-env: dev")
+    if len(headers) > MAX_HEADERS:
+        checker.fail(f"{prefix}headers", f"[{len(headers)} headers]", f"must be at most {MAX_HEADERS}", "x-env: dev")
+    hostnames = args.get("hostnames") or []
+    if len(hostnames) > MAX_HOSTNAMES:
+        checker.fail(
+            f"{prefix}hostnames", f"[{len(hostnames)} hostnames]", f"must be at most {MAX_HOSTNAMES}", "api.example.com"
+        )
+    for hostname in hostnames:
         checker.pattern(
             f"{prefix}hostnames",
             hostname,
@@ -93,6 +118,10 @@ def check_match_args(checker: InputChecker, args: Mapping[str, Any], prefix: str
             "must be DNS names, optionally '*.'-prefixed",
             "api.example.com",
         )
+        if isinstance(hostname, str) and len(hostname) > MAX_HOSTNAME:
+            checker.fail(
+                f"{prefix}hostnames", hostname, f"must be at most {MAX_HOSTNAME} characters each", "api.example.com"
+            )
 
 
 def check_route_args(checker: InputChecker, args: Mapping[str, Any], prefix: str = "") -> None:
@@ -115,11 +144,8 @@ class LambdaRoute(pulumi.ComponentResource):
     """The HTTPRoute's name."""
 
     def __init__(self, name: str, args: LambdaRouteArgs, opts: pulumi.ResourceOptions | None = None):
+        args = checked_inputs("LambdaRoute", name, LambdaRouteArgs, args, check_route_args)
         super().__init__(token("LambdaRoute"), name, None, component_options("LambdaRoute", "kubernetes", opts))
-        checker = InputChecker("LambdaRoute", name)
-        check_route_args(checker, args)
-        checker.required("backendName", args.get("backend_name"), "echo")
-        checker.done()
         route_name = args.get("name") or dns_label_for(name)
         backend_namespace = args.get("backend_namespace") or "kgateway-system"
         namespace = args.get("namespace") or backend_namespace
@@ -127,7 +153,7 @@ class LambdaRoute(pulumi.ComponentResource):
         depends_on = awaited_resources(opts)
         if backend_namespace != namespace:
             grant = reference_grant_manifest(
-                name=f"{route_name}-from-{namespace}"[:253],
+                name=subdomain_cut(f"{route_name}-from-{namespace}"),
                 backend_namespace=backend_namespace,
                 route_namespace=namespace,
                 backend_name=args["backend_name"],

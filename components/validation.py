@@ -15,14 +15,19 @@ import pulumi
 
 FUNCTION_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+# Kubernetes' IsDNS1123Subdomain (kubernetes apimachinery `pkg/util/validation/validation.go`): the pattern, and at
+# most 253 characters (DNS1123SubdomainMaxLength).
+DNS_SUBDOMAIN_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 ALIAS_RE = re.compile(r"^(?![0-9]+$)[A-Za-z0-9_-]{1,128}$")
 QUALIFIER_RE = re.compile(r"^(\$LATEST|[0-9]+|[A-Za-z0-9_-]{1,128})$")
 ACCOUNT_ID_RE = re.compile(r"^[0-9]{12}$")
+REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$")
 ENDPOINT_URL_RE = re.compile(r"^https?://[-a-zA-Z0-9@:%.+~#?&/=]+$")
 OIDC_PROVIDER_RE = re.compile(r"^(arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/|https://)[A-Za-z0-9./_-]+$")
 ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$")
 ROTATION_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Lambda's Handler (AWS Lambda API Reference, CreateFunction: "Maximum length of 128. Pattern: [^\s]+").
+HANDLER_RE = re.compile(r"^[^\s]{1,128}$")
 # A Lambda function ARN, optionally qualified (AWS's pattern for FunctionName in Invoke).
 FUNCTION_ARN_RE = re.compile(
     r"^arn:(?P<partition>aws[a-zA-Z-]*):lambda:(?P<region>[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]):"
@@ -33,6 +38,12 @@ PATH_CHARS_RE = re.compile(r"^/[-A-Za-z0-9._~!$&'()*+,;=:@%/]*$")
 PATH_FORBIDDEN = ("//", "/./", "/../", "%2f", "%2F", "#")
 HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]{1,256}$")
 HOSTNAME_RE = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+# Gateway API (gateway-api `apis/v1/httproute_types.go`, the CRD's maxItems/minLength): at most 16 hostnames and
+# 16 header matches per route match, each header value 1 to 4,096 characters, each hostname at most 253.
+MAX_HOSTNAMES = 16
+MAX_HOSTNAME = 253
+MAX_HEADERS = 16
+MAX_HEADER_VALUE = 4096
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -45,6 +56,15 @@ DNS_SUBDOMAIN_RULE = (
     "must be a DNS subdomain: at most 253 lower-case letters, digits, '-' and '.', starting and ending with a "
     "letter or digit"
 )
+
+
+# Inputs whose values are never shown in a message, whatever their type (they are credentials).
+SECRET_INPUTS = ("accessKeyId", "secretAccessKey", "sessionToken")
+
+
+def subdomain_cut(name: str) -> str:
+    """A name cut to a DNS subdomain's 253 characters, never ending in '-' or '.' (a derived name's cut)."""
+    return name[:253].rstrip("-.")
 
 
 def dns_label_for(name: str) -> str:
@@ -97,7 +117,8 @@ class InputProblem:
     shown_limit: ClassVar[int | None] = None
 
     def __str__(self) -> str:
-        shown = "(unset)" if self.value is None else repr(self.value)
+        hidden = self.name.rsplit(".", 1)[-1] in SECRET_INPUTS
+        shown = "(unset)" if self.value is None else "[secret]" if hidden else repr(self.value)
         if self.shown_limit is not None and len(shown) > self.shown_limit:  # a value is shown, never a page of it
             shown = f"{shown[: self.shown_limit - 1]}… ({len(str(self.value))} characters)"
         return f"{self.name} = {shown}: {self.allowed} (example: {self.example})"

@@ -21,10 +21,9 @@ if tuple(sys.version_info[:2]) < PYTHON_FLOOR:
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pulumi.provider.experimental import component_provider_host  # noqa: E402 (after the floor check)
-
-from components import COMPONENTS, __version__  # noqa: E402
+from components import COMPONENTS, __version__  # noqa: E402 (after the floor check)
+from components.provider import serve_components  # noqa: E402
 from components.tokens import PACKAGE  # noqa: E402
 
 if __name__ == "__main__":
-    component_provider_host(list(COMPONENTS), name=PACKAGE, version=__version__)
+    serve_components(COMPONENTS, name=PACKAGE, version=__version__)

@@ -12,6 +12,7 @@ import pytest
 from program.config import PROJECT_ROOT
 from tests.support.engine_requests import Request, record_requests, record_versions
 from tests.support.fake_aws import FakeAwsMocks
+from tests.support.grpc_monitor import Monitor, monitor_server
 from tests.support.local_servers import moto_server
 from tests.support.moto_account import moto_account
 from tools.engine import Program, ProgramRun, run_program, stack_config
@@ -73,3 +74,10 @@ def moto_endpoint() -> Iterator[str]:
     """A moto server over HTTP for the test's length (tests/support/local_servers.py `moto_server`)."""
     with moto_server() as endpoint:
         yield endpoint
+
+
+@pytest.fixture
+def monitor() -> Iterator[Monitor]:
+    """The engine's resource monitor and log service over gRPC, for a Construct call (tests/support/grpc_monitor.py)."""
+    with monitor_server() as found:
+        yield found

@@ -1,5 +1,6 @@
-"""The components as a package: the schema Pulumi infers from them, the construct path other languages use, the
-wheel Python users install, and the reuse examples (Python, Pulumi YAML, TypeScript) checked against the schema."""
+"""The components as a package: the schema Pulumi infers from them, the wheel Python users install, and the reuse
+examples (Python, Pulumi YAML, TypeScript) checked against the schema. The construct path other languages use, through
+the plugin's provider server: tests/test_construct.py."""
 
 from __future__ import annotations
 
@@ -14,14 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import pulumi
 import pytest
 import yaml
 
 from components.tokens import PACKAGE
 from tests.support import TESTS
 from tests.support.fake_aws import ACCOUNT, FakeAwsMocks
-from tools.engine import RegisteredResource, redact, reveal, run_program
+from tests.support.programs import run_text
+from tools.engine import reveal, run_program
 from tools.schema import package_provider, reference_markdown
 
 ROOT = TESTS.parent
@@ -108,76 +109,8 @@ def test_the_docs_reference_is_generated_from_the_schema(schema: dict[str, Any])
     assert section.split("<!-- end of components reference -->", 1)[0] == reference_markdown(schema)
 
 
-# --- the construct path: how `pulumi package add` users' stacks reach the components --------------------------
-
-CONSTRUCT_INPUTS = {  # camelCase, plain values: what the engine hands the provider for the TypeScript example
-    "function": {
-        "functionName": "echo",
-        "code": pulumi.FileArchive("./echo"),
-        "architecture": "arm64",
-        "memorySize": 256.0,
-    },
-    "backend": {"namespace": "kgateway-system", "kgatewayVersion": "v2.4", "invocationMode": "Sync"},
-    "routes": [{"path": "/echo", "hostnames": ["api.example.com"], "methods": ["POST"]}],
-    "credentials": {"mode": "generated", "rotation": "2026-11"},
-}
-PYTHON_PROGRAM = """
-import pulumi
-from components import LambdaGatewayRoute
-code = pulumi.FileArchive("./echo")
-LambdaGatewayRoute("echo", {
-    "function": {"function_name": "echo", "code": code, "architecture": "arm64", "memory_size": 256},
-    "backend": {"namespace": "kgateway-system", "kgateway_version": "v2.4", "invocation_mode": "Sync"},
-    "routes": [{"path": "/echo", "hostnames": ["api.example.com"], "methods": ["POST"]}],
-    "credentials": {"mode": "generated", "rotation": "2026-11"},
-})
-"""
-CONSTRUCT_PROGRAM = f'''
-import pulumi
-from tests.test_package import CONSTRUCT_INPUTS
-from tools.schema import package_provider
-package_provider().construct("echo", "{TOKEN}LambdaGatewayRoute", CONSTRUCT_INPUTS, pulumi.ResourceOptions())
-'''
-
-
-def children(resources: list[RegisteredResource]) -> list[tuple[str, str, str, str]]:
-    types = {r.urn: r.type for r in resources}
-    return sorted(
-        (r.type, r.name, types.get(r.parent_urn, ""), json.dumps(redact(r.inputs), sort_keys=True)) for r in resources
-    )
-
-
-def run_text(tmp_path: Path, name: str, text: str) -> list[RegisteredResource]:
-    program = tmp_path / f"{name}.py"
-    program.write_text(text)
-    return run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=program).resources
-
-
-def test_construct_builds_what_the_python_program_builds(tmp_path: Path) -> None:
-    direct = run_text(tmp_path, "direct", PYTHON_PROGRAM)
-    constructed = run_text(tmp_path, "constructed", CONSTRUCT_PROGRAM)
-    assert children(constructed) == children(direct)
-    assert {r.type for r in constructed} >= {
-        f"{TOKEN}LambdaFunction",
-        "aws:lambda/function:Function",
-        "kubernetes:gateway.kgateway.dev/v1alpha1:Backend",
-    }
-    function = next(r for r in constructed if r.type == "aws:lambda/function:Function")
-    assert function.inputs["memorySize"] == 256 and function.inputs["architectures"] == ["arm64"]
-
-
-def test_construct_refuses_bad_inputs_with_their_names(tmp_path: Path) -> None:
-    bad = (
-        '{"function": {"functionName": "bad name!", "code": pulumi.FileArchive("x"), "memorySize": 64}, '
-        '"routes": [{"path": "x"}]}'
-    )
-    program = CONSTRUCT_PROGRAM.replace("CONSTRUCT_INPUTS,", bad + ",")
-    with pytest.raises(Exception, match=r"LambdaGatewayRoute 'echo': invalid inputs \(3 problem") as failure:
-        run_text(tmp_path, "bad", program)
-    text = str(failure.value)
-    assert "function.functionName = 'bad name!'" in text
-    assert "function.memorySize = 64: must be a whole number from 128 to 10240" in text
-    assert "routes[0].path = 'x': must be an absolute path" in text
+# --- instances side by side ------------------------------------------------------------------------------------
+# (The construct path, how `pulumi package add` users' stacks reach the components: tests/test_construct.py.)
 
 
 @pytest.mark.parametrize(("mode", "own"), [("generated", "aws-creds"), ("irsa", "irsa")])
@@ -362,7 +295,7 @@ def test_the_plugin_serves_these_components() -> None:
     plugin = yaml.safe_load((ROOT / "provider" / "PulumiPlugin.yaml").read_text())
     assert plugin == {"runtime": "python"}
     entry = (ROOT / "provider" / "__main__.py").read_text()
-    assert "component_provider_host(list(COMPONENTS), name=PACKAGE, version=__version__)" in entry
+    assert "serve_components(COMPONENTS, name=PACKAGE, version=__version__)" in entry
     assert package_provider().schema is not None
 
 
@@ -405,6 +338,6 @@ for component in (LambdaBackend, LambdaFunction):
         "oidcProvider = (unset): is required when mode is 'irsa'",
         "ambientRoleArn = (unset): is required when mode is 'assume-role'",
         "LambdaBackend 'x': invalid inputs (1 problem(s)):\n  - functionName = (unset): is required (example: echo)",
-        "code = (unset): is required: an archive of the function's code",
+        "code = (unset): is required (example: pulumi.FileArchive('lambda_src/echo'))",
     ):
         assert line in done.stdout, line

@@ -10,15 +10,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pulumi.provider.experimental.component import ComponentProvider
-
 from components import COMPONENTS, __version__
+from components.provider import ComponentPackage
 from components.tokens import PACKAGE
 
 
-def package_provider() -> ComponentProvider:
-    """The provider `component_provider_host` would serve (without starting a server)."""
-    return ComponentProvider(list(COMPONENTS), PACKAGE, None, __version__)
+def package_provider() -> ComponentPackage:
+    """The provider the plugin serves (provider/__main__.py, `serve_components`), without starting a server."""
+    return ComponentPackage(list(COMPONENTS), PACKAGE, None, __version__)
 
 
 def package_schema() -> dict[str, Any]:
