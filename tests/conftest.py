@@ -1,147 +1,22 @@
-"""Shared test tools: realistic mocks, a runner for the real program, the real CRD schemas."""
+"""The fixtures every test module may ask for (and nothing else: what tests share otherwise is in tests/support)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import threading
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import boto3
 import pulumi
 import pytest
 
-from components.kgateway_api import CRD_TYPE
 from program.config import PROJECT_ROOT
-from program.crd_validation import CRDS as SHIPPED_CRDS
-from tools.aws_rules import IamState, enforce_iam_limits, physical_name
-from tools.engine import (
-    ProgramRun,
-    crd_read_result,
-    inventory_invoke_result,
-    read_crd_file,
-    region_invoke_result,
-    run_program,
-    stack_config,
-)
-
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
-# The real upstream CRDs, as the program ships them (program/crds/SOURCES.md): a clone holds all the tests need.
-CRDS = SHIPPED_CRDS
-TESTS = Path(__file__).resolve().parent
-# The cluster the tests deploy to has kgateway main (= v2.4.x) installed unless a test says otherwise.
-MAIN_BACKEND_CRD = CRDS / "kgateway-main-354c0f6-backends.yaml"
-
-
-class FakeAwsMocks(pulumi.runtime.Mocks):
-    """Plausible values for what AWS and the cluster compute, so outputs can be checked exactly."""
-
-    def __init__(
-        self,
-        gateway: dict[str, Any] | bool | None = True,
-        region: str = REGION,
-        account: str = ACCOUNT,
-        kgateway_crd: Path | dict[str, Any] | None = MAIN_BACKEND_CRD,
-        hand_made: tuple[str, ...] = (),
-    ):
-        # The Gateway the cluster has: a mapping, the default (True), or none (None).
-        self.gateway: dict[str, Any] | None = (
-            gateway
-            if isinstance(gateway, dict) or gateway is None
-            else {
-                "spec": {"listeners": [{"name": "http", "port": 8080, "protocol": "HTTP"}]},
-                "status": {"addresses": [{"type": "IPAddress", "value": "203.0.113.10"}]},
-            }
-        )
-        self.region = region
-        self.account = account
-        # The Backend CRD the cluster has (None: kgateway's CRDs are not installed).
-        self.kgateway_crd = read_crd_file(kgateway_crd) if isinstance(kgateway_crd, Path) else kgateway_crd
-        self.counter = 0
-        self.iam_state = IamState()
-        self.lock = threading.RLock()
-        # Functions and log groups in the account: name -> tags (the hand-made ones have none of ours).
-        self.functions: dict[str, dict[str, str]] = {name: {} for name in hand_made}
-        # Each AWS provider's region, by the id it was given: an invoke or resource through a provider is in
-        # that provider's region, as with the real provider (the default provider's comes from `aws:region`).
-        self.provider_regions: dict[str, str] = {}
-        self.log_groups: dict[str, dict[str, str]] = {f"/aws/lambda/{name}": {} for name in hand_made}
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        with self.lock:  # the SDK registers from several threads
-            return self._new_resource(args)
-
-    def _new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        if args.resource_id and args.typ == CRD_TYPE:
-            return args.resource_id, crd_read_result(args.resource_id, self.kgateway_crd)
-        if args.resource_id:
-            if self.gateway is None:  # the engine's read step for an object the cluster lacks
-                raise RuntimeError(f"resource '{args.resource_id}' does not exist")
-            return args.resource_id, dict(self.gateway)
-        state = dict(args.inputs)
-        if args.typ == "pulumi:providers:aws":
-            self.provider_regions[f"{args.name}-id"] = str(state.get("region") or self.region)
-            return f"{args.name}-id", state
-        region = self.region_of(args.provider)
-        if args.typ == "kubernetes:gateway.networking.k8s.io/v1:Gateway":  # what the controller would publish
-            return f"{args.name}-id", {**state, "status": (self.gateway or {}).get("status", {})}
-        name = physical_name(args.typ, args.name, state, "0000001")  # refuses what auto-naming and IAM refuse
-        self.counter += 1
-        enforce_iam_limits(self.iam_state, args.typ, name, state)
-        if args.typ == "aws:iam/policy:Policy":
-            state.update(name=name, arn=f"arn:aws:iam::{self.account}:policy{state.get('path', '/')}{name}")
-        elif args.typ == "aws:iam/role:Role":
-            state.update(name=name, arn=f"arn:aws:iam::{self.account}:role/{name}")
-        elif args.typ == "aws:iam/user:User":
-            state.update(
-                name=name,
-                arn=f"arn:aws:iam::{self.account}:user{state.get('path', '/')}{name}",
-            )
-        elif args.typ == "aws:lambda/function:Function":
-            self.functions[name] = dict(state.get("tags") or {})
-            state["arn"] = f"arn:aws:lambda:{region}:{self.account}:function:{name}"
-            state["version"] = "1" if state.get("publish") else "$LATEST"
-        elif args.typ == "aws:lambda/alias:Alias":
-            function_arn = f"arn:aws:lambda:{region}:{self.account}:function:{state['functionName']}"
-            state["arn"] = f"{function_arn}:{name}"
-        elif args.typ == "aws:cloudwatch/logGroup:LogGroup":
-            self.log_groups[name] = dict(state.get("tags") or {})
-            state["arn"] = f"arn:aws:logs:{region}:{self.account}:log-group:{name}"
-        elif args.typ == "aws:iam/accessKey:AccessKey":
-            state["secret"] = f"fake-secret-{self.counter:04d}"
-            return f"AKIAFAKE{self.counter:012d}", state
-        return f"{args.name}-id", state
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        with self.lock:
-            return self._call(args)
-
-    def region_of(self, provider: str | None) -> str:
-        """The region of the provider a call or resource goes through (a reference `urn::id`)."""
-        if not provider:
-            return self.region
-        return self.provider_regions.get(provider.rsplit("::", 1)[-1], self.region)
-
-    def _call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            arn = f"arn:aws:iam::{self.account}:user/deployer"
-            return {
-                "accountId": self.account,
-                "arn": arn,
-                "userId": "AIDAFAKE",
-                "id": self.account,
-            }, []
-        regional = region_invoke_result(args.token, self.region_of(args.provider))
-        if regional is not None:
-            return regional, []
-        listed = inventory_invoke_result(args.token, args.args, self.functions, self.log_groups)
-        if listed is not None:
-            return listed, []
-        raise NotImplementedError(args.token)
-
+from tests.support.engine_requests import Request, record_requests, record_versions
+from tests.support.fake_aws import FakeAwsMocks
+from tests.support.grpc_monitor import Monitor, monitor_server
+from tests.support.local_servers import moto_server
+from tests.support.moto_account import moto_account
+from tools.engine import Program, ProgramRun, run_program, stack_config
+from tools.schema import package_schema
 
 RunStack = Callable[..., ProgramRun]
 
@@ -154,7 +29,7 @@ def run_stack() -> RunStack:
         overrides: dict[str, str] | None = None,
         secrets: dict[str, str] | None = None,
         mocks: pulumi.runtime.Mocks | None = None,
-        program: Path | None = None,
+        program: Program | None = None,
     ) -> ProgramRun:
         config, secret_keys = stack_config("dev")
         config.update({k if ":" in k else f"kgateway-lambda:{k}": v for k, v in (overrides or {}).items()})
@@ -169,19 +44,40 @@ def run_stack() -> RunStack:
     return run
 
 
-def require_crds() -> Path:
-    """The folder of real CRDs (shipped in the repository, so never missing)."""
-    return CRDS
+@pytest.fixture
+def aws() -> Iterator[boto3.Session]:
+    """An AWS account in moto, in process, for the test's length (tests/support/moto_account.py)."""
+    with moto_account() as session:
+        yield session
 
 
-def run_tools(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """`python -m tools ARGS` in a new process, from the project's root, as a user runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "tools", *args],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
+@pytest.fixture(scope="module")
+def schema() -> dict[str, Any]:
+    """The component package's schema, as Pulumi infers it from the components (tools/schema.py)."""
+    return package_schema()
+
+
+@pytest.fixture
+def requests(monkeypatch: pytest.MonkeyPatch) -> list[Request]:
+    """Every Kubernetes registration and read the program sends during the test (tests/support/engine_requests.py)."""
+    return record_requests(monkeypatch)
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str]]:
+    """Each request's provider package version during the test (tests/support/engine_requests.py)."""
+    return record_versions(monkeypatch)
+
+
+@pytest.fixture
+def moto_endpoint() -> Iterator[str]:
+    """A moto server over HTTP for the test's length (tests/support/local_servers.py `moto_server`)."""
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def monitor() -> Iterator[Monitor]:
+    """The engine's resource monitor and log service over gRPC, for a Construct call (tests/support/grpc_monitor.py)."""
+    with monitor_server() as found:
+        yield found

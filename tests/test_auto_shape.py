@@ -22,7 +22,7 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from components.backend import CRD_READ_FAILED
 from components.kgateway_api import CRD_TYPE
-from tests.conftest import FakeAwsMocks
+from tests.support.fake_aws import FakeAwsMocks
 from tools.engine import ProgramRun, run_program
 
 BACKEND = "kubernetes:gateway.kgateway.dev/v1alpha1:Backend"

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import boto3
+import pulumi
 import pytest
 
-from components.credentials import ATTACHED_POLICIES, MANAGED_POLICY_CHARACTERS, invoke_only_policy
+from components.credentials import (
+    ATTACHED_POLICIES,
+    MANAGED_POLICY_CHARACTERS,
+    CredentialsMode,
+    GatewayCredentials,
+    GatewayCredentialsArgs,
+    InvokeTarget,
+    invoke_only_policy,
+)
 from components.execution_role import role_resource_name
 from components.validation import dns_label_for
-from tests.conftest import FakeAwsMocks, RunStack
-from tests.moto_harness import MotoDeployment, attached_documents
-from tests.test_moto_deploy import aws, evaluate  # noqa: F401 (the fixture)
+from tests.conftest import RunStack
+from tests.support.aws_models import attached_documents
+from tests.support.fake_aws import FakeAwsMocks
+from tests.support.lifecycle import MotoDeployment
+from tests.support.moto_account import evaluate
 from tools.aws_rules import (
     AwsLimitError,
     IamState,
@@ -70,15 +81,19 @@ def functions_config(count: int, name_length: int = 12) -> dict[str, str]:
     return config
 
 
-def test_200_functions_get_exactly_their_arns_in_managed_policies(tmp_path: Path) -> None:
+def identity_for(names: list[str]) -> Callable[[], None]:
+    """A reusing program that makes only the gateway's identity, for these functions at their alias `live`."""
+
+    def program() -> None:
+        GatewayCredentials("gateway", {"functions": [{"function": name, "qualifier": "live"} for name in names]})
+
+    return program
+
+
+def test_200_functions_get_exactly_their_arns_in_managed_policies() -> None:
     """The identity's policies for 200 functions (the program's other 1,800 resources would only slow this down)."""
     names = [f"fn{i:03d}xxxxxxx" for i in range(200)]
-    program = tmp_path / "credentials.py"
-    program.write_text(
-        "from components import GatewayCredentials\n"
-        f"GatewayCredentials('gateway', {{'functions': [{{'function': n, 'qualifier': 'live'}} for n in {names!r}]}})\n"
-    )
-    run = run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=program)
+    run = run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=identity_for(names))
     policies = [json.loads(p.inputs["policy"]) for p in run.by_type("aws:iam/policy:Policy")]
     assert 2 <= len(policies) <= ATTACHED_POLICIES
     granted = sorted(arn for policy in policies for arn in policy["Statement"][0]["Resource"])
@@ -97,18 +112,17 @@ def test_more_functions_than_iam_can_name_are_refused_before_anything_is_made(ru
     assert "at most 10 to a user or role" in str(failure.value)
 
 
-def test_provided_keys_make_no_policies_so_iams_quota_does_not_cap_them(tmp_path: Path) -> None:
+def test_provided_keys_make_no_policies_so_iams_quota_does_not_cap_them() -> None:
     """400 functions: refused where the stack writes the invoke policies, accepted with the user's own keys."""
-    targets = [{"function": f"fn{i:03d}".ljust(64, "x")} for i in range(400)]
-    program = tmp_path / "credentials.py"
-    program.write_text(
-        "import pulumi\n"
-        "from components import GatewayCredentials\n"
-        f"targets = {targets!r}\n"
-        "mode = pulumi.Config().require('mode')\n"
-        "keys = {'access_key_id': 'AKIAPROVIDED', 'secret_access_key': 'provided'} if mode == 'provided' else {}\n"
-        "GatewayCredentials('gateway', {'functions': targets, 'mode': mode, **keys})\n"
-    )
+    targets: list[InvokeTarget] = [{"function": f"fn{i:03d}".ljust(64, "x")} for i in range(400)]
+
+    def program() -> None:
+        mode = CredentialsMode(pulumi.Config().require("mode"))
+        args: GatewayCredentialsArgs = {"functions": targets, "mode": mode}
+        if mode == CredentialsMode.PROVIDED:
+            args["access_key_id"], args["secret_access_key"] = "AKIAPROVIDED", "provided"
+        GatewayCredentials("gateway", args)
+
     config = {"aws:region": "us-east-1"}
     run = run_program(FakeAwsMocks(), {**config, "kgateway-lambda:mode": "provided"}, program=program)
     assert run.by_type("aws:iam/policy:Policy") == [] and len(run.by_type("kubernetes:core/v1:Secret")) == 1
@@ -116,7 +130,7 @@ def test_provided_keys_make_no_policies_so_iams_quota_does_not_cap_them(tmp_path
         run_program(FakeAwsMocks(), {**config, "kgateway-lambda:mode": "generated"}, program=program)
 
 
-def test_many_functions_deploy_into_moto_and_the_key_may_invoke_exactly_them(aws: boto3.Session) -> None:  # noqa: F811
+def test_many_functions_deploy_into_moto_and_the_key_may_invoke_exactly_them(aws: boto3.Session) -> None:
     """24 functions with 64-character names already need two managed policies (200 would take minutes here)."""
     config = functions_config(24, name_length=64)
     config["aws:region"] = "us-east-1"
@@ -136,17 +150,12 @@ def test_many_functions_deploy_into_moto_and_the_key_may_invoke_exactly_them(aws
     assert iam.list_policies(Scope="Local")["Policies"] == []
 
 
-def test_200_functions_identity_deploys_into_moto_and_allows_exactly_them(aws: boto3.Session, tmp_path: Path) -> None:  # noqa: F811
+def test_200_functions_identity_deploys_into_moto_and_allows_exactly_them(aws: boto3.Session) -> None:
     """The identity for 200 functions, really made in moto (IAM's sizes enforced by the harness), and moto's own
     IAM policy evaluator on the policies as moto stores them: each routed ARN allowed, nothing else."""
     names = [f"fn{i:03d}".ljust(40, "x") for i in range(200)]
-    program = tmp_path / "identity.py"
-    program.write_text(
-        "from components import GatewayCredentials\n"
-        f"GatewayCredentials('gateway', {{'functions': [{{'function': n, 'qualifier': 'live'}} for n in {names!r}]}})\n"
-    )
     deployment = MotoDeployment(aws)
-    deployment.up({"aws:region": "us-east-1"}, program=program)
+    deployment.up({"aws:region": "us-east-1"}, program=identity_for(names))
     iam = aws.client("iam")
     (user,) = iam.list_users(PathPrefix="/kgateway-lambda/")["Users"]
     documents = attached_documents(iam, user=user["UserName"])

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
+import pulumi
+import pulumi_aws as aws
 import pytest
 
+from components import (
+    CredentialsMode,
+    GatewayCredentials,
+    KgatewayRelease,
+    LambdaBackend,
+    LambdaFunction,
+    LambdaFunctionArgs,
+    LambdaGatewayRoute,
+)
 from program.crd_validation import schema_errors
-from tests.conftest import ACCOUNT, FakeAwsMocks, RunStack, require_crds
-from tools.engine import ProgramRun, is_secret_value, reveal, run_program, stack_config
+from tests.conftest import RunStack
+from tests.support.fake_aws import ACCOUNT, FakeAwsMocks
+from tests.support.kgateway_reference import require_crds
+from tools.engine import Program, ProgramRun, is_secret_value, reveal, run_program, stack_config
 
 FUNCTION_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:echo"
 BACKEND = "kubernetes:gateway.kgateway.dev/v1alpha1:Backend"
@@ -342,26 +354,29 @@ def test_a_missing_gateway_says_which_and_what_to_do(run_stack: RunStack) -> Non
     run_stack({"gatewayUrl": "http://localhost:8080"}, mocks=FakeAwsMocks(gateway=None))  # nothing read
 
 
-def component_program(tmp_path: Path, body: str) -> Path:
-    """A program that uses the components directly, as a reusing stack does."""
-    program = tmp_path / "reuse.py"
-    program.write_text(
-        "import pulumi\nimport pulumi_aws as aws\nfrom components import *\n"
-        "CODE = pulumi.AssetArchive({'index.mjs': pulumi.StringAsset('export const handler = async () => 1')})\n" + body
-    )
-    return program
+# What a reusing stack's program packages: a one-line handler (no build).
+def handler_code() -> pulumi.AssetArchive:
+    return pulumi.AssetArchive({"index.mjs": pulumi.StringAsset("export const handler = async () => 1")})
 
 
-def test_the_backend_is_in_the_region_of_the_components_own_provider(tmp_path: Path) -> None:
+def run_component_program(program: Program) -> ProgramRun:
+    """A program that uses the components directly, as a reusing stack does, in the fake account's us-east-1."""
+    return run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=program)
+
+
+def test_the_backend_is_in_the_region_of_the_components_own_provider() -> None:
     """The stack's default region is us-east-1; a component given a Frankfurt provider is in Frankfurt, all of it."""
-    program = component_program(
-        tmp_path,
-        "frankfurt = aws.Provider('frankfurt', region='eu-central-1')\n"
-        "LambdaGatewayRoute('echo', {'function': {'function_name': 'echo', 'code': CODE}},\n"
-        "    opts=pulumi.ResourceOptions(providers={'aws': frankfurt}))\n"
-        "LambdaBackend('default-region', {'function_name': 'other', 'kgateway_version': KgatewayRelease.V2_3})\n",
-    )
-    run = run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=program)
+
+    def program() -> None:
+        frankfurt = aws.Provider("frankfurt", region="eu-central-1")
+        LambdaGatewayRoute(
+            "echo",
+            {"function": {"function_name": "echo", "code": handler_code()}},
+            opts=pulumi.ResourceOptions(providers={"aws": frankfurt}),
+        )
+        LambdaBackend("default-region", {"function_name": "other", "kgateway_version": KgatewayRelease.V2_3})
+
+    run = run_component_program(program)
     regions = {
         r.inputs["metadata"]["name"]: reveal(r.inputs)["spec"]["aws"]["region"]
         for r in run.by_type("kubernetes:gateway.kgateway.dev/v1alpha1:Backend")
@@ -378,10 +393,13 @@ def run_stack_multi() -> ProgramRun:
     return run_program(FakeAwsMocks(region="eu-west-1"), config, secret_keys, stack="multi")
 
 
-def test_a_function_made_with_the_components_own_defaults(tmp_path: Path) -> None:
+def test_a_function_made_with_the_components_own_defaults() -> None:
     """What a reusing stack gets when it gives only what is required."""
-    program = component_program(tmp_path, "LambdaFunction('fn', {'function_name': 'fn', 'code': CODE})\n")
-    run = run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=program)
+
+    def program() -> None:
+        LambdaFunction("fn", {"function_name": "fn", "code": handler_code()})
+
+    run = run_component_program(program)
     function = reveal(run.one("aws:lambda/function:Function").inputs)
     assert function["architectures"] == ["arm64"]
     assert (function["runtime"], function["handler"]) == ("nodejs24.x", "index.handler")
@@ -418,45 +436,56 @@ def test_derived_kubernetes_names_are_cut_to_63_characters(run_stack: RunStack) 
     ("field", "valid", "invalid"),
     [("memory_size", (128, 10240), (127, 10241)), ("timeout", (1, 900), (0, 901))],
 )
-def test_the_function_components_own_bounds(
-    tmp_path: Path, field: str, valid: tuple[int, int], invalid: tuple[int, int]
-) -> None:
+def test_the_function_components_own_bounds(field: str, valid: tuple[int, int], invalid: tuple[int, int]) -> None:
     """Reusing stacks reach the component without the config layer: it holds the same bounds itself."""
     for value in (*valid, *invalid):
-        program = component_program(
-            tmp_path, f"LambdaFunction('fn', {{'function_name': 'fn', 'code': CODE, '{field}': {value}}})\n"
-        )
+
+        def program(value: int = value) -> None:
+            args: LambdaFunctionArgs = {"function_name": "fn", "code": handler_code()}
+            if field == "memory_size":
+                args["memory_size"] = value
+            else:
+                args["timeout"] = value
+            LambdaFunction("fn", args)
+
         if value in valid:
-            run = run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=program)
+            run = run_component_program(program)
             key = "memorySize" if field == "memory_size" else "timeout"
             assert run.one("aws:lambda/function:Function").inputs[key] == value
         else:
             with pytest.raises(Exception, match=rf"= {value}: must be a whole number from {valid[0]} to {valid[1]}"):
-                run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=program)
+                run_component_program(program)
 
 
-def test_keys_a_reusing_stack_passes_as_plain_strings_are_still_kept_secret(tmp_path: Path) -> None:
+def test_keys_a_reusing_stack_passes_as_plain_strings_are_still_kept_secret() -> None:
     """`provided` keys given to the component as plain strings (not `pulumi.Output.secret`) still reach the
     Secret, and so the state, as secrets."""
-    program = component_program(
-        tmp_path,
-        "GatewayCredentials('gateway', {'functions': [{'function': 'echo'}], 'mode': CredentialsMode.PROVIDED,\n"
-        "    'access_key_id': 'AKIAPLAIN', 'secret_access_key': 'plain-secret'})\n",
-    )
-    run = run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=program)
+
+    def program() -> None:
+        GatewayCredentials(
+            "gateway",
+            {
+                "functions": [{"function": "echo"}],
+                "mode": CredentialsMode.PROVIDED,
+                "access_key_id": "AKIAPLAIN",
+                "secret_access_key": "plain-secret",
+            },
+        )
+
+    run = run_component_program(program)
     data = run.one("kubernetes:core/v1:Secret").inputs["stringData"]
     assert is_secret_value(data) or all(is_secret_value(value) for value in data.values())
     assert reveal(data) == {"accessKey": "AKIAPLAIN", "secretKey": "plain-secret"}
 
 
-def test_the_composites_default_route_is_a_path_prefix_on_the_functions_name(tmp_path: Path) -> None:
+def test_the_composites_default_route_is_a_path_prefix_on_the_functions_name() -> None:
     """A reusing stack that gives no routes, or a route with only a path, gets PathPrefix (the guide's match)."""
-    program = component_program(
-        tmp_path,
-        "LambdaGatewayRoute('orders', {'function': {'function_name': 'Orders_v2', 'code': CODE}})\n"
-        "LambdaGatewayRoute('cart', {'existing_function': 'cart', 'routes': [{'path': '/cart'}]})\n",
-    )
-    run = run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=program)
+
+    def program() -> None:
+        LambdaGatewayRoute("orders", {"function": {"function_name": "Orders_v2", "code": handler_code()}})
+        LambdaGatewayRoute("cart", {"existing_function": "cart", "routes": [{"path": "/cart"}]})
+
+    run = run_component_program(program)
     matches = {
         r.inputs["metadata"]["name"]: reveal(r.inputs)["spec"]["rules"][0]["matches"]
         for r in run.by_type("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")

@@ -206,7 +206,7 @@ def test_session_token_warns_that_kgateway_never_refreshes_it() -> None:
 
 
 def test_bad_config_creates_no_resource(run_stack) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import FakeAwsMocks
+    from tests.support.fake_aws import FakeAwsMocks
 
     mocks = FakeAwsMocks()
     with pytest.raises(ConfigError):

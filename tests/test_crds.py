@@ -16,8 +16,9 @@ from components.kgateway_api import (
     http_route_manifest,
     shape_from_crd,
 )
-from tests.conftest import ACCOUNT, FakeAwsMocks, RunStack
-from tests.kgateway_reference import BACKEND_CRDS, BASIS, backend_crd, crd_errors, object_errors
+from tests.conftest import RunStack
+from tests.support.fake_aws import ACCOUNT, FakeAwsMocks
+from tests.support.kgateway_reference import BACKEND_CRDS, BASIS, backend_crd, crd_errors, object_errors
 from tools.engine import reveal
 
 

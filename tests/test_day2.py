@@ -14,11 +14,12 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.moto_harness import Key, MotoDeployment
-from tests.test_moto_deploy import aws, dev_config, generated_key, secret_data  # noqa: F401 (the fixture)
+from tests.support.fake_aws import oidc_provider
+from tests.support.lifecycle import MotoDeployment, dev_config, generated_key, secret_data
+from tests.support.state import Key
 from tools.engine import ProgramRun, reveal
 
-PROVIDER = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"
+PROVIDER = oidc_provider("ABC")
 # What the harness's cluster holds before any stack: kgateway's Backend CRD and the guide's Gateway.
 INSTALLED_BY_THE_GUIDE = {
     ("apiextensions.k8s.io/v1:CustomResourceDefinition", "", "backends.gateway.kgateway.dev"),
@@ -32,7 +33,7 @@ def functions(*names: str) -> dict[str, str]:
     return dev_config(functions=json.dumps(entries))
 
 
-def check_in_step(deployment: MotoDeployment, run: ProgramRun, aws: boto3.Session, names: set[str]) -> None:  # noqa: F811
+def check_in_step(deployment: MotoDeployment, run: ProgramRun, aws: boto3.Session, names: set[str]) -> None:
     """After every step: exactly the run's objects exist in AWS and the cluster; the Secret holds the live key."""
     live = {f["FunctionName"] for f in aws.client("lambda").list_functions()["Functions"]}
     assert live == names
@@ -65,7 +66,7 @@ def touched(deployment: MotoDeployment, *operations: str) -> set[str]:
     return {key[0] for op, key in deployment.changes if op in operations}
 
 
-def test_one_then_three_then_a_rename_then_a_mode_change_then_one_then_destroy(aws: boto3.Session) -> None:  # noqa: F811
+def test_one_then_three_then_a_rename_then_a_mode_change_then_one_then_destroy(aws: boto3.Session) -> None:
     deployment = MotoDeployment(aws)
     run = deployment.up(dev_config())
     check_in_step(deployment, run, aws, {"echo"})
@@ -114,7 +115,7 @@ def old_urn(urn: str) -> str:
     ).replace("::gateway", "::echo")
 
 
-def test_a_pre_0_2_0_stack_keeps_its_identity_through_the_aliases(aws: boto3.Session) -> None:  # noqa: F811
+def test_a_pre_0_2_0_stack_keeps_its_identity_through_the_aliases(aws: boto3.Session) -> None:
     deployment = MotoDeployment(aws)
     deployment.up(dev_config())
     key_before = generated_key(deployment)
@@ -131,7 +132,7 @@ def test_a_pre_0_2_0_stack_keeps_its_identity_through_the_aliases(aws: boto3.Ses
     check_in_step(deployment, run, aws, {"echo"})
 
 
-def test_a_urn_move_onto_a_fixed_name_would_collide(aws: boto3.Session) -> None:  # noqa: F811
+def test_a_urn_move_onto_a_fixed_name_would_collide(aws: boto3.Session) -> None:
     """Why the aliases matter: under a URN no alias leads to, the Secret `aws-creds` would be created while the old
     one still exists, and the API server refuses it (as IAM refuses the user's name)."""
     deployment = MotoDeployment(aws)
@@ -148,7 +149,7 @@ def test_a_urn_move_onto_a_fixed_name_would_collide(aws: boto3.Session) -> None:
         raise AssertionError("a create onto a name that still exists must fail, as the API server and IAM do")
 
 
-def test_the_guides_hand_made_function_is_refused_then_routed_as_it_is(aws: boto3.Session) -> None:  # noqa: F811
+def test_the_guides_hand_made_function_is_refused_then_routed_as_it_is(aws: boto3.Session) -> None:
     """Someone who followed the guide by hand has `echo` and `/aws/lambda/echo`: the stack neither collides with
     them (ResourceConflict mid-deploy) nor takes them over; it says so at preview, and routes them on request."""
     admin = aws.client("lambda")
@@ -184,7 +185,7 @@ def test_the_guides_hand_made_function_is_refused_then_routed_as_it_is(aws: boto
     assert {f["FunctionName"] for f in admin.list_functions()["Functions"]} == {"echo"}  # still the user's
 
 
-def test_a_stacks_own_function_is_not_mistaken_for_someone_elses(aws: boto3.Session) -> None:  # noqa: F811
+def test_a_stacks_own_function_is_not_mistaken_for_someone_elses(aws: boto3.Session) -> None:
     deployment = MotoDeployment(aws)
     deployment.up(dev_config())
     deployment.up(dev_config(memorySize="256"))  # the second up finds `echo`, tagged as this stack's

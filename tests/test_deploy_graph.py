@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import RunStack
-from tests.test_keyless_credentials import AMBIENT, PROVIDER
+from tests.support.fake_aws import AMBIENT_ROLE, OIDC_PROVIDER
 from tools.engine import ProgramRun
 from tools.graph import ancestors, critical_path, waits_for
 
@@ -64,8 +64,8 @@ def test_no_kubernetes_object_waits_for_the_lambda_side(run_stack: RunStack, ove
         ),
         # Keyless: the Backend carries no identity (irsa) or only the role's ARN (assume-role); it waits for nothing
         # else, as IAM's eventual consistency makes waiting for the permissions useless to the first request.
-        ({"credentialsMode": "irsa", "oidcProvider": PROVIDER}, {}, [READ]),
-        ({"credentialsMode": "assume-role", "ambientRoleArn": AMBIENT}, {}, [READ, "Role"]),
+        ({"credentialsMode": "irsa", "oidcProvider": OIDC_PROVIDER}, {}, [READ]),
+        ({"credentialsMode": "assume-role", "ambientRoleArn": AMBIENT_ROLE}, {}, [READ, "Role"]),
         ({"kgatewayVersion": "v2.3"}, {}, ["AccessKey", "Secret", "User"]),
     ],
     ids=["generated", "provided", "irsa", "assume-role", "pinned-release"],
@@ -79,7 +79,7 @@ def test_the_backend_waits_for_exactly_what_it_names(
 
 
 def test_a_created_gateway_waits_for_exactly_the_gateway_parameters(run_stack: RunStack) -> None:
-    run = run_stack({"credentialsMode": "irsa", "oidcProvider": PROVIDER, "createGateway": "true"})
+    run = run_stack({"credentialsMode": "irsa", "oidcProvider": OIDC_PROVIDER, "createGateway": "true"})
     # The proxy starts with its role annotation: the parameters, which carry the role's ARN; not the policies.
     assert waited_for_by(run, "kubernetes:gateway.networking.k8s.io/v1:Gateway") == ["GatewayParameters", "Role"]
     route = waited_for_by(run, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")

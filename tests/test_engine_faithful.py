@@ -13,9 +13,9 @@ import pytest
 
 from components.packaging import package_lambda
 from program.config import PROJECT_ROOT
-from tests.moto_harness import RELEASE_0_1, AlreadyExistsError, MotoDeployment, up_release
-from tests.test_day2 import PROVIDER
-from tests.test_moto_deploy import aws, dev_config  # noqa: F401 (the fixture)
+from tests.support.cluster import AlreadyExistsError
+from tests.support.fake_aws import oidc_provider
+from tests.support.lifecycle import RELEASE_0_1, MotoDeployment, dev_config, up_release
 from tools.engine import ProgramRun, current_registration, run_program
 
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
@@ -55,7 +55,7 @@ def objects(deployment: MotoDeployment, kind: str = "ConfigMap") -> dict[tuple[s
 # --- the rules, one test each ---------------------------------------------------------------------------------
 
 
-def test_a_preview_makes_nothing_and_its_failure_fails_the_up(aws: boto3.Session, tmp_path: Path) -> None:  # noqa: F811
+def test_a_preview_makes_nothing_and_its_failure_fails_the_up(aws: boto3.Session, tmp_path: Path) -> None:
     deployment = MotoDeployment(aws)
     deployment.preview(dev_config())
     assert aws.client("lambda").list_functions()["Functions"] == []
@@ -66,7 +66,7 @@ def test_a_preview_makes_nothing_and_its_failure_fails_the_up(aws: boto3.Session
     assert aws.client("lambda").list_functions()["Functions"] == []  # ...so nothing was made
 
 
-def test_a_create_onto_a_taken_name_passes_preview_then_fails_the_up(aws: boto3.Session, tmp_path: Path) -> None:  # noqa: F811
+def test_a_create_onto_a_taken_name_passes_preview_then_fails_the_up(aws: boto3.Session, tmp_path: Path) -> None:
     """pulumi-kubernetes drops AlreadyExists from a preview's dry-run create (server-side apply mode); the create
     itself is refused."""
     deployment = MotoDeployment(aws)
@@ -77,7 +77,7 @@ def test_a_create_onto_a_taken_name_passes_preview_then_fails_the_up(aws: boto3.
         up(deployment, path)
 
 
-def test_a_preview_validates_a_known_create(aws: boto3.Session, tmp_path: Path) -> None:  # noqa: F811
+def test_a_preview_validates_a_known_create(aws: boto3.Session, tmp_path: Path) -> None:
     """pulumi-kubernetes' preview of a create with known inputs is a dry-run create: the API server's validation
     (here the real Backend CRD's) refuses a bad object before anything is made."""
     bad = (
@@ -90,13 +90,13 @@ def test_a_preview_validates_a_known_create(aws: boto3.Session, tmp_path: Path) 
     assert objects(deployment, "Backend") == {}
 
 
-def test_a_read_of_a_missing_object_fails(aws: boto3.Session, tmp_path: Path) -> None:  # noqa: F811
+def test_a_read_of_a_missing_object_fails(aws: boto3.Session, tmp_path: Path) -> None:
     deployment = MotoDeployment(aws)
     with pytest.raises(Exception, match="resource 'default/a' does not exist"):
         up(deployment, program(tmp_path, 'k8s.core.v1.ConfigMap.get("cm", "default/a")\n'))
 
 
-def test_create_instead_of_read_collides_with_the_object_read(aws: boto3.Session, tmp_path: Path) -> None:  # noqa: F811
+def test_create_instead_of_read_collides_with_the_object_read(aws: boto3.Session, tmp_path: Path) -> None:
     deployment = MotoDeployment(aws)
     deployment.cluster.create(CONFIG_MAP, {"kind": "ConfigMap", "metadata": {"name": "a", "namespace": "default"}})
     up(deployment, program(tmp_path, 'k8s.core.v1.ConfigMap.get("cm", "default/a")\n'))
@@ -104,7 +104,7 @@ def test_create_instead_of_read_collides_with_the_object_read(aws: boto3.Session
         up(deployment, program(tmp_path, config_map("a")))
 
 
-def test_a_managed_object_read_under_its_urn_is_relinquished_never_deleted(aws: boto3.Session, tmp_path: Path) -> None:  # noqa: F811
+def test_a_managed_object_read_under_its_urn_is_relinquished_never_deleted(aws: boto3.Session, tmp_path: Path) -> None:
     deployment = MotoDeployment(aws)
     up(deployment, program(tmp_path, config_map("a")))
     up(deployment, program(tmp_path, 'k8s.core.v1.ConfigMap.get("cm", "default/a")\n'))
@@ -115,7 +115,7 @@ def test_a_managed_object_read_under_its_urn_is_relinquished_never_deleted(aws: 
     assert ("default", "a") in objects(deployment)  # released from management: destroy leaves it
 
 
-def test_a_name_change_is_create_before_delete(aws: boto3.Session, tmp_path: Path) -> None:  # noqa: F811
+def test_a_name_change_is_create_before_delete(aws: boto3.Session, tmp_path: Path) -> None:
     deployment = MotoDeployment(aws)
     up(deployment, program(tmp_path, config_map("a")))
     up(deployment, program(tmp_path, config_map("b")))
@@ -127,7 +127,7 @@ def test_a_name_change_is_create_before_delete(aws: boto3.Session, tmp_path: Pat
         up(deployment, program(tmp_path, config_map("c")))
 
 
-def test_same_name_replacement_deletes_first(aws: boto3.Session, tmp_path: Path) -> None:  # noqa: F811
+def test_same_name_replacement_deletes_first(aws: boto3.Session, tmp_path: Path) -> None:
     """A ConfigMap's data forces a replacement; the name stays, so pulumi-kubernetes deletes first."""
     deployment = MotoDeployment(aws)
     up(deployment, program(tmp_path, config_map("a", "one")))
@@ -143,7 +143,7 @@ def test_same_name_replacement_deletes_first(aws: boto3.Session, tmp_path: Path)
 
 
 def test_target_replace_is_create_before_delete_unless_delete_before_replace(
-    aws: boto3.Session,  # noqa: F811
+    aws: boto3.Session,
     tmp_path: Path,
 ) -> None:
     deployment = MotoDeployment(aws)
@@ -156,7 +156,7 @@ def test_target_replace_is_create_before_delete_unless_delete_before_replace(
     assert [op for op, _ in deployment.changes] == ["delete", "replace", "create"]
 
 
-def test_a_provider_change_to_another_active_cluster_replaces_create_first(aws: boto3.Session, tmp_path: Path) -> None:  # noqa: F811
+def test_a_provider_change_to_another_active_cluster_replaces_create_first(aws: boto3.Session, tmp_path: Path) -> None:
     """The new provider's DiffConfig: a different active cluster (here another server for the same cluster) replaces
     every object, create-before-delete; the same kubeconfig does not."""
     deployment = MotoDeployment(aws)
@@ -177,7 +177,7 @@ def test_a_provider_change_to_another_active_cluster_replaces_create_first(aws: 
 # --- the day-2 changes of issue 17 ---------------------------------------------------------------------------
 
 
-def test_a_route_path_change_reaches_the_cluster(aws: boto3.Session) -> None:  # noqa: F811
+def test_a_route_path_change_reaches_the_cluster(aws: boto3.Session) -> None:
     deployment = MotoDeployment(aws)
     deployment.up(dev_config())
     deployment.up(dev_config(routePath="/moved"))
@@ -186,11 +186,11 @@ def test_a_route_path_change_reaches_the_cluster(aws: boto3.Session) -> None:  #
     assert paths == ["/moved"]
 
 
-def test_a_trust_policy_change_updates_the_role_in_place(aws: boto3.Session) -> None:  # noqa: F811
-    irsa = {"credentialsMode": "irsa", "oidcProvider": PROVIDER}
+def test_a_trust_policy_change_updates_the_role_in_place(aws: boto3.Session) -> None:
+    irsa = {"credentialsMode": "irsa", "oidcProvider": oidc_provider("ABC")}
     deployment = MotoDeployment(aws)
     deployment.up(dev_config(**irsa))
-    other = PROVIDER.replace("ABC", "XYZ")
+    other = oidc_provider("XYZ")
     deployment.up(dev_config(credentialsMode="irsa", oidcProvider=other))
     roles = {op for op, key in deployment.changes if key[0] == "aws:iam/role:Role"}
     assert roles == {"update"}
@@ -198,7 +198,7 @@ def test_a_trust_policy_change_updates_the_role_in_place(aws: boto3.Session) -> 
     assert "id/XYZ" in json.dumps(role["AssumeRolePolicyDocument"])
 
 
-def test_an_architecture_and_memory_change_is_an_update_with_every_field_applied(aws: boto3.Session) -> None:  # noqa: F811
+def test_an_architecture_and_memory_change_is_an_update_with_every_field_applied(aws: boto3.Session) -> None:
     deployment = MotoDeployment(aws)
     deployment.up(dev_config())
     deployment.up(dev_config(architecture="x86_64", memorySize="512"))
@@ -207,7 +207,7 @@ def test_an_architecture_and_memory_change_is_an_update_with_every_field_applied
     assert (live["Architectures"], live["MemorySize"]) == (["x86_64"], 512)
 
 
-def test_an_alias_set_on_a_deployed_function_points_at_the_published_version(aws: boto3.Session) -> None:  # noqa: F811
+def test_an_alias_set_on_a_deployed_function_points_at_the_published_version(aws: boto3.Session) -> None:
     deployment = MotoDeployment(aws)
     deployment.up(dev_config())
     deployment.up(dev_config(alias="live"))
@@ -218,7 +218,7 @@ def test_an_alias_set_on_a_deployed_function_points_at_the_published_version(aws
     assert alias["FunctionVersion"] == max((v for v in published if v != "$LATEST"), key=int)
 
 
-def test_renaming_a_function_with_pinned_names_does_not_collide(aws: boto3.Session) -> None:  # noqa: F811
+def test_renaming_a_function_with_pinned_names_does_not_collide(aws: boto3.Session) -> None:
     pinned = {"backendName": "lambda-backend", "routeName": "lambda-route"}
     deployment = MotoDeployment(aws)
     deployment.up(dev_config(**pinned))
@@ -228,7 +228,7 @@ def test_renaming_a_function_with_pinned_names_does_not_collide(aws: boto3.Sessi
     assert set(objects(deployment, "HTTPRoute")) == {("kgateway-system", "lambda-route")}
 
 
-def test_create_gateway_true_then_false_then_destroy_leaves_nothing(aws: boto3.Session) -> None:  # noqa: F811
+def test_create_gateway_true_then_false_then_destroy_leaves_nothing(aws: boto3.Session) -> None:
     deployment = MotoDeployment(aws, with_gateway=False)
     deployment.up(dev_config(createGateway="true"))
     assert ("kgateway-system", "http") in objects(deployment, "Gateway")
@@ -238,7 +238,7 @@ def test_create_gateway_true_then_false_then_destroy_leaves_nothing(aws: boto3.S
     assert objects(deployment, "Gateway") == {}
 
 
-def test_create_gateway_false_then_true_then_destroy_leaves_nothing(aws: boto3.Session) -> None:  # noqa: F811
+def test_create_gateway_false_then_true_then_destroy_leaves_nothing(aws: boto3.Session) -> None:
     deployment = MotoDeployment(aws)
     deployment.up(dev_config(createGateway="false"))  # reads the guide's Gateway
     deployment.cluster.objects.pop(("gateway.networking.k8s.io/v1:Gateway", "kgateway-system", "http"))
@@ -249,7 +249,7 @@ def test_create_gateway_false_then_true_then_destroy_leaves_nothing(aws: boto3.S
 
 
 @pytest.mark.parametrize("kind", ["Secret", "Backend", "HTTPRoute"])
-def test_a_target_replace_of_a_fixed_name_object_does_not_collide(aws: boto3.Session, kind: str) -> None:  # noqa: F811
+def test_a_target_replace_of_a_fixed_name_object_does_not_collide(aws: boto3.Session, kind: str) -> None:
     deployment = MotoDeployment(aws)
     deployment.up(dev_config())
     (key,) = [k for k in deployment.deployed if k[0].startswith("kubernetes:") and k[0].endswith(f":{kind}")]
@@ -258,7 +258,7 @@ def test_a_target_replace_of_a_fixed_name_object_does_not_collide(aws: boto3.Ses
     assert len(objects(deployment, kind)) == 1
 
 
-def test_a_0_1_stack_upgrades_without_replacing_what_it_made(aws: boto3.Session, tmp_path: Path) -> None:  # noqa: F811
+def test_a_0_1_stack_upgrades_without_replacing_what_it_made(aws: boto3.Session, tmp_path: Path) -> None:
     deployment = MotoDeployment(aws)
     up_release(deployment, RELEASE_0_1, tmp_path / "0.1", dev_config())
     function_before = aws.client("lambda").get_function(FunctionName="echo")["Configuration"]["FunctionArn"]
@@ -310,7 +310,7 @@ def test_a_childs_own_alias_is_multiplied_by_its_parents_alias(tmp_path: Path) -
 
 
 def test_a_reusing_stack_moving_to_its_own_kubernetes_provider_replaces_without_a_collision(
-    aws: boto3.Session,  # noqa: F811
+    aws: boto3.Session,
     tmp_path: Path,
 ) -> None:
     """Item 7, a whole stack: another program reuses the composite on the default Kubernetes provider, then gives

@@ -3,38 +3,15 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-from pathlib import Path
 
-import pytest
+from tests.support.node_handler import invoke
 
-HANDLER = Path(__file__).resolve().parents[1] / "lambda_src" / "echo" / "index.mjs"
 GUIDE_EVENT = {"key1": "value1", "key2": "value2"}
 # The guide's example response, to the byte.
 GUIDE_RESPONSE = (
     '{"statusCode":200,"body":"Response from AWS Lambda. Here\'s the request you just sent me: '
     '{\\"key1\\":\\"value1\\",\\"key2\\":\\"value2\\"}"}'
 )
-
-
-def invoke(event: object) -> str:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is required to run the Lambda handler (.ci/run installs it)")
-    script = (
-        f"import {{ handler }} from {json.dumps(HANDLER.as_uri())};\n"
-        "const event = JSON.parse(process.argv[1]);\n"
-        "process.stdout.write(JSON.stringify(await handler(event)));\n"
-    )
-    done = subprocess.run(
-        [node, "--input-type=module", "-e", script, json.dumps(event)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    )
-    return done.stdout
 
 
 def test_guide_request_gives_guide_response() -> None:

@@ -6,8 +6,6 @@ as the mocks enforce them (tools/aws_rules.py)."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -19,8 +17,8 @@ from hypothesis import strategies as st
 from components.kgateway_api import CRD_TYPE
 from components.validation import DNS_LABEL_RE, DNS_SUBDOMAIN_RE
 from program.crd_validation import object_errors
-from tests.conftest import FakeAwsMocks
-from tests.kgateway_reference import CHECKED_KINDS
+from tests.support.fake_aws import FakeAwsMocks
+from tests.support.kgateway_reference import CHECKED_KINDS
 from tools.aws_rules import AwsLimitError
 from tools.engine import ProgramRun, reveal, run_program
 from tools.schema import package_provider, package_schema
@@ -114,7 +112,6 @@ def wrapped(value: Any, how: str) -> Any:
 
 # What the program constructs, set by the test before each run (the program runs in this process).
 CALL: dict[str, Any] = {}
-PROGRAM = Path(tempfile.gettempdir()) / "kgateway_lambda_construct_program.py"
 
 
 def construct() -> None:
@@ -124,8 +121,7 @@ def construct() -> None:
 
 def run_construct(component: str, inputs: dict[str, Any]) -> ProgramRun:
     CALL.update(component=component, inputs=inputs, how="plain")
-    PROGRAM.write_text("from tests.test_input_properties import construct\nconstruct()\n")
-    return run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=PROGRAM)
+    return run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=construct)
 
 
 def accepted_by_the_real_rules(run: ProgramRun) -> list[str]:

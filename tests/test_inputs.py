@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -16,7 +14,7 @@ import pytest
 import components
 from components.validation import ComponentInputError
 from program.crd_validation import object_errors
-from tests.conftest import FakeAwsMocks
+from tests.support.fake_aws import FakeAwsMocks
 from tools.engine import ProgramRun, redact, reveal, run_program
 
 # Untyped, as another language (or a typo) reaches them: the checks, not mypy, must refuse what is wrong.
@@ -27,24 +25,17 @@ LambdaGatewayRoute: Any = components.LambdaGatewayRoute
 LambdaRoute: Any = components.LambdaRoute
 
 # The program every test here runs: it calls the body the test registered (components built in-process).
-_BODIES: list[Callable[[], object]] = []
-PROGRAM = Path(tempfile.gettempdir()) / "kgateway_lambda_inputs_program.py"
 BACKEND = "kubernetes:gateway.kgateway.dev/v1alpha1:Backend"
 HTTPROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 
 
-def body() -> None:
-    _BODIES[-1]()
-
-
 def run(build: Callable[[], object], mocks: FakeAwsMocks | None = None, *, preview: bool = False) -> ProgramRun:
     """Run `build` as a Pulumi program on the mock engine (a reusing stack's program)."""
-    PROGRAM.write_text("from tests.test_inputs import body\nbody()\n")
-    _BODIES.append(build)
-    try:
-        return run_program(mocks or FakeAwsMocks(), {"aws:region": "us-east-1"}, program=PROGRAM, preview=preview)
-    finally:
-        _BODIES.pop()
+
+    def program() -> None:
+        build()
+
+    return run_program(mocks or FakeAwsMocks(), {"aws:region": "us-east-1"}, program=program, preview=preview)
 
 
 def refused(build: Callable[[], object], mocks: FakeAwsMocks | None = None) -> str:

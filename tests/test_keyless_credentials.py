@@ -9,18 +9,17 @@ import pytest
 
 from components.kgateway_api import KGATEWAY_VERSIONS
 from program.config import ConfigError
-from tests.conftest import ACCOUNT, RunStack
-from tests.kgateway_reference import object_errors
-from tests.moto_harness import MotoDeployment, attached_documents
-from tests.test_moto_deploy import aws, dev_config, evaluate  # noqa: F401 (the fixture)
+from tests.conftest import RunStack
+from tests.support.aws_models import attached_documents
+from tests.support.fake_aws import ACCOUNT, AMBIENT_ROLE, OIDC_ISSUER, OIDC_PROVIDER
+from tests.support.kgateway_reference import object_errors
+from tests.support.lifecycle import MotoDeployment, dev_config
+from tests.support.moto_account import evaluate
 from tools.engine import reveal
-
-PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
-ISSUER = "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
 
 
 def test_irsa_role_trusts_only_the_proxy_service_account(run_stack: RunStack) -> None:
-    run = run_stack({"credentialsMode": "irsa", "oidcProvider": PROVIDER})
+    run = run_stack({"credentialsMode": "irsa", "oidcProvider": OIDC_PROVIDER})
     assert not run.by_type("aws:iam/user:User")
     assert not run.by_type("aws:iam/accessKey:AccessKey")
     assert not run.by_type("kubernetes:core/v1:Secret")
@@ -29,12 +28,12 @@ def test_irsa_role_trusts_only_the_proxy_service_account(run_stack: RunStack) ->
     assert trust["Statement"] == [
         {
             "Effect": "Allow",
-            "Principal": {"Federated": PROVIDER},
+            "Principal": {"Federated": OIDC_PROVIDER},
             "Action": "sts:AssumeRoleWithWebIdentity",
             "Condition": {
                 "StringEquals": {
-                    f"{ISSUER}:sub": "system:serviceaccount:kgateway-system:http",
-                    f"{ISSUER}:aud": "sts.amazonaws.com",
+                    f"{OIDC_ISSUER}:sub": "system:serviceaccount:kgateway-system:http",
+                    f"{OIDC_ISSUER}:aud": "sts.amazonaws.com",
                 }
             },
         }
@@ -55,16 +54,16 @@ def test_irsa_role_trusts_only_the_proxy_service_account(run_stack: RunStack) ->
 
 
 def test_issuer_url_gives_the_provider_arn_in_the_deploying_account(run_stack: RunStack) -> None:
-    run = run_stack({"credentialsMode": "irsa", "oidcProvider": f"https://{ISSUER}"})
+    run = run_stack({"credentialsMode": "irsa", "oidcProvider": f"https://{OIDC_ISSUER}"})
     trust = json.loads(
         next(r for r in run.by_type("aws:iam/role:Role") if r.name == "gateway-irsa").inputs["assumeRolePolicy"]
     )
-    assert trust["Statement"][0]["Principal"] == {"Federated": PROVIDER}
+    assert trust["Statement"][0]["Principal"] == {"Federated": OIDC_PROVIDER}
 
 
-def test_irsa_deploys_into_moto_and_destroys_cleanly(aws: boto3.Session) -> None:  # noqa: F811
+def test_irsa_deploys_into_moto_and_destroys_cleanly(aws: boto3.Session) -> None:
     deployment = MotoDeployment(aws)
-    deployment.up(dev_config(credentialsMode="irsa", oidcProvider=PROVIDER))
+    deployment.up(dev_config(credentialsMode="irsa", oidcProvider=OIDC_PROVIDER))
     iam = aws.client("iam")
     role = next(r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("gateway-irsa"))
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Action"] == "sts:AssumeRoleWithWebIdentity"
@@ -82,16 +81,13 @@ def test_irsa_deploys_into_moto_and_destroys_cleanly(aws: boto3.Session) -> None
     assert iam.list_roles()["Roles"] == []
 
 
-AMBIENT = f"arn:aws:iam::{ACCOUNT}:role/kgateway-proxy"
-
-
 def test_assume_role_mode_trusts_exactly_the_ambient_role(run_stack: RunStack) -> None:
-    run = run_stack({"credentialsMode": "assume-role", "ambientRoleArn": AMBIENT})
+    run = run_stack({"credentialsMode": "assume-role", "ambientRoleArn": AMBIENT_ROLE})
     assert not run.by_type("kubernetes:core/v1:Secret")
     assert not run.by_type("aws:iam/user:User")
     role = next(r for r in run.by_type("aws:iam/role:Role") if r.name == "gateway-invoke-role")
     assert json.loads(role.inputs["assumeRolePolicy"])["Statement"] == [
-        {"Effect": "Allow", "Principal": {"AWS": AMBIENT}, "Action": "sts:AssumeRole"}
+        {"Effect": "Allow", "Principal": {"AWS": AMBIENT_ROLE}, "Action": "sts:AssumeRole"}
     ]
     backend = reveal(run.one("kubernetes:gateway.kgateway.dev/v1alpha1:Backend").inputs)
     role_arn = "arn:aws:iam::123456789012:role/gateway-invoke-role-0000001"
@@ -104,15 +100,15 @@ def test_assume_role_mode_trusts_exactly_the_ambient_role(run_stack: RunStack) -
 
 def test_assume_role_on_a_version_without_it_is_refused(run_stack: RunStack) -> None:
     with pytest.raises(ConfigError, match=r"credentialsMode = 'assume-role': needs a Backend auth type AssumeRole"):
-        run_stack({"credentialsMode": "assume-role", "ambientRoleArn": AMBIENT, "kgatewayVersion": "v2.0"})
+        run_stack({"credentialsMode": "assume-role", "ambientRoleArn": AMBIENT_ROLE, "kgatewayVersion": "v2.0"})
 
 
-def test_assume_role_deploys_into_moto_and_destroys_cleanly(aws: boto3.Session) -> None:  # noqa: F811
+def test_assume_role_deploys_into_moto_and_destroys_cleanly(aws: boto3.Session) -> None:
     deployment = MotoDeployment(aws)
-    deployment.up(dev_config(credentialsMode="assume-role", ambientRoleArn=AMBIENT))
+    deployment.up(dev_config(credentialsMode="assume-role", ambientRoleArn=AMBIENT_ROLE))
     iam = aws.client("iam")
     role = next(r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("gateway-invoke-role"))
-    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"AWS": AMBIENT}
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"AWS": AMBIENT_ROLE}
     (document,) = attached_documents(iam, role=role["RoleName"])
     assert document["Statement"][0]["Action"] == "lambda:InvokeFunction"
     deployment.destroy()
@@ -120,7 +116,7 @@ def test_assume_role_deploys_into_moto_and_destroys_cleanly(aws: boto3.Session) 
 
 
 def test_irsa_with_a_created_gateway_points_its_proxy_at_the_parameters(run_stack: RunStack) -> None:
-    run = run_stack({"credentialsMode": "irsa", "oidcProvider": PROVIDER, "createGateway": "true"})
+    run = run_stack({"credentialsMode": "irsa", "oidcProvider": OIDC_PROVIDER, "createGateway": "true"})
     gateway = run.one("kubernetes:gateway.networking.k8s.io/v1:Gateway")
     assert reveal(gateway.inputs)["spec"]["infrastructure"] == {
         "parametersRef": {"group": "gateway.kgateway.dev", "kind": "GatewayParameters", "name": "lambda-irsa"}

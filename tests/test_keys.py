@@ -7,7 +7,7 @@ import yaml
 from program import config, keys
 from program.config import PROJECT_ROOT
 from program.keys import KEYS, Key
-from tests.conftest import run_tools
+from tests.support.commands import run_tools
 
 
 def test_pulumi_yaml_declares_exactly_the_registrys_keys_with_a_default() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from components.kgateway_api import KGATEWAY_VERSIONS, UnsupportedBackendCrdError, shape_from_crd
-from tests.kgateway_reference import BASIS, V2_2, backend_crd, crd_errors, v2_1_backend_crd
+from tests.support.kgateway_reference import BASIS, V2_2, backend_crd, crd_errors, v2_1_backend_crd
 
 
 @pytest.mark.parametrize("version", list(KGATEWAY_VERSIONS))

@@ -9,8 +9,8 @@ import subprocess
 import boto3
 
 from program.config import PROJECT_ROOT
-from tests.local_servers import free_port
-from tests.moto_harness import MotoDeployment
+from tests.support.lifecycle import MotoDeployment
+from tests.support.local_servers import free_port
 from tools.engine import stack_config
 from tools.plan import plan, plan_document
 

@@ -10,10 +10,12 @@ import pytest
 
 from components.kgateway_api import KGATEWAY_VERSIONS
 from program.config import ConfigError
-from tests.conftest import ACCOUNT, FakeAwsMocks, RunStack
-from tests.kgateway_reference import object_errors
-from tests.moto_harness import MotoDeployment, attached_documents
-from tests.test_moto_deploy import aws, evaluate  # noqa: F401 (the fixture)
+from tests.conftest import RunStack
+from tests.support.aws_models import attached_documents
+from tests.support.fake_aws import ACCOUNT, FakeAwsMocks
+from tests.support.kgateway_reference import object_errors
+from tests.support.lifecycle import MotoDeployment
+from tests.support.moto_account import evaluate
 from tools.engine import ProgramRun, reveal, run_program, stack_config
 
 ECHO = f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:echo"
@@ -143,7 +145,7 @@ def test_bad_lists_are_refused_before_anything_is_created(changes: dict[str, Any
     assert mocks.counter == 0
 
 
-def test_many_functions_deploy_into_moto_with_one_invoke_only_key(aws: boto3.Session) -> None:  # noqa: F811
+def test_many_functions_deploy_into_moto_with_one_invoke_only_key(aws: boto3.Session) -> None:
     config, secret_keys = stack_config("multi")
     config["aws:region"] = "us-east-1"
     deployment = MotoDeployment(aws)
@@ -255,7 +257,7 @@ def test_a_shared_execution_role_is_not_made_when_no_function_is_created(run_sta
         run_stack({"sharedExecutionRole": "yes"})
 
 
-def test_a_shared_execution_role_deploys_and_goes_away_in_moto(aws: boto3.Session) -> None:  # noqa: F811
+def test_a_shared_execution_role_deploys_and_goes_away_in_moto(aws: boto3.Session) -> None:
     config, secret_keys = stack_config("multi")
     config.update({"aws:region": "us-east-1", "kgateway-lambda:sharedExecutionRole": "true"})
     deployment = MotoDeployment(aws)
@@ -267,7 +269,7 @@ def test_a_shared_execution_role_deploys_and_goes_away_in_moto(aws: boto3.Sessio
     assert iam.list_roles()["Roles"] == [] and lambda_.list_functions()["Functions"] == []
 
 
-def test_turning_the_shared_execution_role_on_and_off_moves_no_function(aws: boto3.Session) -> None:  # noqa: F811
+def test_turning_the_shared_execution_role_on_and_off_moves_no_function(aws: boto3.Session) -> None:
     """The next `pulumi up` after the config change: functions are updated onto the new role, never replaced, and
     the roles no longer used go after them; auto-named roles cannot collide."""
     config, secret_keys = stack_config("multi")

@@ -3,81 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import re
-from collections.abc import Iterator
-from functools import cache
 from typing import Any
-from unittest import mock
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 from moto.core import set_initial_no_auth_action_count
-from moto.core.models import DEFAULT_ACCOUNT_ID
-from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, PermissionResult
-from moto.iam.aws_managed_policies import aws_managed_policies_data
-from moto.iam.models import AWSManagedPolicy, iam_backends
+from moto.iam.access_control import IAMPolicy, PermissionResult
 
-from tests.moto_harness import DeleteConflictError, MotoDeployment, attached_documents
-from tools.engine import reveal, stack_config
+from tests.support.aws_models import DeleteConflictError, attached_documents
+from tests.support.lifecycle import MotoDeployment, dev_config, generated_key, secret_data
+from tests.support.moto_account import REGION, evaluate
 from tools.plan import plan_document
-
-REGION = "us-east-1"
-
-
-@pytest.fixture
-def aws() -> Iterator[boto3.Session]:
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
-    os.environ.update(AWS_ACCESS_KEY_ID="deployer", AWS_SECRET_ACCESS_KEY="deployer", AWS_DEFAULT_REGION=REGION)
-    # No Docker here: moto answers invocations without running the handler (node runs it in test_handler).
-    with mock_aws(config={"lambda": {"use_docker": False}}):
-        load_managed_policies(MANAGED_POLICIES_USED)
-        yield boto3.Session(region_name=REGION)
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-
-
-MANAGED_POLICIES_USED = ("AWSLambdaBasicExecutionRole",)
-
-
-@cache
-def _managed_policy_data() -> dict[str, Any]:
-    parsed: dict[str, Any] = json.loads(aws_managed_policies_data)
-    return parsed
-
-
-def load_managed_policies(names: tuple[str, ...]) -> None:
-    """Load just the AWS managed policies the program attaches, from moto's own copy of them.
-
-    moto's `load_aws_managed_policies` loads all ~1,300 of them, a second per test; these are the same objects.
-    """
-    backend = iam_backends[DEFAULT_ACCOUNT_ID]["global"]
-    for name in names:
-        policy = AWSManagedPolicy.from_data(name, DEFAULT_ACCOUNT_ID, REGION, _managed_policy_data()[name])
-        backend.managed_policies[policy.arn] = policy
-
-
-def dev_config(**overrides: str) -> dict[str, str]:
-    config, _ = stack_config("dev")
-    config.update({f"kgateway-lambda:{k}": v for k, v in overrides.items()})
-    return config
-
-
-def generated_key(deployment: MotoDeployment) -> dict[str, str]:
-    keys = [d for d in deployment.deployed.values() if d.type == "aws:iam/accessKey:AccessKey"]
-    assert len(keys) == 1
-    return {"id": keys[0].id, "secret": keys[0].state["secret"]}
-
-
-def secret_data(deployment: MotoDeployment) -> dict[str, str]:
-    secret = next(d for d in deployment.deployed.values() if d.type == "kubernetes:core/v1:Secret")
-    data: dict[str, str] = reveal(secret.state["stringData"])
-    return data
 
 
 def test_up_makes_the_aws_side_in_moto(aws: boto3.Session) -> None:
@@ -178,14 +115,14 @@ def test_the_rig_refuses_deletes_iam_refuses(aws: boto3.Session) -> None:
     iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")
     iam.attach_role_policy(RoleName="r", PolicyArn=arn)
     with pytest.raises(DeleteConflictError, match="access keys"):
-        deployment._delete_user("u")
+        deployment.aws.delete_user("u")
     with pytest.raises(DeleteConflictError, match="detach the policy"):
-        deployment._delete_policy(arn)
+        deployment.aws.delete_policy(arn)
     with pytest.raises(DeleteConflictError, match="detach all policies"):
-        deployment._delete_role("r")
+        deployment.aws.delete_role("r")
     iam.detach_role_policy(RoleName="r", PolicyArn=arn)
-    deployment._delete_role("r")
-    deployment._delete_policy(arn)
+    deployment.aws.delete_role("r")
+    deployment.aws.delete_policy(arn)
     assert iam.list_policies(Scope="Local")["Policies"] == []
 
 
@@ -206,23 +143,6 @@ def test_rotation_replaces_the_key_before_deleting_the_old_one(aws: boto3.Sessio
     user = iam.list_users(PathPrefix="/kgateway-lambda/")["Users"][0]["UserName"]
     assert [k["AccessKeyId"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]] == [second["id"]]
     assert secret_data(deployment) == {"accessKey": second["id"], "secretKey": second["secret"]}
-
-
-def iam_match(pattern: str, value: str) -> re.Match[str] | None:
-    """IAM's matching of an Action or Resource element: `*` any run of characters, `?` any one, all else literal
-    (IAM User Guide, "IAM JSON policy elements: Resource": wildcards `*` and `?` within any ARN segment).
-
-    moto's own matcher turns the pattern into a regular expression unescaped, so `$LATEST` (an anchor) never
-    matches and `.` matches anything: it would deny `function:echo:$LATEST`, which IAM allows.
-    """
-    parts = [".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern]
-    return re.fullmatch("".join(parts), value)
-
-
-def evaluate(policy_document: str, action: str, resource: str) -> bool:
-    """moto's IAM policy evaluator, with IAM's own pattern matching."""
-    with mock.patch.object(IAMPolicyStatement, "_match", staticmethod(iam_match)):
-        return IAMPolicy(policy_document).is_action_permitted(action, resource) == PermissionResult.PERMITTED
 
 
 def test_the_evaluator_matches_as_iam_does() -> None:

@@ -16,7 +16,7 @@ import pulumi
 import pytest
 
 from program.config import PROJECT_ROOT
-from tests.conftest import FakeAwsMocks
+from tests.support.fake_aws import FakeAwsMocks
 from tools.engine import ProgramRun, run_program, stack_config
 
 FUNCTION = "aws:lambda/function:Function"

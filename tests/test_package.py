@@ -19,26 +19,14 @@ import pytest
 import yaml
 
 from components.tokens import PACKAGE
-from tests.conftest import ACCOUNT, TESTS, FakeAwsMocks
-from tools.engine import RegisteredResource, reveal, run_program
-from tools.schema import package_provider, package_schema, reference_markdown
+from tests.support import TESTS
+from tests.support.fake_aws import ACCOUNT, FakeAwsMocks
+from tests.support.programs import run_text
+from tools.engine import reveal, run_program
+from tools.schema import package_provider, reference_markdown
 
 ROOT = TESTS.parent
-GOLDEN_SCHEMA = TESTS / "golden" / "schema.json"
 TOKEN = f"{PACKAGE}:index:"
-
-
-@pytest.fixture(scope="module")
-def schema() -> dict[str, Any]:
-    return package_schema()
-
-
-def test_schema_matches_the_golden_file(schema: dict[str, Any]) -> None:
-    """Reviewed as text: regenerate with UPDATE_GOLDEN=1 and read the diff."""
-    rendered = json.dumps(schema, indent=2, sort_keys=True) + "\n"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        GOLDEN_SCHEMA.write_text(rendered)
-    assert rendered == GOLDEN_SCHEMA.read_text()
 
 
 def test_schema_is_a_valid_pulumi_package(schema: dict[str, Any]) -> None:
@@ -123,12 +111,6 @@ def test_the_docs_reference_is_generated_from_the_schema(schema: dict[str, Any])
 
 # --- instances side by side ------------------------------------------------------------------------------------
 # (The construct path, how `pulumi package add` users' stacks reach the components: tests/test_construct.py.)
-
-
-def run_text(tmp_path: Path, name: str, text: str) -> list[RegisteredResource]:
-    program = tmp_path / f"{name}.py"
-    program.write_text(text)
-    return run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=program).resources
 
 
 @pytest.mark.parametrize(("mode", "own"), [("generated", "aws-creds"), ("irsa", "irsa")])

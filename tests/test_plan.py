@@ -11,8 +11,8 @@ from typing import Any
 import yaml
 
 from program.runtime import GC_THRESHOLDS
-from tests.conftest import MAIN_BACKEND_CRD, require_crds, run_tools
-from tests.kgateway_reference import BASIS
+from tests.support.commands import run_tools
+from tests.support.kgateway_reference import BASIS, MAIN_BACKEND_CRD, require_crds
 from tools.engine import RegisteredResource, run_program
 from tools.plan import PlaceholderMocks, in_dependency_order, plan, plan_document, render_text
 

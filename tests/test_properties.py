@@ -13,10 +13,9 @@ from hypothesis import strategies as st
 
 from components.kgateway_api import KGATEWAY_VERSIONS
 from components.validation import FUNCTION_NAME_RE
-from program.config import ConfigError, load_settings
-from tests.conftest import FakeAwsMocks
-from tests.kgateway_reference import CHECKED_KINDS, object_errors
-from tests.test_config import DictSource
+from program.config import ConfigError, MappingConfigSource, load_settings
+from tests.support.fake_aws import FakeAwsMocks
+from tests.support.kgateway_reference import CHECKED_KINDS, object_errors
 from tools.engine import reveal, run_program, stack_config
 
 function_names = st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,15}", fullmatch=True)
@@ -157,7 +156,7 @@ INVALID_COMBINATIONS = [
 def test_every_invalid_value_is_refused_with_its_key(bad: tuple[str, str]) -> None:
     key, value = bad
     with pytest.raises(ConfigError) as error:
-        load_settings(DictSource({**BASE, key: value}))
+        load_settings(MappingConfigSource({**BASE, key: value}))
     assert f"kgateway-lambda:{key} = " in str(error.value)
 
 

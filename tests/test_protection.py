@@ -22,7 +22,7 @@ from components.kgateway_api import (
 from components.protection import check_protection_args, protection_objects
 from components.validation import ComponentInputError, InputChecker
 from program.crd_validation import BASIS, CRDS, load_yaml, object_errors
-from tests.conftest import FakeAwsMocks
+from tests.support.fake_aws import FakeAwsMocks
 from tools.engine import ProgramRun, is_secret_value, redact, reveal, run_program
 
 RANDOM_BYTES = "random:index/randomBytes:RandomBytes"

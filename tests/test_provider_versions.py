@@ -11,41 +11,12 @@ from __future__ import annotations
 import runpy
 import sys
 from importlib.metadata import version
-from typing import Any
 
 import pytest
 
 from program.config import PROJECT_ROOT
-from tests.conftest import FakeAwsMocks, RunStack
-from tools import engine
-
-
-class _VersionRecordingMonitor(engine._RecordingMonitor):
-    """The engine's recording monitor, also keeping each request's `version` field."""
-
-    versions: list[tuple[str, str, str]]  # (what, type or token, version)
-
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method's name)
-        if request.custom:
-            type(self).versions.append(("register", request.type, request.version))
-        return super().RegisterResource(request)
-
-    def ReadResource(self, request: Any) -> Any:  # noqa: N802
-        type(self).versions.append(("read", request.type, request.version))
-        return super().ReadResource(request)
-
-    def Invoke(self, request: Any) -> Any:  # noqa: N802
-        type(self).versions.append(("invoke", request.tok, request.version))
-        return super().Invoke(request)
-
-
-@pytest.fixture
-def recorded(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str]]:
-    versions: list[tuple[str, str, str]] = []
-    monkeypatch.setattr(_VersionRecordingMonitor, "versions", versions, raising=False)
-    monkeypatch.setattr(engine, "_RecordingMonitor", _VersionRecordingMonitor)
-    return versions
-
+from tests.conftest import RunStack
+from tests.support.fake_aws import FakeAwsMocks
 
 PACKAGE_VERSIONS = {"aws": version("pulumi_aws"), "kubernetes": version("pulumi_kubernetes")}
 

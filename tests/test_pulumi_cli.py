@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from program.config import PROJECT_ROOT, ConfigError
-from tests.conftest import run_tools
+from tests.support.commands import run_tools
 from tools.engine import stack_config
 from tools.plan import plan
 from tools.pulumi_cli import Project, PulumiCliError, StackValue, load_project, merge_config, read_stack_file

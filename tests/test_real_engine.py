@@ -10,18 +10,15 @@ empty after it. Without a `pulumi` CLI on PATH it is skipped, and the test summa
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
 
 from program.config import PROJECT_ROOT
-from tests.local_servers import free_port
 
 PULUMI = shutil.which("pulumi")
 NOT_RUN = "the real-engine test did not run: no `pulumi` CLI on PATH (install it to run the real engine)"
@@ -43,18 +40,6 @@ def copy_of_the_repository(destination: Path) -> Path:
             shutil.copy2(source, destination / name)
     (destination / ".venv").symlink_to(PROJECT_ROOT / ".venv")
     return destination
-
-
-@pytest.fixture
-def moto_endpoint() -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "MOTO_PORT": str(port), "MOTO_HOST": "127.0.0.1"}
-    script = str(PROJECT_ROOT / "scripts" / "moto-server")
-    subprocess.run(["bash", script, "start"], env=env, check=True, capture_output=True, timeout=60)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        subprocess.run(["bash", script, "stop"], env=env, check=False, capture_output=True, timeout=60)
 
 
 def cluster_with_kgateway() -> bool:

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from program.config import ConfigError, MappingConfigSource, Redactor, load_settings, secret_by_name
-from tests.conftest import MAIN_BACKEND_CRD, FakeAwsMocks, run_tools
+from tests.support.commands import run_tools
+from tests.support.fake_aws import FakeAwsMocks
+from tests.support.kgateway_reference import MAIN_BACKEND_CRD
 from tools.engine import run_program, stack_config
 from tools.plan import kubernetes_manifests, plan, plan_document, render_text
 from tools.pulumi_cli import offline_plaintext

@@ -16,78 +16,21 @@ pulumi-kubernetes creates client-side, so a create of a name that exists fails w
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 import pulumi
 import pytest
-from pulumi.runtime import mocks as pulumi_mocks
 
 from program.gateway import CREATED_BY_STACK, already_exists_message, deleted_by_this_update_message
-from tests.conftest import FakeAwsMocks, RunStack
-from tests.test_keyless_credentials import PROVIDER
-from tools.engine import ProgramRun, current_registration, reveal, run_program, stack_config
+from tests.conftest import RunStack
+from tests.support.engine_requests import Request
+from tests.support.fake_aws import OIDC_PROVIDER, FakeAwsMocks
+from tools.engine import ProgramRun, run_program, stack_config
 
 GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
 BACKEND = "kubernetes:gateway.kgateway.dev/v1alpha1:Backend"
 HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
-
-
-@dataclass(frozen=True)
-class Request:
-    """One registration or read as the engine receives it."""
-
-    type: str
-    urn: str
-    alias_urns: tuple[str, ...]
-    read_id: str | None
-    delete_before_replace: bool | None  # None: not set (the provider's Diff decides)
-    additional_secret_outputs: tuple[str, ...]
-    namespace: str | None
-    name: str | None
-
-    @property
-    def identity(self) -> tuple[str, str | None, str | None]:
-        """What the API server holds one of: kind, namespace, name."""
-        return (self.type, self.namespace, self.name)
-
-
-@pytest.fixture
-def requests(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Request]]:
-    """Every RegisterResource and ReadResource request the program sends, with the engine's URNs."""
-    seen: list[Request] = []
-    register, read = pulumi_mocks.MockMonitor.RegisterResource, pulumi_mocks.MockMonitor.ReadResource
-
-    def recording_register(self: pulumi_mocks.MockMonitor, request: Any) -> Any:
-        registration = current_registration()
-        if registration is not None and request.custom and request.type.startswith("kubernetes:"):
-            inputs = reveal(pulumi.runtime.rpc.deserialize_properties(request.object, keep_unknowns=True))
-            metadata = inputs.get("metadata") or {}
-            seen.append(
-                Request(
-                    request.type,
-                    registration.urn,
-                    registration.alias_urns,
-                    None,
-                    request.deleteBeforeReplace if request.deleteBeforeReplaceDefined else None,
-                    tuple(request.additionalSecretOutputs),
-                    metadata.get("namespace"),
-                    metadata.get("name"),
-                )
-            )
-        return register(self, request)  # type: ignore[no-untyped-call]
-
-    def recording_read(self: pulumi_mocks.MockMonitor, request: Any) -> Any:
-        if request.type.startswith("kubernetes:"):
-            namespace, _, name = request.id.rpartition("/")
-            urn = f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{request.type}::{request.name}"
-            seen.append(Request(request.type, urn, (), request.id, None, (), namespace or None, name))
-        return read(self, request)  # type: ignore[no-untyped-call]
-
-    monkeypatch.setattr(pulumi_mocks.MockMonitor, "RegisterResource", recording_register)
-    monkeypatch.setattr(pulumi_mocks.MockMonitor, "ReadResource", recording_read)
-    yield seen
 
 
 def taken(requests: list[Request]) -> list[Request]:
@@ -153,7 +96,7 @@ def custom_objects(requests: list[Request]) -> list[Request]:
         ({}, {"Secret", "Backend", "HTTPRoute"}),
         ({"createGateway": "true"}, {"Secret", "Backend", "HTTPRoute", "Gateway"}),
         (
-            {"credentialsMode": "irsa", "oidcProvider": PROVIDER, "createGateway": "true"},
+            {"credentialsMode": "irsa", "oidcProvider": OIDC_PROVIDER, "createGateway": "true"},
             {"GatewayParameters", "Backend", "HTTPRoute", "Gateway"},
         ),
         ({"routeNamespace": "team-a"}, {"Secret", "Backend", "HTTPRoute", "ReferenceGrant"}),

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from program.guide import GUIDE_RESPONSE
-from tests.conftest import run_tools
-from tests.local_servers import free_port, gateway_server, lambda_api_server
+from tests.support.commands import run_tools
+from tests.support.local_servers import free_port, gateway_server, lambda_api_server
 from tools.verify import Check, Clock, Result, http_check, invoke_check, run_checks, until_passed
 
 

@@ -15,6 +15,7 @@ import logging
 import runpy
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -365,6 +366,11 @@ def provider_config(config: dict[str, str], secret_keys: list[str]) -> dict[str,
     return providers
 
 
+# A Pulumi program: a file, run as the CLI runs `__main__.py`, or a function, so that a test's program is code the
+# linter and the type checker read (a reusing stack's program is a function of its components' calls).
+Program = Path | Callable[[], None]
+
+
 def run_program(
     mocks: pulumi.runtime.Mocks,
     config: dict[str, str],
@@ -372,9 +378,10 @@ def run_program(
     *,
     stack: str = "test",
     preview: bool = False,
-    program: Path = PROJECT_ROOT / "__main__.py",
+    program: Program = PROJECT_ROOT / "__main__.py",
 ) -> ProgramRun:
-    """Run `program` with this config on the mock engine, in a fresh context; raise what it raises."""
+    """Run `program` (a file or a function) with this config on the mock engine, in a fresh context; raise what it
+    raises."""
 
     def run() -> ProgramRun:
         handler = _ListHandler()
@@ -398,7 +405,10 @@ def run_program(
         pulumi.runtime.settings.SETTINGS.outputs = set()
 
         def program_body() -> None:
-            runpy.run_path(str(program), run_name="__main__")
+            if callable(program):
+                program()
+            else:
+                runpy.run_path(str(program), run_name="__main__")
 
         try:
             _sync_await(run_pulumi_func(program_body))

@@ -4,15 +4,18 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from tests.test_handler import invoke
+from program.config import PROJECT_ROOT
+from tests.support.node_handler import invoke
 
 
 def free_port() -> int:
@@ -125,3 +128,17 @@ def lambda_api_server() -> Iterator[str]:
 
     with serving(Handler) as base:
         yield base
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto server on a free loopback port, started and stopped by `scripts/moto-server` as a user runs it;
+    yields its endpoint URL."""
+    port = free_port()
+    env = {**os.environ, "MOTO_PORT": str(port), "MOTO_HOST": "127.0.0.1"}
+    script = str(PROJECT_ROOT / "scripts" / "moto-server")
+    subprocess.run(["bash", script, "start"], env=env, check=True, capture_output=True, timeout=60)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        subprocess.run(["bash", script, "stop"], env=env, check=False, capture_output=True, timeout=60)

@@ -10,15 +10,27 @@ that to the v2.2.x file, the nearest release; nothing else is transcribed by han
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from program import crd_validation
 from program.crd_validation import BASIS, MAIN, V2_0, V2_1_DERIVED, V2_2, V2_3
-from tests.conftest import require_crds
+from program.crd_validation import CRDS as SHIPPED_CRDS
 
 __all__ = ["BASIS", "MAIN", "V2_0", "V2_1_DERIVED", "V2_2", "V2_3"]
+
+# The real upstream CRDs, as the program ships them (program/crds/SOURCES.md): a clone holds all the tests need.
+CRDS = SHIPPED_CRDS
+# The cluster the tests deploy to has kgateway main (= v2.4.x) installed unless a test says otherwise.
+MAIN_BACKEND_CRD = CRDS / "kgateway-main-354c0f6-backends.yaml"
+
+
+def require_crds() -> Path:
+    """The folder of real CRDs (shipped in the repository, so never missing)."""
+    return CRDS
+
 
 # Every real Backend CRD, oldest first (`auto` is tested against each).
 BACKEND_CRDS = (V2_0, V2_1_DERIVED, V2_2, V2_3, MAIN)

@@ -1,0 +1,548 @@
+"""A deploy harness: the real program on Pulumi's mock engine, where every `aws:` resource is really made in moto.
+
+Like `pulumi up`, it keeps state between runs, by URN: a resource known under an alias moves without a change; one
+whose inputs did not change is left alone; one whose inputs changed is updated, or replaced where the provider
+replaces (create-before-delete; pulumi-kubernetes deletes a named object first); what a run no longer declares is
+deleted after everything else, dependents before what they depend on (from the program's own dependency graph).
+`destroy()` deletes everything in that order. Kubernetes objects go to an in-memory API server (`Cluster`) that
+refuses AlreadyExists and validates against the real CRDs. A resource type the harness has no model of fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pulumi
+import yaml
+
+from tests.support.aws_models import PUBLISHED_OUTPUTS, AwsModels, aws_replaces
+from tests.support.cluster import AlreadyExistsError, Cluster
+from tests.support.state import CREATED, Deployed, Key, comparable, has_unknowns, is_unknown
+from tools.engine import (
+    ProgramRun,
+    Registration,
+    current_registration,
+    inventory_invoke_result,
+    region_invoke_result,
+    reveal,
+    run_program,
+    stack_config,
+)
+
+
+def _kubernetes_diff(type_: str, old: dict[str, Any], new: dict[str, Any]) -> tuple[bool, bool]:
+    """(replace, delete_before_replace) as pulumi-kubernetes' Diff decides them.
+
+    pulumi/pulumi-kubernetes provider/pkg/provider/diff.go `forceNewProperties`: `.metadata.name` and
+    `.metadata.namespace` always force a replacement, and for a Secret (unless the provider sets
+    `enableSecretMutable`) `.type`, `.stringData` and `.data` too (a ConfigMap's `.data` and `.binaryData`,
+    unless `enableConfigMapMutable`). provider.go `Diff`: delete-before-replace only when the object is named
+    and the new name AND namespace equal the old ones; a name or namespace change is create-before-delete.
+    """
+    before, after = reveal(old), reveal(new)
+    before_meta, after_meta = before.get("metadata") or {}, after.get("metadata") or {}
+    force_new: list[tuple[str, ...]] = [("metadata", "name"), ("metadata", "namespace")]
+    if type_ == "kubernetes:core/v1:Secret":
+        force_new += [("type",), ("stringData",), ("data",)]
+    elif type_ == "kubernetes:core/v1:ConfigMap":  # unless `enableConfigMapMutable`
+        force_new += [("binaryData",), ("data",)]
+
+    def at(obj: dict[str, Any], path: tuple[str, ...]) -> Any:
+        for part in path:
+            obj = obj.get(part) if isinstance(obj, dict) else None  # type: ignore[assignment]
+        return comparable({"v": obj})
+
+    replace = any(at(before, path) != at(after, path) for path in force_new)
+    same_identity = all(before_meta.get(k) == after_meta.get(k) for k in ("name", "namespace"))
+    return replace, replace and same_identity and bool(after_meta.get("name"))
+
+
+def _active_cluster(config: dict[str, Any]) -> Any:
+    """The cluster entry a kubeconfig's context selects (pulumi/pulumi-kubernetes provider/pkg/provider/util.go
+    `getActiveClusterFromConfig`), or None when there is no kubeconfig to read it from."""
+    text = config.get("kubeconfig")
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        kubeconfig = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(kubeconfig, dict):
+        return None
+    context_name = config.get("context") or kubeconfig.get("current-context")
+    contexts = {c.get("name"): c.get("context") or {} for c in kubeconfig.get("contexts") or []}
+    clusters = {c.get("name"): c.get("cluster") or {} for c in kubeconfig.get("clusters") or []}
+    context = contexts.get(context_name)
+    if context is None:
+        return None
+    return clusters.get(config.get("cluster") or context.get("cluster"))
+
+
+def kubernetes_config_replaces(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether pulumi-kubernetes' DiffConfig (pulumi/pulumi-kubernetes provider/pkg/provider/provider.go
+    `DiffConfig`) asks for a replacement
+    of every object when a resource moves from a provider with config `old` to one with `new`: a changed
+    `clusterIdentifier` (added or removed does not count), else a `kubeconfig`, `context` or `cluster` not known
+    yet, else a different active cluster (both known); an unchanged, set `clusterIdentifier` cancels it all."""
+    if old.get("clusterIdentifier") and new.get("clusterIdentifier"):
+        return bool(old["clusterIdentifier"] != new["clusterIdentifier"])
+    if any(is_unknown(new.get(key)) for key in ("kubeconfig", "context", "cluster")):
+        return True
+    before, after = _active_cluster(old), _active_cluster(new)
+    return before is not None and after is not None and before != after
+
+
+def _provider_key(urn: str) -> str:
+    """A provider by its type and name (the SDK's references carry the mock's URN, the state the engine's)."""
+    parts = urn.split("::")
+    return f"{parts[-2].rsplit('$', 1)[-1]}::{parts[-1]}"
+
+
+def _default_provider_config(config: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Each package's default provider config: its `<package>:<key>` stack settings (pulumi/pulumi
+    pkg/resource/deploy/providers: default providers are configured from the stack's config of their package)."""
+    providers: dict[str, dict[str, Any]] = {}
+    for key, value in config.items():
+        package, _, name = key.partition(":")
+        providers.setdefault(package, {})[name] = value
+    return providers
+
+
+class MotoDeployment(pulumi.runtime.Mocks):
+    """`pulumi up` / `pulumi destroy` of the real program, with AWS in moto and Kubernetes in `Cluster`.
+
+    What it follows, step by step (each rule names its upstream source where it is enforced):
+    - every `up` is a preview (a dry run: nothing made, creates answer with their inputs only) then the update;
+      a preview that fails fails the `up` (pulumi/pulumi pkg/cmd/pulumi/operations/up.go: `pulumi up` previews
+      first unless --skip-preview);
+    - reads run in both and are answered from the cluster (pulumi/pulumi pkg/resource/deploy/step.go `ReadStep`);
+    - read <-> managed transitions and replacements as pulumi/pulumi pkg/resource/deploy/step_generator.go does
+      them; Kubernetes replacements as pulumi-kubernetes' Diff decides them.
+    """
+
+    def __init__(
+        self,
+        session: boto3.Session,
+        endpoint_url: str | None = None,
+        gateway: dict[str, Any] | None = None,
+        *,
+        with_gateway: bool = True,
+    ):
+        self.session = session
+        self.region = session.region_name
+        self.aws = AwsModels(session, endpoint_url)
+        self.deployed: dict[Key, Deployed] = {}
+        self._declared: list[Key] = []
+        self._replaced: list[Key] = []  # old resources a replacement made, deleted after the run
+        self.changes: list[tuple[str, Key]] = []  # what the last run did: (create|update|replace|delete|alias, key)
+        self.cluster = Cluster(gateway, with_gateway=with_gateway)
+        self._lock = threading.RLock()
+        self.dry_run = False
+        self._target_replace: set[str] = set()
+        self._default_providers: dict[str, dict[str, Any]] = {}
+        self._provider_configs: dict[str, dict[str, Any]] = {}  # provider reference -> its config in this run
+
+    # --- the pulumi up / destroy lifecycle -------------------------------------------------------------
+    def up(
+        self,
+        config: dict[str, str],
+        secret_keys: list[str] | None = None,
+        *,
+        target_replace: tuple[str, ...] | list[str] = (),
+        **options: Any,
+    ) -> ProgramRun:
+        """Like `pulumi up [--target-replace URN ...]`: a preview first (nothing is made; its failure is the
+        `up`'s), then creates and updates as the program registers (dependencies first), then deletes what it no
+        longer declares, and the old halves of replacements, dependents before what they depend on."""
+        self.aws.stack = str(options.get("stack", "test"))
+        self._default_providers = _default_provider_config(config)
+        self._target_replace = set(target_replace)
+        self.preview(config, secret_keys, **options)
+        self._begin(dry_run=False)
+        run = run_program(self, config, secret_keys, **options)
+        self._delete_all([k for k in self.deployed if k not in self._declared] + self._replaced)
+        return run
+
+    def preview(self, config: dict[str, str], secret_keys: list[str] | None = None, **options: Any) -> ProgramRun:
+        """`pulumi preview`: the program run as a dry run; AWS, the cluster and the state are left as they are."""
+        self._default_providers = _default_provider_config(config)
+        self._begin(dry_run=True)
+        try:
+            return run_program(self, config, secret_keys, preview=True, **options)
+        finally:
+            self.dry_run = False
+
+    def _begin(self, *, dry_run: bool) -> None:
+        self.dry_run = dry_run
+        self._declared, self._replaced, self._provider_configs = [], [], {}
+        if not dry_run:
+            self.changes = []
+
+    def destroy(self) -> None:
+        self._delete_all(list(self.deployed))
+
+    def _delete_all(self, keys: list[Key]) -> None:
+        """Dependents first, from the dependencies (and parents) the program declared, as the engine orders them.
+
+        Among deletes the graph leaves unordered, the oldest goes first: the order most likely to break when an
+        edge is missing (a Secret made before its Backend would go before it), so a wrong `depends_on` shows up
+        here as a wrong order or a refused delete instead of passing by luck.
+        """
+        pending = set(keys)
+        while pending:
+            needed = {d for k in pending for d in self.deployed[k].depends_on}
+            ready = [k for k in pending if k[1] not in needed]
+            if not ready:
+                raise AssertionError(f"a dependency cycle among {sorted(pending)}")
+            key = min(ready, key=lambda k: (self.deployed[k].created, k))
+            self._delete(key)
+            pending.discard(key)
+
+    def _delete(self, key: Key) -> None:
+        resource = self.deployed.pop(key)
+        if resource.external:
+            # A read (or relinquished) resource leaves the state only: the engine never asks its provider to
+            # delete it (pulumi/pulumi step.go `DeleteStep.Apply` skips the provider for `External` state).
+            self.changes.append(("discard", key))
+            return
+        self.changes.append(("delete", key))
+        deleter = self.aws.deleters().get(resource.type)
+        if deleter is not None:
+            deleter(resource)
+        elif resource.type.startswith("kubernetes:"):
+            self.cluster.delete(resource.type, resource.inputs)
+
+    # --- pulumi.runtime.Mocks --------------------------------------------------------------------------
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        # The SDK registers from several threads; the engine keeps one state, written one step at a time.
+        with self._lock:
+            return self._new_resource(args)
+
+    def _old(self, key: Key, alias_urns: tuple[str, ...]) -> Key | None:
+        """Where the state has this resource: under its URN, or under one of its aliases."""
+        if key in self.deployed:
+            return key
+        for alias in alias_urns:
+            found = next((k for k in self.deployed if k[1] == alias), None)
+            if found is not None:
+                return found
+        return None
+
+    def _new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:  # noqa: PLR0911
+        registration = current_registration()
+        assert registration is not None
+        key: Key = (args.typ, registration.urn)
+        depends_on = (*registration.dependencies, *([registration.parent] if registration.parent else []))
+        old_key = self._old(key, registration.alias_urns)
+        if not self.dry_run:
+            self._declared.append(key)
+            if old_key is not None and old_key != key:  # known under an alias: the same resource, it moves
+                self.deployed[key] = self.deployed.pop(old_key)
+                self.changes.append(("alias", key))
+        previous = self.deployed.get(key if not self.dry_run else old_key) if old_key is not None else None
+        if registration.read:
+            return self._read(key, args, previous, depends_on)
+        if not args.custom:  # a component: nothing of its own in AWS or the cluster
+            if not self.dry_run:
+                self.deployed[key] = Deployed(args.typ, args.name, "", dict(args.inputs), dict(args.inputs), depends_on)
+            return "", dict(args.inputs)
+        provider_config = self._provider_config(args.typ, registration.provider)
+        if args.typ.startswith("pulumi:providers:"):
+            self._provider_configs[_provider_key(registration.urn)] = dict(args.inputs)
+        if previous is None:
+            return self._create(key, args, depends_on, registration.provider, provider_config)
+        if previous.external:
+            # pulumi/pulumi step_generator.go `generateSteps`, "Case 2: wasExternal": a resource that was read and
+            # is now registered is created ("creating instead"), and the read entry is discarded afterwards.
+            return self._replace(key, previous, args, depends_on, registration, delete_first=False)
+        if not self.dry_run:
+            previous.depends_on = depends_on
+        replace, delete_first = self._diff(key, previous, args, registration.provider, provider_config)
+        if registration.delete_before_replace is not None:  # the caller's option overrides the provider's choice
+            delete_first = registration.delete_before_replace
+        if replace:
+            return self._replace(key, previous, args, depends_on, registration, delete_first=delete_first)
+        if comparable(previous.inputs) == comparable(args.inputs):
+            if not self.dry_run:
+                previous.provider, previous.provider_config = registration.provider, provider_config
+            return previous.id, previous.state
+        return self._update(key, previous, args, registration.provider, provider_config)
+
+    def _provider_config(self, type_: str, reference: str) -> dict[str, Any]:
+        """The config of the provider a resource goes through: an explicit provider's inputs, or the package's
+        default provider's (the `<package>:*` stack config, as the engine configures default providers)."""
+        if reference:
+            return self._provider_configs.get(_provider_key(reference.rsplit("::", 1)[0]), {})
+        return self._default_providers.get(type_.split(":", 1)[0], {})
+
+    def _diff(
+        self,
+        key: Key,
+        previous: Deployed,
+        args: pulumi.runtime.MockResourceArgs,
+        provider: str,
+        provider_config: dict[str, Any],
+    ) -> tuple[bool, bool]:
+        """(replace, delete_before_replace) as pulumi/pulumi step_generator.go `diff` reaches them: a targeted
+        replace (--target-replace) first, then a provider change whose new provider's DiffConfig asks for a
+        replacement (`providerChanged`), both create-before-delete; else the provider's own Diff."""
+        if key[1] in self._target_replace:
+            return True, False
+        # pulumi/pulumi step_generator.go `providerChanged`: a new provider reference replaces the resource when
+        # the new provider's DiffConfig between the two configs asks for it.
+        moved = previous.provider != provider
+        if (
+            args.typ.startswith("kubernetes:")
+            and moved
+            and kubernetes_config_replaces(previous.provider_config, provider_config)
+        ):
+            return True, False
+        if args.typ.startswith("kubernetes:"):
+            return _kubernetes_diff(args.typ, previous.inputs, dict(args.inputs))
+        if args.typ == "pulumi:providers:kubernetes":
+            return kubernetes_config_replaces(previous.inputs, dict(args.inputs)), False
+        return aws_replaces(args.typ, previous.inputs, dict(args.inputs)), False
+
+    def _read(
+        self, key: Key, args: pulumi.runtime.MockResourceArgs, previous: Deployed | None, depends_on: tuple[str, ...]
+    ) -> tuple[str, dict[str, Any]]:
+        """A read, in the preview and in the update alike (pulumi/pulumi step.go `ReadStep.Apply`: "Unlike most
+        steps, Read steps run during previews"), answered by the cluster; a missing object fails with the
+        engine's words. A managed resource now read under the same URN is released from management when the IDs
+        match ("relinquish": never deleted), else it is deleted after the run (step_generator.go
+        `GenerateReadSteps`, read-replacement)."""
+        resource_id = str(args.resource_id)
+        if not args.typ.startswith("kubernetes:"):
+            raise NotImplementedError(f"the moto harness has no read of {args.typ}; add one")
+        found = self.cluster.read(args.typ, resource_id)
+        if found is None:
+            raise RuntimeError(f"resource '{resource_id}' does not exist")
+        if self.dry_run:
+            return resource_id, found
+        if previous is not None and not previous.external:
+            if previous.id == resource_id:
+                self.changes.append(("relinquish", key))
+            else:
+                old_key: Key = (key[0], f"{key[1]}#read-replaced-{len(self._replaced)}")
+                self.deployed[old_key] = previous
+                self._replaced.append(old_key)
+                self.changes.append(("read-replace", key))
+        self.deployed[key] = Deployed(
+            args.typ, args.name, resource_id, {}, found, depends_on, external=True, provider=""
+        )
+        return resource_id, found
+
+    def _create(
+        self,
+        key: Key,
+        args: pulumi.runtime.MockResourceArgs,
+        depends_on: tuple[str, ...],
+        provider: str = "",
+        provider_config: dict[str, Any] | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        if self.dry_run:
+            return self._preview_create(args)
+        creator = self.aws.creators().get(args.typ)
+        extra: dict[str, Any]
+        if creator is not None:
+            resource_id, extra = creator(args.name, reveal(args.inputs))
+        elif args.typ.startswith("kubernetes:"):
+            resource_id, extra = self.cluster.create(args.typ, reveal(args.inputs)), {}
+        elif args.typ.startswith("pulumi:providers:"):
+            resource_id, extra = f"{args.name}-{next(CREATED)}", {}
+        else:
+            raise NotImplementedError(f"the moto harness has no model of {args.typ}; add one")
+        state = {**args.inputs, **extra}
+        self.deployed[key] = Deployed(
+            args.typ,
+            args.name,
+            resource_id,
+            dict(args.inputs),
+            state,
+            depends_on,
+            provider=provider,
+            provider_config=dict(provider_config or {}),
+        )
+        self.changes.append(("create", key))
+        return resource_id, state
+
+    def _preview_create(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        """A create in a dry run: no ID, and the inputs only (the SDK then treats every other output as unknown).
+
+        pulumi/pulumi-kubernetes provider/pkg/provider/provider.go `Create` with preview: when the inputs are all
+        known it sends a dry-run create, so the API server's validation refuses a bad object at preview; an
+        AlreadyExists from that dry run is dropped in the default (server-side apply) mode ("failedPreview"): the
+        name collision fails the `up` itself, at that create.
+        """
+        if args.typ.startswith("kubernetes:") and not has_unknowns(args.inputs):
+            with contextlib.suppress(AlreadyExistsError):
+                self.cluster.create(args.typ, reveal(args.inputs), dry_run=True)
+        return "", dict(args.inputs)
+
+    def _update(
+        self,
+        key: Key,
+        previous: Deployed,
+        args: pulumi.runtime.MockResourceArgs,
+        provider: str = "",
+        provider_config: dict[str, Any] | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        if args.typ.startswith("kubernetes:"):
+            known = not has_unknowns(args.inputs)
+            if known or not self.dry_run:  # a dry-run apply when the inputs are known, as pulumi-kubernetes' Update
+                self.cluster.update(args.typ, reveal(args.inputs), dry_run=self.dry_run)
+            state = dict(args.inputs)
+        elif args.typ.startswith("pulumi:providers:"):
+            state = dict(args.inputs)
+        else:
+            updater = self.aws.updaters().get(args.typ)
+            if updater is None:
+                raise NotImplementedError(f"the moto harness cannot update {args.typ} {args.name}")
+            if self.dry_run:
+                planned = {**previous.state, **args.inputs}
+                if args.typ == "aws:lambda/function:Function" and reveal(args.inputs).get("publish"):
+                    planned = {k: v for k, v in planned.items() if k not in PUBLISHED_OUTPUTS}
+                return previous.id, planned
+            state = {**previous.state, **args.inputs, **updater(previous, dict(args.inputs))}
+        if self.dry_run:
+            return previous.id, state
+        self.changes.append(("update", key))
+        self.deployed[key] = Deployed(
+            args.typ,
+            args.name,
+            previous.id,
+            dict(args.inputs),
+            state,
+            previous.depends_on,
+            previous.created,
+            provider=provider,
+            provider_config=dict(provider_config or {}),
+        )
+        return previous.id, state
+
+    def _replace(
+        self,
+        key: Key,
+        previous: Deployed,
+        args: pulumi.runtime.MockResourceArgs,
+        depends_on: tuple[str, ...],
+        registration: Registration,
+        *,
+        delete_first: bool,
+    ) -> tuple[str, dict[str, Any]]:
+        """A replacement: create-before-delete (the old one goes after the run) unless delete-before-replace
+        (pulumi/pulumi step_generator.go: "CreateBeforeDelete: the default mode"; the provider asks for
+        DeleteBeforeCreate, and the caller's `deleteBeforeReplace` overrides it)."""
+        provider_config = self._provider_config(args.typ, registration.provider)
+        if self.dry_run:
+            return self._preview_create(args)
+        old_key: Key = (key[0], f"{key[1]}#replaced-{len(self._replaced)}")
+        self.deployed[old_key] = previous
+        del self.deployed[key]
+        if delete_first:
+            self._delete(old_key)
+            self.changes.append(("replace", key))
+            return self._create(key, args, depends_on, registration.provider, provider_config)
+        self.changes.append(("replace", key))
+        self._replaced.append(old_key)
+        try:
+            return self._create(key, args, depends_on, registration.provider, provider_config)
+        except Exception:
+            self._replaced.remove(old_key)
+            # The create of a create-before-delete failed: the old resource stays in the state under its URN, as
+            # the engine's snapshot keeps it (nothing was replaced).
+            self.deployed[key] = self.deployed.pop(old_key)
+            raise
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        with self._lock:
+            return self._call(args)
+
+    def _call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            who = self.aws.sts.get_caller_identity()
+            return {"accountId": who["Account"], "arn": who["Arn"], "userId": who["UserId"], "id": who["Account"]}, []
+        regional = region_invoke_result(args.token, self.region)
+        if regional is not None:
+            return regional, []
+        listed = inventory_invoke_result(args.token, args.args, self.aws.functions(), self.aws.log_groups())
+        if listed is not None:
+            return listed, []
+        raise NotImplementedError(f"the moto harness has no model of the call {args.token}")
+
+
+def dev_config(**overrides: str) -> dict[str, str]:
+    """The dev stack's config (stacks/Pulumi.dev.yaml) with some `kgateway-lambda:` keys set."""
+    config, _ = stack_config("dev")
+    config.update({f"kgateway-lambda:{k}": v for k, v in overrides.items()})
+    return config
+
+
+def generated_key(deployment: MotoDeployment) -> dict[str, str]:
+    """The one access key the deployment made (its ID and secret, from the state)."""
+    keys = [d for d in deployment.deployed.values() if d.type == "aws:iam/accessKey:AccessKey"]
+    assert len(keys) == 1
+    return {"id": keys[0].id, "secret": keys[0].state["secret"]}
+
+
+def secret_data(deployment: MotoDeployment) -> dict[str, str]:
+    """What the deployment's Secret `aws-creds` holds (from the state)."""
+    secret = next(d for d in deployment.deployed.values() if d.type == "kubernetes:core/v1:Secret")
+    data: dict[str, str] = reveal(secret.state["stringData"])
+    return data
+
+
+# The last commit of 0.1: the program as it was before the component package (af51791).
+RELEASE_0_1 = "af51791^"
+
+
+def extract_release(revision: str, into: Path) -> Path:
+    """The whole tree of the program at `revision` (from git), written under `into`; returns its `__main__.py`."""
+    root = Path(__file__).resolve().parents[2]
+    names = subprocess.run(
+        ["git", "ls-tree", "-r", "--name-only", revision], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.split()
+    for name in names:
+        content = subprocess.run(["git", "show", f"{revision}:{name}"], cwd=root, capture_output=True, check=True)
+        target = into / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content.stdout)
+    return into / "__main__.py"
+
+
+@contextlib.contextmanager
+def isolated_program_modules(program_root: Path) -> Iterator[None]:
+    """Run another tree's program: its own `components`/`program` packages first on sys.path, and today's modules
+    of those names set aside while it runs (and put back after), so neither sees the other's."""
+    packages = ("components", "program", "tools")
+
+    def ours(name: str) -> bool:
+        return any(name == p or name.startswith(p + ".") for p in packages)
+
+    saved = {name: module for name, module in sys.modules.items() if ours(name)}
+    for name in saved:
+        del sys.modules[name]
+    sys.path.insert(0, str(program_root))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(program_root))
+        for name in [n for n in sys.modules if ours(n)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+
+def up_release(
+    deployment: MotoDeployment, revision: str, workdir: Path, config: dict[str, str], **options: Any
+) -> ProgramRun:
+    """`pulumi up` of an older release of the program (extracted from git) on this deployment's state."""
+    program = extract_release(revision, workdir)
+    with isolated_program_modules(program.parent):
+        return deployment.up(config, program=program, **options)
