@@ -1,8 +1,12 @@
 """The credentials kgateway signs Lambda invocations with, as the Secret its Backend references."""
 
+import asyncio
+import hashlib
 import json
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, NotRequired, TypedDict
 
@@ -10,7 +14,13 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from .execution_role import IAM_POLICY_NAME, iam_resource_name
+from .execution_role import (
+    ATTACHED_POLICIES,
+    IAM_POLICY_NAME,
+    MANAGED_POLICY_CHARACTERS,
+    iam_resource_name,
+    managed_policy_chunks,
+)
 from .inputs import checked_inputs
 from .k8s_objects import COMMON_LABELS, custom_resource, fixed_name_options, object_resource_name
 from .kgateway_api import gateway_parameters_manifest
@@ -33,6 +43,55 @@ from .validation import (
 
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 
+# How old a new access key must be before the Backend is moved to it, during a rotation that keeps the previous
+# key. IAM is eventually consistent and states no bound ("Changes that I make are not always immediately visible",
+# IAM User Guide, troubleshoot_general): a new key is typically honoured within seconds; this leaves a margin. The
+# previous key stays valid meanwhile, so waiting costs deploy time only, never a failed request.
+KEY_SETTLE_SECONDS = 30.0
+# A Secret name per rotation: `<secretName>-<8 hex of the rotation>` (the rotation may hold `_` or capitals, which
+# a Kubernetes name may not).
+ROTATION_SUFFIX_LENGTH = len("-") + 8
+FIRST_ROTATION = "1"
+SECRET_NAME_LIMIT = 253
+
+
+class WallClock:
+    """Time as the deploy sees it. The day-2 harness swaps in simulated time (tests/support/iam_propagation.py)."""
+
+    def now(self) -> float:
+        return time.time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+CLOCK = WallClock()
+
+
+def rotation_secret_name(secret_name: str, rotation: str) -> str:
+    """The Secret of one rotation. A new name per rotation, because pulumi-kubernetes replaces a Secret whose data
+    changes, deleting it first when the name stays (pulumi/pulumi-kubernetes provider/pkg/provider/diff.go
+    `forceNewProperties`, unless the provider sets `enableSecretMutable`): for a moment the Backend would reference
+    no Secret, and kgateway then signs with Envoy's default credential chain
+    (kgateway-dev/kgateway internal/kgateway/extensions2/plugins/backend/aws.go `configureAWSAuth`: no Secret data,
+    no inline credentials).
+    With a new name the new Secret exists before the Backend moves to it, and the old one goes after. The first
+    rotation keeps the plain name, so a stack that never rotated keeps its Secret untouched."""
+    if rotation == FIRST_ROTATION:
+        return secret_name
+    return f"{secret_name}-{hashlib.sha256(rotation.encode()).hexdigest()[:8]}"
+
+
+async def key_settled(create_date: str | None) -> None:
+    """Returns once the key created at `create_date` (RFC 3339, the provider's `createDate`) is KEY_SETTLE_SECONDS
+    old; at once for an older key. Nothing waits in a preview."""
+    if pulumi.runtime.is_dry_run():
+        return
+    created = datetime.fromisoformat(create_date).timestamp() if create_date else CLOCK.now()
+    remaining = created + KEY_SETTLE_SECONDS - CLOCK.now()
+    if remaining > 0:
+        await CLOCK.sleep(remaining)
+
 
 def invoke_only_policy(function_arns: Sequence[str]) -> str:
     """An IAM policy allowing `lambda:InvokeFunction` on exactly these ARNs and nothing else."""
@@ -52,11 +111,8 @@ def invoke_only_policy(function_arns: Sequence[str]) -> str:
     )
 
 
-# IAM: a managed policy holds at most 6,144 characters (white space not counted), and at most 10 managed policies
-# attach to a user or role by default ("IAM and AWS STS quotas"). Resource lists are packed by an upper bound of
-# each ARN's length, so the number of policies is known before the account id or partition is.
-MANAGED_POLICY_CHARACTERS = 6144
-ATTACHED_POLICIES = 10
+# IAM's sizes (a managed policy's characters, the policies attached to a user or role) and the packing into
+# policies have one home, beside IAM's naming rules: components/execution_role.py.
 _POLICY_OVERHEAD = len(invoke_only_policy([])) + 16
 # `arn:` + partition (at most aws-us-gov) + `:lambda:` + region (at most 20) + `:` + account + `:function:`.
 _ARN_PREFIX_BOUND = len("arn:aws-us-gov:lambda:") + 20 + 1 + 12 + len(":function:")
@@ -80,15 +136,7 @@ def _bound(target: Mapping[str, Any]) -> int:
 
 def policy_chunks(targets: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
     """The targets packed into as few managed policies as fit IAM's size limit, in order."""
-    chunks: list[list[Mapping[str, Any]]] = [[]]
-    used = _POLICY_OVERHEAD
-    for target in targets:
-        if chunks[-1] and used + _bound(target) > MANAGED_POLICY_CHARACTERS:
-            chunks.append([])
-            used = _POLICY_OVERHEAD
-        chunks[-1].append(target)
-        used += _bound(target)
-    return chunks
+    return managed_policy_chunks(targets, _bound, _POLICY_OVERHEAD)
 
 
 def irsa_trust_policy(provider_arn: str, service_account: str) -> str:
@@ -156,7 +204,10 @@ class GatewayCredentialsArgs(TypedDict):
     secret_name: NotRequired[str]
     """Name of the Secret (default: `<component name>-aws-creds`)."""
     rotation: NotRequired[str]
-    """generated: change it to rotate the access key (the new key is made before the old one is deleted)."""
+    """generated: change it to rotate the access key; each rotation has its own key and Secret."""
+    previous_rotation: NotRequired[str]
+    """generated: the rotation before `rotation`, whose key stays valid beside the new one (no failing window);
+    remove it later to delete that key. Unset, a rotation deletes the old key in the same deployment."""
     access_key_id: NotRequired[pulumi.Input[str]]
     """provided: the access key id (kept secret)."""
     secret_access_key: NotRequired[pulumi.Input[str]]
@@ -214,6 +265,22 @@ def check_credentials_args(checker: InputChecker, args: Mapping[str, Any], prefi
     checker.choice(f"{prefix}mode", mode, [m.value for m in CredentialsMode])
     checker.pattern(f"{prefix}secretName", args.get("secret_name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "aws-creds")
     checker.rule(f"{prefix}rotation", args.get("rotation"), ROTATION)
+    previous = args.get("previous_rotation")
+    checker.rule(f"{prefix}previousRotation", previous, ROTATION)
+    if previous is not None and previous == (args.get("rotation") or FIRST_ROTATION):
+        checker.fail(f"{prefix}previousRotation", previous, "must differ from rotation", "1")
+    if previous is not None and mode != CredentialsMode.GENERATED.value:
+        checker.fail(f"{prefix}previousRotation", previous, "is only read in mode 'generated'; remove it", "generated")
+    secret_name = args.get("secret_name")
+    if mode == CredentialsMode.GENERATED.value and isinstance(secret_name, str):
+        longest = SECRET_NAME_LIMIT - ROTATION_SUFFIX_LENGTH
+        if len(secret_name) > longest:
+            checker.fail(
+                f"{prefix}secretName",
+                secret_name,
+                f"must be at most {longest} characters in mode 'generated' (a suffix per rotation follows it)",
+                "aws-creds",
+            )
     keys = ("access_key_id", "secret_access_key", "session_token")
     if mode == CredentialsMode.PROVIDED.value:
         for key, schema_name in (("access_key_id", "accessKeyId"), ("secret_access_key", "secretAccessKey")):
@@ -261,8 +328,10 @@ def check_gateway_credentials_args(checker: InputChecker, args: Mapping[str, Any
 class GatewayCredentials(pulumi.ComponentResource):
     """The identity kgateway signs Lambda invocations with, and the Secret (accessKey, secretKey) it reads.
 
-    `generated`: a dedicated IAM user allowed only to invoke the routed functions, with one access key;
-    changing `rotation` makes a new key, points the Secret at it, and only then deletes the old key.
+    `generated`: a dedicated IAM user allowed only to invoke the routed functions, with one access key per
+    rotation and a Secret per rotation; changing `rotation` makes the new key and its Secret, then moves the
+    Backend. With `previous_rotation` the old key stays valid (and the Backend moves only once the new key has
+    settled), so no request fails; without it the old key is deleted in the same deployment.
     `provided`: keys from encrypted stack config.
     `irsa`: no keys at all: an invoke-only role the gateway proxy's service account assumes through the
     cluster's OIDC provider, and the kgateway GatewayParameters that annotates that service account.
@@ -311,19 +380,29 @@ class GatewayCredentials(pulumi.ComponentResource):
                 aws.iam.UserPolicyAttachment(policy_name, user=user.name, policy_arn=policy.arn, opts=child)
             # The key does not wait for the permissions: IAM is eventually consistent, so their creation would not
             # make the first signed request succeed any sooner; it would only lengthen the deploy.
-            key = aws.iam.AccessKey(
-                f"{name}-key-{resolved.rotation}",
-                user=user.name,
-                opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["secret"]),
-            )
+            key_options = pulumi.ResourceOptions(parent=self, additional_secret_outputs=["secret"])
+            key = aws.iam.AccessKey(f"{name}-key-{resolved.rotation}", user=user.name, opts=key_options)
+            if resolved.previous_rotation is not None:
+                # Kept as it is (same resource name as when it was current): kgateway may sign with it until it has
+                # the new Secret, and IAM may not honour the new key yet. IAM allows two keys per user.
+                aws.iam.AccessKey(f"{name}-key-{resolved.previous_rotation}", user=user.name, opts=key_options)
+                # The Backend moves to the new key only once it has settled (the old one still works meanwhile).
+                settled: pulumi.Output[None] = key.create_date.apply(
+                    lambda created: pulumi.Output.from_input(key_settled(created))
+                )
+            else:
+                settled = pulumi.Output.from_input(None)
             access_key_id: pulumi.Input[str] = key.id
             secret_access_key: pulumi.Input[str] = key.secret
             session_token = None
             self.user_name = user.name
+            secret_name = rotation_secret_name(resolved.secret_name, resolved.rotation)
         else:
             assert resolved.access_key_id is not None and resolved.secret_access_key is not None  # checked above
             access_key_id, secret_access_key = resolved.access_key_id, resolved.secret_access_key
             session_token = resolved.session_token
+            secret_name = resolved.secret_name
+            settled = pulumi.Output.from_input(None)
 
         string_data: dict[str, pulumi.Input[str]] = {
             "accessKey": pulumi.Output.secret(access_key_id),
@@ -332,15 +411,14 @@ class GatewayCredentials(pulumi.ComponentResource):
         if session_token is not None:
             string_data["sessionToken"] = pulumi.Output.secret(session_token)
         secret = k8s.core.v1.Secret(
-            object_resource_name(resolved.namespace, resolved.secret_name),
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=resolved.secret_name, namespace=resolved.namespace, labels=COMMON_LABELS
-            ),
+            object_resource_name(resolved.namespace, secret_name),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=secret_name, namespace=resolved.namespace, labels=COMMON_LABELS),
             type="Opaque",
             string_data=string_data,
             opts=fixed_name_options(child, f"{name}-secret"),
         )
-        self.secret_name = secret.urn.apply(lambda _: resolved.secret_name)
+        # What the Backend references: known once the Secret exists and, during a rotation, the new key has settled.
+        self.secret_name = pulumi.Output.all(secret.urn, settled).apply(lambda _: secret_name)
         self.register_outputs({"secret_name": self.secret_name, "user_name": self.user_name})
 
     def _invoke_only_policies(self, name: str) -> list[tuple[str, aws.iam.Policy]]:
@@ -434,6 +512,7 @@ class _Resolved:
     namespace: str
     secret_name: str
     rotation: str
+    previous_rotation: str | None
     access_key_id: pulumi.Input[str] | None
     secret_access_key: pulumi.Input[str] | None
     session_token: pulumi.Input[str] | None
@@ -452,7 +531,8 @@ class _Resolved:
             functions=list(args["functions"]),
             namespace=args.get("namespace") or "kgateway-system",
             secret_name=args.get("secret_name") or f"{label}-aws-creds",
-            rotation=args.get("rotation") or "1",
+            rotation=args.get("rotation") or FIRST_ROTATION,
+            previous_rotation=args.get("previous_rotation"),
             access_key_id=args.get("access_key_id"),
             secret_access_key=args.get("secret_access_key"),
             session_token=args.get("session_token"),

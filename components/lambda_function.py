@@ -9,7 +9,7 @@ from typing import Any, NotRequired, TypedDict, cast
 import pulumi
 import pulumi_aws as aws
 
-from .execution_role import lambda_execution_role
+from .execution_role import LAMBDA_LOG_GROUP_PREFIX, lambda_execution_role, own_log_group_policy
 from .inputs import checked_inputs
 from .tokens import component_options, token
 from .validation import (
@@ -90,7 +90,7 @@ def check_function_args(checker: InputChecker, args: LambdaFunctionArgs, prefix:
 # stack's own resources are recognised by being in its state, whatever this tag says (0.1 set none; a stack,
 # project or component rename changes it).
 OWNER_TAG = "kgateway-lambda/owner"
-LOG_GROUP_PREFIX = "/aws/lambda/"
+LOG_GROUP_PREFIX = LAMBDA_LOG_GROUP_PREFIX
 
 
 def taken_message(what: str, name: str, owner: str | None) -> str:
@@ -208,7 +208,8 @@ class LambdaFunction(pulumi.ComponentResource):
         if args.get("role_arn") is not None:
             role_arn = args["role_arn"]
         else:
-            role_arn = lambda_execution_role(name, f"Execution role of the Lambda function {function_name}", self).arn
+            role = lambda_execution_role(name, f"Execution role of the Lambda function {function_name}", self)
+            role_arn = role.arn
         owner = f"{pulumi.get_project()}/{pulumi.get_stack()}/{name}"
         tags = {OWNER_TAG: owner}
         log_group_name = f"{LOG_GROUP_PREFIX}{function_name}"
@@ -219,6 +220,8 @@ class LambdaFunction(pulumi.ComponentResource):
             retention_in_days=whole(args.get("log_retention_days")) or 14,
             opts=child,
         )
+        if args.get("role_arn") is None:
+            own_log_group_policy(name, role, log_group.arn, self)
         function = aws.lambda_.Function(
             f"{name}-function",
             name=function_name,

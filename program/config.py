@@ -254,6 +254,8 @@ class CredentialsSettings:
     mode: CredentialsModeName
     secret_name: str
     rotation: str
+    # generated: the rotation whose key stays valid beside the new one (no failing window during a rotation).
+    previous_rotation: str | None = None
     access_key_id: pulumi.Output[str] | None = None
     secret_access_key: pulumi.Output[str] | None = None
     session_token: pulumi.Output[str] | None = None
@@ -553,7 +555,12 @@ def _read_credentials(reader: _Reader) -> CredentialsSettings:
                     "as (its IRSA or pod identity role)",
                 ),
             )
-        return CredentialsSettings(mode="generated", secret_name=secret_name, rotation=rotation)
+        previous_rotation = reader.optional_rule("credentialsPreviousRotation", ROTATION)
+        if previous_rotation is not None and previous_rotation == rotation:
+            reader.fail("credentialsPreviousRotation", previous_rotation, "must differ from credentialsRotation", "1")
+        return CredentialsSettings(
+            mode="generated", secret_name=secret_name, rotation=rotation, previous_rotation=previous_rotation
+        )
 
     secrets: dict[str, pulumi.Output[str] | None] = {}
     for key, required in (

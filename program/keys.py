@@ -100,6 +100,8 @@ KEYS: tuple[Key, ...] = (
     Key("credentialsRotation", "Change to rotate the generated access key (new key first, old key deleted last)",
         "any short token (1–64 of letters, digits, `.`, `_`, `-`); change it to rotate the generated access key",
         default="1"),
+    Key("credentialsPreviousRotation", "generated: the rotation before credentialsRotation, whose key stays valid",
+        "the previous `credentialsRotation` value (differs from it); remove it later to delete that key"),
     Key("accessKeyId", "provided: the access key id kgateway signs with", "`provided` mode only, as a secret",
         secret=True),
     Key("secretAccessKey", "provided: the secret access key", "`provided` mode only, as a secret", secret=True),

@@ -171,6 +171,7 @@ def credentials_options(credentials: CredentialsSettings) -> CredentialsOptions:
             mode=credentials.mode,
             secret_name=credentials.secret_name,
             rotation=credentials.rotation,
+            previous_rotation=credentials.previous_rotation,
             access_key_id=credentials.access_key_id,
             secret_access_key=credentials.secret_access_key,
             session_token=credentials.session_token,
@@ -290,8 +291,10 @@ def deploy(settings: StackSettings) -> None:
         pulumi.log.warn(warning)
     shared = shared_credentials(settings)
     creates_functions = any(target.function.existing_arn is None for target in settings.targets)
+    # The shared role may write the log groups of exactly the functions the stack creates.
+    created_functions = [t.function.name for t in settings.targets if t.function.existing_arn is None]
     execution_role = (
-        ExecutionRole("functions", ExecutionRoleArgs())
+        ExecutionRole("functions", ExecutionRoleArgs(function_names=created_functions))
         if settings.shared_execution_role and creates_functions
         else None
     )

@@ -11,15 +11,13 @@ import pulumi
 import pytest
 
 from components.credentials import (
-    ATTACHED_POLICIES,
-    MANAGED_POLICY_CHARACTERS,
     CredentialsMode,
     GatewayCredentials,
     GatewayCredentialsArgs,
     InvokeTarget,
     invoke_only_policy,
 )
-from components.execution_role import role_resource_name
+from components.execution_role import ATTACHED_POLICIES, MANAGED_POLICY_CHARACTERS, role_resource_name
 from components.validation import dns_label_for
 from tests.conftest import RunStack
 from tests.support.aws_models import attached_documents

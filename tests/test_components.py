@@ -68,8 +68,12 @@ def test_function_role_and_log_group(run_stack: RunStack) -> None:
             "Action": "sts:AssumeRole",
         }
     ]
-    attachment = run.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment").inputs
-    assert attachment["policyArn"] == "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    # Its own log group's streams, nothing else (no AWSLambdaBasicExecutionRole: logs on `*`, issue 21).
+    assert run.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") == []
+    logs = json.loads(reveal(run.one("aws:iam/rolePolicy:RolePolicy").inputs)["policy"])
+    (statement,) = logs["Statement"]
+    assert statement["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert [r.split(":log-group:")[1] for r in statement["Resource"]] == ["/aws/lambda/echo:*"]
 
 
 def test_function_knobs_reach_aws(run_stack: RunStack) -> None:

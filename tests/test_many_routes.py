@@ -240,8 +240,11 @@ def test_a_bad_existing_function_is_refused_with_its_key(run_stack: RunStack) ->
 def test_a_shared_execution_role_is_one_role_for_every_created_function() -> None:
     run = run_multi(sharedExecutionRole=True)
     (role,) = run.by_type("aws:iam/role:Role")
-    (attachment,) = run.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    (attachment,) = run.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")  # its functions' log groups
     assert role.name == "functions-role" and attachment.inputs["role"] == role.state["name"]
+    (logs,) = [p for p in run.by_type("aws:iam/policy:Policy") if p.name.startswith("functions-logs")]
+    resources = json.loads(reveal(logs.inputs)["policy"])["Statement"][0]["Resource"]
+    assert sorted(r.split(":log-group:")[1] for r in resources) == ["/aws/lambda/echo:*", "/aws/lambda/hello:*"]
     functions = run.by_type("aws:lambda/function:Function")
     assert len(functions) == 2
     assert {f.inputs["role"] for f in functions} == {role.state["arn"]}

@@ -37,8 +37,9 @@ def test_up_makes_the_aws_side_in_moto(aws: boto3.Session) -> None:
     assert len(users) == 1
     keys = iam.list_access_keys(UserName=users[0]["UserName"])["AccessKeyMetadata"]
     assert [k["AccessKeyId"] for k in keys] == [secret_data(deployment)["accessKey"]]
-    attached = iam.list_attached_role_policies(RoleName=function["Role"].rsplit("/", 1)[1])["AttachedPolicies"]
-    assert [p["PolicyName"] for p in attached] == ["AWSLambdaBasicExecutionRole"]
+    role = function["Role"].rsplit("/", 1)[1]
+    assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []  # no AWSLambdaBasicExecutionRole
+    assert len(iam.list_role_policies(RoleName=role)["PolicyNames"]) == 1  # its own log group's
 
 
 def test_second_up_with_no_change_changes_nothing(aws: boto3.Session) -> None:
@@ -80,7 +81,7 @@ def test_destroy_goes_route_backend_secret_key_user_by_the_programs_own_graph(aw
         ("UserPolicyAttachment", "Policy"),
         ("UserPolicyAttachment", "User"),
         ("Function", "Role"),
-        ("RolePolicyAttachment", "Role"),
+        ("RolePolicy", "Role"),
     ]:
         assert order.index(before) < order.index(after), (before, after, order)
     assert deployment.deployed == {}
@@ -134,11 +135,17 @@ def test_rotation_replaces_the_key_before_deleting_the_old_one(aws: boto3.Sessio
     second = generated_key(deployment)
     assert second["id"] != first["id"]
     kinds = [(op, key[0]) for op, key in deployment.changes]
-    # The new key exists and the Secret points at it before the old key is deleted. A Secret's data is immutable to
-    # pulumi-kubernetes (diff.go `forceNewProperties`): same name, so it is replaced delete-first.
-    secret = ("replace", "kubernetes:core/v1:Secret")
-    assert kinds.index(("create", "aws:iam/accessKey:AccessKey")) < kinds.index(secret)
-    assert kinds.index(secret) < kinds.index(("delete", "aws:iam/accessKey:AccessKey"))
+    # The new key, then its own Secret (a new name: never a Secret replaced delete-first), then the Backend moves to
+    # it, and only then the old Secret and the old key go.
+    assert ("replace", "kubernetes:core/v1:Secret") not in kinds
+    order = [
+        ("create", "aws:iam/accessKey:AccessKey"),
+        ("create", "kubernetes:core/v1:Secret"),
+        ("update", "kubernetes:gateway.kgateway.dev/v1alpha1:Backend"),
+        ("delete", "kubernetes:core/v1:Secret"),
+        ("delete", "aws:iam/accessKey:AccessKey"),
+    ]
+    assert [kinds.index(step) for step in order] == sorted(kinds.index(step) for step in order), kinds
     iam = aws.client("iam")
     user = iam.list_users(PathPrefix="/kgateway-lambda/")["Users"][0]["UserName"]
     assert [k["AccessKeyId"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]] == [second["id"]]

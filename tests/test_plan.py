@@ -23,7 +23,7 @@ EXPECTED_TYPES = {
     "kgateway-lambda:index:LambdaBackend",
     "kgateway-lambda:index:LambdaRoute",
     "aws:iam/role:Role",
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    "aws:iam/rolePolicy:RolePolicy",
     "aws:cloudwatch/logGroup:LogGroup",
     "aws:lambda/function:Function",
     "aws:iam/user:User",

@@ -11,13 +11,13 @@ import pytest
 
 from components.backend import effective_payload_mode
 from components.credentials import (
-    MANAGED_POLICY_CHARACTERS,
     assume_role_trust_policy,
     credentials_mode,
     invoke_only_policy,
     irsa_trust_policy,
     policy_chunks,
 )
+from components.execution_role import MANAGED_POLICY_CHARACTERS
 from components.kgateway_api import (
     KGATEWAY_VERSIONS,
     TRAFFIC_POLICY_SUPPORT,

@@ -312,6 +312,9 @@ class AwsModels:
         attached = self.iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
         if attached:
             raise DeleteConflictError(f"DeleteRole {role}: must detach all policies first ({len(attached)} attached)")
+        inline = self.iam.list_role_policies(RoleName=role)["PolicyNames"]
+        if inline:  # IAM API reference, DeleteRole: inline policies (DeleteRolePolicy) must go first
+            raise DeleteConflictError(f"DeleteRole {role}: must delete its inline policies first ({len(inline)})")
         self.iam.delete_role(RoleName=role)
 
     def delete_user(self, user: str) -> None:
@@ -358,7 +361,9 @@ class AwsModels:
         self.logs.create_log_group(logGroupName=inputs["name"], tags=dict(inputs.get("tags") or {}))
         self.logs.put_retention_policy(logGroupName=inputs["name"], retentionInDays=int(inputs["retentionInDays"]))
         group = self.logs.describe_log_groups(logGroupNamePrefix=inputs["name"])["logGroups"][0]
-        return inputs["name"], {"arn": group["arn"]}
+        # The provider's `arn` has no `:*` (hashicorp/terraform-provider-aws internal/service/logs/arn.go
+        # `trimLogGroupARNWildcardSuffix`, applied when the group is read).
+        return inputs["name"], {"arn": group["arn"].removesuffix(":*")}
 
     def _create_function(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         archive = inputs["code"]
@@ -408,7 +413,8 @@ class AwsModels:
 
     def _create_access_key(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         key = self.iam.create_access_key(UserName=inputs["user"])["AccessKey"]
-        return key["AccessKeyId"], {"secret": key["SecretAccessKey"], "status": key["Status"]}
+        created = key["CreateDate"].isoformat()  # the provider's `createDate` (RFC 3339)
+        return key["AccessKeyId"], {"secret": key["SecretAccessKey"], "status": key["Status"], "createDate": created}
 
 
 def attached_documents(iam: Any, *, user: str | None = None, role: str | None = None) -> list[dict[str, Any]]:
