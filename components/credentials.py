@@ -18,6 +18,7 @@ from .execution_role import (
     ATTACHED_POLICIES,
     IAM_POLICY_NAME,
     MANAGED_POLICY_CHARACTERS,
+    allow_policy,
     iam_resource_name,
     managed_policy_chunks,
 )
@@ -95,20 +96,7 @@ async def key_settled(create_date: str | None) -> None:
 
 def invoke_only_policy(function_arns: Sequence[str]) -> str:
     """An IAM policy allowing `lambda:InvokeFunction` on exactly these ARNs and nothing else."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "InvokeRoutedFunctions",
-                    "Effect": "Allow",
-                    "Action": "lambda:InvokeFunction",
-                    "Resource": sorted(set(function_arns)),
-                }
-            ],
-        },
-        sort_keys=True,
-    )
+    return allow_policy("InvokeRoutedFunctions", "lambda:InvokeFunction", function_arns)
 
 
 # IAM's sizes (a managed policy's characters, the policies attached to a user or role) and the packing into

@@ -80,22 +80,15 @@ LOG_WRITE_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 LAMBDA_LOG_GROUP_PREFIX = "/aws/lambda/"
 
 
+def allow_policy(sid: str, action: str | list[str], resources: Sequence[str]) -> str:
+    """An IAM policy document with one Allow statement: exactly these actions on exactly these resources."""
+    statement = {"Sid": sid, "Effect": "Allow", "Action": action, "Resource": sorted(set(resources))}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
+
+
 def log_writing_policy(log_group_arns: Sequence[str]) -> str:
     """An IAM policy allowing exactly LOG_WRITE_ACTIONS in exactly these log groups (ARNs without `:*`)."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "WriteOwnLogGroups",
-                    "Effect": "Allow",
-                    "Action": list(LOG_WRITE_ACTIONS),
-                    "Resource": sorted({f"{arn}:*" for arn in log_group_arns}),
-                }
-            ],
-        },
-        sort_keys=True,
-    )
+    return allow_policy("WriteOwnLogGroups", list(LOG_WRITE_ACTIONS), [f"{arn}:*" for arn in log_group_arns])
 
 
 _LOG_POLICY_OVERHEAD = len(log_writing_policy([])) + 16
