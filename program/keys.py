@@ -3,7 +3,8 @@
 A key's facts (its name, default, type, whether it is secret, its field in `functions`/`routes` entries, the
 one-line description Pulumi.yaml carries and the rule the README states) live here and nowhere else: the
 config reader's defaults and known keys, the entry field maps, the check of Pulumi.yaml and the README's config
-table are all derived from `KEYS`. Adding a key is one `Key(...)` here plus its reader in `program/config.py`.
+table are all derived from `KEYS`. Adding a key is one `Key(...)` here plus its reader in `program/config/`
+(`functions.py`, `routes.py`, `credentials.py` or `load.py`).
 """
 
 from __future__ import annotations

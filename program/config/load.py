@@ -1,0 +1,114 @@
+"""Reads and checks the whole stack config before any resource is registered."""
+
+from __future__ import annotations
+
+import collections
+import re
+import urllib.parse
+
+from components.kgateway_api import (
+    AUTO,
+    KGATEWAY_VERSIONS,
+    versions_with,
+)
+from components.validation import (
+    ACCOUNT_ID,
+    DNS_SUBDOMAIN_RE,
+    ENDPOINT_URL,
+    REGION,
+)
+from program.config.credentials import read_credentials
+from program.config.errors import ConfigError, Redactor
+from program.config.functions import FUNCTION_FIELDS, SharedBackend, read_target
+from program.config.reader import Reader, check_keys, check_unique, entries, only_in
+from program.config.routes import read_routes
+from program.config.settings import RouteSettings, StackSettings, TargetSettings
+from program.config.sources import ConfigSource, PulumiConfigSource
+
+GATEWAY_URL_RE = re.compile(r"^https?://[^\s/]+$")
+
+
+def load_settings(source: ConfigSource | None = None) -> StackSettings:
+    """Read and validate the whole stack config; raise ConfigError listing every problem."""
+    reader = Reader(source or PulumiConfigSource())
+    check_keys(reader)
+    region = reader.rule("aws:region", REGION, "is required; set it with `pulumi config set aws:region <region>`")
+
+    credentials = read_credentials(reader)
+    version_name = reader.choice("kgatewayVersion", (AUTO, *KGATEWAY_VERSIONS))
+    version = KGATEWAY_VERSIONS.get(version_name)
+    if version is not None and credentials.mode == "assume-role" and not version.has_assume_role_auth:
+        having = versions_with(lambda v: v.has_assume_role_auth)
+        reader.fail(
+            "credentialsMode",
+            "assume-role",
+            f"needs a Backend auth type AssumeRole, which kgateway {version.name} lacks; {only_in(having)}",
+            "irsa, or kgatewayVersion " + having[0],
+        )
+    shared = SharedBackend(
+        kgateway=version,
+        namespace=reader.dns_label("namespace", "kgateway-system"),
+        account_id=reader.optional_rule("accountId", ACCOUNT_ID),
+        endpoint_url=reader.optional_rule("endpointUrl", ENDPOINT_URL),
+        wait_for_acceptance=reader.boolean("waitForAcceptance"),
+    )
+    secret_namespace = reader.raw("secretNamespace")
+    if secret_namespace is not None and secret_namespace != shared.namespace:
+        reader.fail(
+            "secretNamespace",
+            secret_namespace,
+            f"must be unset or equal namespace ({shared.namespace!r}): a kgateway Backend's secretRef has only a "
+            "name, so every kgateway version reads the Secret from the Backend's own namespace and no "
+            "ReferenceGrant can allow another",
+            shared.namespace,
+        )
+    gateway = RouteSettings(
+        name="",
+        path="/",
+        gateway_name=reader.dns_subdomain("gatewayName", "http"),
+        gateway_namespace=reader.dns_label("gatewayNamespace", "kgateway-system"),
+        listener_name=reader.optional_pattern(
+            "gatewayListener", DNS_SUBDOMAIN_RE, "must be the name of a listener of the Gateway", "http"
+        ),
+    )
+
+    read = [read_target(entry_reader, shared) for entry_reader in entries(reader, "functions", FUNCTION_FIELDS)]
+    unique = check_unique(reader, [(f.name, o["name"]) for f, _, o in read], "function name")
+    unique = unique and check_unique(
+        reader, [(b.name, o["backendName"]) for _, b, o in read], "Kubernetes (Backend) name"
+    )
+    # Routes derived from clashing functions would only repeat the clash under keys the user never wrote.
+    routes = read_routes(reader, {f.name: o["name"] for f, _, o in read}, gateway) if unique else []
+    routes_of: dict[str, list[RouteSettings]] = collections.defaultdict(list)
+    for function_name, route in routes:
+        routes_of[function_name].append(route)
+    targets = tuple(
+        TargetSettings(function, backend, tuple(routes_of[function.name]), origins)
+        for function, backend, origins in read
+    )
+    gateway_url = reader.optional_pattern(
+        "gatewayUrl", GATEWAY_URL_RE, "must be http(s)://host[:port] with no path", "http://localhost:8080"
+    )
+    if gateway_url is not None and GATEWAY_URL_RE.match(gateway_url):
+        try:
+            urllib.parse.urlsplit(gateway_url).port  # noqa: B018 (raises for a port out of range)
+        except ValueError:
+            reader.fail("gatewayUrl", gateway_url, "must have a port from 1 to 65535", "http://localhost:8080")
+    create_gateway = reader.boolean("createGateway")
+    gateway_port = reader.integer("gatewayPort", 1, 65535, 8080)
+    shared_execution_role = reader.boolean("sharedExecutionRole")
+    redactor = Redactor.of(reader.source)
+    if reader.problems:
+        raise ConfigError(reader.problems, redactor)
+    return StackSettings(
+        region=region,
+        targets=targets,
+        credentials=credentials,
+        gateway_url=gateway_url,
+        gateway=gateway,
+        warnings=tuple(reader.warnings),
+        create_gateway=create_gateway,
+        gateway_port=gateway_port,
+        shared_execution_role=shared_execution_role,
+        redactor=redactor,
+    )
