@@ -19,7 +19,7 @@ from components.kgateway_api import (
     traffic_policy_manifest,
     traffic_policy_support_from_crd,
 )
-from components.protection import check_protection_args, protection_objects
+from components.protection import check_protection_args, key_secret_name, protection_objects
 from components.validation import ComponentInputError, InputChecker
 from program.crd_validation import BASIS, CRDS, load_yaml, object_errors
 from tests.support.fake_aws import FakeAwsMocks
@@ -59,7 +59,6 @@ KIND_EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "rateLimit": {"rate_limit": {"requests_per_minute": 120, "burst": 20}},
     "ipAllow": {"ip_allow": ["203.0.113.0/24", "2001:db8::/32", "198.51.100.7"]},
-    "timeout": {"timeout": "30s"},
     "retry": {"retry": {"idempotent": True, "attempts": 2, "per_try_timeout": "5s"}},
 }
 
@@ -100,6 +99,8 @@ def test_everything_at_once_passes_the_newest_lines() -> None:
     for line in ("v2.3", "v2.4", "main"):
         for manifest in manifests(combined, line):
             assert object_errors(manifest, line) == []
+            # The timeout is the route rule's (it overrides a TrafficPolicy's): never a policy field.
+            assert "timeouts" not in manifest["spec"]
 
 
 def test_v2_1_is_validated_against_both_neighbours_and_refuses_what_it_cannot_verify() -> None:
@@ -172,7 +173,7 @@ def test_rates_become_a_token_bucket_in_the_crds_words() -> None:
 def test_api_keys_ip_allow_and_retry_shapes() -> None:
     spec = manifests({**KIND_EXAMPLES["apiKeys"], **KIND_EXAMPLES["ipAllow"], "retry": {}}, "main")[0]["spec"]
     assert spec["apiKeyAuth"] == {
-        "secretRef": {"name": "echo-api-keys"},
+        "secretRef": {"name": key_secret_name("echo-api-keys", KIND_EXAMPLES["apiKeys"]["api_keys"])},
         # One source per entry: Envoy reads only the first of header/query/cookie in one entry.
         "keySources": [{"header": "x-api-key"}, {"query": "api_key"}],
         "forwardCredential": False,
@@ -233,6 +234,25 @@ class RandomMocks(FakeAwsMocks):
         return super().new_resource(args)
 
 
+def secret_resource_name(base: str, keys: dict[str, Any]) -> str:
+    return f"team-a/{key_secret_name(base, keys)}"
+
+
+def test_a_new_key_set_is_a_new_secret_so_the_policy_moves_without_a_gap() -> None:
+    """pulumi-kubernetes replaces a Secret whose data changed, delete-first under one name: the name follows the
+    key set (clients and rotations, never a key), so a rotation creates a new Secret before the old one goes."""
+    one = key_secret_name("echo-api-keys", {"rotation": "1"})
+    assert one == key_secret_name("echo-api-keys", {})
+    assert key_secret_name("echo-api-keys", {"rotation": "2", "previous_rotation": "1"}) != one
+    assert key_secret_name("echo-api-keys", {"rotation": "2"}) not in (one,)
+    assert key_secret_name("echo-api-keys", {"clients": ["a", "b"]}) == key_secret_name(
+        "echo-api-keys", {"clients": ["b", "a"]}
+    )
+    provided = key_secret_name("echo-api-keys", {"keys": {"mobile": "s3cret-s3cret-s3cret"}})
+    assert "s3cret" not in provided and provided == key_secret_name("echo-api-keys", {"keys": {"mobile": "other"}})
+    assert len(key_secret_name("x" * 253, {})) <= 253
+
+
 def run_protected(tmp_path: Path, protection: str, *, version: str = "main") -> ProgramRun:
     """A reusing stack's program: a protected LambdaRoute, the route waiting for its protection."""
     program = tmp_path / "protected.py"
@@ -256,7 +276,9 @@ def test_generated_keys_are_random_secret_and_in_the_format_kgateway_reads(tmp_p
     assert sorted(k.name for k in keys) == ["echo-api-key-mobile-1", "echo-api-key-partner-1"]
     assert {k.inputs["length"] for k in keys} == {32}
     secret = run.one(SECRET)
-    assert secret.inputs["metadata"]["name"] == "echo-api-keys" and secret.inputs["metadata"]["namespace"] == "team-a"
+    secret_name = key_secret_name("echo-api-keys", {"clients": ["mobile", "partner"]})
+    assert secret_name.startswith("echo-api-keys-") and secret.inputs["metadata"]["namespace"] == "team-a"
+    assert secret.inputs["metadata"]["name"] == secret_name
     assert "stringData" not in secret.inputs  # data: a removed key really leaves the Secret
     assert is_secret_value(secret.inputs["data"])
     data = {client: base64.b64decode(value).decode() for client, value in reveal(secret.inputs["data"]).items()}
@@ -269,7 +291,7 @@ def test_generated_keys_are_random_secret_and_in_the_format_kgateway_reads(tmp_p
     shown = json.dumps(redact([r.inputs for r in run.resources])) + "\n".join(run.logs)
     assert not any(key in shown for key in data.values())
     policy = reveal(run.one(POLICY).inputs)
-    assert policy["spec"]["apiKeyAuth"]["secretRef"] == {"name": "echo-api-keys"}
+    assert policy["spec"]["apiKeyAuth"]["secretRef"] == {"name": secret_name}
     assert object_errors({k: policy[k] for k in ("apiVersion", "kind", "metadata", "spec")}, "main") == []
 
 
@@ -307,7 +329,7 @@ def test_day_two_order_policy_after_its_objects_route_after_its_policy(tmp_path:
     # Fixed-name objects: named namespace/name (the URN follows the object).
     assert {r.name for r in (policy, secret, extension)} == {
         "team-a/echo-protection",
-        "team-a/echo-api-keys",
+        secret_resource_name("echo-api-keys", {}),
         "team-a/echo-jwt",
     }
     assert reveal(extension.inputs)["spec"]["jwt"]["providers"][0]["jwks"]["remote"]["backendRef"] == {
