@@ -26,7 +26,6 @@ Secret values are written to `data` (base64), never `stringData`: Kubernetes mer
 write (k8s.io/api `core/v1/types.go`, `Secret.StringData`), so a key removed from `stringData` would stay valid.
 """
 
-
 import base64
 import hashlib
 import ipaddress

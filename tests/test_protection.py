@@ -345,3 +345,89 @@ def test_the_component_refuses_a_kind_the_line_lacks_before_any_resource(tmp_pat
     with pytest.raises(ComponentInputError, match=r"protection ipAllow .* first in kgateway v2\.3") as error:
         run_protected(tmp_path, "{'ip_allow': ['203.0.113.0/24'], 'cors': {'allow_origins': ['*']}}", version="v2.2")
     assert "protection cors" not in str(error.value)  # v2.2 has cors: only what it lacks is refused
+
+
+def run_route(tmp_path: Path, route_args: str, mocks: FakeAwsMocks | None = None) -> ProgramRun:
+    """A LambdaRoute with the given extra args (e.g. protection), in team-a."""
+    program = tmp_path / "route.py"
+    program.write_text(
+        "import pulumi\n"
+        "from components import LambdaRoute\n"
+        "route = LambdaRoute('echo', {'path': '/echo', 'backend_name': 'echo', 'namespace': 'team-a',"
+        f" 'backend_namespace': 'team-a', **{route_args}}})\n"
+        "pulumi.export('api_keys', route.api_keys)\n"
+    )
+    return run_program(mocks or RandomMocks(), {"aws:region": "us-east-1"}, program=program)
+
+
+def test_lambda_route_creates_its_protection_first_and_takes_the_timeout_on_its_rule(tmp_path: Path) -> None:
+    protection = {"api_keys": {}, "rate_limit": {"requests_per_second": 5}, "timeout": "40s"}
+    run = run_route(tmp_path, repr({"protection": protection, "kgateway_version": "v2.2"}))
+    policy, route = run.one(POLICY), run.one(ROUTE)
+    assert policy.urn in route.dependencies
+    components = [r for r in run.resources if r.type == "kgateway-lambda:index:RouteProtection"]
+    assert [c.name for c in components] == ["echo-protection"]
+    rule = reveal(route.inputs)["spec"]["rules"][0]
+    assert rule["timeouts"] == {"request": "40s"}
+    assert "timeouts" not in reveal(policy.inputs)["spec"]
+    assert run.secret_outputs == {"api_keys"} and set(run.outputs["api_keys"]) == {"default"}
+    # The route and policy pass v2.2's real CRDs (the route against both Gateway API releases v2.2 runs with).
+    manifest = {k: reveal(route.inputs)[k] for k in ("apiVersion", "kind", "metadata", "spec")}
+    assert object_errors(manifest, "v2.2") == []
+
+
+def test_a_timeout_alone_needs_no_policy_and_is_on_every_line(tmp_path: Path) -> None:
+    run = run_route(tmp_path, repr({"protection": {"timeout": "25s"}, "kgateway_version": "v2.0"}))
+    assert run.by_type(POLICY) == [] and run.by_type(SECRET) == []
+    route = reveal(run.one(ROUTE).inputs)
+    assert route["spec"]["rules"][0]["timeouts"] == {"request": "25s"}
+    manifest = {k: route[k] for k in ("apiVersion", "kind", "metadata", "spec")}
+    assert object_errors(manifest, "v2.0") == []
+    assert run.outputs["api_keys"] is None
+
+
+def test_the_route_refuses_bad_protection_naming_the_input(tmp_path: Path) -> None:
+    with pytest.raises(ComponentInputError, match=r"protection\.rateLimit\.requestsPerSecond = 0"):
+        run_route(tmp_path, repr({"protection": {"rate_limit": {"requests_per_second": 0}}}))
+
+
+def test_auto_reads_the_clusters_traffic_policy_crd(tmp_path: Path) -> None:
+    """auto: the TrafficPolicy CRD is read (by its name) and decides; main's has every kind."""
+    run = run_route(tmp_path, repr({"protection": {"ip_allow": ["203.0.113.0/24"]}}))
+    reads = [r for r in run.resources if r.type == "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"]
+    assert [r.name for r in reads] == ["echo-protection-trafficpolicy-crd"]
+    spec = reveal(run.one(POLICY).inputs)["spec"]
+    assert spec["acl"]["rules"][0]["cidrs"] == ["203.0.113.0/24"]
+
+
+def test_auto_on_a_v2_0_cluster_refuses_what_its_crd_lacks_naming_the_first_line(tmp_path: Path) -> None:
+    mocks = RandomMocks(traffic_policy_crd=CRDS / "kgateway-v2.0.0-trafficpolicies.yaml")
+    with pytest.raises(Exception, match=r"protection cors .* first in kgateway v2\.2"):
+        run_route(tmp_path, repr({"protection": {"cors": {"allow_origins": ["*"]}}}), mocks)
+    mocks = RandomMocks(traffic_policy_crd=CRDS / "kgateway-v2.0.0-trafficpolicies.yaml")
+    run = run_route(tmp_path, repr({"protection": {"rate_limit": {"requests_per_minute": 60}}}), mocks)
+    assert "rateLimit" in reveal(run.one(POLICY).inputs)["spec"]
+
+
+def test_the_composites_protection_covers_routes_without_their_own(tmp_path: Path) -> None:
+    program = tmp_path / "composite.py"
+    program.write_text(
+        "import pulumi\n"
+        "from components import LambdaGatewayRoute\n"
+        "c = LambdaGatewayRoute('echo', {'existing_function': 'arn:aws:lambda:us-east-1:123456789012:function:echo',"
+        " 'backend': {'kgateway_version': 'v2.2'},"
+        " 'protection': {'api_keys': {'clients': ['web']}},"
+        " 'routes': [{'path': '/echo'}, {'path': '/open', 'protection': {}},"
+        " {'path': '/limited', 'protection': {'rate_limit': {'requests_per_second': 2}}}]})\n"
+        "pulumi.export('api_keys', c.api_keys)\n"
+        "pulumi.export('routes', c.route_names)\n"
+    )
+    run = run_program(RandomMocks(), {"aws:region": "us-east-1"}, program=program)
+    policies = {
+        reveal(p.inputs)["spec"]["targetRefs"][0]["name"]: reveal(p.inputs)["spec"] for p in run.by_type(POLICY)
+    }
+    first, _, limited = run.outputs["routes"]
+    assert set(policies) == {first, limited}  # the open route has none
+    assert "apiKeyAuth" in policies[first] and set(policies[limited]) == {"targetRefs", "rateLimit"}
+    assert run.secret_outputs >= {"api_keys"} and set(run.outputs["api_keys"]) == {first}
+    assert set(run.outputs["api_keys"][first]) == {"web"}
