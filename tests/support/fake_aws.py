@@ -38,6 +38,7 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
         account: str = ACCOUNT,
         kgateway_crd: Path | dict[str, Any] | None = MAIN_BACKEND_CRD,
         hand_made: tuple[str, ...] = (),
+        *,
         traffic_policy_crd: Path | dict[str, Any] | None = MAIN_TRAFFIC_POLICY_CRD,
     ):
         # The Gateway the cluster has: a mapping, the default (True), or none (None).
