@@ -586,9 +586,9 @@ def _bounded(name: str, suffix: str) -> str:
 def key_secret_name(base: str, keys: Mapping[str, Any]) -> str:
     """The Secret of keys, named after the key set it holds (client ids and rotations, never a key).
 
-    pulumi-kubernetes replaces a Secret whose `data` changed (pulumi/pulumi-kubernetes
-    `provider/pkg/provider/diff.go` `forceNewProperties`, unless the provider sets `enableSecretMutable`), and an
-    object that keeps its name is replaced delete-first: the policy would name a missing Secret (kgateway v2.2+:
+    pulumi-kubernetes replaces a Secret whose `data` changed unless the provider sets `enableSecretMutable`
+    (pulumi/pulumi-kubernetes provider/pkg/provider/diff.go `forceNewProperties`), and an object that keeps its name
+    is replaced delete-first: the policy would name a missing Secret (kgateway v2.2+:
     the route answers 500) until the new one exists. A new key set is a new name instead: the new Secret is
     created, the policy switched to it, and the old one deleted after the run, so some key works at every step.
     """

@@ -124,12 +124,12 @@ def read_provided_keys(reader: Reader) -> tuple[dict[str, pulumi.Output[str]], s
     for client, value in parsed.items():
         if not CLIENT_ID_RE.match(str(client)):
             reader.fail(PROVIDED_KEYS, client, "client ids must be 1 to 253 of A-Z a-z 0-9 - . _", "mobile")
-        elif not isinstance(value, str) or not PROVIDED_KEY_RE.match(value):
+            continue
+        clients.add(str(client))  # named by routes even when its key is refused (one problem, not two)
+        if not isinstance(value, str) or not PROVIDED_KEY_RE.match(value):
             reader.problems.append(
                 Problem(f"{key}.{client}", "[secret]", "must be 16 to 4096 visible ASCII characters", command)
             )
-        else:
-            clients.add(str(client))
     if len(set(parsed.values())) != len(parsed):
         reader.fail(PROVIDED_KEYS, "[secret]", "must give each client a different key", command)
     whole = reader.source.secret(key)

@@ -144,6 +144,7 @@ def read_routes(
             origins=origins,
             protection=read_protection(route_reader, line, provided_keys),
         )
+        origins["protection"] = (route_reader.key("protection"), route_reader.structured("protection", dict))
         parsed.append((function, route, route_reader))
     seen: dict[str, str] = {}
     names: dict[tuple[str | None, str], Origin] = {}
