@@ -38,7 +38,6 @@ from tools.engine import (
     stack_config,
 )
 
-
 RANDOM_BYTES = "random:index/randomBytes:RandomBytes"
 
 
