@@ -157,3 +157,14 @@ def test_a_timeout_is_the_route_rules_and_passes_every_line() -> None:
         assert "TrafficPolicy" not in kinds
         assert kinds["HTTPRoute"]["spec"]["rules"][0]["timeouts"] == {"request": "45s"}
         assert preflight_problems(settings) == []
+
+
+def test_the_example_stack_plans_with_its_keys_secret() -> None:
+    from tools.plan import plan, plan_document
+
+    run = plan("protected")
+    document = plan_document(run)
+    types = [entry["type"].rsplit(":", 1)[1] for entry in document["resources"]]
+    assert types.count("TrafficPolicy") == 2 and types.count("GatewayExtension") == 1
+    assert types.count("RandomBytes") == 2  # web and mobile, on the default-protected route
+    assert "api_keys" in run.secret_outputs
