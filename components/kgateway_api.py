@@ -301,8 +301,10 @@ def http_route_manifest(
     headers: tuple[tuple[str, str], ...] = (),
     hostnames: tuple[str, ...] = (),
     wait: bool = True,
+    request_timeout: str | None = None,
 ) -> dict[str, Any]:
-    """An `HTTPRoute` sending `path` on the Gateway (one match per method) to a kgateway Lambda `Backend`."""
+    """An `HTTPRoute` sending `path` on the Gateway (one match per method) to a kgateway Lambda `Backend`;
+    `request_timeout`: the rule's `timeouts.request` (Gateway API duration; every kgateway line maps it)."""
     parent_ref: dict[str, Any] = {"name": gateway_name, "namespace": gateway_namespace}
     if listener_name is not None:
         parent_ref["sectionName"] = listener_name
@@ -316,7 +318,10 @@ def http_route_manifest(
     spec: dict[str, Any] = {"parentRefs": [parent_ref]}
     if hostnames:
         spec["hostnames"] = list(hostnames)
-    spec["rules"] = [{"matches": matches, "backendRefs": [backend_ref]}]
+    rule: dict[str, Any] = {"matches": matches, "backendRefs": [backend_ref]}
+    if request_timeout is not None:
+        rule["timeouts"] = {"request": request_timeout}
+    spec["rules"] = [rule]
     return {
         "apiVersion": HTTPROUTE_API_VERSION,
         "kind": "HTTPRoute",
@@ -420,9 +425,10 @@ PROTECTION_FIELDS: dict[str, str] = {
     "cors": "cors",
     "rateLimit": "rateLimit.local",
     "ipAllow": "acl",
-    "timeout": "timeouts",
     "retry": "retry",
 }
+# A protection `timeout` is not a TrafficPolicy field here: it is the HTTPRoute rule's `timeouts.request`, which
+# every line has and which overrides a TrafficPolicy's (TRAFFICPOLICY.md §7), so the route's timeout is one fact.
 
 
 @dataclass(frozen=True)
@@ -442,7 +448,7 @@ class TrafficPolicySupport:
 
 
 _RATE_LIMIT_ONLY = frozenset({"rateLimit"})
-_V2_2_KINDS = frozenset({"apiKeys", "jwt", "cors", "rateLimit", "timeout", "retry"})
+_V2_2_KINDS = frozenset({"apiKeys", "jwt", "cors", "rateLimit", "retry"})
 _V2_3_KINDS = _V2_2_KINDS | {"ipAllow"}
 TRAFFIC_POLICY_SUPPORT: dict[str, TrafficPolicySupport] = {
     support.name: support
@@ -496,7 +502,6 @@ def traffic_policy_support_from_crd(crd: Mapping[str, Any], name: str) -> Traffi
         "cors": "cors" in spec,
         "rateLimit": "local" in ((spec.get("rateLimit") or {}).get("properties") or {}),
         "ipAllow": "acl" in spec,
-        "timeout": "timeouts" in spec,
         "retry": "retry" in spec,
     }
     return TrafficPolicySupport(
@@ -553,7 +558,6 @@ class RouteProtectionSpec:
     cors: Cors | None = None
     rate_limit: TokenBucket | None = None
     ip_allow: tuple[str, ...] = ()
-    timeout: str | None = None
     retry: Retry | None = None
 
     def kinds(self) -> set[str]:
@@ -564,7 +568,6 @@ class RouteProtectionSpec:
             "cors": self.cors is not None,
             "rateLimit": self.rate_limit is not None,
             "ipAllow": bool(self.ip_allow),
-            "timeout": self.timeout is not None,
             "retry": self.retry is not None,
         }
         return {kind for kind, there in present.items() if there}
@@ -632,8 +635,6 @@ def traffic_policy_manifest(
             "defaultAction": "deny",
             "rules": [{"name": "ip-allow", "cidrs": list(protection.ip_allow), "action": "allow"}],
         }
-    if protection.timeout is not None:
-        spec["timeouts"] = {"request": protection.timeout}
     if (retry := protection.retry) is not None:
         retry_spec: dict[str, Any] = {"retryOn": list(retry.retry_on), "attempts": retry.attempts}
         if retry.per_try_timeout is not None:

@@ -6,9 +6,11 @@ from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
+from .backend import KgatewayRelease
 from .inputs import checked_inputs
 from .k8s_objects import awaited_resources, custom_resource
-from .kgateway_api import http_route_manifest, reference_grant_manifest
+from .kgateway_api import AUTO, http_route_manifest, reference_grant_manifest
+from .protection import RouteProtection, RouteProtectionArgs, check_protection_args, policy_kinds
 from .tokens import component_options, token
 from .validation import (
     DNS_LABEL_RE,
@@ -72,6 +74,13 @@ class LambdaRouteArgs(TypedDict):
     """The Gateway's listener (sectionName) to attach to (default: every listener that allows the route)."""
     wait_for_acceptance: NotRequired[bool]
     """Wait until kgateway accepted the route and resolved its Backend (default true)."""
+    protection: NotRequired[RouteProtectionArgs]
+    """Who may call the route (API keys, JWT, CORS, rate limit, IP allow list, timeout, retry): one TrafficPolicy,
+    created before the route; its `timeout` is the route rule's timeouts.request."""
+    kgateway_version: NotRequired[KgatewayRelease]
+    """What the protection may use: auto reads the cluster's TrafficPolicy CRD (the default), or a release line."""
+    crds_ready: NotRequired[pulumi.Input[str]]
+    """auto: an output of what installs kgateway's CRDs in the same program (e.g. its Helm release's id)."""
 
 
 def check_match_args(checker: InputChecker, args: Mapping[str, Any], prefix: str = "") -> None:
@@ -135,6 +144,8 @@ def check_route_args(checker: InputChecker, args: Mapping[str, Any], prefix: str
         checker.pattern(f"{prefix}{schema_name}", args.get(key), DNS_LABEL_RE, DNS_LABEL_RULE, "kgateway-system")
     checker.pattern(f"{prefix}gatewayName", args.get("gateway_name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "http")
     checker.pattern(f"{prefix}listenerName", args.get("listener_name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "http")
+    if (protection := args.get("protection")) is not None:
+        check_protection_args(checker, protection, f"{prefix}protection.")
 
 
 class LambdaRoute(pulumi.ComponentResource):
@@ -142,6 +153,8 @@ class LambdaRoute(pulumi.ComponentResource):
 
     route_name: pulumi.Output[str]
     """The HTTPRoute's name."""
+    api_keys: pulumi.Output[dict[str, str] | None]
+    """The route's current generated or provided API keys by client id (a secret; none without apiKeys)."""
 
     def __init__(self, name: str, args: LambdaRouteArgs, opts: pulumi.ResourceOptions | None = None):
         args = checked_inputs("LambdaRoute", name, LambdaRouteArgs, args, check_route_args)
@@ -159,6 +172,24 @@ class LambdaRoute(pulumi.ComponentResource):
                 backend_name=args["backend_name"],
             )
             depends_on.append(custom_resource(f"{name}-reference-grant", grant, pulumi.ResourceOptions(parent=self)))
+        protection: RouteProtectionArgs | None = args.get("protection")
+        wait = args.get("wait_for_acceptance", True) is not False
+        if protection is not None and policy_kinds(protection):
+            # One TrafficPolicy per HTTPRoute, created (with its Secret and GatewayExtension) before the route.
+            guard = RouteProtection(
+                f"{name}-protection",
+                protection,
+                opts=pulumi.ResourceOptions(parent=self),
+                route_name=route_name,
+                namespace=namespace,
+                kgateway_version=plain(args.get("kgateway_version")) or AUTO,
+                wait=wait,
+                crds_ready=args.get("crds_ready"),
+            )
+            depends_on.append(guard.policy)
+            self.api_keys = guard.api_keys
+        else:
+            self.api_keys = pulumi.Output.from_input(None)
         manifest = http_route_manifest(
             name=route_name,
             namespace=namespace,
@@ -172,10 +203,11 @@ class LambdaRoute(pulumi.ComponentResource):
             methods=tuple(plain(m) for m in args.get("methods") or ()),
             headers=tuple(sorted((args.get("headers") or {}).items())),
             hostnames=tuple(args.get("hostnames") or ()),
-            wait=args.get("wait_for_acceptance", True) is not False,
+            wait=wait,
+            request_timeout=(protection or {}).get("timeout"),
         )
         route = custom_resource(
             f"{name}-httproute", manifest, pulumi.ResourceOptions(parent=self, depends_on=depends_on)
         )
         self.route_name = route.urn.apply(lambda _: route_name)
-        self.register_outputs({"route_name": self.route_name})
+        self.register_outputs({"route_name": self.route_name, "api_keys": self.api_keys})

@@ -147,6 +147,17 @@ KEYS: tuple[Key, ...] = (
         route_field="headers"),
     Key("routeHostnames", "Hostnames the route matches", "a list of hostnames (at most 16; `*.` prefix allowed)",
         type="list", route_field="hostnames"),
+    Key("protection", "Who may call the routes: apiKeys, jwt, cors, rateLimit, ipAllow, timeout, retry (one "
+        "TrafficPolicy per route)",
+        "a mapping in the package schema's words (README \"Route protection\"): `apiKeys` (generated: `clients`, "
+        "`rotation`, `previousRotation`; or `provided`: client ids of `providedApiKeys`; `keySources`), `jwt`, "
+        "`cors`, `rateLimit` (`requestsPerSecond` or `requestsPerMinute`, `burst`), `ipAllow` (v2.3+), `timeout` "
+        "(the route rule's), `retry` (only `idempotent: true` retries after the function ran); API keys, JWT, CORS "
+        "and retry need v2.2+; a routes entry's own replaces it, `{}` turns it off",
+        type="mapping", route_field="protection"),
+    Key("providedApiKeys", "API keys given by you: client id -> key (secret), named by protection.apiKeys.provided",
+        "a mapping of client ids to keys of 16–4096 visible ASCII characters, each set with `pulumi config set "
+        "--secret --path 'providedApiKeys.<client id>' <key>`", type="mapping", secret=True),
     Key("gatewayName", "Gateway the HTTPRoute attaches to", "the Gateway the route attaches to", default="http"),
     Key("gatewayNamespace", "Namespace of that Gateway", "a DNS label", default="kgateway-system"),
     Key("gatewayListener", "A listener name (sectionName) of that Gateway", "a listener name of that Gateway"),

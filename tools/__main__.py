@@ -150,7 +150,9 @@ def read_outputs(stack: str | None, path: Path | None) -> dict[str, object]:
         text = path.read_text()
     else:
         text = subprocess.run(
-            ["pulumi", "stack", "output", "--json", "--stack", str(stack)],
+            # --show-secrets: a protected route's API key (the secret output `api_keys`) to check it is let in;
+            # verify never prints it.
+            ["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", str(stack)],
             capture_output=True,
             text=True,
             check=True,

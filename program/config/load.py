@@ -20,6 +20,7 @@ from components.validation import (
 from program.config.credentials import read_credentials
 from program.config.errors import ConfigError, Redactor
 from program.config.functions import FUNCTION_FIELDS, SharedBackend, read_target
+from program.config.protection import read_provided_keys
 from program.config.reader import Reader, check_keys, check_unique, entries, only_in
 from program.config.routes import read_routes
 from program.config.settings import RouteSettings, StackSettings, TargetSettings
@@ -78,7 +79,9 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
         reader, [(b.name, o["backendName"]) for _, b, o in read], "Kubernetes (Backend) name"
     )
     # Routes derived from clashing functions would only repeat the clash under keys the user never wrote.
-    routes = read_routes(reader, {f.name: o["name"] for f, _, o in read}, gateway) if unique else []
+    provided_keys = read_provided_keys(reader)
+    function_origins = {f.name: o["name"] for f, _, o in read}
+    routes = read_routes(reader, function_origins, gateway, version, provided_keys) if unique else []
     routes_of: dict[str, list[RouteSettings]] = collections.defaultdict(list)
     for function_name, route in routes:
         routes_of[function_name].append(route)

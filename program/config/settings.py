@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi
 
@@ -85,6 +85,8 @@ class RouteSettings:
     hostnames: tuple[str, ...] = ()
     # Namespace of the HTTPRoute; None: the Backend's (a different one gets a ReferenceGrant).
     namespace: str | None = None
+    # Who may call it (the component's RouteProtectionArgs, provided keys as secret Outputs); None: open.
+    protection: Mapping[str, Any] | None = field(default=None, compare=False)
     # Where each field comes from: field -> (the config key the user wrote, what they wrote there).
     origins: Mapping[str, Origin] = field(default_factory=dict, compare=False)
 

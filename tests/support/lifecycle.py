@@ -10,7 +10,9 @@ refuses AlreadyExists and validates against the real CRDs. A resource type the h
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import secrets
 import subprocess
 import sys
 import threading
@@ -35,6 +37,17 @@ from tools.engine import (
     run_program,
     stack_config,
 )
+
+RANDOM_BYTES = "random:index/randomBytes:RandomBytes"
+
+
+def random_bytes_state(inputs: dict[str, Any]) -> dict[str, Any]:
+    """What the random provider's RandomBytes holds once made: `length` bytes from a crypto RNG as `hex` and
+    `base64` (pulumi/pulumi-random: terraform-provider-random `resource_bytes.go` reads crypto/rand), kept in the
+    state until the resource goes. The engine marks both secret (`additional_secret_outputs` in pulumi_random's
+    RandomBytes); the mock engine does not, so the component wraps them in Output.secret itself."""
+    raw = secrets.token_bytes(int(inputs["length"]))
+    return {"hex": raw.hex(), "base64": base64.b64encode(raw).decode()}
 
 
 def _kubernetes_diff(type_: str, old: dict[str, Any], new: dict[str, Any]) -> tuple[bool, bool]:
@@ -357,6 +370,8 @@ class MotoDeployment(pulumi.runtime.Mocks):
             resource_id, extra = self.cluster.create(args.typ, reveal(args.inputs)), {}
         elif args.typ.startswith("pulumi:providers:"):
             resource_id, extra = f"{args.name}-{next(CREATED)}", {}
+        elif args.typ == RANDOM_BYTES:
+            resource_id, extra = f"{args.name}-{next(CREATED)}", random_bytes_state(reveal(args.inputs))
         else:
             raise NotImplementedError(f"the moto harness has no model of {args.typ}; add one")
         state = {**args.inputs, **extra}
