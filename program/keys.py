@@ -149,7 +149,8 @@ KEYS: tuple[Key, ...] = (
         type="list", route_field="hostnames"),
     Key("protection", "Who may call the routes: apiKeys, jwt, cors, rateLimit, ipAllow, timeout, retry (one "
         "TrafficPolicy per route)",
-        "a mapping in the package schema's words (README \"Route protection\"): `apiKeys` (generated: `clients`, "
+        "a mapping in the package schema's words (README \"Protected routes\", docs/protection.md): `apiKeys` "
+        "(generated: `clients`, "
         "`rotation`, `previousRotation`; or `provided`: client ids of `providedApiKeys`; `keySources`), `jwt`, "
         "`cors`, `rateLimit` (`requestsPerSecond` or `requestsPerMinute`, `burst`), `ipAllow` (v2.3+), `timeout` "
         "(the route rule's), `retry` (only `idempotent: true` retries after the function ran); API keys, JWT, CORS "
