@@ -1,5 +1,9 @@
 """Functions found by tag, at deploy time: one paginated call of the Resource Groups Tagging API, in `preview` and
-`up` alike, whose answer becomes a route-only target per function (program/config/discovery.py)."""
+`up` alike, whose answer becomes a route-only target per function (program/config/discovery.py).
+
+The engine runs an invoke in a preview as in an update (pulumi/pulumi pkg/resource/deploy/source_eval.go
+`resmon.Invoke` calls the provider's Invoke either way, answering unknown only for arguments that wait on
+resources; these are plain), so `pulumi preview` shows the routes the next `up` makes."""
 
 from __future__ import annotations
 

@@ -166,8 +166,11 @@ def discovered_targets(settings: StackSettings, found: Sequence[FoundFunction]) 
 
 
 def _unqualified(arn: str | None) -> str:
+    """A function ARN without its version or alias (`...:function:echo:live` -> `...:function:echo`)."""
     match = FUNCTION_ARN_RE.match(arn or "")
-    return (arn or "").rsplit(":", 1)[0] if match and match["qualifier"] else arn or ""
+    if match is None:
+        return ""
+    return f"arn:{match['partition']}:lambda:{match['region']}:{match['account']}:function:{match['name']}"
 
 
 def _route_owner(target: TargetSettings, route: RouteSettings) -> str:
