@@ -17,7 +17,9 @@ from components.kgateway_api import KGATEWAY_VERSIONS
 from program.config import ConfigError, MappingConfigSource, load_settings
 from program.config.discovery import FoundFunction, discovered_targets, kubernetes_name
 from program.preflight import preflight_problems
+from tests.conftest import RunStack
 from tests.support.aws_models import AwsModels, attached_documents
+from tests.support.fake_aws import FakeAwsMocks
 from tests.support.lifecycle import MotoDeployment, dev_config
 from tools.engine import (
     TAGGED_RESOURCES,
@@ -296,3 +298,16 @@ def test_the_example_stack_plans_the_functions_it_would_find() -> None:
     assert len(run.by_type(BACKEND)) == 2
     with pytest.raises(ConfigError, match=r"discover.tag = 'kgateway-lambda/route': is carried by no Lambda function"):
         plan("discovered")
+
+
+def test_with_the_stacks_own_function_the_found_ones_join_it_in_the_fake_account(run_stack: RunStack) -> None:
+    """The component tests' fake account answers the same invoke from its inventory (names -> tags)."""
+    mocks = FakeAwsMocks(hand_made=("orders", "untagged"))
+    mocks.functions["orders"] = {TAG: "/api/orders"}
+    run = run_stack({"discover": json.dumps({"tag": TAG})}, mocks=mocks)
+    paths = {
+        reveal(r.inputs)["metadata"]["name"]: reveal(r.inputs)["spec"]["rules"][0]["matches"][0]["path"]["value"]
+        for r in run.by_type(HTTP_ROUTE)
+    }
+    assert paths == {"echo": "/echo", "orders": "/api/orders"}
+    assert [r.inputs["name"] for r in run.by_type("aws:lambda/function:Function")] == ["echo"]
