@@ -29,6 +29,7 @@ from components.kgateway_api import gateway_manifest
 from components.protection import protection_objects
 from components.validation import dns_label_for
 from program.config import PROJECT_ROOT, ConfigError, CredentialsSettings, RouteSettings, StackSettings, TargetSettings
+from program.discovery import with_found_functions
 from program.gateway import (
     EXISTING_GATEWAY,
     ExistingGateway,
@@ -301,6 +302,8 @@ def shared_credentials(settings: StackSettings) -> GatewayCredentials:
 
 
 def deploy(settings: StackSettings) -> None:
+    # The functions found by tag join the configured ones before anything is checked or registered.
+    settings = with_found_functions(settings)
     # Every object the API server would refuse is refused here, before any resource exists.
     problems = preflight_problems(settings)
     if problems:
@@ -321,7 +324,7 @@ def deploy(settings: StackSettings) -> None:
     created = managed_gateway(settings, waits_for=parameters) if settings.create_gateway else None
     composites = [
         LambdaGatewayRoute(
-            dns_label_for(target.function.name),
+            target.resource_name or dns_label_for(target.function.name),
             composite_args(target, settings, shared, execution_role),
             route_depends_on=[created] if created else [],
         )

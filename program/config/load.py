@@ -18,6 +18,7 @@ from components.validation import (
     REGION,
 )
 from program.config.credentials import read_credentials
+from program.config.discovery import read_discovery
 from program.config.errors import ConfigError, Redactor
 from program.config.functions import FUNCTION_FIELDS, SharedBackend, read_target
 from program.config.protection import read_provided_keys
@@ -73,7 +74,11 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
         ),
     )
 
-    read = [read_target(entry_reader, shared) for entry_reader in entries(reader, "functions", FUNCTION_FIELDS)]
+    discovery = read_discovery(reader, shared)
+    # With `discover`, `functions: []` says: no function of the stack's own, only the ones found by tag.
+    only_found = discovery is not None and reader.structured("functions", list) == []
+    function_readers = [] if only_found else entries(reader, "functions", FUNCTION_FIELDS)
+    read = [read_target(entry_reader, shared) for entry_reader in function_readers]
     unique = check_unique(reader, [(f.name, o["name"]) for f, _, o in read], "function name")
     unique = unique and check_unique(
         reader, [(b.name, o["backendName"]) for _, b, o in read], "Kubernetes (Backend) name"
@@ -114,4 +119,5 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
         gateway_port=gateway_port,
         shared_execution_role=shared_execution_role,
         redactor=redactor,
+        discovery=discovery,
     )

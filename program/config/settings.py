@@ -100,6 +100,20 @@ class TargetSettings:
     routes: tuple[RouteSettings, ...]
     # Where each field of the function and Backend comes from: field -> (config key, what the user wrote).
     origins: Mapping[str, Origin] = field(default_factory=dict, compare=False)
+    # The composite's Pulumi name; None: derived from the function name (a found function's is its Backend name).
+    resource_name: str | None = None
+
+
+@dataclass(frozen=True)
+class DiscoverySettings:
+    """`discover`: route every function of the account and region that carries `tag` (found at deploy time)."""
+
+    tag: str
+    # What every found function's Backend shares (its name, account and invocation mode are each function's own).
+    backend: BackendSettings
+    # Namespace of the found functions' HTTPRoutes; None: the Backends' (`namespace`).
+    route_namespace: str | None = None
+    invocation_mode: Literal["Sync", "Async"] = "Sync"
 
 
 @dataclass(frozen=True)
@@ -116,5 +130,7 @@ class StackSettings:
     gateway_port: int = 8080
     # One execution role for every function the stack creates, instead of one each (issue 11: IAM writes).
     shared_execution_role: bool = False
+    # Functions found by tag at deploy time (their targets are added to `targets` then: program/discovery.py).
+    discovery: DiscoverySettings | None = None
     # What keeps secret config values out of the preflight's messages too.
     redactor: Redactor = field(default_factory=Redactor, repr=False, compare=False)

@@ -12,7 +12,14 @@ import pulumi
 from components.kgateway_api import BACKEND_CRD_NAME, CRD_TYPE, TRAFFIC_POLICY_CRD_NAME
 from tests.support.kgateway_reference import MAIN_BACKEND_CRD, MAIN_TRAFFIC_POLICY_CRD
 from tools.aws_rules import IamState, enforce_iam_limits, physical_name
-from tools.engine import crd_read_result, inventory_invoke_result, read_crd_file, region_invoke_result
+from tools.engine import (
+    crd_read_result,
+    inventory_invoke_result,
+    inventory_tagging_page,
+    read_crd_file,
+    region_invoke_result,
+    tagged_resources_result,
+)
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -138,6 +145,11 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
         regional = region_invoke_result(args.token, self.region_of(args.provider))
         if regional is not None:
             return regional, []
+        region = self.region_of(args.provider)
+        arns = {f"arn:aws:lambda:{region}:{self.account}:function:{n}": tags for n, tags in self.functions.items()}
+        tagged = tagged_resources_result(args.token, args.args, "aws", inventory_tagging_page(arns))
+        if tagged is not None:
+            return tagged, []
         listed = inventory_invoke_result(args.token, args.args, self.functions, self.log_groups)
         if listed is not None:
             return listed, []

@@ -36,6 +36,7 @@ from tools.engine import (
     reveal,
     run_program,
     stack_config,
+    tagged_resources_result,
 )
 
 RANDOM_BYTES = "random:index/randomBytes:RandomBytes"
@@ -155,6 +156,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         self._declared: list[Key] = []
         self._replaced: list[Key] = []  # old resources a replacement made, deleted after the run
         self.changes: list[tuple[str, Key]] = []  # what the last run did: (create|update|replace|delete|alias, key)
+        self.invokes: list[tuple[str, bool]] = []  # every invoke the program made: (token, during a preview)
         self.cluster = Cluster(gateway, with_gateway=with_gateway)
         self._lock = threading.RLock()
         self.dry_run = False
@@ -481,12 +483,16 @@ class MotoDeployment(pulumi.runtime.Mocks):
             return self._call(args)
 
     def _call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        self.invokes.append((args.token, self.dry_run))
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             who = self.aws.sts.get_caller_identity()
             return {"accountId": who["Account"], "arn": who["Arn"], "userId": who["UserId"], "id": who["Account"]}, []
         regional = region_invoke_result(args.token, self.region)
         if regional is not None:
             return regional, []
+        tagged = tagged_resources_result(args.token, args.args, "aws", self.aws.tagging_page)
+        if tagged is not None:
+            return tagged, []
         listed = inventory_invoke_result(args.token, args.args, self.aws.functions(), self.aws.log_groups())
         if listed is not None:
             return listed, []
