@@ -105,6 +105,26 @@ def test_a_function_another_stack_made_is_refused_naming_that_stack() -> None:
         run_dev(mocks)
 
 
+def test_a_hand_made_function_without_a_log_group_is_refused_on_the_function_itself() -> None:
+    """A function made by hand and never invoked has no log group yet (Lambda creates it at the first log line):
+    the check must look at the function, not only at its log group."""
+    mocks = EngineAwsMocks(preview=True)
+    mocks.functions["echo"] = {}
+    with pytest.raises(Exception, match=r"a Lambda function named 'echo' already exists") as failure:
+        run_dev(mocks)
+    assert "outside Pulumi" in str(failure.value)
+
+
+def test_a_log_group_left_behind_is_refused_on_its_own() -> None:
+    """The other half: the guide's cleanup deleted the function but left /aws/lambda/echo; CreateLogGroup would
+    fail with ResourceAlreadyExistsException, so the preview says so, on the log group."""
+    mocks = EngineAwsMocks(preview=True)
+    mocks.log_groups["/aws/lambda/echo"] = {"kgateway-lambda/owner": "kgateway-lambda/prod/echo"}
+    with pytest.raises(Exception, match=r"a CloudWatch log group named '/aws/lambda/echo' already exists") as failure:
+        run_dev(mocks)
+    assert "made by kgateway-lambda/prod/echo" in str(failure.value)
+
+
 @pytest.mark.parametrize(
     "tags",
     [

@@ -157,3 +157,27 @@ def test_a_planned_stack_shows_no_secret_anywhere(tmp_path: Path) -> None:
     outputs = json.dumps(with_plaintexts.outputs, default=str) + "\n".join(with_plaintexts.logs)
     for value in every_secret.values():
         assert value not in outputs, value
+
+
+def test_provider_credentials_stored_in_plain_text_are_still_redacted(tmp_path: Path) -> None:
+    """`aws:token` (a session token), `aws:secretKey` and `aws:accessKey` written without `--secret`: the plan's
+    provider settings show [secret], and no value reaches its text, JSON or logs; a config error quoting one of
+    them (here as a gateway name) cuts it out too."""
+    plain = {
+        "aws:accessKey": "AKIAPLAINPROVIDER007",
+        "aws:secretKey": "PLAINPROVIDERSECRETKEY0008",
+        "aws:token": "PLAINSESSIONTOKEN0009",
+    }
+    stack_file(tmp_path, "plain", [], plain)
+    run = plan("plain", stacks_dir=tmp_path, kgateway_crd=MAIN_BACKEND_CRD)
+    document = plan_document(run)
+    assert {document["providers"]["aws"][key.removeprefix("aws:")] for key in plain} == {"[secret]"}
+    shown = "\n".join([render_text(document), json.dumps(document), *run.logs])
+    for value in plain.values():
+        assert value not in shown, value
+    token = "plainsessiontoken0009"
+    source = MappingConfigSource({"aws:region": "us-east-1", "aws:token": token, "gatewayName": f"{token}_"}, set())
+    with pytest.raises(ConfigError) as failure:
+        load_settings(source)
+    assert "kgateway-lambda:gatewayName" in every_text_of(failure.value)
+    assert token not in every_text_of(failure.value)

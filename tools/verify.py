@@ -129,7 +129,9 @@ def http_check(check: Check, timeout: float = 10.0) -> Result:
 
 
 def _send(check: Check, timeout: float) -> tuple[int, str]:
-    data = GUIDE_REQUEST_BODY.encode() if check.method in ("POST", "PUT", "PATCH") else None
+    # The guide's event goes with every method that may carry a body (a GET-only route's function still gets it:
+    # Envoy forwards a GET's body), so the echo function answers the same whatever method the route accepts.
+    data = GUIDE_REQUEST_BODY.encode() if check.method not in BODILESS_METHODS else None
     request = urllib.request.Request(check.url, data=data, method=check.method)
     request.add_header("content-type", "application/json")
     if check.host:
@@ -139,6 +141,10 @@ def _send(check: Check, timeout: float) -> tuple[int, str]:
             return response.status, response.read().decode(errors="replace")
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode(errors="replace")
+
+
+# HEAD's answer has no body (RFC 9110 §9.3.2) and CONNECT/TRACE carry none: nothing to send.
+BODILESS_METHODS = frozenset({"HEAD", "CONNECT", "TRACE"})
 
 
 def _describe(error: OSError, timeout: float) -> str:
