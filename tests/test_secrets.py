@@ -37,7 +37,7 @@ MISSPELLED_SECRET = {
     f"{P}:sesionToken": "FwoGZXIvYXdzSECRETTOKEN3",
     f"{P}:functionNme": "SECRETFUNCTION4",  # a misspelled key of any name, set with --secret
     f"{P}:functionName": "bad.name.SECRET5",  # a known key, set with --secret, with a bad value
-    f"{P}:memorySize": "9SECRET6",
+    f"{P}:memorySize": "987654326",  # decrypts to an integer (the CLI checks the type), out of range
     f"{P}:gatewayName": "Bad_Gateway_SECRET7",
 }
 SECRET_OBJECT = {f"{P}:routes": json.dumps([{"path": "/ok", "headers": {"x-team": "SECRET8" * 700}}])}

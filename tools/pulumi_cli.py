@@ -471,8 +471,9 @@ def merge_config(
 
     pulumi/pulumi pkg/workspace/config.go `validateStackConfigValues` checks only explicitly typed keys
     (`IsExplicitlyTyped`: a `type` is declared), and checks the *decrypted* value (`stackValue.Value(dec)`,
-    then `validateStackConfigValue`): a `--secret` value of an integer key must decrypt to an integer. Offline an
-    encrypted value decrypts as `program_config` does (`plaintexts`, else `offline_plaintext`)."""
+    then `validateStackConfigValue`): a `--secret` value of an integer key must decrypt to an integer. Offline
+    there is no passphrase: an encrypted value is type-checked when its plaintext is given (`plaintexts`, by key,
+    or by `key[0].name` for each `{secure: ...}` inside an object), else left to the real CLI."""
     merged = dict(stack_values)
     missing: list[str] = []
     for declared_key in sorted(project.config):
@@ -497,6 +498,8 @@ def merge_config(
             raise PulumiCliError(
                 f"Stack '{stack}' with configuration key '{declared_key}' must be encrypted as it's secret"
             )
+        if value.secure and not _decryptable(key, value, plaintexts or {}):
+            continue  # offline, without its plaintext: the real CLI checks the value its passphrase decrypts
         decrypted = _decrypted(key, value, plaintexts or {}) if value.secure else value.text
         content = json.loads(decrypted) if value.is_object else decrypted
         if not _valid(declared["type"], declared.get("items"), content):
@@ -511,6 +514,24 @@ def offline_plaintext(key: str) -> str:
     """What an encrypted (`secure:`) value of `key` decrypts to offline, where there is no passphrase: distinctive
     per key and never part of a message, so a test can look for it in everything a run shows."""
     return f"offline-secret-{hashlib.sha256(key.encode()).hexdigest()[:20]}"
+
+
+def _secure_places(key: str, node: Any, place: str = "") -> list[str]:
+    """The keys (`key`, `key[0].name`, ...) of the `{secure: ...}` values inside an object value."""
+    if isinstance(node, dict) and set(node) == {"secure"} and isinstance(node["secure"], str):
+        return [f"{key}{place}"]
+    if isinstance(node, dict):
+        return [found for name, item in node.items() for found in _secure_places(key, item, f"{place}.{name}")]
+    if isinstance(node, list):
+        return [found for index, item in enumerate(node) for found in _secure_places(key, item, f"{place}[{index}]")]
+    return []
+
+
+def _decryptable(key: str, value: StackValue, plaintexts: Mapping[str, str]) -> bool:
+    """Whether every encrypted part of the value has its plaintext here (offline there is no passphrase)."""
+    if not value.is_object:
+        return key in plaintexts
+    return all(place in plaintexts for place in _secure_places(key, json.loads(value.text)))
 
 
 def _decrypted(key: str, value: StackValue, plaintexts: Mapping[str, str]) -> str:
