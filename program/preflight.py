@@ -24,6 +24,7 @@ from components.kgateway_api import (
     http_route_manifest,
     reference_grant_manifest,
 )
+from components.validation import subdomain_cut
 from program.config import PROJECT, Origin, Problem, RouteSettings, StackSettings, TargetSettings
 from program.crd_validation import object_violations
 
@@ -185,7 +186,7 @@ def objects(settings: StackSettings) -> list[tuple[ObjectSource, dict[str, Any]]
             )
             if namespace != target.backend.namespace:
                 grant = reference_grant_manifest(
-                    name=f"{route.name}-from-{namespace}"[:253],
+                    name=subdomain_cut(f"{route.name}-from-{namespace}"),  # as components/route.py names it
                     backend_namespace=target.backend.namespace,
                     route_namespace=namespace,
                     backend_name=target.backend.name,

@@ -143,6 +143,19 @@ def test_a_function_in_this_stacks_state_is_accepted_whatever_its_tag_says(tags:
     assert not {token for token in mocks.invokes if "getFunction" in token or "getLogGroup" in token}
 
 
+def test_our_own_function_being_replaced_under_its_name_is_accepted() -> None:
+    """Delete-before-replace (`--target-replace`, or a replacement under the same name): the preview shows a create
+    (its `arn` unknown) of a name AWS still has, tagged by this very stack and component: ours, not refused."""
+    ours = {"kgateway-lambda/owner": "kgateway-lambda/dev/echo"}
+    mocks = EngineAwsMocks(preview=True, elsewhere={"echo": ours})
+    run = run_dev(mocks)
+    assert run.one(FUNCTION).inputs["tags"] == ours
+    # The same name tagged by the same component of another stack is someone else's.
+    other = EngineAwsMocks(preview=True, elsewhere={"echo": {"kgateway-lambda/owner": "kgateway-lambda/dev2/echo"}})
+    with pytest.raises(Exception, match=TAKEN):
+        run_dev(other)
+
+
 def test_a_renamed_stack_previews_its_own_function() -> None:
     mocks = EngineAwsMocks(preview=True, in_state={"echo": {"kgateway-lambda/owner": "kgateway-lambda/dev/echo"}})
     run = run_dev(mocks, stack="production")
