@@ -409,10 +409,18 @@ MUTATIONS = [
         "            if previous.id == key[1]:",
     ),
     Mutation(
-        "harness: a read resource now managed is updated instead of created",
+        "harness: a read resource now managed goes through the provider's diff (the same: a read holds no inputs,"
+        " so the diff always replaces create-first, as the `wasExternal` branch does)",
         "tests/support/lifecycle.py",
         "        if previous.external:\n",
         "        if previous.external and self.dry_run:\n",
+        equivalent=True,
+    ),
+    Mutation(
+        "harness: a read resource now managed deletes the object it read first",
+        "tests/support/lifecycle.py",
+        "            return self._replace(key, previous, args, depends_on, registration, delete_first=False)",
+        "            return self._replace(key, previous, args, depends_on, registration, delete_first=True)",
     ),
     Mutation(
         "harness: deleteBeforeReplace ignored",
