@@ -19,7 +19,7 @@ from components.kgateway_api import (
     traffic_policy_manifest,
     traffic_policy_support_from_crd,
 )
-from components.protection import check_protection_args, protection_objects
+from components.protection import check_protection_args, protection_objects, token_bucket
 from components.validation import ComponentInputError, InputChecker
 from program.crd_validation import BASIS, CRDS, load_yaml, object_errors
 from tests.support.fake_aws import FakeAwsMocks
@@ -202,6 +202,7 @@ def test_api_keys_ip_allow_and_retry_shapes() -> None:
         ({"api_keys": {"keys": {"mobile": "short"}}}, r"keys.mobile = '\(secret\)': must be 16 to 4096"),
         ({"api_keys": {"rotation": "2", "previous_rotation": "2"}}, "previousRotation = '2': must differ"),
         ({"rate_limits": {}}, "rate_limits = '\\(set\\)': is not a protection"),
+        ({"cors": {"allow_origins": ["*", "https://a.example.com"]}}, "allowOrigins = .*'\\*' must stand alone"),
     ],
 )
 def test_bad_protection_is_refused_with_the_input_and_the_rule(args: dict[str, Any], message: str) -> None:
@@ -323,3 +324,10 @@ def test_the_component_refuses_a_kind_the_line_lacks_before_any_resource(tmp_pat
     with pytest.raises(ComponentInputError, match=r"protection ipAllow .* first in kgateway v2\.3") as error:
         run_protected(tmp_path, "{'ip_allow': ['203.0.113.0/24'], 'cors': {'allow_origins': ['*']}}", version="v2.2")
     assert "protection cors" not in str(error.value)  # v2.2 has cors: only what it lacks is refused
+
+
+def test_a_small_burst_never_fills_faster_than_every_50_ms() -> None:
+    """125 requests a second with a burst of 10: one token every 8 ms is exact but faster than Envoy's 50 ms
+    minimum fill interval; the smallest exact fill at least 50 ms apart is 7 tokens every 56 ms (not 6 every 48)."""
+    bucket = token_bucket(125, 1_000, 10)
+    assert (bucket.max_tokens, bucket.tokens_per_fill, bucket.fill_interval) == (10, 7, "56ms")
