@@ -331,3 +331,14 @@ def test_a_small_burst_never_fills_faster_than_every_50_ms() -> None:
     minimum fill interval; the smallest exact fill at least 50 ms apart is 7 tokens every 56 ms (not 6 every 48)."""
     bucket = token_bucket(125, 1_000, 10)
     assert (bucket.max_tokens, bucket.tokens_per_fill, bucket.fill_interval) == (10, 7, "56ms")
+
+
+def test_names_derived_from_a_long_route_name_stay_within_253() -> None:
+    """The API-key Secret and the JWT GatewayExtension are named `<route>-api-keys` / `<route>-jwt`: cut so the
+    whole name is a DNS subdomain of at most 253 characters, never ending in '-' or '.'."""
+    route = "r" * 250
+    args: dict[str, Any] = {"api_keys": {}, "jwt": {"jwks_uri": "https://issuer/jwks", "issuer": "https://issuer"}}
+    _, _, secret_name, extension_name = protection_objects(args, route)
+    assert extension_name is not None
+    for name, suffix in ((secret_name, "-api-keys"), (extension_name, "-jwt")):
+        assert len(name) <= 253 and name.endswith(suffix) and name.startswith("r" * 200), name
