@@ -48,9 +48,9 @@ def answer_for(behaviour: str, path: str, method: str, body: str) -> tuple[int, 
         result = json.loads(invoke(event))
         return int(result["statusCode"]), str(result["body"])
     if behaviour == "envoy-base64":
-        # Envoy base64-encodes the request body in the event when its content-type is not textual (envoy
-        # docs/root/configuration/http/http_filters/aws_lambda_filter.rst: anything but text/*, application/json,
-        # application/xml, application/javascript), and says so with isBase64Encoded.
+        # Envoy base64-encodes the request body in the event when its content-type is not textual (the envoyproxy
+        # repository's documentation of the AWS Lambda HTTP filter, aws_lambda_filter.rst: anything but text/*,
+        # application/json, application/xml, application/javascript), and says so with isBase64Encoded.
         encoded = base64.b64encode(body.encode()).decode()
         event = {"httpMethod": method, "path": path, "headers": {}, "body": encoded, "isBase64Encoded": True}
         result = json.loads(invoke(event))
