@@ -305,6 +305,7 @@ def test_the_guides_event_is_sent_with_every_method_but_head() -> None:
         ("^/echo/[0-9]+$", "/echo/0"),
         ("/api/(v1|v2)/items/\\d{3}", "/api/v1/items/000"),
         ("/x/[^/]+/y", "/x/a/y"),
+        ("/x/[^/.a-c]+", "/x/0"),  # a class of several refused characters: one it allows
         ("(/a|/b)?/c", "/c"),
         ("/users/[a-z]{2,5}-[A-Z0-9]+", "/users/aa-A"),
         ("/a[.]json", "/a.json"),
