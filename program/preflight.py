@@ -29,6 +29,7 @@ from components.kgateway_api import (
     traffic_policy_manifest,
 )
 from components.protection import policy_kinds, protection_objects
+from components.validation import subdomain_cut
 from program.config import PROJECT, Origin, Problem, RouteSettings, StackSettings, TargetSettings
 from program.crd_validation import object_violations
 
@@ -229,7 +230,7 @@ def objects(settings: StackSettings) -> list[tuple[ObjectSource, dict[str, Any]]
             found += _protection_objects(route, namespace, line, target.backend.wait_for_acceptance)
             if namespace != target.backend.namespace:
                 grant = reference_grant_manifest(
-                    name=f"{route.name}-from-{namespace}"[:253],
+                    name=subdomain_cut(f"{route.name}-from-{namespace}"),  # as components/route.py names it
                     backend_namespace=target.backend.namespace,
                     route_namespace=namespace,
                     backend_name=target.backend.name,

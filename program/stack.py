@@ -40,6 +40,7 @@ from program.gateway import (
 )
 from program.guide import EXPECT_ASYNC, EXPECT_ENVOY, EXPECT_GUIDE, EXPECT_STATUS, GUIDE_REQUEST_BODY
 from program.preflight import preflight_problems
+from program.regex_path import sample_path
 
 BUILD_DIR = PROJECT_ROOT / ".build"
 
@@ -104,6 +105,17 @@ def route_url(base: str, route: RouteSettings) -> str:
     return base + route.path if base.startswith("http") else base
 
 
+def verify_url(base: str, route: RouteSettings) -> str | None:
+    """Where `verify` sends its request: the route's URL; for a RegularExpression route, at a path the expression
+    matches (program/regex_path.py), or None when none is found (no check rather than a 404)."""
+    if route.match != "RegularExpression":
+        return route_url(base, route)
+    path = sample_path(route.path)
+    if path is None:
+        return None
+    return base + path if base.startswith("http") else base
+
+
 def expected_answer(target: TargetSettings, payload_mode: str | None) -> str:
     """What `verify` must see from this function through kgateway, given the mode its Backend carries."""
     if target.backend.invocation_mode == "Async":
@@ -130,11 +142,12 @@ def verify_protection(protection: Mapping[str, Any], method: str) -> dict[str, A
 
 
 def verify_checks(settings: StackSettings, base_url: str, payload_modes: Sequence[str | None]) -> list[dict[str, Any]]:
-    """One check per route with a concrete path (a regular expression has no URL to send to)."""
+    """One check per route (a RegularExpression route: at a path it matches, when one is found)."""
     checks: list[dict[str, Any]] = []
     for target, payload_mode in zip(settings.targets, payload_modes, strict=True):
         for route in target.routes:
-            if route.match == "RegularExpression":
+            url = verify_url(base_url, route)
+            if url is None:
                 continue
             host = next((h for h in route.hostnames if not h.startswith("*.")), None)
             if host is None and route.hostnames:
@@ -142,7 +155,7 @@ def verify_checks(settings: StackSettings, base_url: str, payload_modes: Sequenc
             method = "POST" if not route.methods or "POST" in route.methods else route.methods[0]
             check: dict[str, Any] = {
                 "route": route.name,
-                "url": route_url(base_url, route),
+                "url": url,
                 "expect": expected_answer(target, payload_mode),
                 "host": host,
                 "method": method,

@@ -374,6 +374,20 @@ def test_routes_whose_names_collide_are_named_by_what_the_user_wrote() -> None:
     ), problem
 
 
+def test_the_preflight_checks_the_reference_grant_the_program_makes() -> None:
+    """A route in another namespace gets a ReferenceGrant named `<route>-from-<namespace>`, cut to 253 without a
+    trailing '-' (components/route.py): the preflight checks that same object, so a long route name the program
+    handles is not refused for a name the program never makes."""
+    from program.preflight import objects, preflight_problems
+
+    name = "r" * 247  # "<247 r>-from-team-a" cut at 253 would end in "-from-"
+    routes = [{"path": "/a", "name": name, "namespace": "team-a"}]
+    settings = load_settings(DictSource({**BASE, "kgatewayVersion": "v2.4", "routes": json.dumps(routes)}))
+    (grant,) = [m for _, m in objects(settings) if m["kind"] == "ReferenceGrant"]
+    assert grant["metadata"]["name"] == name + "-from"
+    assert preflight_problems(settings) == []
+
+
 def test_every_stack_passes_the_preflight() -> None:
     from program.preflight import objects, preflight_problems
     from tools.engine import stack_config

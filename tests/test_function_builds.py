@@ -89,11 +89,20 @@ def test_a_prebuilt_zip_is_used_as_it_is_and_oversized_packages_are_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     prebuilt = tmp_path / "fn.zip"
-    with zipfile.ZipFile(prebuilt, "w") as archive:
+    # Deflated: zipped it is far under the limit, so only its unzipped size (what Lambda limits) can refuse it.
+    with zipfile.ZipFile(prebuilt, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("index.mjs", "export const handler = async () => 1;\n" + " " * 5000)
+    assert prebuilt.stat().st_size < 5000
     package = build_package(prebuilt, "nodejs24.x", "arm64", tmp_path / "build", "fn")
     assert package.read_bytes() == prebuilt.read_bytes()
     assert unzipped_size(package.read_bytes()) == 5038
     monkeypatch.setattr("components.packaging.UNZIPPED_LIMIT", 5000)
     with pytest.raises(PackagingError, match=r"is 0.0 MiB unzipped; Lambda allows at most 0 MiB"):
         build_package(prebuilt, "nodejs24.x", "arm64", tmp_path / "build", "fn")
+
+
+def test_the_unzipped_limit_is_lambdas_250_mb() -> None:
+    """Lambda's CodeSizeUnzipped quota, 262,144,000 bytes (250 MiB: the Lambda Developer Guide's "Lambda quotas")."""
+    from components.packaging import UNZIPPED_LIMIT
+
+    assert UNZIPPED_LIMIT == 262_144_000

@@ -76,6 +76,12 @@ def test_an_output_where_the_schema_declares_a_plain_string_is_refused_never_for
     assert mocks.counter == 0 and mocks.log_groups == {}
 
 
+def test_a_fractional_number_for_an_integer_is_refused() -> None:
+    """128.5 MB is no memory size: an integer input takes whole numbers only (a whole float, as JSON gives, passes)."""
+    text = refused(lambda: LambdaFunction("fn", {"function_name": "fn", "code": code(), "memory_size": 128.5}))
+    assert "memorySize = 128.5" in text
+
+
 def test_the_string_false_for_a_boolean_is_refused_not_read_as_true() -> None:
     text = refused(lambda: LambdaRoute("r", {"path": "/x", "backend_name": "b", "wait_for_acceptance": "false"}))
     assert "waitForAcceptance = 'false': must be a boolean (true or false, not a string)" in text

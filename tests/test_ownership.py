@@ -105,6 +105,26 @@ def test_a_function_another_stack_made_is_refused_naming_that_stack() -> None:
         run_dev(mocks)
 
 
+def test_a_hand_made_function_without_a_log_group_is_refused_on_the_function_itself() -> None:
+    """A function made by hand and never invoked has no log group yet (Lambda creates it at the first log line):
+    the check must look at the function, not only at its log group."""
+    mocks = EngineAwsMocks(preview=True)
+    mocks.functions["echo"] = {}
+    with pytest.raises(Exception, match=r"a Lambda function named 'echo' already exists") as failure:
+        run_dev(mocks)
+    assert "outside Pulumi" in str(failure.value)
+
+
+def test_a_log_group_left_behind_is_refused_on_its_own() -> None:
+    """The other half: the guide's cleanup deleted the function but left /aws/lambda/echo; CreateLogGroup would
+    fail with ResourceAlreadyExistsException, so the preview says so, on the log group."""
+    mocks = EngineAwsMocks(preview=True)
+    mocks.log_groups["/aws/lambda/echo"] = {"kgateway-lambda/owner": "kgateway-lambda/prod/echo"}
+    with pytest.raises(Exception, match=r"a CloudWatch log group named '/aws/lambda/echo' already exists") as failure:
+        run_dev(mocks)
+    assert "made by kgateway-lambda/prod/echo" in str(failure.value)
+
+
 @pytest.mark.parametrize(
     "tags",
     [
@@ -121,6 +141,19 @@ def test_a_function_in_this_stacks_state_is_accepted_whatever_its_tag_says(tags:
     assert run.one(FUNCTION).inputs["name"] == "echo"
     # Known from the state: no listing, no lookup.
     assert not {token for token in mocks.invokes if "getFunction" in token or "getLogGroup" in token}
+
+
+def test_our_own_function_being_replaced_under_its_name_is_accepted() -> None:
+    """Delete-before-replace (`--target-replace`, or a replacement under the same name): the preview shows a create
+    (its `arn` unknown) of a name AWS still has, tagged by this very stack and component: ours, not refused."""
+    ours = {"kgateway-lambda/owner": "kgateway-lambda/dev/echo"}
+    mocks = EngineAwsMocks(preview=True, elsewhere={"echo": ours})
+    run = run_dev(mocks)
+    assert run.one(FUNCTION).inputs["tags"] == ours
+    # The same name tagged by the same component of another stack is someone else's.
+    other = EngineAwsMocks(preview=True, elsewhere={"echo": {"kgateway-lambda/owner": "kgateway-lambda/dev2/echo"}})
+    with pytest.raises(Exception, match=TAKEN):
+        run_dev(other)
 
 
 def test_a_renamed_stack_previews_its_own_function() -> None:

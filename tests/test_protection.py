@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,8 @@ from components.kgateway_api import (
     traffic_policy_manifest,
     traffic_policy_support_from_crd,
 )
-from components.protection import check_protection_args, key_secret_name, protection_objects
-from components.validation import ComponentInputError, InputChecker
+from components.protection import check_protection_args, key_secret_name, protection_objects, token_bucket
+from components.validation import DNS_SUBDOMAIN_RE, ComponentInputError, InputChecker
 from program.crd_validation import BASIS, CRDS, load_yaml, object_errors
 from tests.support.fake_aws import FakeAwsMocks
 from tools.engine import ProgramRun, is_secret_value, redact, reveal, run_program
@@ -203,6 +204,7 @@ def test_api_keys_ip_allow_and_retry_shapes() -> None:
         ({"api_keys": {"keys": {"mobile": "short"}}}, r"keys.mobile = '\(secret\)': must be 16 to 4096"),
         ({"api_keys": {"rotation": "2", "previous_rotation": "2"}}, "previousRotation = '2': must differ"),
         ({"rate_limits": {}}, "rate_limits = '\\(set\\)': is not a protection"),
+        ({"cors": {"allow_origins": ["*", "https://a.example.com"]}}, "allowOrigins = .*'\\*' must stand alone"),
     ],
 )
 def test_bad_protection_is_refused_with_the_input_and_the_rule(args: dict[str, Any], message: str) -> None:
@@ -431,3 +433,22 @@ def test_the_composites_protection_covers_routes_without_their_own(tmp_path: Pat
     assert "apiKeyAuth" in policies[first] and set(policies[limited]) == {"targetRefs", "rateLimit"}
     assert run.secret_outputs >= {"api_keys"} and set(run.outputs["api_keys"]) == {first}
     assert set(run.outputs["api_keys"][first]) == {"web"}
+
+
+def test_a_small_burst_never_fills_faster_than_every_50_ms() -> None:
+    """125 requests a second with a burst of 10: one token every 8 ms is exact but faster than Envoy's 50 ms
+    minimum fill interval; the smallest exact fill at least 50 ms apart is 7 tokens every 56 ms (not 6 every 48)."""
+    bucket = token_bucket(125, 1_000, 10)
+    assert (bucket.max_tokens, bucket.tokens_per_fill, bucket.fill_interval) == (10, 7, "56ms")
+
+
+def test_names_derived_from_a_long_route_name_stay_within_253() -> None:
+    """The API-key Secret (`<route>-api-keys-<hash of its key set>`) and the JWT GatewayExtension (`<route>-jwt`)
+    are cut so the whole name is a DNS subdomain of at most 253 characters, never ending in '-' or '.'."""
+    route = "r" * 250
+    args: dict[str, Any] = {"api_keys": {}, "jwt": {"jwks_uri": "https://issuer/jwks", "issuer": "https://issuer"}}
+    _, _, secret_name, extension_name = protection_objects(args, route)
+    assert extension_name is not None
+    assert extension_name.endswith("-jwt") and re.fullmatch(r"r{200,}-[0-9a-f]{8}", secret_name), secret_name
+    for name in (secret_name, extension_name):
+        assert len(name) <= 253 and DNS_SUBDOMAIN_RE.fullmatch(name) and name.startswith("r" * 200), name

@@ -134,6 +134,33 @@ def test_a_secret_key_must_be_stored_encrypted() -> None:
     assert merge_config("dev", secret, {"kgateway-lambda:token": encrypted})
 
 
+def test_an_encrypted_value_is_type_checked_once_decrypted() -> None:
+    """pkg/workspace/config.go `validateStackConfigValues`: the CLI decrypts, then checks the declared type; a
+    `--secret` integer that decrypts to text is refused, one that decrypts to digits passes, and the message never
+    shows the plaintext."""
+    typed = project(port={"type": "integer", "secret": True, "default": 1})
+    encrypted = read_stack_file(write_tmp("config:\n  p:t:\n    secure: v1:abc\n"))["p:t"]
+    stack = {"kgateway-lambda:port": encrypted}
+    with pytest.raises(PulumiCliError, match=r"^Stack 'dev' with configuration key 'port' must be of type 'integer'$"):
+        merge_config("dev", typed, stack, {"kgateway-lambda:port": "not-a-number"})
+    # Offline, without its plaintext, the value is left to the real CLI (which has the passphrase).
+    assert merge_config("dev", typed, stack)["kgateway-lambda:port"].secure
+    assert merge_config("dev", typed, stack, {"kgateway-lambda:port": "8080"})["kgateway-lambda:port"].secure
+    listed = project(names={"type": "array", "items": {"type": "integer"}, "default": [1]})
+    inner = read_stack_file(write_tmp("config:\n  p:t:\n    - secure: v1:abc\n"))["p:t"]
+    assert inner.is_object and inner.secure
+    with pytest.raises(PulumiCliError, match="must be of type 'array<integer>'"):
+        merge_config("dev", listed, {"kgateway-lambda:names": inner}, {"kgateway-lambda:names[0]": "x"})
+    assert merge_config("dev", listed, {"kgateway-lambda:names": inner}, {"kgateway-lambda:names[0]": "7"})
+
+
+def test_only_explicitly_typed_keys_are_checked() -> None:
+    """`IsExplicitlyTyped` gates both checks in the CLI: an untyped `secret: true` key may hold plain text."""
+    untyped = project(token={"secret": True, "default": "x"})
+    plain = read_stack_file(write_tmp("config:\n  p:t: plain\n"))["p:t"]
+    assert merge_config("dev", untyped, {"kgateway-lambda:token": plain})["kgateway-lambda:token"].text == "plain"
+
+
 def test_values_reach_the_program_as_the_cli_hands_them() -> None:
     """Scalars as yaml.v3 resolves them (an unquoted account id with a leading zero is not octal, so a float, and
     loses its zero: quote it); empty is "", never "None"."""

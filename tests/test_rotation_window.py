@@ -158,3 +158,14 @@ def test_each_rotation_has_its_own_secret_name_and_the_first_keeps_the_plain_one
     assert len(names) == 5
     assert all(DNS_SUBDOMAIN_RE.match(name) for name in names)
     assert rotation_secret_name("aws-creds", "1") == "aws-creds"
+
+
+def test_the_previous_rotation_must_differ_from_the_default_rotation() -> None:
+    """Unset, `rotation` is "1": a previousRotation of "1" names the current key, refused like an explicit one."""
+    from components.credentials import check_credentials_args
+    from components.validation import InputChecker
+
+    for args in ({"mode": "generated", "previous_rotation": "1"}, {"rotation": "2", "previous_rotation": "2"}):
+        checker = InputChecker("GatewayCredentials", "creds")
+        check_credentials_args(checker, args)
+        assert any(p.name == "previousRotation" and "must differ from rotation" in p.allowed for p in checker.problems)

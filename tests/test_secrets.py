@@ -37,7 +37,7 @@ MISSPELLED_SECRET = {
     f"{P}:sesionToken": "FwoGZXIvYXdzSECRETTOKEN3",
     f"{P}:functionNme": "SECRETFUNCTION4",  # a misspelled key of any name, set with --secret
     f"{P}:functionName": "bad.name.SECRET5",  # a known key, set with --secret, with a bad value
-    f"{P}:memorySize": "9SECRET6",
+    f"{P}:memorySize": "987654326",  # decrypts to an integer (the CLI checks the type), out of range
     f"{P}:gatewayName": "Bad_Gateway_SECRET7",
 }
 SECRET_OBJECT = {f"{P}:routes": json.dumps([{"path": "/ok", "headers": {"x-team": "SECRET8" * 700}}])}
@@ -157,3 +157,27 @@ def test_a_planned_stack_shows_no_secret_anywhere(tmp_path: Path) -> None:
     outputs = json.dumps(with_plaintexts.outputs, default=str) + "\n".join(with_plaintexts.logs)
     for value in every_secret.values():
         assert value not in outputs, value
+
+
+def test_provider_credentials_stored_in_plain_text_are_still_redacted(tmp_path: Path) -> None:
+    """`aws:token` (a session token), `aws:secretKey` and `aws:accessKey` written without `--secret`: the plan's
+    provider settings show [secret], and no value reaches its text, JSON or logs; a config error quoting one of
+    them (here as a gateway name) cuts it out too."""
+    plain = {
+        "aws:accessKey": "AKIAPLAINPROVIDER007",
+        "aws:secretKey": "PLAINPROVIDERSECRETKEY0008",
+        "aws:token": "PLAINSESSIONTOKEN0009",
+    }
+    stack_file(tmp_path, "plain", [], plain)
+    run = plan("plain", stacks_dir=tmp_path, kgateway_crd=MAIN_BACKEND_CRD)
+    document = plan_document(run)
+    assert {document["providers"]["aws"][key.removeprefix("aws:")] for key in plain} == {"[secret]"}
+    shown = "\n".join([render_text(document), json.dumps(document), *run.logs])
+    for value in plain.values():
+        assert value not in shown, value
+    token = "plainsessiontoken0009"
+    source = MappingConfigSource({"aws:region": "us-east-1", "aws:token": token, "gatewayName": f"{token}_"}, set())
+    with pytest.raises(ConfigError) as failure:
+        load_settings(source)
+    assert "kgateway-lambda:gatewayName" in every_text_of(failure.value)
+    assert token not in every_text_of(failure.value)

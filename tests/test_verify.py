@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from program.guide import GUIDE_RESPONSE
+from program.regex_path import sample_path
 from tests.support.commands import run_tools
+from tests.support.fake_aws import FakeAwsMocks
 from tests.support.local_servers import free_port, gateway_server, lambda_api_server, protected_server
+from tools.engine import run_program, stack_config
 from tools.verify import Check, Clock, Protection, Result, http_check, invoke_check, run_checks, until_passed
 
 
@@ -298,3 +303,83 @@ def test_the_cli_reads_the_protection_and_the_secret_keys_from_the_outputs(tmp_p
         done = run_cli("--outputs", str(outputs))
     assert done.returncode == 0, done.stdout + done.stderr
     assert KEY not in done.stdout + done.stderr
+
+
+def verify_outputs(routes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The `verify` output of a one-function stack with these routes, the Gateway at 127.0.0.1:1."""
+    config, secret_keys = stack_config("dev")
+    config["kgateway-lambda:routes"] = json.dumps(routes)
+    config["kgateway-lambda:gatewayUrl"] = "http://127.0.0.1:1"
+    run = run_program(FakeAwsMocks(), config, secret_keys, stack="dev")
+    checks: list[dict[str, Any]] = run.outputs["verify"]
+    return checks
+
+
+def test_each_check_is_a_request_its_route_matches() -> None:
+    """Host for a route with (wildcard) hostnames, a method the route accepts, and for a RegularExpression route a
+    path the expression fully matches; a route with no such path found has no check rather than a wrong one."""
+    routes: list[dict[str, Any]] = [
+        {"path": "/echo", "hostnames": ["*.example.com"], "name": "by-host"},
+        {"path": "/echo-get", "match": "Exact", "methods": ["GET"], "name": "get-only"},
+        {"path": "/echo-put", "methods": ["DELETE", "PUT"], "name": "put-or-delete"},
+        {"path": "^/items/[0-9]+/(view|edit)$", "match": "RegularExpression", "name": "by-regex"},
+        {"path": "^/a\\s+$", "match": "RegularExpression", "name": "needs-a-space"},
+    ]
+    checks = {check["route"]: check for check in verify_outputs(routes)}
+    assert set(checks) == {"by-host", "get-only", "put-or-delete", "by-regex"}
+    assert checks["by-host"]["host"] == "verify.example.com"
+    assert checks["get-only"]["method"] == "GET"
+    assert checks["put-or-delete"]["method"] == "DELETE"
+    assert checks["by-regex"]["url"] == "http://127.0.0.1:1/items/0/view"
+    assert checks["by-regex"]["method"] == "POST" and checks["get-only"]["host"] is None
+    # Each check passes against a gateway that routes only what its route matches.
+    served: list[tuple[str, dict[str, Any]]] = [
+        ("by-host", {"host": "verify.example.com"}),
+        ("get-only", {"methods": ("GET",)}),
+        ("put-or-delete", {"methods": ("DELETE", "PUT")}),
+        ("by-regex", {"path_regex": "/items/[0-9]+/(view|edit)"}),
+    ]
+    for name, matches in served:
+        check = checks[name]
+        with gateway_server("envoy", **matches) as base:
+            url = base + check["url"].removeprefix("http://127.0.0.1:1")
+            result = http_check(Check(route=name, url=url, expect="envoy", host=check["host"], method=check["method"]))
+        assert result.passed, result.line()
+
+
+def test_an_envoy_event_with_a_base64_body_is_decoded() -> None:
+    """Envoy base64-encodes a body of a non-textual content-type and sets isBase64Encoded: the echo's answer then
+    holds the encoded body, which verify decodes before comparing it with the request it sent."""
+    with gateway_server("envoy-base64") as base:
+        result = http_check(Check(route="echo", url=f"{base}/echo", expect="envoy"))
+    assert result.passed, result.line()
+
+
+def test_the_guides_event_is_sent_with_every_method_but_head() -> None:
+    """A GET-only route to the echo function answers with the guide's event too: verify sends the body with GET."""
+    with gateway_server("passthrough", methods=("GET",)) as base:
+        assert http_check(Check(route="get", url=f"{base}/echo", method="GET")).passed
+        refused = http_check(Check(route="get", url=f"{base}/echo", method="POST"))
+    assert not refused.passed and "no route matched" in refused.detail
+
+
+@pytest.mark.parametrize(
+    ("pattern", "sample"),
+    [
+        ("^/echo/[0-9]+$", "/echo/0"),
+        ("/api/(v1|v2)/items/\\d{3}", "/api/v1/items/000"),
+        ("/x/[^/]+/y", "/x/a/y"),
+        ("/x/[^/.a-c]+", "/x/0"),  # a class of several refused characters: one it allows
+        ("(/a|/b)?/c", "/c"),
+        ("/users/[a-z]{2,5}-[A-Z0-9]+", "/users/aa-A"),
+        ("/a[.]json", "/a.json"),
+        ("/f.*", "/f"),
+        ("/a b", None),  # a space is percent-encoded on the wire: the pattern never sees it as written
+        ("\\w+", None),  # no leading "/": no request path matches
+        ("/a\\s+", None),
+    ],
+)
+def test_a_regular_expression_route_is_checked_at_a_path_it_fully_matches(pattern: str, sample: str | None) -> None:
+    assert sample_path(pattern) == sample
+    if sample is not None:
+        assert re.fullmatch(pattern, sample)

@@ -293,7 +293,9 @@ def stack_config(
     stack_file = (stacks_dir or PROJECT_ROOT / project.stack_config_dir) / f"Pulumi.{stack}.yaml"
     if not stack_file.is_file():
         raise FileNotFoundError(f"no stack config {stack_file}")
-    return program_config(merge_config(stack, project, read_stack_file(stack_file, project.name)), plaintexts or {})
+    return program_config(
+        merge_config(stack, project, read_stack_file(stack_file, project.name), plaintexts), plaintexts or {}
+    )
 
 
 def region_invoke_result(token: str, region: str) -> dict[str, Any] | None:

@@ -13,8 +13,9 @@ pulumi/pulumi source it follows (sdk/go/common/...):
   mapping `{secure: ...}` is an encrypted value; any other mapping or list is an object value, as Go's JSON.
 - `workspace/config.go` `mergeConfig`: a project-namespaced key declared with neither `default` nor `value`
   and absent from the stack is missing ("Stack 'dev' is missing configuration value 'x'"); defaults fill the
-  rest; then `validateStackConfigValue`: a `secret: true` key must be stored encrypted, and an explicitly
-  typed value must pass `ValidateConfigValue` ("... must be of type 'integer'").
+  rest; then, for explicitly typed keys only, `validateStackConfigValue`: a `secret: true` key must be stored
+  encrypted, and the value, decrypted when it is (`--secret`), must pass `ValidateConfigValue` ("... must be
+  of type 'integer'").
 - `workspace/project.go` `ValidateConfigValue`: string: any scalar text; integer: text that `strconv.Atoi`
   parses (or a whole number inside an object); boolean: exactly `true`/`false`; array: a list whose items
   pass `items`.
@@ -463,8 +464,16 @@ def _config_values(node: yaml.MappingNode, path: Path, project_name: str | None)
     return values
 
 
-def merge_config(stack: str, project: Project, stack_values: dict[str, StackValue]) -> dict[str, StackValue]:
-    """mergeConfig + validateStackConfigValues: the config the program gets, or the CLI's refusal."""
+def merge_config(
+    stack: str, project: Project, stack_values: dict[str, StackValue], plaintexts: Mapping[str, str] | None = None
+) -> dict[str, StackValue]:
+    """mergeConfig + validateStackConfigValues: the config the program gets, or the CLI's refusal.
+
+    pulumi/pulumi pkg/workspace/config.go `validateStackConfigValues` checks only explicitly typed keys
+    (`IsExplicitlyTyped`: a `type` is declared), and checks the *decrypted* value (`stackValue.Value(dec)`,
+    then `validateStackConfigValue`): a `--secret` value of an integer key must decrypt to an integer. Offline
+    there is no passphrase: an encrypted value is type-checked when its plaintext is given (`plaintexts`, by key,
+    or by `key[0].name` for each `{secure: ...}` inside an object), else left to the real CLI."""
     merged = dict(stack_values)
     missing: list[str] = []
     for declared_key in sorted(project.config):
@@ -481,16 +490,19 @@ def merge_config(stack: str, project: Project, stack_values: dict[str, StackValu
     for declared_key in sorted(project.config):
         declared = project.config[declared_key]
         namespace, name = parse_key(declared_key) if ":" in declared_key else (project.name, declared_key)
-        value = merged.get(f"{namespace}:{name}", StackValue(""))
+        if "type" not in declared:
+            continue
+        key = f"{namespace}:{name}"
+        value = merged.get(key, StackValue(""))
         if declared.get("secret") and not value.secure:
             raise PulumiCliError(
                 f"Stack '{stack}' with configuration key '{declared_key}' must be encrypted as it's secret"
             )
-        if (
-            "type" in declared
-            and not value.secure
-            and not _valid(declared["type"], declared.get("items"), value.content())
-        ):
+        if value.secure and not _decryptable(key, value, plaintexts or {}):
+            continue  # offline, without its plaintext: the real CLI checks the value its passphrase decrypts
+        decrypted = _decrypted(key, value, plaintexts or {}) if value.secure else value.text
+        content = json.loads(decrypted) if value.is_object else decrypted
+        if not _valid(declared["type"], declared.get("items"), content):
             raise PulumiCliError(
                 f"Stack '{stack}' with configuration key '{declared_key}' must be of type "
                 f"'{full_type_name(declared['type'], declared.get('items'))}'"
@@ -502,6 +514,24 @@ def offline_plaintext(key: str) -> str:
     """What an encrypted (`secure:`) value of `key` decrypts to offline, where there is no passphrase: distinctive
     per key and never part of a message, so a test can look for it in everything a run shows."""
     return f"offline-secret-{hashlib.sha256(key.encode()).hexdigest()[:20]}"
+
+
+def _secure_places(key: str, node: Any, place: str = "") -> list[str]:
+    """The keys (`key`, `key[0].name`, ...) of the `{secure: ...}` values inside an object value."""
+    if isinstance(node, dict) and set(node) == {"secure"} and isinstance(node["secure"], str):
+        return [f"{key}{place}"]
+    if isinstance(node, dict):
+        return [found for name, item in node.items() for found in _secure_places(key, item, f"{place}.{name}")]
+    if isinstance(node, list):
+        return [found for index, item in enumerate(node) for found in _secure_places(key, item, f"{place}[{index}]")]
+    return []
+
+
+def _decryptable(key: str, value: StackValue, plaintexts: Mapping[str, str]) -> bool:
+    """Whether every encrypted part of the value has its plaintext here (offline there is no passphrase)."""
+    if not value.is_object:
+        return key in plaintexts
+    return all(place in plaintexts for place in _secure_places(key, json.loads(value.text)))
 
 
 def _decrypted(key: str, value: StackValue, plaintexts: Mapping[str, str]) -> str:

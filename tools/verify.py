@@ -252,7 +252,9 @@ def _burst_step(check: Check, burst: int, credentials: dict[str, str], timeout: 
 
 
 def _send(check: Check, timeout: float, credentials: dict[str, str] | None = None) -> tuple[int, str]:
-    data = GUIDE_REQUEST_BODY.encode() if check.method in ("POST", "PUT", "PATCH") else None
+    # The guide's event goes with every method that may carry a body (a GET-only route's function still gets it:
+    # Envoy forwards a GET's body), so the echo function answers the same whatever method the route accepts.
+    data = GUIDE_REQUEST_BODY.encode() if check.method not in BODILESS_METHODS else None
     url = check.url
     credentials = credentials or {}
     if "query" in credentials:
@@ -270,6 +272,10 @@ def _send(check: Check, timeout: float, credentials: dict[str, str] | None = Non
             return response.status, response.read().decode(errors="replace")
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode(errors="replace")
+
+
+# HEAD's answer has no body (RFC 9110 §9.3.2) and CONNECT/TRACE carry none: nothing to send.
+BODILESS_METHODS = frozenset({"HEAD", "CONNECT", "TRACE"})
 
 
 def _describe(error: OSError, timeout: float) -> str:

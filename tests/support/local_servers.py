@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -46,6 +47,14 @@ def answer_for(behaviour: str, path: str, method: str, body: str) -> tuple[int, 
         event = {"httpMethod": method, "path": path, "headers": {}, "body": body, "isBase64Encoded": False}
         result = json.loads(invoke(event))
         return int(result["statusCode"]), str(result["body"])
+    if behaviour == "envoy-base64":
+        # Envoy base64-encodes the request body in the event when its content-type is not textual (the envoyproxy
+        # repository's documentation of the AWS Lambda HTTP filter, aws_lambda_filter.rst: anything but text/*,
+        # application/json, application/xml, application/javascript), and says so with isBase64Encoded.
+        encoded = base64.b64encode(body.encode()).decode()
+        event = {"httpMethod": method, "path": path, "headers": {}, "body": encoded, "isBase64Encoded": True}
+        result = json.loads(invoke(event))
+        return int(result["statusCode"]), str(result["body"])
     if behaviour == "async":
         return 202, ""
     if behaviour == "wrong-status":
@@ -57,10 +66,17 @@ def answer_for(behaviour: str, path: str, method: str, body: str) -> tuple[int, 
 
 @contextmanager
 def gateway_server(
-    behaviour: str, host: str | None = None, hang_seconds: float = 3.0, ready: Callable[[], bool] | None = None
+    behaviour: str,
+    *,
+    host: str | None = None,
+    hang_seconds: float = 3.0,
+    ready: Callable[[], bool] | None = None,
+    methods: tuple[str, ...] = (),
+    path_regex: str | None = None,
 ) -> Iterator[str]:
     """Serve one behaviour on a free port; yields the base URL. Until `ready()` is true it answers as Envoy does
-    for a route kgateway has not programmed yet (404, no route)."""
+    for a route kgateway has not programmed yet (404, no route); so it does for a request the route does not
+    match: another Host, a method not in `methods` (when given), a path `path_regex` does not fully match."""
 
     class Handler(BaseHTTPRequestHandler):
         def _serve(self) -> None:
@@ -72,6 +88,10 @@ def gateway_server(
                 status, text = 200, ""
             elif host is not None and self.headers.get("Host") != host:
                 status, text = 404, "no route for this host"
+            elif methods and self.command not in methods:
+                status, text = 404, "no route for this method"
+            elif path_regex is not None and re.fullmatch(path_regex, self.path) is None:
+                status, text = 404, "no route for this path"
             else:
                 status, text = answer_for(behaviour, self.path, self.command, body)
             data = text.encode()
@@ -83,7 +103,7 @@ def gateway_server(
             except OSError:  # the client gave up (timeout tests)
                 pass
 
-        do_POST = do_GET = do_PUT = _serve  # noqa: N815 (http.server's method names)
+        do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = _serve  # noqa: N815 (http.server's method names)
 
         def log_message(self, format: str, *args: object) -> None:
             pass
