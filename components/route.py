@@ -1,5 +1,6 @@
 """A Gateway API `HTTPRoute` to a kgateway Lambda `Backend`, with the ReferenceGrant a cross-namespace route needs."""
 
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, NotRequired, TypedDict
@@ -7,7 +8,14 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 
 from .k8s_objects import awaited_resources, custom_resource
-from .kgateway_api import http_route_manifest, reference_grant_manifest
+from .kgateway_api import (
+    TRAFFIC_POLICY_SUPPORT,
+    http_route_manifest,
+    lambda_route_policy_manifest,
+    protection_problems,
+    reference_grant_manifest,
+)
+from .protection import DURATION_RE, DURATION_RULE
 from .tokens import component_options, token
 from .validation import (
     DNS_LABEL_RE,
@@ -23,6 +31,9 @@ from .validation import (
     plain,
     regex_problem,
 )
+
+# A Kubernetes quantity in binary or decimal units (what `buffer.maxRequestSize` takes as a string).
+QUANTITY_RE = re.compile(r"^[0-9]+(Ki|Mi|Gi|k|M|G)?$")
 
 
 class PathMatch(StrEnum):
@@ -66,6 +77,13 @@ class LambdaRouteArgs(TypedDict):
     """The Gateway's listener (sectionName) to attach to (default: every listener that allows the route)."""
     wait_for_acceptance: NotRequired[bool]
     """Wait until kgateway accepted the route and resolved its Backend (default true)."""
+    request_timeout: NotRequired[str]
+    """The rule's `timeouts.request`, a duration such as 71s (default: none, so Envoy's 15 s)."""
+    max_request_size: NotRequired[str]
+    """The largest request body, a quantity such as 6Mi, as a TrafficPolicy `buffer` (kgateway v2.2+; Envoy's cap
+    without it is 1Mi)."""
+    kgateway_version: NotRequired[str]
+    """The kgateway line (v2.0 ... main) `max_request_size` is emitted for."""
 
 
 def check_match_args(checker: InputChecker, args: Mapping[str, Any], prefix: str = "") -> None:
@@ -106,6 +124,21 @@ def check_route_args(checker: InputChecker, args: Mapping[str, Any], prefix: str
         checker.pattern(f"{prefix}{schema_name}", args.get(key), DNS_LABEL_RE, DNS_LABEL_RULE, "kgateway-system")
     checker.pattern(f"{prefix}gatewayName", args.get("gateway_name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "http")
     checker.pattern(f"{prefix}listenerName", args.get("listener_name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "http")
+    checker.pattern(f"{prefix}requestTimeout", args.get("request_timeout"), DURATION_RE, DURATION_RULE, "71s")
+    size = args.get("max_request_size")
+    if size is not None:
+        checker.pattern(f"{prefix}maxRequestSize", size, QUANTITY_RE, "must be a quantity such as 6Mi or 512Ki", "6Mi")
+        version = args.get("kgateway_version")
+        support = TRAFFIC_POLICY_SUPPORT.get(str(version))
+        if support is None:
+            checker.fail(
+                f"{prefix}kgatewayVersion",
+                version,
+                f"must name the kgateway line for maxRequestSize: one of {', '.join(TRAFFIC_POLICY_SUPPORT)}",
+                "v2.2",
+            )
+        elif problems := protection_problems(support, {"requestBody"}):
+            checker.fail(f"{prefix}maxRequestSize", size, "; ".join(problems), "unset")
 
 
 class LambdaRoute(pulumi.ComponentResource):
@@ -147,7 +180,18 @@ class LambdaRoute(pulumi.ComponentResource):
             headers=tuple(sorted((args.get("headers") or {}).items())),
             hostnames=tuple(args.get("hostnames") or ()),
             wait=args.get("wait_for_acceptance", True) is not False,
+            request_timeout=args.get("request_timeout"),
         )
+        if (size := args.get("max_request_size")) is not None:
+            # Before the route (it waits for the policy), deleted after it: the route is never served without it.
+            policy = lambda_route_policy_manifest(
+                TRAFFIC_POLICY_SUPPORT[str(args.get("kgateway_version"))],
+                route_name=route_name,
+                namespace=namespace,
+                max_request_size=size,
+                wait=args.get("wait_for_acceptance", True) is not False,
+            )
+            depends_on.append(custom_resource(f"{name}-body-limit", policy, pulumi.ResourceOptions(parent=self)))
         route = custom_resource(
             f"{name}-httproute", manifest, pulumi.ResourceOptions(parent=self, depends_on=depends_on)
         )

@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import urllib.parse
+import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,21 @@ from components.kgateway_api import (
     KgatewayVersion,
     versions_with,
 )
-from components.lambda_function import Architecture, Runtime
+from components.lambda_function import (
+    ENVIRONMENT_SIZE_LIMIT,
+    EXAMPLE_IMAGE,
+    HANDLER_RE,
+    HANDLER_RULE,
+    IMAGE_URI_RE,
+    IMAGE_URI_RULE,
+    Architecture,
+    PackageType,
+    Runtime,
+    default_handler,
+    environment_problem,
+    environment_size,
+    handler_files,
+)
 from components.validation import (
     ACCOUNT_ID_RE,
     ALIAS_RE,
@@ -58,6 +73,7 @@ CredentialsModeName = Literal["generated", "provided", "irsa", "assume-role"]
 CREDENTIALS_MODES: tuple[str, ...] = tuple(m.value for m in CredentialsMode)
 RUNTIMES: tuple[str, ...] = tuple(r.value for r in Runtime)
 ARCHITECTURES: tuple[str, ...] = tuple(a.value for a in Architecture)
+PACKAGE_TYPES: tuple[str, ...] = tuple(t.value for t in PackageType)
 SOURCE_DIR_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$")
 GATEWAY_URL_RE = re.compile(r"^https?://[^\s/]+$")
@@ -238,7 +254,8 @@ class FunctionSettings:
     # An existing function to route (its ARN): nothing of the function is created.
     existing_arn: str | None
     name: str
-    source_dir: Path
+    # The function's code: a folder (built by its kind) or a prebuilt .zip; None for an image or an existing function.
+    source_dir: Path | None
     runtime: str
     architecture: str
     memory_mb: int
@@ -246,6 +263,12 @@ class FunctionSettings:
     log_retention_days: int
     # Publish a version on each code change and point this alias at it; the Backend then invokes the alias.
     alias: str | None = None
+    handler: str = "index.handler"
+    package_type: Literal["Zip", "Image"] = "Zip"
+    image_uri: str | None = None
+    environment: tuple[tuple[str, str], ...] = ()
+    # The function's entry of `secretEnvironment`: a Pulumi secret from config to the function, never plain.
+    secret_environment: pulumi.Output[dict[str, str]] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -621,6 +644,7 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
             "irsa, or kgatewayVersion " + having[0],
         )
     shared = _SharedBackend(
+        region=region,
         kgateway=version,
         namespace=reader.dns_label("namespace", "kgateway-system"),
         account_id=reader.optional_pattern("accountId", ACCOUNT_ID_RE, "must be 12 digits", "123456789012"),
@@ -697,6 +721,7 @@ ROUTE_FIELDS = keys.route_fields()
 
 @dataclass(frozen=True)
 class _SharedBackend:
+    region: str
     kgateway: KgatewayVersion | None
     namespace: str
     account_id: str | None
@@ -776,28 +801,19 @@ def _read_target(
         if arn_name is not None and function_name != arn_name:
             reader.fail("functionName", function_name, f"must be the name in the ARN ({arn_name}) or unset", arn_name)
         name_origin = (reader.key("functionName"), function_name)
-    source_name = reader.pattern(
-        "functionSource",
-        SOURCE_DIR_RE,
-        "must name a folder under lambda_src/ (lower-case letters, digits, '-', '_')",
-        "echo",
-    )
-    source_dir = LAMBDA_SRC / source_name
-    if SOURCE_DIR_RE.match(source_name) and not (source_dir / "index.mjs").is_file():
-        available = sorted(p.name for p in LAMBDA_SRC.iterdir() if (p / "index.mjs").is_file())
-        reader.fail(
-            "functionSource",
-            source_name,
-            f"must be a folder of lambda_src/ with an index.mjs; have {available}",
-            "echo",
-        )
+    code = _read_code(reader, shared.region) if existing is None else _Code(None, "nodejs24.x", "", "Zip", None)
     if existing is not None and reader.raw("alias") is not None:
         reader.fail("alias", reader.raw("alias"), "is only for functions this stack creates; use qualifier", "unset")
     function = FunctionSettings(
         existing_arn=existing,
         name=function_name,
-        source_dir=source_dir,
-        runtime=reader.choice("runtime", RUNTIMES),
+        source_dir=code.source,
+        runtime=code.runtime,
+        handler=code.handler,
+        package_type=code.package_type,
+        image_uri=code.image_uri,
+        environment=_read_environment(reader),
+        secret_environment=_secret_environment(reader, function_name),
         architecture=reader.choice("architecture", ARCHITECTURES),
         memory_mb=reader.integer("memorySize", 128, 10240, 128),
         timeout_s=reader.integer("timeout", 1, 900, 10),
@@ -844,6 +860,7 @@ def _read_target(
     origins: dict[str, Origin] = {"name": name_origin, "backendName": name_origin}
     for field_name, key in (
         ("backendName", "backendName"),
+        ("source", "functionSource"),
         ("qualifier", "alias"),
         ("qualifier", "qualifier"),
         ("invocationMode", "invocationMode"),
@@ -856,6 +873,158 @@ def _read_target(
         if reader.raw(key) is not None:
             origins[field_name] = (reader.key(key), reader.raw(key))
     return function, backend, origins
+
+
+@dataclass(frozen=True)
+class _Code:
+    source: Path | None
+    runtime: str
+    handler: str
+    package_type: Literal["Zip", "Image"]
+    image_uri: str | None
+
+
+def _written_here(reader: _Reader, name: str) -> bool:
+    """The user set the key (in the entry or the stack file) to something other than Pulumi.yaml's default."""
+    return reader._in_entry(name) or reader.source.get(reader.key(name)) not in (None, "", DEFAULTS.get(name))
+
+
+def _read_code(reader: _Reader, region: str) -> _Code:
+    """What the function runs: a container image by URI, or a zip from a folder (any kind build_package builds)
+    or a prebuilt .zip, with a runtime and a handler whose file the source has."""
+    package_type = reader.choice("packageType", PACKAGE_TYPES)
+    if package_type == "Image":
+        uri = reader.pattern("imageUri", IMAGE_URI_RE, IMAGE_URI_RULE, EXAMPLE_IMAGE)
+        if (match := IMAGE_URI_RE.match(uri)) is not None and match["region"] != region:
+            reader.fail(
+                "imageUri",
+                uri,
+                f"must be in the function's region {region} (Lambda takes ECR images only "
+                "from the function's own region)",
+                EXAMPLE_IMAGE.replace("us-east-1", region),
+            )
+        for key in ("functionSource", "runtime", "handler"):
+            if _written_here(reader, key):
+                reader.fail(
+                    key, reader.raw(key), "is not used with packageType Image (the image has it): remove it", "unset"
+                )
+        return _Code(None, "", "", "Image", uri)
+    if reader.raw("imageUri") is not None:
+        reader.fail("imageUri", reader.raw("imageUri"), "is only for packageType Image", "unset")
+    runtime = reader.choice("runtime", RUNTIMES)
+    handler = reader.raw("handler") or default_handler(runtime)
+    if not HANDLER_RE.match(handler):
+        reader.fail("handler", handler, HANDLER_RULE, default_handler(runtime))
+    written = reader.raw("functionSource") or "echo"
+    source = LAMBDA_SRC / written if SOURCE_DIR_RE.match(written) else Path(written)
+    if not source.is_absolute():
+        source = PROJECT_ROOT / source
+    if not (source.is_dir() or (source.is_file() and source.suffix == ".zip")):
+        available = sorted(p.name for p in LAMBDA_SRC.iterdir() if p.is_dir())
+        reader.fail(
+            "functionSource",
+            written,
+            f"must be a folder of lambda_src/ (have {available}), or the path of a folder or a prebuilt .zip "
+            "(relative to the project)",
+            "echo",
+        )
+        return _Code(source, runtime, handler, "Zip", None)
+    if HANDLER_RE.match(handler):
+        files = _source_files(source)
+        candidates = handler_files(runtime, handler)
+        if not any(candidate in files for candidate in candidates):
+            reader.fail(
+                "handler",
+                handler,
+                f"needs {' or '.join(candidates)} in {written} for {runtime}; set handler to its file and function",
+                default_handler(runtime),
+            )
+    return _Code(source, runtime, handler, "Zip", None)
+
+
+def _source_files(source: Path) -> set[str]:
+    """The files a source offers the runtime: a zip's entries, or the folder's files (relative, `/`-separated)."""
+    if source.is_file():
+        try:
+            with zipfile.ZipFile(source) as archive:
+                return set(archive.namelist())
+        except zipfile.BadZipFile:
+            return set()
+    return {p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file()}
+
+
+def _read_environment(reader: _Reader) -> tuple[tuple[str, str], ...]:
+    """Plain environment variables (values as text, as Lambda keeps them)."""
+    variables = reader.structured("environment", dict) or {}
+    for variable, value in variables.items():
+        if (problem := environment_problem(variable)) is not None:
+            reader.fail("environment", variable, problem, "STAGE")
+        if isinstance(value, dict | list) or value is None:
+            reader.fail("environment", {variable: value}, "must map each variable to a text value", "STAGE: prod")
+    pairs = {str(k): config_text(v) for k, v in variables.items()}
+    if environment_size(pairs) > ENVIRONMENT_SIZE_LIMIT:
+        reader.fail(
+            "environment",
+            f"{environment_size(pairs)} bytes",
+            f"must be at most {ENVIRONMENT_SIZE_LIMIT} bytes of names and values in all (Lambda's limit, "
+            "secretEnvironment included)",
+            "fewer or shorter variables",
+        )
+    return tuple(sorted(pairs.items()))
+
+
+def _secret_environment(reader: _Reader, function_name: str) -> pulumi.Output[dict[str, str]] | None:
+    """This function's entry of `secretEnvironment` (`{<function name>: {VARIABLE: value}}`, stored encrypted): its
+    names are checked here from the text; the values reach the function only as a Pulumi secret."""
+    key = f"{PROJECT}:secretEnvironment"
+    text = reader.source.get(key)
+    if text is None:
+        return None
+    if not reader.source.is_secret(key):
+        if function_name == _first_function(reader):
+            reader.problems.append(
+                Problem(
+                    key,
+                    "[plain text]",
+                    "must be stored encrypted; set each value with "
+                    "`pulumi config set --secret --path 'secretEnvironment.<function>.<VARIABLE>' <value>`",
+                    "pulumi config set --secret --path secretEnvironment.echo.API_TOKEN <value>",
+                )
+            )
+        return None
+    try:
+        entries = json.loads(text)
+    except ValueError:
+        entries = None
+    if not isinstance(entries, dict) or not all(isinstance(v, dict) for v in entries.values()):
+        if function_name == _first_function(reader):
+            reader.problems.append(
+                Problem(
+                    key, "[secret]", "must map function names to {VARIABLE: value} mappings", "{echo: {API_TOKEN: ...}}"
+                )
+            )
+        return None
+    mine = entries.get(function_name)
+    if mine is None:
+        return None
+    for variable in mine:
+        if (problem := environment_problem(variable)) is not None:
+            reader.problems.append(Problem(f"{key}.{function_name}", variable, problem, "API_TOKEN"))
+    value = reader.source.secret(key)
+    if value is None:  # validation only (no engine): the names are checked, nothing is deployed
+        return None
+    return pulumi.Output.secret(
+        value.apply(lambda t: {str(k): config_text(v) for k, v in json.loads(t)[function_name].items()})
+    )
+
+
+def _first_function(reader: _Reader) -> str | None:
+    """The function a stack-wide problem is reported with (once, not once per function)."""
+    entries = reader.structured("functions", list) if reader.source.get(f"{PROJECT}:functions") else None
+    if entries:
+        first = entries[0]
+        return str(first.get("name")) if isinstance(first, dict) else None
+    return reader.raw("functionName")
 
 
 def _read_routes(

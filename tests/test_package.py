@@ -82,7 +82,8 @@ def test_every_input_output_and_choice_is_described(schema: dict[str, Any]) -> N
 def test_required_inputs_and_closed_choices(schema: dict[str, Any]) -> None:
     resources = schema["resources"]
     assert resources[f"{TOKEN}LambdaGatewayRoute"].get("requiredInputs", []) == []
-    assert sorted(resources[f"{TOKEN}LambdaFunction"]["requiredInputs"]) == ["code", "functionName"]
+    # `code` is required of a Zip function only (an Image has imageUri): the component checks it.
+    assert sorted(resources[f"{TOKEN}LambdaFunction"]["requiredInputs"]) == ["functionName"]
     assert resources[f"{TOKEN}GatewayCredentials"]["requiredInputs"] == ["functions"]
     assert resources[f"{TOKEN}LambdaBackend"]["requiredInputs"] == ["functionName"]
     assert sorted(resources[f"{TOKEN}LambdaRoute"]["requiredInputs"]) == ["backendName", "path"]
@@ -93,7 +94,8 @@ def test_required_inputs_and_closed_choices(schema: dict[str, Any]) -> None:
         if "enum" in spec
     }
     assert enums == {
-        "Runtime": ["nodejs24.x", "nodejs22.x"],
+        "Runtime": ["nodejs24.x", "nodejs22.x", "python3.14", "python3.13", "python3.12"],
+        "PackageType": ["Zip", "Image"],
         "Architecture": ["arm64", "x86_64"],
         "KgatewayRelease": ["auto", "v2.0", "v2.1", "v2.2", "v2.3", "v2.4", "main"],
         "InvocationMode": ["Sync", "Async"],
