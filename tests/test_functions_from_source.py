@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
 
 from components.kgateway_api import TRAFFIC_POLICY_SUPPORT, lambda_route_policy_manifest, route_request_timeout
+from components.lambda_function import check_function_args
+from components.route import check_route_args
+from components.validation import ComponentInputError, InputChecker
 from program.config import ConfigError, MappingConfigSource, load_settings
 from program.crd_validation import BASIS, object_errors
 from program.preflight import objects
@@ -183,3 +187,33 @@ def test_async_functions_and_existing_functions_get_no_route_timeout() -> None:
     route = next(m for _, m in objects(existing) if m["kind"] == "HTTPRoute")
     assert "timeouts" not in route["spec"]["rules"][0]  # its timeout is not this stack's to know
     assert route_request_timeout(900) == "911s"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ({"max_request_size": "6Mi", "kgateway_version": "v2.0"}, "it is first in kgateway v2.2"),
+        ({"max_request_size": "6Mi", "kgateway_version": "v2.1"}, "it is first in kgateway v2.2"),
+        ({"max_request_size": "6Mi"}, "must name the kgateway line for maxRequestSize"),
+        ({"max_request_size": "6 MB", "kgateway_version": "v2.2"}, "must be a quantity such as 6Mi"),
+        ({"request_timeout": "1.5s"}, "requestTimeout = '1.5s': must be a duration like 30s"),
+    ],
+)
+def test_the_route_component_refuses_limits_the_line_cannot_express(args: dict[str, Any], expected: str) -> None:
+    checker = InputChecker("LambdaRoute", "echo")
+    check_route_args(checker, {"path": "/echo", "backend_name": "echo", **args})
+    with pytest.raises(ComponentInputError, match=re.escape(expected)):
+        checker.done()
+
+
+def test_the_function_component_refuses_an_image_with_code_and_a_zip_without(tmp_path: Path) -> None:
+    for args, expected in (
+        ({"package_type": "Image", "image_uri": IMAGE, "runtime": "python3.13"}, "runtime = '(set)': is not used"),
+        ({"package_type": "Image"}, "imageUri = (unset): is required"),
+        ({}, "code = (unset): is required"),
+        ({"code": "x", "image_uri": IMAGE}, "is only for packageType Image"),
+    ):
+        checker = InputChecker("LambdaFunction", "f")
+        check_function_args(checker, cast(Any, {"function_name": "f", **args}))
+        with pytest.raises(ComponentInputError, match=re.escape(expected)):
+            checker.done()
