@@ -675,6 +675,7 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
 
     read = [_read_target(entry_reader, shared) for entry_reader in _entries(reader, "functions", FUNCTION_FIELDS)]
     unique = _check_unique(reader, [(f.name, o["name"]) for f, _, o in read], "function name")
+    _check_secret_environment_names(reader, [f.name for f, _, _ in read])
     unique = unique and _check_unique(
         reader, [(b.name, o["backendName"]) for _, b, o in read], "Kubernetes (Backend) name"
     )
@@ -1016,6 +1017,22 @@ def _secret_environment(reader: _Reader, function_name: str) -> pulumi.Output[di
     return pulumi.Output.secret(
         value.apply(lambda t: {str(k): config_text(v) for k, v in json.loads(t)[function_name].items()})
     )
+
+
+def _check_secret_environment_names(reader: _Reader, function_names: list[str]) -> None:
+    """Each function `secretEnvironment` names is one this stack creates (a typo would deploy without it)."""
+    key = f"{PROJECT}:secretEnvironment"
+    text = reader.source.get(key)
+    try:
+        entries = json.loads(text) if text is not None and reader.source.is_secret(key) else {}
+    except ValueError:
+        return
+    for name in entries if isinstance(entries, dict) else {}:
+        if name not in function_names:
+            guess = closest(name, function_names)
+            reader.problems.append(
+                Problem(f"{key}.{name}", name, f"must name a function of this stack: {function_names}", guess or "echo")
+            )
 
 
 def _first_function(reader: _Reader) -> str | None:

@@ -102,6 +102,11 @@ def test_secret_environment_must_be_encrypted_and_never_shows() -> None:
     plain = settings_problems(**{"kgateway-lambda:secretEnvironment": {"echo": {"API_TOKEN": "hunter2-value"}}})
     assert "secretEnvironment = '[plain text]': must be stored encrypted" in plain
     assert "hunter2-value" not in plain
+    unknown = {"kgateway-lambda:secretEnvironment": json.dumps({"ecko": {"API_TOKEN": "hunter2-value"}})}
+    with pytest.raises(ConfigError) as caught:
+        load_settings(MappingConfigSource({"aws:region": "eu-west-1", **unknown}, {"secretEnvironment"}))
+    assert "secretEnvironment.ecko = [secret]: must name a function of this stack: ['echo']" in str(caught.value)
+    assert "hunter2-value" not in str(caught.value)
 
 
 def test_the_example_stack_plans_with_secret_values_kept_secret_and_routes_that_match() -> None:
