@@ -23,6 +23,7 @@ from .credentials import (
     credentials_mode,
 )
 from .inputs import checked_inputs
+from .kgateway_api import LAMBDA_SYNC_PAYLOAD, TRAFFIC_POLICY_SUPPORT, route_request_timeout
 from .lambda_function import LambdaFunction, LambdaFunctionArgs, check_function_args
 from .route import LambdaRoute, LambdaRouteArgs, PathMatch, check_match_args
 from .tokens import component_options, token
@@ -36,6 +37,7 @@ from .validation import (
     InputChecker,
     dns_label_for,
     plain,
+    whole,
 )
 
 
@@ -193,6 +195,22 @@ def unique_route_names(name: str, label: str, routes: Sequence[Mapping[str, Any]
         names.append(route_name)
     checker.done()
     return names
+
+
+def lambda_route_limits(args: Mapping[str, Any], backend_options: Mapping[str, Any]) -> dict[str, Any]:
+    """What a route to a synchronously invoked function needs from the gateway: a request timeout that covers the
+    function's own (known for a function made here), and bodies up to Lambda's synchronous payload where the pinned
+    kgateway line has `buffer` (v2.2+; `auto` and older lines keep Envoy's 1 MiB). Async calls return at once."""
+    if plain(backend_options.get("invocation_mode")) == "Async":
+        return {}
+    limits: dict[str, Any] = {}
+    if "function" in args:
+        limits["request_timeout"] = route_request_timeout(whole(args["function"].get("timeout")) or 10)
+    version = plain(backend_options.get("kgateway_version"))
+    support = TRAFFIC_POLICY_SUPPORT.get(str(version))
+    if support is not None and "requestBody" in support.kinds:
+        limits.update(max_request_size=LAMBDA_SYNC_PAYLOAD, kgateway_version=version)
+    return limits
 
 
 def check_composite_args(checker: InputChecker, args: Mapping[str, Any]) -> None:
@@ -379,6 +397,7 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
             )
             if args.get("listener_name") is not None:
                 route_args["listener_name"] = args["listener_name"]
+            route_args.update(lambda_route_limits(args, backend_options))
             route_components.append(
                 LambdaRoute(
                     # Child names must be unique across composites: prefix the composite's name where it is missing.

@@ -6,15 +6,18 @@ from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
+from .backend import KgatewayRelease
 from .inputs import checked_inputs
 from .k8s_objects import awaited_resources, custom_resource
-from .kgateway_api import http_route_manifest, reference_grant_manifest
+from .kgateway_api import TRAFFIC_POLICY_SUPPORT, http_route_manifest, protection_problems, reference_grant_manifest
+from .protection import RouteProtection, RouteProtectionArgs, check_protection_args
 from .tokens import component_options, token
 from .validation import (
     DNS_LABEL_RE,
     DNS_LABEL_RULE,
     DNS_SUBDOMAIN_RE,
     DNS_SUBDOMAIN_RULE,
+    DURATION,
     HEADER_NAME_RE,
     HOSTNAME_RE,
     HTTP_METHODS,
@@ -72,6 +75,15 @@ class LambdaRouteArgs(TypedDict):
     """The Gateway's listener (sectionName) to attach to (default: every listener that allows the route)."""
     wait_for_acceptance: NotRequired[bool]
     """Wait until kgateway accepted the route and resolved its Backend (default true)."""
+    request_timeout: NotRequired[str]
+    """The rule's `timeouts.request`, a duration such as 71s (default: none, so Envoy's 15 s)."""
+    max_request_size: NotRequired[str]
+    (
+        "The largest request body, a quantity such as 6Mi, in the route's TrafficPolicy (`buffer.maxRequestSize`, "
+        "kgateway v2.2+; without it a Lambda route's cap is Envoy's 1Mi buffer limit)."
+    )
+    kgateway_version: NotRequired[KgatewayRelease]
+    """The kgateway line the route's TrafficPolicy is emitted for (needed with maxRequestSize; not auto)."""
 
 
 def check_match_args(checker: InputChecker, args: Mapping[str, Any], prefix: str = "") -> None:
@@ -135,6 +147,22 @@ def check_route_args(checker: InputChecker, args: Mapping[str, Any], prefix: str
         checker.pattern(f"{prefix}{schema_name}", args.get(key), DNS_LABEL_RE, DNS_LABEL_RULE, "kgateway-system")
     checker.pattern(f"{prefix}gatewayName", args.get("gateway_name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "http")
     checker.pattern(f"{prefix}listenerName", args.get("listener_name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "http")
+    checker.rule(f"{prefix}requestTimeout", args.get("request_timeout"), DURATION, "71s")
+    size = args.get("max_request_size")
+    if size is not None:
+        # RouteProtection's own checks, here so a bad value is refused before the route registers anything.
+        check_protection_args(checker, {"max_request_size": size}, prefix)
+        version = plain(args.get("kgateway_version"))
+        support = TRAFFIC_POLICY_SUPPORT.get(str(version))
+        if support is None:
+            checker.fail(
+                f"{prefix}kgatewayVersion",
+                version,
+                f"must name the kgateway line for maxRequestSize: one of {', '.join(TRAFFIC_POLICY_SUPPORT)}",
+                "v2.2",
+            )
+        elif problems := protection_problems(support, {"requestBody"}):
+            checker.fail(f"{prefix}maxRequestSize", size, "; ".join(problems), "unset")
 
 
 class LambdaRoute(pulumi.ComponentResource):
@@ -173,7 +201,22 @@ class LambdaRoute(pulumi.ComponentResource):
             headers=tuple(sorted((args.get("headers") or {}).items())),
             hostnames=tuple(args.get("hostnames") or ()),
             wait=args.get("wait_for_acceptance", True) is not False,
+            request_timeout=args.get("request_timeout"),
         )
+        if (size := args.get("max_request_size")) is not None:
+            # The route's one TrafficPolicy (components/protection.py), before the route: never served without it.
+            protection: RouteProtectionArgs = {"max_request_size": size}
+            depends_on.append(
+                RouteProtection(
+                    f"{route_name}-protection",
+                    protection,
+                    pulumi.ResourceOptions(parent=self),
+                    route_name=route_name,
+                    namespace=namespace,
+                    kgateway_version=str(plain(args.get("kgateway_version"))),
+                    wait=args.get("wait_for_acceptance", True) is not False,
+                )
+            )
         route = custom_resource(
             f"{name}-httproute", manifest, pulumi.ResourceOptions(parent=self, depends_on=depends_on)
         )

@@ -15,6 +15,7 @@ from typing import Any
 
 from components.kgateway_api import (
     KGATEWAY_VERSIONS,
+    TRAFFIC_POLICY_SUPPORT,
     AssumeRoleAuth,
     LambdaTarget,
     SecretAuth,
@@ -23,7 +24,10 @@ from components.kgateway_api import (
     gateway_parameters_manifest,
     http_route_manifest,
     reference_grant_manifest,
+    traffic_policy_manifest,
 )
+from components.lambda_gateway_route import lambda_route_limits
+from components.protection import protection_objects, protection_policy_name
 from program.config import PROJECT, Origin, Problem, RouteSettings, StackSettings, TargetSettings
 from program.crd_validation import object_violations
 
@@ -160,6 +164,14 @@ def objects(settings: StackSettings) -> list[tuple[ObjectSource, dict[str, Any]]
     gateway = settings.gateway
     for target in settings.targets:
         found.append((_backend_source(settings, target), _backend(settings, target)))
+        # What the composite gives each route to this function (components/lambda_gateway_route.py).
+        limits = lambda_route_limits(
+            {"function": {"timeout": target.function.timeout_s}} if target.function.existing_arn is None else {},
+            {
+                "invocation_mode": target.backend.invocation_mode,
+                "kgateway_version": target.backend.kgateway.name if target.backend.kgateway else "auto",
+            },
+        )
         for route in target.routes:
             namespace = route.namespace or target.backend.namespace
             route_source = _route_source(route, target)
@@ -180,9 +192,22 @@ def objects(settings: StackSettings) -> list[tuple[ObjectSource, dict[str, Any]]
                         headers=route.headers,
                         hostnames=route.hostnames,
                         wait=target.backend.wait_for_acceptance,
+                        request_timeout=limits.get("request_timeout"),
                     ),
                 )
             )
+            if "max_request_size" in limits:
+                # The route's one TrafficPolicy, as RouteProtection emits it (components/protection.py).
+                spec, _, _, _ = protection_objects({"max_request_size": limits["max_request_size"]}, route.name)
+                policy = traffic_policy_manifest(
+                    TRAFFIC_POLICY_SUPPORT[limits["kgateway_version"]],
+                    name=protection_policy_name(route.name),
+                    namespace=namespace,
+                    route_name=route.name,
+                    protection=spec,
+                    wait=target.backend.wait_for_acceptance,
+                )
+                found.append((ObjectSource(fallback=route_source.by_segment["metadata.name"]), policy))
             if namespace != target.backend.namespace:
                 grant = reference_grant_manifest(
                     name=f"{route.name}-from-{namespace}"[:253],
