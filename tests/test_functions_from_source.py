@@ -11,9 +11,14 @@ from typing import Any, cast
 import pytest
 import yaml
 
-from components.kgateway_api import TRAFFIC_POLICY_SUPPORT, route_request_timeout, traffic_policy_manifest
+from components.kgateway_api import (
+    TRAFFIC_POLICY_SUPPORT,
+    protection_problems,
+    route_request_timeout,
+    traffic_policy_manifest,
+)
 from components.lambda_function import check_function_args
-from components.protection import protection_objects
+from components.protection import check_protection_args, protection_objects
 from components.route import check_route_args
 from components.validation import ComponentInputError, InputChecker
 from program.config import ConfigError, MappingConfigSource, load_settings
@@ -226,3 +231,26 @@ def test_the_function_component_refuses_an_image_with_code_and_a_zip_without(tmp
         check_function_args(checker, cast(Any, {"function_name": "f", **args}))
         with pytest.raises(ComponentInputError, match=re.escape(expected)):
             checker.done()
+
+
+def test_the_body_limit_joins_the_routes_one_traffic_policy_beside_its_protection() -> None:
+    """Convention: one TrafficPolicy per HTTPRoute; the body limit is a field of it, not a policy of its own."""
+    spec, _, _, _ = protection_objects({"rate_limit": {"requests_per_second": 10}, "max_request_size": "6Mi"}, "echo")
+    assert spec.kinds() == {"rateLimit", "requestBody"}
+    for line in ("v2.2", "v2.3", "v2.4", "main"):
+        policy = traffic_policy_manifest(
+            TRAFFIC_POLICY_SUPPORT[line], name="echo-protection", namespace="ns", route_name="echo", protection=spec
+        )
+        assert policy["spec"]["buffer"] == {"maxRequestSize": "6Mi"} and "rateLimit" in policy["spec"]
+        assert object_errors(policy, line) == [], line
+    for line in ("v2.0", "v2.1"):  # no `buffer` in these lines' CRDs: refused, naming the first line with it
+        (problem,) = protection_problems(TRAFFIC_POLICY_SUPPORT[line], spec.kinds())
+        assert problem.startswith("protection requestBody (TrafficPolicy buffer.maxRequestSize) is not available")
+        assert "it is first in kgateway v2.2" in problem
+
+
+@pytest.mark.parametrize("size", ["6 MB", "0", "4Gi", "5000Mi", "-1"])
+def test_route_protection_refuses_a_body_limit_the_crd_refuses(size: str) -> None:
+    checker = InputChecker("RouteProtection", "echo")
+    check_protection_args(checker, {"max_request_size": size})
+    assert [p.name for p in checker.problems] == ["maxRequestSize"]
