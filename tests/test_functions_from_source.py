@@ -24,7 +24,7 @@ from components.validation import ComponentInputError, InputChecker
 from program.config import ConfigError, MappingConfigSource, load_settings
 from program.crd_validation import BASIS, object_errors
 from program.preflight import objects
-from tools.engine import ProgramRun, is_secret_value, reveal
+from tools.engine import ProgramRun, is_secret_value, reveal, stack_config
 from tools.plan import kubernetes_manifests, plan, plan_document, render_text
 from tools.pulumi_cli import offline_plaintext
 
@@ -254,3 +254,19 @@ def test_route_protection_refuses_a_body_limit_the_crd_refuses(size: str) -> Non
     checker = InputChecker("RouteProtection", "echo")
     check_protection_args(checker, {"max_request_size": size})
     assert [p.name for p in checker.problems] == ["maxRequestSize"]
+
+
+@pytest.mark.parametrize("line", list(BASIS))
+def test_the_example_stack_passes_the_preflight_against_every_lines_crds(line: str) -> None:
+    """stacks/Pulumi.functions.yaml as the CLI hands it over, on each line: every object it emits is one that line's
+    CRDs accept (its 60 s function's route waits 71s; the body limit only where the line has `buffer`)."""
+    config, secret_keys = stack_config("functions")
+    config["kgateway-lambda:kgatewayVersion"] = line
+    settings = load_settings(MappingConfigSource(config, set(secret_keys)))
+    found = [manifest for _, manifest in objects(settings)]
+    timeouts = {m["metadata"]["name"]: m["spec"]["rules"][0]["timeouts"] for m in found if m["kind"] == "HTTPRoute"}
+    assert timeouts == {"greet": {"request": "71s"}, "uptime": {"request": "21s"}}
+    policies = sorted(m["metadata"]["name"] for m in found if m["kind"] == "TrafficPolicy")
+    assert policies == (["greet-protection", "uptime-protection"] if line in ("v2.2", "v2.3", "v2.4", "main") else [])
+    for manifest in found:
+        assert object_errors(manifest, line) == [], (manifest["kind"], manifest["metadata"]["name"])
