@@ -73,7 +73,7 @@ KEYS: tuple[Key, ...] = (
         "(`.js`/`.mjs`/`.cjs` for Node.js, `.py` for Python)",
         shown_default="`index.handler` (Node.js), `handler.handler` (Python)", function_field="handler"),
     Key("packageType", "Zip (code from functionSource) or Image (a container image by imageUri)",
-        "`Zip`, `Image` (then `imageUri`, and no `functionSource`, `runtime` or `handler`)", default="Zip",
+        "`Zip`, `Image` (then `imageUri`, and no `functionSource`, `runtime` or `handler`)", shown_default="`Zip`",
         function_field="packageType"),
     Key("imageUri", "packageType Image: the ECR image URI",
         "`<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>` or `@sha256:<digest>`, in the stack's "

@@ -176,7 +176,8 @@ def _written_here(reader: Reader, name: str) -> bool:
 def read_code(reader: Reader, region: str) -> Code:
     """What the function runs: a container image by URI, or a zip from a folder (any kind build_package builds)
     or a prebuilt .zip, with a runtime and a handler whose file the source has."""
-    package_type = reader.choice("packageType", PACKAGE_TYPES)
+    # Optional, never declared in Pulumi.yaml: an older release's program never meets a key it does not know.
+    package_type = reader.choice("packageType", PACKAGE_TYPES) if reader.raw("packageType") is not None else "Zip"
     if package_type == "Image":
         uri = reader.rule("imageUri", IMAGE_URI, "is required with packageType Image: " + IMAGE_URI.allowed[8:])
         if (match := IMAGE_URI.pattern.match(uri)) is not None and match["region"] != region:
