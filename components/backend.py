@@ -180,8 +180,9 @@ def check_backend_args(checker: InputChecker, args: Mapping[str, Any], prefix: s
         checker.fail(f"{prefix}kgatewayVersion", release, "has no AssumeRole auth (kgateway v2.4+)", "v2.4")
 
 
-class _BackendCrdRead(pulumi.CustomResource):
-    """A read of the cluster's Backend CRD (never created or deleted by this stack).
+class CrdRead(pulumi.CustomResource):
+    """A read of one of the cluster's CRDs (never created or deleted by this stack): the Backend's, the
+    TrafficPolicy's (components/protection.py).
 
     The same engine read as pulumi-kubernetes' `CustomResourceDefinition.get` (same type token, same provider),
     taken untyped: the typed output classes keep only the keys they know, and the schema keys we decide from
@@ -196,7 +197,11 @@ class _BackendCrdRead(pulumi.CustomResource):
         super().__init__(CRD_TYPE, name, props, pulumi.ResourceOptions.merge(opts, read))
 
 
-def crd_read_id(provider: pulumi.ProviderResource | None, crds_ready: pulumi.Input[str] | None) -> pulumi.Output[str]:
+def crd_read_id(
+    provider: pulumi.ProviderResource | None,
+    crds_ready: pulumi.Input[str] | None,
+    crd_name: str = BACKEND_CRD_NAME,
+) -> pulumi.Output[str]:
     """The id the CRD is read by: unknown at preview exactly while the Kubernetes provider or the CRDs' installer is
     being created (or replaced), so the engine skips the read then (pulumi/pulumi pkg/resource/deploy/step.go
     `ReadStep.Apply`: an unknown id is not read, its outputs are unknown) instead of failing it through a provider
@@ -219,7 +224,7 @@ def crd_read_id(provider: pulumi.ProviderResource | None, crds_ready: pulumi.Inp
         return True
 
     async def value() -> str:
-        return BACKEND_CRD_NAME
+        return crd_name
 
     async def resources() -> set[pulumi.Resource]:
         return set()
@@ -239,7 +244,7 @@ def installed_backend_shape(
     Unknown while the read is (a preview before the cluster or CRDs exist, an offline plan); a failed read fails
     with what it means: CRDs missing (how to install them), or the cluster unreadable (pin kgatewayVersion).
     """
-    crd = _BackendCrdRead(resource_name, opts, read_id)
+    crd = CrdRead(resource_name, opts, read_id)
 
     async def read() -> KgatewayVersion | None:
         try:

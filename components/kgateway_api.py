@@ -319,7 +319,8 @@ def http_route_manifest(
     request_timeout: str | None = None,
 ) -> dict[str, Any]:
     """An `HTTPRoute` sending `path` on the Gateway (one match per method) to a kgateway Lambda `Backend`;
-    `request_timeout` (a Gateway API duration) becomes the rule's `timeouts.request` (see `route_request_timeout`)."""
+    `request_timeout`: the rule's `timeouts.request` (Gateway API duration; every kgateway line maps it; for a Sync
+    function the composite's default is `route_request_timeout`)."""
     parent_ref: dict[str, Any] = {"name": gateway_name, "namespace": gateway_namespace}
     if listener_name is not None:
         parent_ref["sectionName"] = listener_name
@@ -440,10 +441,11 @@ PROTECTION_FIELDS: dict[str, str] = {
     "cors": "cors",
     "rateLimit": "rateLimit.local",
     "ipAllow": "acl",
-    "timeout": "timeouts",
     "retry": "retry",
     "requestBody": "buffer.maxRequestSize",
 }
+# A protection `timeout` is not a TrafficPolicy field here: it is the HTTPRoute rule's `timeouts.request`, which
+# every line has and which overrides a TrafficPolicy's (TRAFFICPOLICY.md §7), so the route's timeout is one fact.
 
 
 @dataclass(frozen=True)
@@ -463,7 +465,7 @@ class TrafficPolicySupport:
 
 
 _RATE_LIMIT_ONLY = frozenset({"rateLimit"})
-_V2_2_KINDS = frozenset({"apiKeys", "jwt", "cors", "rateLimit", "timeout", "retry", "requestBody"})
+_V2_2_KINDS = frozenset({"apiKeys", "jwt", "cors", "rateLimit", "retry", "requestBody"})
 _V2_3_KINDS = _V2_2_KINDS | {"ipAllow"}
 TRAFFIC_POLICY_SUPPORT: dict[str, TrafficPolicySupport] = {
     support.name: support
@@ -517,7 +519,6 @@ def traffic_policy_support_from_crd(crd: Mapping[str, Any], name: str) -> Traffi
         "cors": "cors" in spec,
         "rateLimit": "local" in ((spec.get("rateLimit") or {}).get("properties") or {}),
         "ipAllow": "acl" in spec,
-        "timeout": "timeouts" in spec,
         "retry": "retry" in spec,
         "requestBody": "maxRequestSize" in ((spec.get("buffer") or {}).get("properties") or {}),
     }
@@ -575,7 +576,6 @@ class RouteProtectionSpec:
     cors: Cors | None = None
     rate_limit: TokenBucket | None = None
     ip_allow: tuple[str, ...] = ()
-    timeout: str | None = None
     retry: Retry | None = None
     # The largest request body the route takes (a Kubernetes quantity, e.g. "6Mi"; Envoy answers 413 above it).
     max_request_size: str | None = None
@@ -588,7 +588,6 @@ class RouteProtectionSpec:
             "cors": self.cors is not None,
             "rateLimit": self.rate_limit is not None,
             "ipAllow": bool(self.ip_allow),
-            "timeout": self.timeout is not None,
             "retry": self.retry is not None,
             "requestBody": self.max_request_size is not None,
         }
@@ -657,8 +656,6 @@ def traffic_policy_manifest(
             "defaultAction": "deny",
             "rules": [{"name": "ip-allow", "cidrs": list(protection.ip_allow), "action": "allow"}],
         }
-    if protection.timeout is not None:
-        spec["timeouts"] = {"request": protection.timeout}
     if (retry := protection.retry) is not None:
         retry_spec: dict[str, Any] = {"retryOn": list(retry.retry_on), "attempts": retry.attempts}
         if retry.per_try_timeout is not None:

@@ -25,6 +25,7 @@ from .credentials import (
 from .inputs import checked_inputs
 from .kgateway_api import LAMBDA_SYNC_PAYLOAD, TRAFFIC_POLICY_SUPPORT, route_request_timeout
 from .lambda_function import LambdaFunction, LambdaFunctionArgs, check_function_args
+from .protection import RouteProtectionArgs, check_protection_args
 from .route import LambdaRoute, LambdaRouteArgs, PathMatch, check_match_args
 from .tokens import component_options, token
 from .validation import (
@@ -83,6 +84,8 @@ class RouteOptions(TypedDict):
     """Name of the HTTPRoute (default: the component's name, with the route's index after the first)."""
     namespace: NotRequired[str]
     """Namespace of the HTTPRoute (default: the Backend's; another gets a ReferenceGrant)."""
+    protection: NotRequired[RouteProtectionArgs]
+    """Who may call this route (instead of the composite's `protection`; `{}`: none)."""
 
 
 class CredentialsOptions(TypedDict):
@@ -141,6 +144,8 @@ class LambdaGatewayRouteArgs(TypedDict):
     """An identity for this function alone (the default: generated); or give `sharedCredentials`."""
     shared_credentials: NotRequired[SharedCredentialsArgs]
     """Use an identity made elsewhere instead of making one."""
+    protection: NotRequired[RouteProtectionArgs]
+    """Who may call every route without a `protection` of its own (API keys, JWT, CORS, rate limit, ...)."""
 
 
 def default_route_name(component_label: str, index: int, route: Mapping[str, Any], *, whole: bool = False) -> str:
@@ -205,11 +210,11 @@ def lambda_route_limits(args: Mapping[str, Any], backend_options: Mapping[str, A
         return {}
     limits: dict[str, Any] = {}
     if "function" in args:
-        limits["request_timeout"] = route_request_timeout(whole(args["function"].get("timeout")) or 10)
+        limits["timeout"] = route_request_timeout(whole(args["function"].get("timeout")) or 10)
     version = plain(backend_options.get("kgateway_version"))
     support = TRAFFIC_POLICY_SUPPORT.get(str(version))
     if support is not None and "requestBody" in support.kinds:
-        limits.update(max_request_size=LAMBDA_SYNC_PAYLOAD, kgateway_version=version)
+        limits["max_request_size"] = LAMBDA_SYNC_PAYLOAD
     return limits
 
 
@@ -236,6 +241,10 @@ def check_composite_args(checker: InputChecker, args: Mapping[str, Any]) -> None
         check_match_args(checker, route, f"routes[{index}].")
         checker.pattern(f"routes[{index}].name", route.get("name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "echo")
         checker.pattern(f"routes[{index}].namespace", route.get("namespace"), DNS_LABEL_RE, DNS_LABEL_RULE, "team-a")
+        if (protection := route.get("protection")) is not None:
+            check_protection_args(checker, protection, f"routes[{index}].protection.")
+    if (protection := args.get("protection")) is not None:
+        check_protection_args(checker, protection, "protection.")
     checker.pattern("gatewayName", args.get("gateway_name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "http")
     checker.pattern("gatewayNamespace", args.get("gateway_namespace"), DNS_LABEL_RE, DNS_LABEL_RULE, "kgateway-system")
     if "credentials" in args and "shared_credentials" in args:
@@ -266,6 +275,8 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
     """assume-role: the role the Backend names."""
     payload_transform_mode: pulumi.Output[str | None]
     """The payloadTransformMode the Backend carries (none where the installed kgateway lacks the field)."""
+    api_keys: pulumi.Output[dict[str, dict[str, str]]]
+    """The API keys of each protected route: HTTPRoute name -> client id -> key (a secret)."""
 
     def __init__(
         self,
@@ -384,6 +395,7 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
             list(args["routes"]) if "routes" in args else [{"path": f"/{dns_label_for(plain_name)}"}]
         )
         route_components = []
+        route_names = given_route_names if "routes" in args else [label]
         for route, route_name in zip(routes, given_route_names if "routes" in args else [label], strict=True):
             route_args: dict[str, Any] = {key: value for key, value in route.items() if key != "name"}
             route_args.update(
@@ -397,7 +409,20 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
             )
             if args.get("listener_name") is not None:
                 route_args["listener_name"] = args["listener_name"]
-            route_args.update(lambda_route_limits(args, backend_options))
+            # A route's own protection replaces the composite's (`{}`: none); the line is the Backend's.
+            protection = route.get("protection", args.get("protection"))
+            limits = lambda_route_limits(args, backend_options)
+            if "timeout" in limits and not (protection or {}).get("timeout"):
+                # The rule's one timeouts.request: the function's own (Sync), unless the protection sets it.
+                protection = {**(protection or {}), "timeout": limits["timeout"]}
+            if protection or "max_request_size" in limits:
+                route_args["kgateway_version"] = backend_options.get("kgateway_version") or "auto"
+                if backend_options.get("crds_ready") is not None:
+                    route_args["crds_ready"] = backend_options["crds_ready"]
+            if protection:
+                route_args["protection"] = protection
+            if "max_request_size" in limits:
+                route_args["max_request_size"] = limits["max_request_size"]
             route_components.append(
                 LambdaRoute(
                     # Child names must be unique across composites: prefix the composite's name where it is missing.
@@ -411,6 +436,9 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
         self.function_arn = function_arn
         self.backend_name = backend.backend_name
         self.route_names = pulumi.Output.all(*(r.route_name for r in route_components))
+        self.api_keys = pulumi.Output.all(*(r.api_keys for r in route_components)).apply(
+            lambda keys: {name: k for name, k in zip(route_names, keys, strict=True) if k is not None}
+        )
         self.payload_transform_mode = backend.payload_transform_mode
         self.register_outputs(
             {
@@ -424,5 +452,6 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
                 "gateway_parameters_name": self.gateway_parameters_name,
                 "invoke_role_arn": self.invoke_role_arn,
                 "payload_transform_mode": self.payload_transform_mode,
+                "api_keys": self.api_keys,
             }
         )

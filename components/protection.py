@@ -17,13 +17,17 @@ resources no longer registered are deleted after all of them, dependents first: 
 - Removing protection (or the route) deletes the policy after everything else, and a removed route before its
   policy (dependents first): a protected route is never served without its policy.
 
+A protection `timeout` is not emitted here: `LambdaRoute` sets it as the HTTPRoute rule's `timeouts.request`
+(every line has it, and it overrides a TrafficPolicy's: TRAFFICPOLICY.md §7), so the route's timeout is one fact.
+With `kgateway_version` auto, the cluster's TrafficPolicy CRD is read (like the Backend CRD) and the policy is built
+from what its schema offers; a kind it lacks fails the deploy naming the first line that has it.
+
 Secret values are written to `data` (base64), never `stringData`: Kubernetes merges `stringData` into `data` on
 write (k8s.io/api `core/v1/types.go`, `Secret.StringData`), so a key removed from `stringData` would stay valid.
 """
 
-from __future__ import annotations
-
 import base64
+import hashlib
 import ipaddress
 import math
 import re
@@ -35,8 +39,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from .backend import CrdRead, crd_read_id
 from .k8s_objects import COMMON_LABELS, object_resource_name
 from .kgateway_api import (
+    AUTO,
+    BACKEND_API_VERSION,
+    CRD_TYPE,
+    TRAFFIC_POLICY_CRD_NAME,
     TRAFFIC_POLICY_SUPPORT,
     ApiKeyAuth,
     Cors,
@@ -49,6 +58,7 @@ from .kgateway_api import (
     jwt_gateway_extension_manifest,
     protection_problems,
     traffic_policy_manifest,
+    traffic_policy_support_from_crd,
 )
 from .tokens import component_options, token
 from .validation import (
@@ -123,7 +133,8 @@ class ApiKeysArgs(TypedDict):
     key_sources: NotRequired[list[ApiKeySource]]
     """Where the key is read from, tried in order (default: header `api-key`)."""
     secret_name: NotRequired[str]
-    """Name of the Secret of keys (default `<route>-api-keys`)."""
+    """Base name of the Secret of keys (default `<route>-api-keys`), followed by a hash of the key set (client ids
+    and rotations), so a new key set is a new Secret and the policy moves to it with no window."""
     client_id_header: NotRequired[str]
     """A header that carries the caller's client id to the function."""
     forward_key: NotRequired[bool]
@@ -240,7 +251,8 @@ class RouteProtectionArgs(TypedDict):
     ip_allow: NotRequired[list[str]]
     """Only these client CIDRs (or bare IPs) may call; others get 403 (kgateway v2.3+)."""
     timeout: NotRequired[str]
-    """The whole request's timeout, retries included (e.g. 30s; kgateway v2.2+; Envoy's default is 15s)."""
+    """The whole request's timeout, retries included (e.g. 30s): the HTTPRoute rule's timeouts.request (every
+    line; Envoy's default is 15s)."""
     retry: NotRequired[RetryArgs]
     """Retry failed requests (kgateway v2.2+)."""
     max_request_size: NotRequired[str]
@@ -587,6 +599,28 @@ def protection_policy_name(route_name: str) -> str:
     return _bounded(route_name, "-protection")
 
 
+def key_secret_name(base: str, keys: Mapping[str, Any]) -> str:
+    """The Secret of keys, named after the key set it holds (client ids and rotations, never a key).
+
+    pulumi-kubernetes replaces a Secret whose `data` changed unless the provider sets `enableSecretMutable`
+    (pulumi/pulumi-kubernetes provider/pkg/provider/diff.go `forceNewProperties`), and an object that keeps its name
+    is replaced delete-first: the policy would name a missing Secret (kgateway v2.2+:
+    the route answers 500) until the new one exists. A new key set is a new name instead: the new Secret is
+    created, the policy switched to it, and the old one deleted after the run, so some key works at every step.
+    """
+    if keys.get("keys") is not None:
+        identity = ["provided", *sorted(str(client) for client in keys["keys"])]
+    else:
+        identity = [
+            "generated",
+            *sorted(str(client) for client in keys.get("clients") or ["default"]),
+            f"rotation={keys.get('rotation') or '1'}",
+            f"previous={keys.get('previous_rotation') or ''}",
+        ]
+    digest = hashlib.sha256("|".join(identity).encode()).hexdigest()[:8]
+    return _bounded(base, f"-{digest}")
+
+
 def protection_objects(
     args: Mapping[str, Any], route_name: str
 ) -> tuple[RouteProtectionSpec, JwtProvider | None, str, str | None]:
@@ -594,7 +628,7 @@ def protection_objects(
     secret_name = _bounded(route_name, "-api-keys")
     api_keys = None
     if (keys := args.get("api_keys")) is not None:
-        secret_name = keys.get("secret_name") or secret_name
+        secret_name = key_secret_name(keys.get("secret_name") or secret_name, keys)
         sources = [next(iter(source.items())) for source in keys.get("key_sources") or [{"header": "api-key"}]]
         api_keys = ApiKeyAuth(
             secret_name=secret_name,
@@ -662,7 +696,6 @@ def protection_objects(
         cors=cors,
         rate_limit=bucket,
         ip_allow=tuple(str(c) for c in args.get("ip_allow") or ()),
-        timeout=args.get("timeout"),
         retry=retry,
         max_request_size=args.get("max_request_size"),
     )
@@ -684,11 +717,39 @@ def _encoded(entries: Mapping[str, Any]) -> dict[str, str]:
     return {client: base64.b64encode(str(value).encode()).decode() for client, value in sorted(entries.items())}
 
 
+def policy_kinds(args: Mapping[str, Any]) -> set[str]:
+    """The TrafficPolicy kinds a protection asks for (a `timeout` alone needs no policy: it is the route's)."""
+    spec, _, _, _ = protection_objects(args, "route")
+    return spec.kinds()
+
+
+def installed_traffic_policy_support(
+    resource_name: str, opts: pulumi.ResourceOptions, read_id: pulumi.Output[str]
+) -> pulumi.Output[TrafficPolicySupport]:
+    """`auto`: read the cluster's TrafficPolicy CRD (as the Backend's is read, components/backend.py) and decide
+    what it can express from its schema; unknown while the read is (a preview before the cluster exists)."""
+    crd = CrdRead(resource_name, opts, read_id)
+
+    def decide(spec: Any) -> TrafficPolicySupport:
+        if spec is None:
+            message = (
+                f"kgatewayVersion 'auto' could not read the cluster's CustomResourceDefinition "
+                f"{TRAFFIC_POLICY_CRD_NAME}, which route protection needs: install kgateway's CRDs (v2.2 or newer "
+                "for API keys, JWT, CORS and retries), or pin kgatewayVersion"
+            )
+            raise pulumi.RunError(message)
+        return traffic_policy_support_from_crd({"spec": spec}, "auto (the cluster's TrafficPolicy CRD)")
+
+    support: pulumi.Output[TrafficPolicySupport] = crd.spec.apply(decide)
+    return support
+
+
 class RouteProtection(pulumi.ComponentResource):
     """One HTTPRoute's protection: its TrafficPolicy, the Secret of API keys, the JWT GatewayExtension.
 
     The route must wait for this component (`depends_on`), so that it is never served before its policy exists.
-    Python only for now: the route's name, namespace and the kgateway line are keyword arguments.
+    Python only for now: the route's name, namespace and the kgateway line are keyword arguments; `auto` reads
+    the cluster's TrafficPolicy CRD (`crds_ready`: what installs it in the same program).
     """
 
     policy_name: pulumi.Output[str]
@@ -708,22 +769,28 @@ class RouteProtection(pulumi.ComponentResource):
         namespace: str = "kgateway-system",
         kgateway_version: str = "main",
         wait: bool = True,
+        crds_ready: pulumi.Input[str] | None = None,
     ):
         super().__init__(token("RouteProtection"), name, None, component_options("RouteProtection", None, opts))
         checker = InputChecker("RouteProtection", name)
         check_protection_args(checker, args)
         support: TrafficPolicySupport | None = TRAFFIC_POLICY_SUPPORT.get(kgateway_version)
-        if support is None:
-            checker.choice("kgatewayVersion", kgateway_version, list(TRAFFIC_POLICY_SUPPORT))
+        if support is None and kgateway_version != AUTO:
+            checker.choice("kgatewayVersion", kgateway_version, [AUTO, *TRAFFIC_POLICY_SUPPORT])
         checker.pattern("routeName", route_name, DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "echo")
         checker.pattern("namespace", namespace, DNS_LABEL_RE, DNS_LABEL_RULE, "kgateway-system")
         checker.done()
-        assert support is not None
         spec, provider, secret_name, extension_name = protection_objects(args, route_name)
-        problems = protection_problems(support, spec.kinds())
+        problems = protection_problems(support, spec.kinds()) if support is not None else []
         if problems:
             checker.fail("kgatewayVersion", kgateway_version, "; ".join(problems), "main")
             checker.done()
+        installed: pulumi.Output[TrafficPolicySupport] | None = None
+        if support is None:  # auto: the cluster's CRD decides (a kind it lacks fails the deploy, naming the line)
+            read_id = crd_read_id(self.get_provider(CRD_TYPE), crds_ready, TRAFFIC_POLICY_CRD_NAME)
+            installed = installed_traffic_policy_support(
+                f"{name}-trafficpolicy-crd", pulumi.ResourceOptions(parent=self), read_id
+            )
 
         waited: list[pulumi.Resource] = []
         none: pulumi.Output[Any] = pulumi.Output.from_input(None)
@@ -733,19 +800,63 @@ class RouteProtection(pulumi.ComponentResource):
             waited.append(secret)
             self.secret_name = secret.urn.apply(lambda _: secret_name)
         if provider is not None and extension_name is not None:
-            manifest = jwt_gateway_extension_manifest(
-                support, name=extension_name, namespace=namespace, provider=provider
-            )
-            waited.append(self._object(manifest, pulumi.ResourceOptions(parent=self)))
+            extension_opts = pulumi.ResourceOptions(parent=self)
+            if support is not None:
+                manifest = jwt_gateway_extension_manifest(
+                    support, name=extension_name, namespace=namespace, provider=provider
+                )
+                waited.append(self._object(manifest, extension_opts))
+            else:
+                assert installed is not None
+                deferred = installed.apply(
+                    lambda line: jwt_gateway_extension_manifest(
+                        line, name=extension_name, namespace=namespace, provider=provider
+                    )
+                )
+                waited.append(self._deferred("GatewayExtension", extension_name, namespace, deferred, extension_opts))
         policy_name = protection_policy_name(route_name)
-        manifest = traffic_policy_manifest(
-            support, name=policy_name, namespace=namespace, route_name=route_name, protection=spec, wait=wait
-        )
-        policy = self._object(manifest, pulumi.ResourceOptions(parent=self, depends_on=waited))
+        policy_opts = pulumi.ResourceOptions(parent=self, depends_on=waited)
+        policy: pulumi.Resource
+        if support is not None:
+            manifest = traffic_policy_manifest(
+                support, name=policy_name, namespace=namespace, route_name=route_name, protection=spec, wait=wait
+            )
+            policy = self._object(manifest, policy_opts)
+        else:
+            assert installed is not None
+            deferred = installed.apply(
+                lambda line: traffic_policy_manifest(
+                    line, name=policy_name, namespace=namespace, route_name=route_name, protection=spec, wait=wait
+                )
+            )
+            policy = self._deferred("TrafficPolicy", policy_name, namespace, deferred, policy_opts)
         self.policy = policy  # Python only: what a route waits for
         self.policy_name = policy.urn.apply(lambda _: policy_name)
         self.register_outputs(
             {"policy_name": self.policy_name, "api_keys": self.api_keys, "secret_name": self.secret_name}
+        )
+
+    def _deferred(
+        self,
+        kind: str,
+        object_name: str,
+        namespace: str,
+        manifest: pulumi.Output[dict[str, Any]],
+        opts: pulumi.ResourceOptions,
+    ) -> k8s.apiextensions.CustomResource:
+        """A fixed-name object whose spec is known once the cluster's CRD is read (`auto`)."""
+        return k8s.apiextensions.CustomResource(
+            object_resource_name(namespace, object_name),
+            api_version=BACKEND_API_VERSION,
+            kind=kind,
+            metadata={
+                "name": object_name,
+                "namespace": namespace,
+                "annotations": manifest.apply(lambda m: m["metadata"].get("annotations") or {}),
+                "labels": COMMON_LABELS,
+            },
+            spec=manifest.apply(lambda m: m["spec"]),
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(delete_before_replace=True)),
         )
 
     def _object(self, manifest: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:

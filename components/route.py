@@ -9,15 +9,20 @@ import pulumi
 from .backend import KgatewayRelease
 from .inputs import checked_inputs
 from .k8s_objects import awaited_resources, custom_resource
-from .kgateway_api import TRAFFIC_POLICY_SUPPORT, http_route_manifest, protection_problems, reference_grant_manifest
-from .protection import RouteProtection, RouteProtectionArgs, check_protection_args
+from .kgateway_api import (
+    AUTO,
+    TRAFFIC_POLICY_SUPPORT,
+    http_route_manifest,
+    protection_problems,
+    reference_grant_manifest,
+)
+from .protection import RouteProtection, RouteProtectionArgs, check_protection_args, policy_kinds
 from .tokens import component_options, token
 from .validation import (
     DNS_LABEL_RE,
     DNS_LABEL_RULE,
     DNS_SUBDOMAIN_RE,
     DNS_SUBDOMAIN_RULE,
-    DURATION,
     HEADER_NAME_RE,
     HOSTNAME_RE,
     HTTP_METHODS,
@@ -75,15 +80,18 @@ class LambdaRouteArgs(TypedDict):
     """The Gateway's listener (sectionName) to attach to (default: every listener that allows the route)."""
     wait_for_acceptance: NotRequired[bool]
     """Wait until kgateway accepted the route and resolved its Backend (default true)."""
-    request_timeout: NotRequired[str]
-    """The rule's `timeouts.request`, a duration such as 71s (default: none, so Envoy's 15 s)."""
+    protection: NotRequired[RouteProtectionArgs]
+    """Who may call the route (API keys, JWT, CORS, rate limit, IP allow list, timeout, retry): one TrafficPolicy,
+    created before the route; its `timeout` is the route rule's timeouts.request."""
+    kgateway_version: NotRequired[KgatewayRelease]
+    """What the protection may use: auto reads the cluster's TrafficPolicy CRD (the default), or a release line."""
+    crds_ready: NotRequired[pulumi.Input[str]]
+    """auto: an output of what installs kgateway's CRDs in the same program (e.g. its Helm release's id)."""
     max_request_size: NotRequired[str]
     (
-        "The largest request body, a quantity such as 6Mi, in the route's TrafficPolicy (`buffer.maxRequestSize`, "
-        "kgateway v2.2+; without it a Lambda route's cap is Envoy's 1Mi buffer limit)."
+        "The largest request body, a quantity such as 6Mi: `buffer.maxRequestSize` in the route's one TrafficPolicy "
+        "(kgateway v2.2+; without it a Lambda route's cap is Envoy's 1Mi buffer limit)."
     )
-    kgateway_version: NotRequired[KgatewayRelease]
-    """The kgateway line the route's TrafficPolicy is emitted for (needed with maxRequestSize; not auto)."""
 
 
 def check_match_args(checker: InputChecker, args: Mapping[str, Any], prefix: str = "") -> None:
@@ -147,21 +155,12 @@ def check_route_args(checker: InputChecker, args: Mapping[str, Any], prefix: str
         checker.pattern(f"{prefix}{schema_name}", args.get(key), DNS_LABEL_RE, DNS_LABEL_RULE, "kgateway-system")
     checker.pattern(f"{prefix}gatewayName", args.get("gateway_name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "http")
     checker.pattern(f"{prefix}listenerName", args.get("listener_name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "http")
-    checker.rule(f"{prefix}requestTimeout", args.get("request_timeout"), DURATION, "71s")
-    size = args.get("max_request_size")
-    if size is not None:
-        # RouteProtection's own checks, here so a bad value is refused before the route registers anything.
+    if (protection := args.get("protection")) is not None:
+        check_protection_args(checker, protection, f"{prefix}protection.")
+    if (size := args.get("max_request_size")) is not None:
         check_protection_args(checker, {"max_request_size": size}, prefix)
-        version = plain(args.get("kgateway_version"))
-        support = TRAFFIC_POLICY_SUPPORT.get(str(version))
-        if support is None:
-            checker.fail(
-                f"{prefix}kgatewayVersion",
-                version,
-                f"must name the kgateway line for maxRequestSize: one of {', '.join(TRAFFIC_POLICY_SUPPORT)}",
-                "v2.2",
-            )
-        elif problems := protection_problems(support, {"requestBody"}):
+        support = TRAFFIC_POLICY_SUPPORT.get(str(plain(args.get("kgateway_version"))))
+        if support is not None and (problems := protection_problems(support, {"requestBody"})):
             checker.fail(f"{prefix}maxRequestSize", size, "; ".join(problems), "unset")
 
 
@@ -170,6 +169,8 @@ class LambdaRoute(pulumi.ComponentResource):
 
     route_name: pulumi.Output[str]
     """The HTTPRoute's name."""
+    api_keys: pulumi.Output[dict[str, str] | None]
+    """The route's current generated or provided API keys by client id (a secret; none without apiKeys)."""
 
     def __init__(self, name: str, args: LambdaRouteArgs, opts: pulumi.ResourceOptions | None = None):
         args = checked_inputs("LambdaRoute", name, LambdaRouteArgs, args, check_route_args)
@@ -187,6 +188,26 @@ class LambdaRoute(pulumi.ComponentResource):
                 backend_name=args["backend_name"],
             )
             depends_on.append(custom_resource(f"{name}-reference-grant", grant, pulumi.ResourceOptions(parent=self)))
+        protection: RouteProtectionArgs | None = args.get("protection")
+        if (size := args.get("max_request_size")) is not None:  # the body limit is a field of the one policy
+            protection = {**(protection or {}), "max_request_size": size}
+        wait = args.get("wait_for_acceptance", True) is not False
+        if protection is not None and policy_kinds(protection):
+            # One TrafficPolicy per HTTPRoute, created (with its Secret and GatewayExtension) before the route.
+            guard = RouteProtection(
+                f"{name}-protection",
+                protection,
+                opts=pulumi.ResourceOptions(parent=self),
+                route_name=route_name,
+                namespace=namespace,
+                kgateway_version=plain(args.get("kgateway_version")) or AUTO,
+                wait=wait,
+                crds_ready=args.get("crds_ready"),
+            )
+            depends_on.append(guard.policy)
+            self.api_keys = guard.api_keys
+        else:
+            self.api_keys = pulumi.Output.from_input(None)
         manifest = http_route_manifest(
             name=route_name,
             namespace=namespace,
@@ -200,25 +221,11 @@ class LambdaRoute(pulumi.ComponentResource):
             methods=tuple(plain(m) for m in args.get("methods") or ()),
             headers=tuple(sorted((args.get("headers") or {}).items())),
             hostnames=tuple(args.get("hostnames") or ()),
-            wait=args.get("wait_for_acceptance", True) is not False,
-            request_timeout=args.get("request_timeout"),
+            wait=wait,
+            request_timeout=(protection or {}).get("timeout"),
         )
-        if (size := args.get("max_request_size")) is not None:
-            # The route's one TrafficPolicy (components/protection.py), before the route: never served without it.
-            protection: RouteProtectionArgs = {"max_request_size": size}
-            depends_on.append(
-                RouteProtection(
-                    f"{route_name}-protection",
-                    protection,
-                    pulumi.ResourceOptions(parent=self),
-                    route_name=route_name,
-                    namespace=namespace,
-                    kgateway_version=str(plain(args.get("kgateway_version"))),
-                    wait=args.get("wait_for_acceptance", True) is not False,
-                )
-            )
         route = custom_resource(
             f"{name}-httproute", manifest, pulumi.ResourceOptions(parent=self, depends_on=depends_on)
         )
         self.route_name = route.urn.apply(lambda _: route_name)
-        self.register_outputs({"route_name": self.route_name})
+        self.register_outputs({"route_name": self.route_name, "api_keys": self.api_keys})

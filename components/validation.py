@@ -142,6 +142,15 @@ OIDC_PROVIDER = Rule(
     "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE",
 )
 ROLE_ARN = Rule(ROLE_ARN_RE, "must be an IAM role ARN", "arn:aws:iam::123456789012:role/kgateway-proxy")
+# An AWS tag key a user may set: 1 to 128 Unicode letters, digits, white space and `_ . : / = + - @`, not starting
+# with `aws:` in any case (AWS General Reference, "Tagging your AWS resources": tag naming limits and requirements).
+TAG_KEY_RE = re.compile(r"^(?![aA][wW][sS]:)[\w\s.:/=+\-@]{1,128}$")
+TAG_KEY = Rule(
+    TAG_KEY_RE,
+    "must be an AWS tag key: 1 to 128 letters, digits, spaces and _ . : / = + - @, not starting with 'aws:' "
+    "(reserved for AWS)",
+    "kgateway-lambda/route",
+)
 DNS_LABEL = Rule(DNS_LABEL_RE, DNS_LABEL_RULE, "kgateway-system")
 DNS_SUBDOMAIN = Rule(DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "echo")
 

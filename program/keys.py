@@ -168,6 +168,18 @@ KEYS: tuple[Key, ...] = (
         route_field="headers"),
     Key("routeHostnames", "Hostnames the route matches", "a list of hostnames (at most 16; `*.` prefix allowed)",
         type="list", route_field="hostnames"),
+    Key("protection", "Who may call the routes: apiKeys, jwt, cors, rateLimit, ipAllow, timeout, retry (one "
+        "TrafficPolicy per route)",
+        "a mapping in the package schema's words (README \"Protected routes\", docs/protection.md): `apiKeys` "
+        "(generated: `clients`, "
+        "`rotation`, `previousRotation`; or `provided`: client ids of `providedApiKeys`; `keySources`), `jwt`, "
+        "`cors`, `rateLimit` (`requestsPerSecond` or `requestsPerMinute`, `burst`), `ipAllow` (v2.3+), `timeout` "
+        "(the route rule's), `retry` (only `idempotent: true` retries after the function ran); API keys, JWT, CORS "
+        "and retry need v2.2+; a routes entry's own replaces it, `{}` turns it off",
+        type="mapping", route_field="protection"),
+    Key("providedApiKeys", "API keys given by you: client id -> key (secret), named by protection.apiKeys.provided",
+        "a mapping of client ids to keys of 16–4096 visible ASCII characters, each set with `pulumi config set "
+        "--secret --path 'providedApiKeys.<client id>' <key>`", type="mapping", secret=True),
     Key("gatewayName", "Gateway the HTTPRoute attaches to", "the Gateway the route attaches to", default="http"),
     Key("gatewayNamespace", "Namespace of that Gateway", "a DNS label", default="kgateway-system"),
     Key("gatewayListener", "A listener name (sectionName) of that Gateway", "a listener name of that Gateway"),
@@ -186,6 +198,14 @@ KEYS: tuple[Key, ...] = (
         "`true`: one execution role (`ExecutionRole`) for every function the stack creates instead of one each (2 "
         "IAM writes in all instead of 2 per function); only for functions that need no permissions of their own",
         default="false", type="boolean"),
+    Key("discover", "Route every Lambda function of the account and region that carries a tag (a mapping: tag, "
+        "namespace, invocationMode)",
+        "a mapping: `tag` (required: the tag key to look for, AWS's tag-key rule, not `aws:`), `namespace` (of the "
+        "found functions' HTTPRoutes; default `namespace`), `invocationMode` (`Sync`, `Async`; default `Sync`); each "
+        "function carrying the tag gets a Backend and a PathPrefix HTTPRoute on the tag's value (an absolute path) "
+        "or, when the value is empty, `/<function name>`; nothing of the function is created, changed or deleted; "
+        "with it, `functions: []` routes only the found functions",
+        type="mapping"),
     Key("functions", "Several functions: a list of entries (fields: the function_field of each key)",
         "a list of function entries; each field stands for the key of that name for one function", type="list"),
     Key("routes", "Several routes: a list of entries (fields: the route_field of each key)",

@@ -15,6 +15,7 @@ from typing import Any
 
 from components.kgateway_api import (
     KGATEWAY_VERSIONS,
+    PROTECTION_FIELDS,
     TRAFFIC_POLICY_SUPPORT,
     AssumeRoleAuth,
     LambdaTarget,
@@ -23,11 +24,12 @@ from components.kgateway_api import (
     gateway_manifest,
     gateway_parameters_manifest,
     http_route_manifest,
+    jwt_gateway_extension_manifest,
     reference_grant_manifest,
     traffic_policy_manifest,
 )
 from components.lambda_gateway_route import lambda_route_limits
-from components.protection import protection_objects, protection_policy_name
+from components.protection import policy_kinds, protection_objects
 from program.config import PROJECT, Origin, Problem, RouteSettings, StackSettings, TargetSettings
 from program.crd_validation import object_violations
 
@@ -153,6 +155,42 @@ def _route_source(route: RouteSettings, target: TargetSettings) -> ObjectSource:
     )
 
 
+# Where each TrafficPolicy field comes from in a `protection` mapping: its top-level spec field -> the kind.
+_POLICY_FIELD_KEYS = {field.split(".")[0]: kind for kind, field in PROTECTION_FIELDS.items()}
+
+
+def _protection_objects(
+    route: RouteSettings, protection: Mapping[str, Any], namespace: str, line: str, wait: bool
+) -> list[tuple[ObjectSource, dict[str, Any]]]:
+    """The route's TrafficPolicy and JWT GatewayExtension as the component emits them (auto: main's shape, checked
+    against v2.4's and main's CRDs); each refusal reported on the protection key the field comes from.
+    `protection`: the route's, with the body limit the composite adds (components/lambda_gateway_route.py)."""
+    if not protection or not policy_kinds(protection):
+        return []
+    key, written = route.origins.get("protection", _flat("protection", None))
+    raw: Mapping[str, Any] = written if isinstance(written, Mapping) else {}
+
+    def origin(field: str) -> Origin:
+        return (f"{key}.{field}", raw.get(field))
+
+    spec, provider, _, extension_name = protection_objects(protection, route.name)
+    support = TRAFFIC_POLICY_SUPPORT.get(line, TRAFFIC_POLICY_SUPPORT["main"])
+    policy = traffic_policy_manifest(
+        support,
+        name=f"{route.name}-protection"[:253].rstrip("-."),
+        namespace=namespace,
+        route_name=route.name,
+        protection=spec,
+        wait=wait,
+    )
+    by_segment = {field: origin(config) for field, config in _POLICY_FIELD_KEYS.items()}
+    found = [(ObjectSource(fallback=(key, "(set)"), by_segment=by_segment), policy)]
+    if provider is not None and extension_name is not None:
+        extension = jwt_gateway_extension_manifest(support, name=extension_name, namespace=namespace, provider=provider)
+        found.append((ObjectSource(fallback=origin("jwt")), extension))
+    return found
+
+
 def _derived(name: Origin, function: Origin) -> bool:
     """The route's name is made by the program (from the function, or the entry), not written by the user."""
     return name == function or not name[0].endswith((".name", ":routeName"))
@@ -192,22 +230,16 @@ def objects(settings: StackSettings) -> list[tuple[ObjectSource, dict[str, Any]]
                         headers=route.headers,
                         hostnames=route.hostnames,
                         wait=target.backend.wait_for_acceptance,
-                        request_timeout=limits.get("request_timeout"),
+                        # The rule's one timeouts.request: the protection's, else the Sync function's own.
+                        request_timeout=(route.protection or {}).get("timeout") or limits.get("timeout"),
                     ),
                 )
             )
-            if "max_request_size" in limits:
-                # The route's one TrafficPolicy, as RouteProtection emits it (components/protection.py).
-                spec, _, _, _ = protection_objects({"max_request_size": limits["max_request_size"]}, route.name)
-                policy = traffic_policy_manifest(
-                    TRAFFIC_POLICY_SUPPORT[limits["kgateway_version"]],
-                    name=protection_policy_name(route.name),
-                    namespace=namespace,
-                    route_name=route.name,
-                    protection=spec,
-                    wait=target.backend.wait_for_acceptance,
-                )
-                found.append((ObjectSource(fallback=route_source.by_segment["metadata.name"]), policy))
+            line = target.backend.kgateway.name if target.backend.kgateway is not None else "auto"
+            protection = dict(route.protection or {})
+            if "max_request_size" in limits:  # the body limit is a field of the route's one TrafficPolicy
+                protection["max_request_size"] = limits["max_request_size"]
+            found += _protection_objects(route, protection, namespace, line, target.backend.wait_for_acceptance)
             if namespace != target.backend.namespace:
                 grant = reference_grant_manifest(
                     name=f"{route.name}-from-{namespace}"[:253],

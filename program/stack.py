@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import pulumi
@@ -27,6 +27,7 @@ from components import (
 from components.k8s_objects import COMMON_LABELS
 from components.kgateway_api import gateway_manifest
 from components.packaging import LambdaPackage, PackagingError, build_package
+from components.protection import protection_objects
 from components.validation import dns_label_for
 from program.config import (
     PROJECT,
@@ -38,6 +39,7 @@ from program.config import (
     StackSettings,
     TargetSettings,
 )
+from program.discovery import with_found_functions
 from program.gateway import (
     EXISTING_GATEWAY,
     ExistingGateway,
@@ -122,11 +124,25 @@ def expected_answer(target: TargetSettings, payload_mode: str | None) -> str:
     return EXPECT_GUIDE if payload_mode == "None" else EXPECT_ENVOY
 
 
-def verify_checks(
-    settings: StackSettings, base_url: str, payload_modes: Sequence[str | None]
-) -> list[dict[str, str | None]]:
+def verify_protection(protection: Mapping[str, Any], method: str) -> dict[str, Any]:
+    """What `verify` must see of a route's protection (plain: where the key goes, never the key itself)."""
+    spec, _, _, _ = protection_objects(protection, "route")
+    described: dict[str, Any] = {"jwt": spec.jwt_extension is not None}
+    if spec.api_keys is not None:
+        described["keySource"] = list(spec.api_keys.key_sources[0])
+    if spec.cors is not None:
+        origin = spec.cors.allow_origins[0]
+        origin = "https://verify.example.com" if origin == "*" else origin.replace("*.", "verify.", 1)
+        allowed = [m for m in spec.cors.allow_methods if m != "*"]
+        described["cors"] = {"origin": origin, "method": method if not allowed or method in allowed else allowed[0]}
+    if spec.rate_limit is not None:
+        described["burst"] = spec.rate_limit.max_tokens
+    return described
+
+
+def verify_checks(settings: StackSettings, base_url: str, payload_modes: Sequence[str | None]) -> list[dict[str, Any]]:
     """One check per route with a concrete path (a regular expression has no URL to send to)."""
-    checks: list[dict[str, str | None]] = []
+    checks: list[dict[str, Any]] = []
     for target, payload_mode in zip(settings.targets, payload_modes, strict=True):
         for route in target.routes:
             if route.match == "RegularExpression":
@@ -135,16 +151,17 @@ def verify_checks(
             if host is None and route.hostnames:
                 host = "verify." + route.hostnames[0][2:]
             method = "POST" if not route.methods or "POST" in route.methods else route.methods[0]
-            checks.append(
-                {
-                    "route": route.name,
-                    "url": route_url(base_url, route),
-                    "expect": expected_answer(target, payload_mode),
-                    "host": host,
-                    "method": method,
-                    "function": target.function.name,
-                }
-            )
+            check: dict[str, Any] = {
+                "route": route.name,
+                "url": route_url(base_url, route),
+                "expect": expected_answer(target, payload_mode),
+                "host": host,
+                "method": method,
+                "function": target.function.name,
+            }
+            if route.protection:
+                check["protection"] = verify_protection(route.protection, method)
+            checks.append(check)
     return checks
 
 
@@ -262,6 +279,8 @@ def composite_args(
                     headers=dict(route.headers) or None,
                     hostnames=list(route.hostnames) or None,
                     namespace=route.namespace,
+                    # Per route: the stack-wide `protection` is already each route's unless its entry has its own.
+                    protection=dict(route.protection) if route.protection else None,
                 ),
             )
             for route in target.routes
@@ -329,6 +348,8 @@ def shared_credentials(settings: StackSettings) -> GatewayCredentials:
 
 
 def deploy(settings: StackSettings) -> None:
+    # The functions found by tag join the configured ones before anything is checked or registered.
+    settings = with_found_functions(settings)
     # Every object the API server would refuse is refused here, before any resource exists.
     problems = preflight_problems(settings)
     if problems:
@@ -350,7 +371,7 @@ def deploy(settings: StackSettings) -> None:
     created = managed_gateway(settings, waits_for=parameters) if settings.create_gateway else None
     composites = [
         LambdaGatewayRoute(
-            dns_label_for(target.function.name),
+            target.resource_name or dns_label_for(target.function.name),
             composite_args(target, settings, shared, execution_role),
             route_depends_on=[created] if created else [],
         )
@@ -377,6 +398,12 @@ def deploy(settings: StackSettings) -> None:
     if mode == "assume-role":
         pulumi.export("invoke_role_arn", credentials.invoke_role_arn)
     pulumi.export("region", aws.get_region_output().region)
+    if any(route.protection and "api_keys" in route.protection for t in settings.targets for route in t.routes):
+        # HTTPRoute name -> client id -> key: a secret output (`pulumi stack output --show-secrets api_keys`).
+        keys = pulumi.Output.all(*(c.api_keys for c in composites)).apply(
+            lambda per_composite: {route: k for keys_of in per_composite for route, k in keys_of.items()}
+        )
+        pulumi.export("api_keys", pulumi.Output.secret(keys))
     payload_modes = pulumi.Output.all(*(c.payload_transform_mode for c in composites))
     pulumi.export(
         "verify",

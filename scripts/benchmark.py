@@ -6,12 +6,14 @@
 - the deploy's critical path (from the program's real dependency graph) and its estimated time, from the table of
   create latencies in tools/graph.py, which it prints;
 - resources and IAM writes per function, with a role per function and with `sharedExecutionRole`;
+- the plan of 200 functions found by tag (`discover`), beside the same functions listed by ARN;
 - packaging the example functions (components/packaging.py `build_package`, as the program builds them before any
   resource): a cold build into an empty build folder (dependencies installed: pip/npm's own download caches are
   left as they are), a cached build (the same folder again: what every later `up` pays), the artifact's zipped and
   unzipped size, and whether two cold builds give the same bytes.
 
-Run `.venv/bin/python scripts/benchmark.py [--repeat 3] [--sizes 1,10,50,200,500] [--json FILE] [--packages-only]`.
+Run `.venv/bin/python scripts/benchmark.py [--repeat 3] [--sizes 1,10,50,200,500] [--discovered 200] [--json FILE]
+[--packages-only]`.
 """
 
 from __future__ import annotations
@@ -103,6 +105,37 @@ def plan_series(sizes: list[int], repeat: int, directory: Path) -> dict[str, Any
         "per_function_spread": spread,
         "one_function_above_floor_s": plans[smallest]["min_s"] - floor["min_s"] if smallest == 1 else None,
     }
+
+
+def discovery_figures(count: int, repeat: int, directory: Path) -> dict[str, Any]:
+    """The offline plan of a stack that routes `count` functions found by tag (`discover`, `functions: []`), the
+    tagging API's answer given as `aws resourcegroupstaggingapi get-resources` prints it (`--tagged FILE`); beside
+    it, the same functions written out as `functionArn` entries: what discovery itself costs."""
+    arns = [f"arn:aws:lambda:us-east-1:123456789012:function:team-fn{i:03d}" for i in range(count)]
+    listing = {
+        "ResourceTagMappingList": [
+            {"ResourceARN": arn, "Tags": [{"Key": "kgateway-lambda/route", "Value": ""}]} for arn in arns
+        ]
+    }
+    tagged = directory / "tagged.json"
+    tagged.write_text(json.dumps(listing))
+    found = f"discovered{count}"
+    config: dict[str, Any] = {
+        "aws:region": "us-east-1",
+        "kgateway-lambda:functions": [],
+        "kgateway-lambda:discover": {"tag": "kgateway-lambda/route"},
+        **SCALING_MODE,
+    }
+    (directory / f"Pulumi.{found}.yaml").write_text(yaml.safe_dump({"config": config}))
+    listed = f"listed{count}"
+    config = {**config, "kgateway-lambda:functions": [{"arn": arn} for arn in arns]}
+    del config["kgateway-lambda:discover"]
+    (directory / f"Pulumi.{listed}.yaml").write_text(yaml.safe_dump({"config": config}))
+    base = [sys.executable, "-m", "tools", "plan", "--stacks-dir", str(directory), "--json"]
+    discovered = repeated([*base, "--stack", found, "--tagged", str(tagged)], repeat)
+    listed_by_arn = repeated([*base, "--stack", listed], repeat)
+    print(f"  planned {count} discovered functions: {discovered['min_s']:.2f} s", file=sys.stderr)
+    return {"functions": count, "discovered": discovered, "listed_by_arn": listed_by_arn}
 
 
 def program_run(directory: Path, name: str) -> ProgramRun:
@@ -211,6 +244,11 @@ def print_report(result: dict[str, Any]) -> None:
     for type_, seconds in sorted(result["create_seconds"].items()):
         print(f"  {type_}: {seconds}")
     print(f"  anything else, and reads: {DEFAULT_SECONDS}")
+    found: dict[str, Any] = result["discovery"]
+    print(f"\nplan of {found['functions']} functions found by tag (`discover`, `--tagged`): ", end="")
+    print(f"min {found['discovered']['min_s']:.2f} s, median {found['discovered']['median_s']:.2f} s, ", end="")
+    print(f"peak {found['discovered']['peak_mb']:.0f} MB; the same functions as `functionArn` entries: ", end="")
+    print(f"min {found['listed_by_arn']['min_s']:.2f} s, median {found['listed_by_arn']['median_s']:.2f} s")
     for label, figures in result["graph"].items():
         print(f"\n{label}:")
         for key, value in figures.items():
@@ -222,6 +260,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (min and median reported)")
     parser.add_argument("--sizes", default="1,10,50,200,500", help="numbers of functions to plan")
+    parser.add_argument("--discovered", type=int, default=200, help="functions found by tag to plan")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--packages-only", action="store_true", help="only the packaging of the example functions")
     options = parser.parse_args()
@@ -236,6 +275,7 @@ def main() -> None:
             result["plan"] = plan_series(sizes, options.repeat, directory)
             result["create_seconds"] = CREATE_SECONDS
             result["graph"] = graph_figures(directory, 200)
+            result["discovery"] = discovery_figures(options.discovered, options.repeat, directory)
     result["packages"] = package_figures(options.repeat)
     print_report(result)
     if options.json is not None:

@@ -20,9 +20,10 @@ from tests.support.state import Key
 from tools.engine import ProgramRun, reveal
 
 PROVIDER = oidc_provider("ABC")
-# What the harness's cluster holds before any stack: kgateway's Backend CRD and the guide's Gateway.
+# What the harness's cluster holds before any stack: kgateway's Backend and TrafficPolicy CRDs and the guide's Gateway.
 INSTALLED_BY_THE_GUIDE = {
     ("apiextensions.k8s.io/v1:CustomResourceDefinition", "", "backends.gateway.kgateway.dev"),
+    ("apiextensions.k8s.io/v1:CustomResourceDefinition", "", "trafficpolicies.gateway.kgateway.dev"),
     ("gateway.networking.k8s.io/v1:Gateway", "kgateway-system", "http"),
 }
 CREDENTIAL_TYPES = ("aws:iam/user:User", "aws:iam/accessKey:AccessKey", "kubernetes:core/v1:Secret")

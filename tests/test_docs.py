@@ -19,6 +19,8 @@ import jsonschema
 import pytest
 import yaml
 
+from program.config import PROJECT, MappingConfigSource, config_text, load_settings
+
 ROOT = Path(__file__).resolve().parent.parent
 README_MAX_LINES = 320
 
@@ -390,3 +392,32 @@ def test_the_python_examples_requirements_install_the_library_as_kgateway_lambda
     pinned = dict(line.split("==") for line in (folder / "requirements.txt").read_text().splitlines() if "==" in line)
     for name, version in pinned.items():  # the same versions as the project's own program
         assert f"{name}=={version}" in (ROOT / "requirements.txt").read_text().splitlines()
+
+
+def config_examples(root: Path = ROOT) -> list[tuple[str, dict[str, object]]]:
+    """Each YAML block of the README and docs/ that sets this project's config keys: (where, the keys)."""
+    found = []
+    for path in [root / "README.md", *sorted(root.glob("docs/*.md"))]:
+        text = path.read_text()
+        for match in re.finditer(r"```yaml\n(.*?)```", text, re.S):
+            document = yaml.safe_load(match.group(1))
+            if isinstance(document, dict) and isinstance(document.get("config"), dict):
+                document = document["config"]
+            keys = {k: v for k, v in (document or {}).items() if str(k).startswith(f"{PROJECT}:")}
+            if keys:
+                line = text.count("\n", 0, match.start()) + 2
+                found.append((f"{path.relative_to(root)}:{line}", keys))
+    return found
+
+
+def test_the_docs_have_config_examples() -> None:
+    assert len(config_examples()) >= 3
+
+
+@pytest.mark.parametrize(("where", "keys"), config_examples(), ids=[where for where, _ in config_examples()])
+def test_every_config_example_in_the_docs_is_a_valid_stack_config(where: str, keys: dict[str, object]) -> None:
+    """A user copies these: each must pass the same checks `pulumi up` runs (on a line with every feature)."""
+    values = {key: config_text(value) for key, value in keys.items()}
+    values.setdefault("aws:region", "us-east-1")
+    values.setdefault(f"{PROJECT}:kgatewayVersion", "main")
+    load_settings(MappingConfigSource(values))

@@ -206,11 +206,9 @@ def test_async_functions_and_existing_functions_get_no_route_timeout() -> None:
     [
         ({"max_request_size": "6Mi", "kgateway_version": "v2.0"}, "it is first in kgateway v2.2"),
         ({"max_request_size": "6Mi", "kgateway_version": "v2.1"}, "it is first in kgateway v2.2"),
-        ({"max_request_size": "6Mi"}, "must name the kgateway line for maxRequestSize"),
         ({"max_request_size": "6 MB", "kgateway_version": "v2.2"}, "must be a quantity such as 6Mi"),
         ({"max_request_size": "4Gi", "kgateway_version": "v2.2"}, "must be greater than 0 and less than 4Gi"),
-        ({"max_request_size": "6Mi", "kgateway_version": "auto"}, "must name the kgateway line for maxRequestSize"),
-        ({"request_timeout": "1.5s"}, "requestTimeout = '1.5s': must be a duration like 30s"),
+        ({"protection": {"timeout": "1.5s"}}, "protection.timeout = '1.5s': must be a duration like 30s"),
     ],
 )
 def test_the_route_component_refuses_limits_the_line_cannot_express(args: dict[str, Any], expected: str) -> None:

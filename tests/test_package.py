@@ -90,6 +90,7 @@ def test_required_inputs_and_closed_choices(schema: dict[str, Any]) -> None:
         "PayloadTransformMode": ["None", "Envoy"],
         "PathMatch": ["PathPrefix", "Exact", "RegularExpression"],
         "CredentialsMode": ["generated", "provided", "irsa", "assume-role"],
+        "JwksBackendKind": ["Service", "Backend"],
     }
     route = schema["types"][f"{TOKEN}RouteOptions"]
     assert route["required"] == ["path"] and route["properties"]["match"]["$ref"] == f"#/types/{TOKEN}PathMatch"

@@ -19,7 +19,7 @@ from components.kgateway_api import (
     traffic_policy_manifest,
     traffic_policy_support_from_crd,
 )
-from components.protection import check_protection_args, protection_objects
+from components.protection import check_protection_args, key_secret_name, protection_objects
 from components.validation import ComponentInputError, InputChecker
 from program.crd_validation import BASIS, CRDS, load_yaml, object_errors
 from tests.support.fake_aws import FakeAwsMocks
@@ -59,7 +59,6 @@ KIND_EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "rateLimit": {"rate_limit": {"requests_per_minute": 120, "burst": 20}},
     "ipAllow": {"ip_allow": ["203.0.113.0/24", "2001:db8::/32", "198.51.100.7"]},
-    "timeout": {"timeout": "30s"},
     "retry": {"retry": {"idempotent": True, "attempts": 2, "per_try_timeout": "5s"}},
 }
 
@@ -100,6 +99,8 @@ def test_everything_at_once_passes_the_newest_lines() -> None:
     for line in ("v2.3", "v2.4", "main"):
         for manifest in manifests(combined, line):
             assert object_errors(manifest, line) == []
+            # The timeout is the route rule's (it overrides a TrafficPolicy's): never a policy field.
+            assert "timeouts" not in manifest["spec"]
 
 
 def test_v2_1_is_validated_against_both_neighbours_and_refuses_what_it_cannot_verify() -> None:
@@ -172,7 +173,7 @@ def test_rates_become_a_token_bucket_in_the_crds_words() -> None:
 def test_api_keys_ip_allow_and_retry_shapes() -> None:
     spec = manifests({**KIND_EXAMPLES["apiKeys"], **KIND_EXAMPLES["ipAllow"], "retry": {}}, "main")[0]["spec"]
     assert spec["apiKeyAuth"] == {
-        "secretRef": {"name": "echo-api-keys"},
+        "secretRef": {"name": key_secret_name("echo-api-keys", KIND_EXAMPLES["apiKeys"]["api_keys"])},
         # One source per entry: Envoy reads only the first of header/query/cookie in one entry.
         "keySources": [{"header": "x-api-key"}, {"query": "api_key"}],
         "forwardCredential": False,
@@ -233,6 +234,25 @@ class RandomMocks(FakeAwsMocks):
         return super().new_resource(args)
 
 
+def secret_resource_name(base: str, keys: dict[str, Any]) -> str:
+    return f"team-a/{key_secret_name(base, keys)}"
+
+
+def test_a_new_key_set_is_a_new_secret_so_the_policy_moves_without_a_gap() -> None:
+    """pulumi-kubernetes replaces a Secret whose data changed, delete-first under one name: the name follows the
+    key set (clients and rotations, never a key), so a rotation creates a new Secret before the old one goes."""
+    one = key_secret_name("echo-api-keys", {"rotation": "1"})
+    assert one == key_secret_name("echo-api-keys", {})
+    assert key_secret_name("echo-api-keys", {"rotation": "2", "previous_rotation": "1"}) != one
+    assert key_secret_name("echo-api-keys", {"rotation": "2"}) not in (one,)
+    assert key_secret_name("echo-api-keys", {"clients": ["a", "b"]}) == key_secret_name(
+        "echo-api-keys", {"clients": ["b", "a"]}
+    )
+    provided = key_secret_name("echo-api-keys", {"keys": {"mobile": "s3cret-s3cret-s3cret"}})
+    assert "s3cret" not in provided and provided == key_secret_name("echo-api-keys", {"keys": {"mobile": "other"}})
+    assert len(key_secret_name("x" * 253, {})) <= 253
+
+
 def run_protected(tmp_path: Path, protection: str, *, version: str = "main") -> ProgramRun:
     """A reusing stack's program: a protected LambdaRoute, the route waiting for its protection."""
     program = tmp_path / "protected.py"
@@ -256,7 +276,9 @@ def test_generated_keys_are_random_secret_and_in_the_format_kgateway_reads(tmp_p
     assert sorted(k.name for k in keys) == ["echo-api-key-mobile-1", "echo-api-key-partner-1"]
     assert {k.inputs["length"] for k in keys} == {32}
     secret = run.one(SECRET)
-    assert secret.inputs["metadata"]["name"] == "echo-api-keys" and secret.inputs["metadata"]["namespace"] == "team-a"
+    secret_name = key_secret_name("echo-api-keys", {"clients": ["mobile", "partner"]})
+    assert secret_name.startswith("echo-api-keys-") and secret.inputs["metadata"]["namespace"] == "team-a"
+    assert secret.inputs["metadata"]["name"] == secret_name
     assert "stringData" not in secret.inputs  # data: a removed key really leaves the Secret
     assert is_secret_value(secret.inputs["data"])
     data = {client: base64.b64decode(value).decode() for client, value in reveal(secret.inputs["data"]).items()}
@@ -269,7 +291,7 @@ def test_generated_keys_are_random_secret_and_in_the_format_kgateway_reads(tmp_p
     shown = json.dumps(redact([r.inputs for r in run.resources])) + "\n".join(run.logs)
     assert not any(key in shown for key in data.values())
     policy = reveal(run.one(POLICY).inputs)
-    assert policy["spec"]["apiKeyAuth"]["secretRef"] == {"name": "echo-api-keys"}
+    assert policy["spec"]["apiKeyAuth"]["secretRef"] == {"name": secret_name}
     assert object_errors({k: policy[k] for k in ("apiVersion", "kind", "metadata", "spec")}, "main") == []
 
 
@@ -307,7 +329,7 @@ def test_day_two_order_policy_after_its_objects_route_after_its_policy(tmp_path:
     # Fixed-name objects: named namespace/name (the URN follows the object).
     assert {r.name for r in (policy, secret, extension)} == {
         "team-a/echo-protection",
-        "team-a/echo-api-keys",
+        secret_resource_name("echo-api-keys", {}),
         "team-a/echo-jwt",
     }
     assert reveal(extension.inputs)["spec"]["jwt"]["providers"][0]["jwks"]["remote"]["backendRef"] == {
@@ -323,3 +345,89 @@ def test_the_component_refuses_a_kind_the_line_lacks_before_any_resource(tmp_pat
     with pytest.raises(ComponentInputError, match=r"protection ipAllow .* first in kgateway v2\.3") as error:
         run_protected(tmp_path, "{'ip_allow': ['203.0.113.0/24'], 'cors': {'allow_origins': ['*']}}", version="v2.2")
     assert "protection cors" not in str(error.value)  # v2.2 has cors: only what it lacks is refused
+
+
+def run_route(tmp_path: Path, route_args: str, mocks: FakeAwsMocks | None = None) -> ProgramRun:
+    """A LambdaRoute with the given extra args (e.g. protection), in team-a."""
+    program = tmp_path / "route.py"
+    program.write_text(
+        "import pulumi\n"
+        "from components import LambdaRoute\n"
+        "route = LambdaRoute('echo', {'path': '/echo', 'backend_name': 'echo', 'namespace': 'team-a',"
+        f" 'backend_namespace': 'team-a', **{route_args}}})\n"
+        "pulumi.export('api_keys', route.api_keys)\n"
+    )
+    return run_program(mocks or RandomMocks(), {"aws:region": "us-east-1"}, program=program)
+
+
+def test_lambda_route_creates_its_protection_first_and_takes_the_timeout_on_its_rule(tmp_path: Path) -> None:
+    protection = {"api_keys": {}, "rate_limit": {"requests_per_second": 5}, "timeout": "40s"}
+    run = run_route(tmp_path, repr({"protection": protection, "kgateway_version": "v2.2"}))
+    policy, route = run.one(POLICY), run.one(ROUTE)
+    assert policy.urn in route.dependencies
+    components = [r for r in run.resources if r.type == "kgateway-lambda:index:RouteProtection"]
+    assert [c.name for c in components] == ["echo-protection"]
+    rule = reveal(route.inputs)["spec"]["rules"][0]
+    assert rule["timeouts"] == {"request": "40s"}
+    assert "timeouts" not in reveal(policy.inputs)["spec"]
+    assert run.secret_outputs == {"api_keys"} and set(run.outputs["api_keys"]) == {"default"}
+    # The route and policy pass v2.2's real CRDs (the route against both Gateway API releases v2.2 runs with).
+    manifest = {k: reveal(route.inputs)[k] for k in ("apiVersion", "kind", "metadata", "spec")}
+    assert object_errors(manifest, "v2.2") == []
+
+
+def test_a_timeout_alone_needs_no_policy_and_is_on_every_line(tmp_path: Path) -> None:
+    run = run_route(tmp_path, repr({"protection": {"timeout": "25s"}, "kgateway_version": "v2.0"}))
+    assert run.by_type(POLICY) == [] and run.by_type(SECRET) == []
+    route = reveal(run.one(ROUTE).inputs)
+    assert route["spec"]["rules"][0]["timeouts"] == {"request": "25s"}
+    manifest = {k: route[k] for k in ("apiVersion", "kind", "metadata", "spec")}
+    assert object_errors(manifest, "v2.0") == []
+    assert run.outputs["api_keys"] is None
+
+
+def test_the_route_refuses_bad_protection_naming_the_input(tmp_path: Path) -> None:
+    with pytest.raises(ComponentInputError, match=r"protection\.rateLimit\.requestsPerSecond = 0"):
+        run_route(tmp_path, repr({"protection": {"rate_limit": {"requests_per_second": 0}}}))
+
+
+def test_auto_reads_the_clusters_traffic_policy_crd(tmp_path: Path) -> None:
+    """auto: the TrafficPolicy CRD is read (by its name) and decides; main's has every kind."""
+    run = run_route(tmp_path, repr({"protection": {"ip_allow": ["203.0.113.0/24"]}}))
+    reads = [r for r in run.resources if r.type == "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"]
+    assert [r.name for r in reads] == ["echo-protection-trafficpolicy-crd"]
+    spec = reveal(run.one(POLICY).inputs)["spec"]
+    assert spec["acl"]["rules"][0]["cidrs"] == ["203.0.113.0/24"]
+
+
+def test_auto_on_a_v2_0_cluster_refuses_what_its_crd_lacks_naming_the_first_line(tmp_path: Path) -> None:
+    mocks = RandomMocks(traffic_policy_crd=CRDS / "kgateway-v2.0.0-trafficpolicies.yaml")
+    with pytest.raises(Exception, match=r"protection cors .* first in kgateway v2\.2"):
+        run_route(tmp_path, repr({"protection": {"cors": {"allow_origins": ["*"]}}}), mocks)
+    mocks = RandomMocks(traffic_policy_crd=CRDS / "kgateway-v2.0.0-trafficpolicies.yaml")
+    run = run_route(tmp_path, repr({"protection": {"rate_limit": {"requests_per_minute": 60}}}), mocks)
+    assert "rateLimit" in reveal(run.one(POLICY).inputs)["spec"]
+
+
+def test_the_composites_protection_covers_routes_without_their_own(tmp_path: Path) -> None:
+    program = tmp_path / "composite.py"
+    program.write_text(
+        "import pulumi\n"
+        "from components import LambdaGatewayRoute\n"
+        "c = LambdaGatewayRoute('echo', {'existing_function': 'arn:aws:lambda:us-east-1:123456789012:function:echo',"
+        " 'backend': {'kgateway_version': 'v2.2'},"
+        " 'protection': {'api_keys': {'clients': ['web']}},"
+        " 'routes': [{'path': '/echo'}, {'path': '/open', 'protection': {}},"
+        " {'path': '/limited', 'protection': {'rate_limit': {'requests_per_second': 2}}}]})\n"
+        "pulumi.export('api_keys', c.api_keys)\n"
+        "pulumi.export('routes', c.route_names)\n"
+    )
+    run = run_program(RandomMocks(), {"aws:region": "us-east-1"}, program=program)
+    policies = {
+        reveal(p.inputs)["spec"]["targetRefs"][0]["name"]: reveal(p.inputs)["spec"] for p in run.by_type(POLICY)
+    }
+    first, _, limited = run.outputs["routes"]
+    assert set(policies) == {first, limited}  # the open route has none
+    assert "apiKeyAuth" in policies[first] and set(policies[limited]) == {"targetRefs", "rateLimit"}
+    assert run.secret_outputs >= {"api_keys"} and set(run.outputs["api_keys"]) == {first}
+    assert set(run.outputs["api_keys"][first]) == {"web"}

@@ -1,4 +1,4 @@
-"""Command line: `python -m tools plan --stack dev [--kgateway-crd FILE] [--json | --manifests DIR]`,
+"""Command line: `python -m tools plan --stack dev [--kgateway-crd FILE] [--tagged FILE] [--json | --manifests DIR]`,
 `python -m tools schema [--markdown [--write]]`, `python -m tools keys [--write]` and
 `python -m tools verify (--stack NAME | --outputs FILE | --url URL) [--invoke] [--wait SECONDS]`."""
 
@@ -37,6 +37,13 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         metavar="FILE",
         help="with kgatewayVersion auto: plan for a cluster whose Backend CRD is this file",
+    )
+    plan_cmd.add_argument(
+        "--tagged",
+        type=Path,
+        metavar="FILE",
+        help="with discover: the functions to take as found, as `aws resourcegroupstaggingapi get-resources "
+        "--resource-type-filters lambda:function` prints them (JSON)",
     )
     plan_cmd.add_argument(
         "--manifests",
@@ -90,10 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from tools.engine import close_event_loop
-    from tools.plan import plan, plan_document, render_text, write_manifests
+    from tools.plan import plan, plan_document, render_text, tagged_from_listing, write_manifests
 
     try:
-        run = plan(args.stack, stacks_dir=args.stacks_dir, kgateway_crd=args.kgateway_crd)
+        tagged = tagged_from_listing(json.loads(args.tagged.read_text())) if args.tagged is not None else None
+        run = plan(args.stack, stacks_dir=args.stacks_dir, kgateway_crd=args.kgateway_crd, tagged=tagged)
         close_event_loop()
     except (ConfigError, PulumiCliError, FileNotFoundError, ValueError, pulumi.RunError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -150,7 +158,9 @@ def read_outputs(stack: str | None, path: Path | None) -> dict[str, object]:
         text = path.read_text()
     else:
         text = subprocess.run(
-            ["pulumi", "stack", "output", "--json", "--stack", str(stack)],
+            # --show-secrets: a protected route's API key (the secret output `api_keys`) to check it is let in;
+            # verify never prints it.
+            ["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", str(stack)],
             capture_output=True,
             text=True,
             check=True,

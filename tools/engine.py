@@ -343,6 +343,99 @@ def inventory_invoke_result(
     return None
 
 
+TAGGED_RESOURCES = "aws:resourcegroupstaggingapi/getResources:getResources"
+# A page of GetResources: (the resource tag mappings in the API's shape, the next PaginationToken or None).
+TaggingPage = tuple[list[dict[str, Any]], str | None]
+
+
+def tagged_resources_result(
+    token: str, args: dict[str, Any], partition: str, page: Callable[[dict[str, Any], str | None], TaggingPage]
+) -> dict[str, Any] | None:
+    """What `aws.resourcegroupstaggingapi.get_resources` returns, read page by page through `page` (the API's own
+    request and its PaginationToken); None for other invokes.
+
+    As hashicorp/terraform-provider-aws internal/service/resourcegroupstaggingapi/resources_data_source.go does:
+    the schema refuses `resource_arn_list` with `tag_filter` or `resource_type_filters` (ConflictsWith), more than
+    50 tag filters, 20 values each or 100 type filters (MaxItems); `dataSourceResourcesRead` asks for the next page
+    while the response has a PaginationToken (`NewGetResourcesPaginator` / `HasMorePages`: a nil or empty token
+    ends it), keeps every page's mappings in order, sets the id to the partition and flattens each mapping to
+    `resource_arn` and a tags map."""
+    if token != TAGGED_RESOURCES:
+        return None
+    arns = list(args.get("resourceArnLists") or [])
+    filters = list(args.get("tagFilters") or [])
+    types = list(args.get("resourceTypeFilters") or [])
+    if arns and (filters or types):
+        raise RuntimeError('"resource_arn_list": conflicts with tag_filter / resource_type_filters')
+    if len(filters) > 50 or any(len(f.get("values") or []) > 20 for f in filters) or len(types) > 100:
+        raise RuntimeError("tag_filter: at most 50 (20 values each); resource_type_filters: at most 100")
+    request: dict[str, Any] = {}
+    if arns:
+        request["ResourceARNList"] = arns
+    if filters:
+        request["TagFilters"] = [
+            {"Key": f["key"], **({"Values": list(f["values"])} if f.get("values") else {})} for f in filters
+        ]
+    if types:
+        request["ResourceTypeFilters"] = types
+    mappings: list[dict[str, Any]] = []
+    next_token: str | None = None
+    while True:
+        found, next_token = page(request, next_token)
+        mappings += found
+        if not next_token:
+            break
+    return {
+        "id": partition,
+        "resourceTagMappingLists": [
+            {
+                "resourceArn": m["ResourceARN"],
+                "tags": {t["Key"]: t["Value"] for t in m.get("Tags") or []},
+                "complianceDetails": [],
+            }
+            for m in mappings
+        ],
+        **({"tagFilters": filters} if filters else {}),
+        **({"resourceTypeFilters": types} if types else {}),
+    }
+
+
+def inventory_tagging_page(
+    inventory: dict[str, dict[str, str]], page_size: int = 50
+) -> Callable[[dict[str, Any], str | None], TaggingPage]:
+    """GetResources over an inventory (function ARN -> tags), as the API filters and pages it: a resource matches
+    when it has every filter's key (with one of its values, if given) and its type (`lambda:function` from the ARN,
+    or the bare service) is among the type filters; pages of `page_size` (ResourcesPerPage: 1 to 100), the token
+    the next index (AWS Resource Groups Tagging API Reference, GetResources)."""
+
+    def resource_type(arn: str) -> str:
+        parts = arn.split(":")
+        return f"{parts[2]}:{parts[5]}" if len(parts) > 5 else parts[2]
+
+    def matches(arn: str, tags: dict[str, str], request: dict[str, Any]) -> bool:
+        types = request.get("ResourceTypeFilters") or []
+        if types and not any(t in (resource_type(arn), resource_type(arn).split(":")[0]) for t in types):
+            return False
+        if request.get("ResourceARNList") and arn not in request["ResourceARNList"]:
+            return False
+        return all(
+            f["Key"] in tags and (not f.get("Values") or tags[f["Key"]] in f["Values"])
+            for f in request.get("TagFilters") or []
+        )
+
+    def page(request: dict[str, Any], token: str | None) -> TaggingPage:
+        found = [
+            {"ResourceARN": arn, "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+            for arn, tags in sorted(inventory.items())
+            if matches(arn, tags, request)
+        ]
+        start = int(token or 0)
+        rest = start + page_size
+        return found[start:rest], str(rest) if rest < len(found) else None
+
+    return page
+
+
 # Provider settings that are credentials even when a stack stores them in plain text.
 SENSITIVE_PROVIDER_KEYS = {"accessKey", "secretKey", "token", "kubeconfig"}
 

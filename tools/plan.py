@@ -24,11 +24,13 @@ from tools.engine import (
     RegisteredResource,
     crd_read_result,
     inventory_invoke_result,
+    inventory_tagging_page,
     read_crd_file,
     redact,
     region_invoke_result,
     run_program,
     stack_config,
+    tagged_resources_result,
 )
 
 ACCOUNT_PLACEHOLDER = "[account id of the deploying identity]"
@@ -54,8 +56,16 @@ COMPUTED_OUTPUTS: dict[str, tuple[str, ...]] = {
 class PlaceholderMocks(pulumi.runtime.Mocks):
     """Inputs pass through; everything only a real deploy knows is left unknown."""
 
-    def __init__(self, config: dict[str, str], kgateway_crd: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        config: dict[str, str],
+        kgateway_crd: dict[str, Any] | None = None,
+        tagged: dict[str, dict[str, str]] | None = None,
+    ):
         self.config = config
+        # The functions `discover` would find (ARN -> tags), e.g. from `aws resourcegroupstaggingapi get-resources`;
+        # unset, none: offline, nothing says which functions of the account carry the tag.
+        self.tagged = tagged or {}
         # The Backend CRD `auto` reads: given (`--kgateway-crd FILE`), the plan is what that cluster would get.
         self.kgateway_crd = kgateway_crd
 
@@ -88,6 +98,9 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         regional = region_invoke_result(args.token, self.config.get("aws:region", ""))
         if regional is not None:
             return regional, []
+        found = tagged_resources_result(args.token, args.args, "aws", inventory_tagging_page(self.tagged))
+        if found is not None:
+            return found, []
         # Offline, the account's functions and log groups are unknown: the plan assumes the names are free.
         listed = inventory_invoke_result(args.token, args.args, {}, {})
         if listed is not None:
@@ -136,12 +149,26 @@ def canonical(value: Any) -> Any:
     return value
 
 
-def plan(stack: str, stacks_dir: Path | None = None, kgateway_crd: Path | None = None) -> ProgramRun:
+def plan(
+    stack: str,
+    stacks_dir: Path | None = None,
+    kgateway_crd: Path | None = None,
+    tagged: dict[str, dict[str, str]] | None = None,
+) -> ProgramRun:
+    """`tagged`: the functions (ARN -> tags) the plan takes `discover` to find."""
     config, secret_keys = stack_config(stack, stacks_dir)
     crd = read_crd_file(kgateway_crd) if kgateway_crd is not None else None
-    run = run_program(PlaceholderMocks(config, crd), config, secret_keys, stack=stack, preview=True)
+    run = run_program(PlaceholderMocks(config, crd, tagged), config, secret_keys, stack=stack, preview=True)
     run.logs.insert(0, f"info: {assumed_shape(config.get(f'{PROJECT}:kgatewayVersion', AUTO), kgateway_crd)}")
     return run
+
+
+def tagged_from_listing(listing: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """ARN -> tags from a GetResources answer as the AWS CLI prints it (`ResourceTagMappingList`)."""
+    return {
+        mapping["ResourceARN"]: {tag["Key"]: tag["Value"] for tag in mapping.get("Tags") or []}
+        for mapping in listing.get("ResourceTagMappingList") or []
+    }
 
 
 def assumed_shape(version: str, kgateway_crd: Path | None) -> str:

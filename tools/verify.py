@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +35,27 @@ from program.guide import (
 
 
 @dataclass(frozen=True)
+class Protection:
+    """What a protected route must show (from the stack's `verify` output; the key from the secret `api_keys`)."""
+
+    # Where the API key goes: ("header" | "query" | "cookie", name); None: no API keys.
+    key_source: tuple[str, str] | None = None
+    # A key that must be let in (from `pulumi stack output --show-secrets`); never shown in a result.
+    api_key: str | None = None
+    # A JWT is required (verify has no token: it checks only the refusal).
+    jwt: bool = False
+    # CORS: an allowed origin and method a preflight must get back.
+    cors_origin: str | None = None
+    cors_method: str | None = None
+    # The token bucket's size: a burst past it must see 429.
+    burst: int | None = None
+
+    @property
+    def needs_credentials(self) -> bool:
+        return self.key_source is not None or self.jwt
+
+
+@dataclass(frozen=True)
 class Check:
     route: str
     url: str
@@ -41,6 +63,7 @@ class Check:
     host: str | None = None
     method: str = "POST"
     function: str | None = None
+    protection: Protection | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +79,8 @@ class Result:
 def checks_from_outputs(outputs: dict[str, Any]) -> list[Check]:
     """The checks a stack's outputs describe (`verify`), or one guide check of `echo_url`."""
     if isinstance(outputs.get("verify"), list):
+        found = outputs.get("api_keys")
+        keys: dict[str, Any] = found if isinstance(found, dict) else {}
         return [
             Check(
                 route=str(item["route"]),
@@ -64,12 +89,36 @@ def checks_from_outputs(outputs: dict[str, Any]) -> list[Check]:
                 host=item.get("host"),
                 method=str(item.get("method", "POST")),
                 function=item.get("function"),
+                protection=protection_from(item.get("protection"), keys.get(str(item["route"]))),
             )
             for item in outputs["verify"]
         ]
     if "echo_url" in outputs:
         return [Check(route=str(outputs.get("route_name", "echo")), url=str(outputs["echo_url"]))]
     raise ValueError("the outputs have neither `verify` nor `echo_url`: is this a kgateway-lambda stack?")
+
+
+# More requests than this in one burst are not sent: a bucket larger than it is not checked (said in the result).
+MAX_BURST_REQUESTS = 300
+
+
+def protection_from(described: Any, route_keys: Any) -> Protection | None:
+    """A route's protection as the stack's `verify` output describes it, with a key of the route's if known."""
+    if not isinstance(described, dict):
+        return None
+    source = described.get("keySource")
+    key = next(iter(route_keys.values()), None) if isinstance(route_keys, dict) and route_keys else None
+    found = described.get("cors")
+    cors: dict[str, Any] = found if isinstance(found, dict) else {}
+    burst = described.get("burst")
+    return Protection(
+        key_source=(str(source[0]), str(source[1])) if isinstance(source, list) and len(source) == 2 else None,
+        api_key=str(key) if key is not None else None,
+        jwt=described.get("jwt") is True,
+        cors_origin=cors.get("origin"),
+        cors_method=cors.get("method"),
+        burst=int(burst) if isinstance(burst, int) else None,
+    )
 
 
 def expected_text(expect: Expect) -> str:
@@ -119,6 +168,8 @@ def http_check(check: Check, timeout: float = 10.0) -> Result:
     name = f"route {check.route}"
     if not check.url.startswith("http"):
         return Result(name, False, f"no URL: {check.url}")
+    if check.protection is not None:
+        return protected_check(check, check.protection, timeout)
     try:
         status, body = _send(check, timeout)
     except OSError as error:  # timeouts, refusals and other transport failures, each with its hint
@@ -128,12 +179,92 @@ def http_check(check: Check, timeout: float = 10.0) -> Result:
     return Result(name, passed, f"{check.method} {check.url} expected {expected_text(check.expect)}, got {got}{hint}")
 
 
-def _send(check: Check, timeout: float) -> tuple[int, str]:
+def protected_check(check: Check, protection: Protection, timeout: float) -> Result:
+    """A protected route: refused without credentials (401/403), the function's answer with them, a CORS preflight
+    answered with the configured headers, 429 within a bounded burst past the bucket. Every step is one line of
+    the result; the key itself is never shown."""
+    name = f"route {check.route}"
+    steps: list[tuple[bool, str]] = []
+    credentials = _credentials(protection)
+    try:
+        if protection.needs_credentials:
+            status, body = _send(check, timeout)
+            refused = status in (401, 403)
+            steps.append(
+                (
+                    refused,
+                    f"without credentials expected 401 or 403, got HTTP {status}"
+                    + ("" if refused else f": the route is open ({body[:80]!r})"),
+                )
+            )
+        if protection.jwt:
+            steps.append((True, "with credentials not checked (a JWT is required and verify has no token)"))
+        elif protection.key_source is not None and protection.api_key is None:
+            steps.append((False, "no API key in the outputs: read them with `pulumi stack output --show-secrets`"))
+        else:
+            status, body = _send(check, timeout, credentials)
+            passed, got = judge(check.expect, status, body)
+            steps.append((passed, f"with credentials expected {expected_text(check.expect)}, got {got}"))
+        if protection.cors_origin is not None:
+            steps.append(_cors_step(check, protection, timeout))
+        if protection.burst is not None and not protection.jwt:
+            steps.append(_burst_step(check, protection.burst, credentials, timeout))
+    except OSError as error:
+        return Result(name, False, f"{check.method} {check.url}: {_describe(error, timeout)}")
+    passed = all(ok for ok, _ in steps)
+    return Result(name, passed, f"{check.method} {check.url}: " + "; ".join(text for _, text in steps))
+
+
+def _credentials(protection: Protection) -> dict[str, str]:
+    """Where the key goes: {"header": name}, {"query": name} or {"cookie": name} mapped to the key."""
+    if protection.key_source is None or protection.api_key is None:
+        return {}
+    kind, key_name = protection.key_source
+    return {kind: key_name, "key": protection.api_key}
+
+
+def _cors_step(check: Check, protection: Protection, timeout: float) -> tuple[bool, str]:
+    origin, method = protection.cors_origin or "", protection.cors_method or "GET"
+    request = urllib.request.Request(check.url, method="OPTIONS")
+    request.add_header("Origin", origin)
+    request.add_header("Access-Control-Request-Method", method)
+    if check.host:
+        request.add_header("Host", check.host)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, headers = response.status, response.headers
+    except urllib.error.HTTPError as error:
+        status, headers = error.code, error.headers
+    allowed_origin = headers.get("Access-Control-Allow-Origin")
+    allowed_methods = [m.strip() for m in (headers.get("Access-Control-Allow-Methods") or "").split(",")]
+    passed = allowed_origin in (origin, "*") and (method in allowed_methods or "*" in allowed_methods)
+    got = f"HTTP {status}, Access-Control-Allow-Origin {allowed_origin!r}, -Methods {', '.join(allowed_methods)!r}"
+    return passed, f"CORS preflight from {origin} for {method} expected the origin and method allowed, got {got}"
+
+
+def _burst_step(check: Check, burst: int, credentials: dict[str, str], timeout: float) -> tuple[bool, str]:
+    count = burst + max(5, burst // 2)
+    if count > MAX_BURST_REQUESTS:
+        return True, f"rate limit not checked (a burst of {burst} needs more than {MAX_BURST_REQUESTS} requests)"
+    statuses = [_send(check, timeout, credentials)[0] for _ in range(count)]
+    limited = statuses.count(429)
+    return limited > 0, f"a burst of {count} past a bucket of {burst} expected some HTTP 429, got {limited}"
+
+
+def _send(check: Check, timeout: float, credentials: dict[str, str] | None = None) -> tuple[int, str]:
     data = GUIDE_REQUEST_BODY.encode() if check.method in ("POST", "PUT", "PATCH") else None
-    request = urllib.request.Request(check.url, data=data, method=check.method)
+    url = check.url
+    credentials = credentials or {}
+    if "query" in credentials:
+        url += ("&" if "?" in url else "?") + urllib.parse.urlencode({credentials["query"]: credentials["key"]})
+    request = urllib.request.Request(url, data=data, method=check.method)
     request.add_header("content-type", "application/json")
     if check.host:
         request.add_header("Host", check.host)
+    if "header" in credentials:
+        request.add_header(credentials["header"], credentials["key"])
+    if "cookie" in credentials:
+        request.add_header("Cookie", f"{credentials['cookie']}={credentials['key']}")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.read().decode(errors="replace")

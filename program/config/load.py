@@ -18,8 +18,10 @@ from components.validation import (
     REGION,
 )
 from program.config.credentials import read_credentials
+from program.config.discovery import read_discovery
 from program.config.errors import ConfigError, Redactor
 from program.config.functions import FUNCTION_FIELDS, SharedBackend, check_secret_environment_names, read_target
+from program.config.protection import read_provided_keys
 from program.config.reader import Reader, check_keys, check_unique, entries, only_in
 from program.config.routes import read_routes
 from program.config.settings import RouteSettings, StackSettings, TargetSettings
@@ -73,14 +75,20 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
         ),
     )
 
-    read = [read_target(entry_reader, shared) for entry_reader in entries(reader, "functions", FUNCTION_FIELDS)]
+    discovery = read_discovery(reader, shared)
+    # With `discover`, `functions: []` says: no function of the stack's own, only the ones found by tag.
+    only_found = discovery is not None and reader.structured("functions", list) == []
+    function_readers = [] if only_found else entries(reader, "functions", FUNCTION_FIELDS)
+    read = [read_target(entry_reader, shared) for entry_reader in function_readers]
     unique = check_unique(reader, [(f.name, o["name"]) for f, _, o in read], "function name")
     check_secret_environment_names(reader, [f.name for f, _, _ in read])
     unique = unique and check_unique(
         reader, [(b.name, o["backendName"]) for _, b, o in read], "Kubernetes (Backend) name"
     )
     # Routes derived from clashing functions would only repeat the clash under keys the user never wrote.
-    routes = read_routes(reader, {f.name: o["name"] for f, _, o in read}, gateway) if unique else []
+    provided_keys = read_provided_keys(reader)
+    function_origins = {f.name: o["name"] for f, _, o in read}
+    routes = read_routes(reader, function_origins, gateway, version, provided_keys) if unique else []
     routes_of: dict[str, list[RouteSettings]] = collections.defaultdict(list)
     for function_name, route in routes:
         routes_of[function_name].append(route)
@@ -113,4 +121,5 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
         gateway_port=gateway_port,
         shared_execution_role=shared_execution_role,
         redactor=redactor,
+        discovery=discovery,
     )

@@ -5,6 +5,9 @@ from __future__ import annotations
 import collections
 import hashlib
 
+import pulumi
+
+from components.kgateway_api import KgatewayVersion
 from components.validation import (
     HEADER_NAME_RE,
     HOSTNAME_RE,
@@ -16,6 +19,7 @@ from components.validation import (
 from program import keys
 from program.config.errors import Problem
 from program.config.project import PROJECT
+from program.config.protection import read_protection
 from program.config.reader import Reader, entries, read_list
 from program.config.settings import PATH_MATCHES, Origin, RouteSettings
 
@@ -37,9 +41,14 @@ def _read_path(reader: Reader, match: str) -> str:
 
 
 def read_routes(
-    reader: Reader, function_origins: dict[str, Origin], gateway: RouteSettings
+    reader: Reader,
+    function_origins: dict[str, Origin],
+    gateway: RouteSettings,
+    line: KgatewayVersion | None = None,
+    provided_keys: tuple[dict[str, pulumi.Output[str]], set[str]] = ({}, set()),
 ) -> list[tuple[str, RouteSettings]]:
-    """Routes by function name; unset, one PathPrefix route per function."""
+    """Routes by function name; unset, one PathPrefix route per function. `line`: the pinned kgateway line (None:
+    auto), which a route's protection must fit; `provided_keys`: `providedApiKeys` (client id -> secret key)."""
     function_names = list(function_origins)
     explicit = reader.structured("routes", list) is not None
     readers = entries(reader, "routes", ROUTE_FIELDS) if explicit else []
@@ -133,7 +142,9 @@ def read_routes(
             hostnames=hostnames,
             namespace=namespace,
             origins=origins,
+            protection=read_protection(route_reader, line, provided_keys),
         )
+        origins["protection"] = (route_reader.key("protection"), route_reader.structured("protection", dict))
         parsed.append((function, route, route_reader))
     seen: dict[str, str] = {}
     names: dict[tuple[str | None, str], Origin] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi
 
@@ -92,6 +92,8 @@ class RouteSettings:
     hostnames: tuple[str, ...] = ()
     # Namespace of the HTTPRoute; None: the Backend's (a different one gets a ReferenceGrant).
     namespace: str | None = None
+    # Who may call it (the component's RouteProtectionArgs, provided keys as secret Outputs); None: open.
+    protection: Mapping[str, Any] | None = field(default=None, compare=False)
     # Where each field comes from: field -> (the config key the user wrote, what they wrote there).
     origins: Mapping[str, Origin] = field(default_factory=dict, compare=False)
 
@@ -105,6 +107,20 @@ class TargetSettings:
     routes: tuple[RouteSettings, ...]
     # Where each field of the function and Backend comes from: field -> (config key, what the user wrote).
     origins: Mapping[str, Origin] = field(default_factory=dict, compare=False)
+    # The composite's Pulumi name; None: derived from the function name (a found function's is its Backend name).
+    resource_name: str | None = None
+
+
+@dataclass(frozen=True)
+class DiscoverySettings:
+    """`discover`: route every function of the account and region that carries `tag` (found at deploy time)."""
+
+    tag: str
+    # What every found function's Backend shares (its name, account and invocation mode are each function's own).
+    backend: BackendSettings
+    # Namespace of the found functions' HTTPRoutes; None: the Backends' (`namespace`).
+    route_namespace: str | None = None
+    invocation_mode: Literal["Sync", "Async"] = "Sync"
 
 
 @dataclass(frozen=True)
@@ -121,5 +137,7 @@ class StackSettings:
     gateway_port: int = 8080
     # One execution role for every function the stack creates, instead of one each (issue 11: IAM writes).
     shared_execution_role: bool = False
+    # Functions found by tag at deploy time (their targets are added to `targets` then: program/discovery.py).
+    discovery: DiscoverySettings | None = None
     # What keeps secret config values out of the preflight's messages too.
     redactor: Redactor = field(default_factory=Redactor, repr=False, compare=False)

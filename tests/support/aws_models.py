@@ -108,6 +108,9 @@ class AwsModels:
         self.logs = session.client("logs", **client)
         self.sts = session.client("sts", **client)
         self.s3 = session.client("s3", **client)
+        self.tagging = session.client("resourcegroupstaggingapi", **client)
+        # Each GetResources page asked for (its request), so a test can count the calls discovery makes.
+        self.tagging_requests: list[dict[str, Any]] = []
         # The stack being deployed: Pulumi's random name suffixes differ across stacks.
         self.stack = "test"
 
@@ -117,6 +120,15 @@ class AwsModels:
             f["FunctionName"]: self.lambda_.list_tags(Resource=f["FunctionArn"]).get("Tags", {})
             for f in self.lambda_.list_functions()["Functions"]
         }
+
+    def tagging_page(self, request: dict[str, Any], token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """One GetResources page from moto's Resource Groups Tagging API (moto 5 answers `lambda:function` from its
+        Lambda backend: moto/awslambda/models.py `iter_tagged_resources`; moto/resourcegroupstaggingapi pages by
+        ResourcesPerPage, default 50, and a PaginationToken), as the provider's paginator asks for it."""
+        sent = {**request, **({"PaginationToken": token} if token else {})}
+        self.tagging_requests.append(sent)
+        answer = self.tagging.get_resources(**sent)
+        return list(answer.get("ResourceTagMappingList") or []), answer.get("PaginationToken") or None
 
     def log_groups(self) -> dict[str, dict[str, str]]:
         return {

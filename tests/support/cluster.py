@@ -9,7 +9,7 @@ from typing import Any
 from components.kgateway_api import CRD_TYPE
 from program.crd_validation import object_errors
 from program.gateway import GATEWAY_TYPE
-from tests.support.kgateway_reference import MAIN_BACKEND_CRD
+from tests.support.kgateway_reference import MAIN_BACKEND_CRD, MAIN_TRAFFIC_POLICY_CRD
 from tools.engine import read_crd_file, reveal
 
 
@@ -24,13 +24,14 @@ CLUSTER_SCOPED_KINDS = {"CustomResourceDefinition", "Namespace", "ClusterRole", 
 class Cluster:
     """An in-memory API server: refuses an object that exists (AlreadyExists), validates every custom object
     against the real CRD (strict fields, CEL; kgateway main), answers reads with what it holds, and forgets what
-    is deleted. It starts with what the guide installs: kgateway's Backend CRD and the Gateway `http` in
-    `kgateway-system` (pass `gateway=None` for a cluster without it)."""
+    is deleted. It starts with what the guide installs: kgateway's Backend and TrafficPolicy CRDs and the Gateway
+    `http` in `kgateway-system` (pass `gateway=None` for a cluster without it)."""
 
     def __init__(self, gateway: dict[str, Any] | None = None, *, with_gateway: bool = True) -> None:
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
-        crd = read_crd_file(MAIN_BACKEND_CRD)
-        self.objects[self._identity(CRD_TYPE, crd)] = crd
+        for crd_file in (MAIN_BACKEND_CRD, MAIN_TRAFFIC_POLICY_CRD):
+            crd = read_crd_file(crd_file)
+            self.objects[self._identity(CRD_TYPE, crd)] = crd
         if with_gateway:
             guide = gateway or {
                 "spec": {
@@ -90,7 +91,8 @@ class Cluster:
 
     @staticmethod
     def _validate(manifest: dict[str, Any]) -> None:
-        if manifest.get("kind") in ("Backend", "HTTPRoute", "ReferenceGrant", "GatewayParameters", "Gateway"):
+        validated = ("Backend", "HTTPRoute", "ReferenceGrant", "GatewayParameters", "Gateway", "TrafficPolicy")
+        if manifest.get("kind") in (*validated, "GatewayExtension"):
             errors = object_errors(manifest, "main")
             if errors:
                 raise RuntimeError(f"the API server refuses {manifest['kind']}: {errors}")

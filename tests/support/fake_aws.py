@@ -9,10 +9,17 @@ from typing import Any
 
 import pulumi
 
-from components.kgateway_api import CRD_TYPE
-from tests.support.kgateway_reference import MAIN_BACKEND_CRD
+from components.kgateway_api import BACKEND_CRD_NAME, CRD_TYPE, TRAFFIC_POLICY_CRD_NAME
+from tests.support.kgateway_reference import MAIN_BACKEND_CRD, MAIN_TRAFFIC_POLICY_CRD
 from tools.aws_rules import IamState, enforce_iam_limits, physical_name
-from tools.engine import crd_read_result, inventory_invoke_result, read_crd_file, region_invoke_result
+from tools.engine import (
+    crd_read_result,
+    inventory_invoke_result,
+    inventory_tagging_page,
+    read_crd_file,
+    region_invoke_result,
+    tagged_resources_result,
+)
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -38,6 +45,8 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
         account: str = ACCOUNT,
         kgateway_crd: Path | dict[str, Any] | None = MAIN_BACKEND_CRD,
         hand_made: tuple[str, ...] = (),
+        *,
+        traffic_policy_crd: Path | dict[str, Any] | None = MAIN_TRAFFIC_POLICY_CRD,
     ):
         # The Gateway the cluster has: a mapping, the default (True), or none (None).
         self.gateway: dict[str, Any] | None = (
@@ -52,6 +61,12 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
         self.account = account
         # The Backend CRD the cluster has (None: kgateway's CRDs are not installed).
         self.kgateway_crd = read_crd_file(kgateway_crd) if isinstance(kgateway_crd, Path) else kgateway_crd
+        # The other CRDs a read may name (by the read's id, the CRD's name, as the API server answers a GET).
+        self.other_crds: dict[str, dict[str, Any] | None] = {
+            TRAFFIC_POLICY_CRD_NAME: read_crd_file(traffic_policy_crd)
+            if isinstance(traffic_policy_crd, Path)
+            else traffic_policy_crd
+        }
         self.counter = 0
         self.iam_state = IamState()
         self.lock = threading.RLock()
@@ -68,7 +83,8 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
 
     def _new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if args.resource_id and args.typ == CRD_TYPE:
-            return args.resource_id, crd_read_result(args.resource_id, self.kgateway_crd)
+            crd = self.kgateway_crd if args.resource_id == BACKEND_CRD_NAME else self.other_crds.get(args.resource_id)
+            return args.resource_id, crd_read_result(args.resource_id, crd)
         if args.resource_id:
             if self.gateway is None:  # the engine's read step for an object the cluster lacks
                 raise RuntimeError(f"resource '{args.resource_id}' does not exist")
@@ -129,6 +145,11 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
         regional = region_invoke_result(args.token, self.region_of(args.provider))
         if regional is not None:
             return regional, []
+        region = self.region_of(args.provider)
+        arns = {f"arn:aws:lambda:{region}:{self.account}:function:{n}": tags for n, tags in self.functions.items()}
+        tagged = tagged_resources_result(args.token, args.args, "aws", inventory_tagging_page(arns))
+        if tagged is not None:
+            return tagged, []
         listed = inventory_invoke_result(args.token, args.args, self.functions, self.log_groups)
         if listed is not None:
             return listed, []

@@ -25,6 +25,8 @@ __all__ = ["BASIS", "MAIN", "V2_0", "V2_1_DERIVED", "V2_2", "V2_3"]
 CRDS = SHIPPED_CRDS
 # The cluster the tests deploy to has kgateway main (= v2.4.x) installed unless a test says otherwise.
 MAIN_BACKEND_CRD = CRDS / "kgateway-main-354c0f6-backends.yaml"
+# Its TrafficPolicy CRD, which route protection reads with kgatewayVersion auto.
+MAIN_TRAFFIC_POLICY_CRD = CRDS / "kgateway-main-354c0f6-trafficpolicies.yaml"
 
 
 def require_crds() -> Path:

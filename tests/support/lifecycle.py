@@ -10,7 +10,9 @@ refuses AlreadyExists and validates against the real CRDs. A resource type the h
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import secrets
 import subprocess
 import sys
 import threading
@@ -34,7 +36,19 @@ from tools.engine import (
     reveal,
     run_program,
     stack_config,
+    tagged_resources_result,
 )
+
+RANDOM_BYTES = "random:index/randomBytes:RandomBytes"
+
+
+def random_bytes_state(inputs: dict[str, Any]) -> dict[str, Any]:
+    """What the random provider's RandomBytes holds once made: `length` bytes from a crypto RNG as `hex` and
+    `base64` (pulumi/pulumi-random: terraform-provider-random `resource_bytes.go` reads crypto/rand), kept in the
+    state until the resource goes. The engine marks both secret (`additional_secret_outputs` in pulumi_random's
+    RandomBytes); the mock engine does not, so the component wraps them in Output.secret itself."""
+    raw = secrets.token_bytes(int(inputs["length"]))
+    return {"hex": raw.hex(), "base64": base64.b64encode(raw).decode()}
 
 
 def _kubernetes_diff(type_: str, old: dict[str, Any], new: dict[str, Any]) -> tuple[bool, bool]:
@@ -142,6 +156,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         self._declared: list[Key] = []
         self._replaced: list[Key] = []  # old resources a replacement made, deleted after the run
         self.changes: list[tuple[str, Key]] = []  # what the last run did: (create|update|replace|delete|alias, key)
+        self.invokes: list[tuple[str, bool]] = []  # every invoke the program made: (token, during a preview)
         self.cluster = Cluster(gateway, with_gateway=with_gateway)
         self._lock = threading.RLock()
         self.dry_run = False
@@ -357,6 +372,8 @@ class MotoDeployment(pulumi.runtime.Mocks):
             resource_id, extra = self.cluster.create(args.typ, reveal(args.inputs)), {}
         elif args.typ.startswith("pulumi:providers:"):
             resource_id, extra = f"{args.name}-{next(CREATED)}", {}
+        elif args.typ == RANDOM_BYTES:
+            resource_id, extra = f"{args.name}-{next(CREATED)}", random_bytes_state(reveal(args.inputs))
         else:
             raise NotImplementedError(f"the moto harness has no model of {args.typ}; add one")
         state = {**args.inputs, **extra}
@@ -466,12 +483,16 @@ class MotoDeployment(pulumi.runtime.Mocks):
             return self._call(args)
 
     def _call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        self.invokes.append((args.token, self.dry_run))
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             who = self.aws.sts.get_caller_identity()
             return {"accountId": who["Account"], "arn": who["Arn"], "userId": who["UserId"], "id": who["Account"]}, []
         regional = region_invoke_result(args.token, self.region)
         if regional is not None:
             return regional, []
+        tagged = tagged_resources_result(args.token, args.args, "aws", self.aws.tagging_page)
+        if tagged is not None:
+            return tagged, []
         listed = inventory_invoke_result(args.token, args.args, self.aws.functions(), self.aws.log_groups())
         if listed is not None:
             return listed, []

@@ -142,3 +142,66 @@ def moto_server() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         subprocess.run(["bash", script, "stop"], env=env, check=False, capture_output=True, timeout=60)
+
+
+@contextmanager
+def protected_server(
+    *,
+    key_header: str = "api-key",
+    key: str = "k" * 32,
+    cors_origin: str = "https://app.example.com",
+    cors_methods: str = "GET, POST",
+    burst: int = 5,
+    misbehave: frozenset[str] = frozenset(),
+) -> Iterator[str]:
+    """A protected route as kgateway's Envoy answers it (TRAFFICPOLICY.md §1, §4, §5): a CORS preflight from an
+    allowed origin answered 200 with the CORS headers before any auth; 401 "Client authentication failed." without
+    the key; a token bucket of `burst` (refilled 1 a minute) answering 429 "local_rate_limited" once empty; else the
+    echo function (pass-through). `misbehave`: "open" (no key needed), "no-cors" (preflights forwarded: no CORS
+    headers), "no-429" (no rate limit)."""
+    tokens = [burst]
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self, status: int, text: str, headers: dict[str, str] | None = None) -> None:
+            data = text.encode()
+            self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_OPTIONS(self) -> None:
+            origin = self.headers.get("Origin")
+            if (
+                "no-cors" not in misbehave
+                and origin == cors_origin
+                and self.headers.get("Access-Control-Request-Method")
+            ):
+                headers = {"Access-Control-Allow-Origin": origin, "Access-Control-Allow-Methods": cors_methods}
+                self._answer(200, "", headers)
+            else:
+                self._answer(404, "")
+
+        def _serve(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
+            if "open" not in misbehave and self.headers.get(key_header) != key:
+                self._answer(401, "Client authentication failed.")
+                return
+            with lock:
+                empty = tokens[0] <= 0
+                tokens[0] -= 1
+            if empty and "no-429" not in misbehave:
+                self._answer(429, "local_rate_limited")
+                return
+            status, text = answer_for("passthrough", self.path, self.command, body)
+            self._answer(status, text)
+
+        do_POST = do_GET = _serve  # noqa: N815
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with serving(Handler) as base:
+        yield base

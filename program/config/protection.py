@@ -1,0 +1,199 @@
+"""The `protection` key (stack-wide, or a `routes` entry's own) and the secret `providedApiKeys` it may name.
+
+The config spells a protection in the package schema's words (camelCase: `apiKeys.keySources`,
+`rateLimit.requestsPerMinute`); the fields allowed at each level are the component's own (`RouteProtectionArgs` and
+the TypedDicts under it), and the rules are the component's (`check_protection_args`), so the stack and the
+component refuse the same values with the same words. A kind the pinned kgateway line lacks is refused here with the
+line that first has it (`protection_problems`); with `auto`, at deploy, from the cluster's TrafficPolicy CRD.
+"""
+
+from __future__ import annotations
+
+import json
+import typing
+from collections.abc import Mapping
+from typing import Any, NotRequired, Required, get_args, get_origin, is_typeddict
+
+import pulumi
+from pulumi.provider.experimental.util import camel_case
+
+from components.kgateway_api import TRAFFIC_POLICY_SUPPORT, KgatewayVersion, protection_problems
+from components.protection import (
+    CLIENT_ID_RE,
+    PROVIDED_KEY_RE,
+    RouteProtectionArgs,
+    check_protection_args,
+    protection_objects,
+)
+from components.validation import InputChecker
+from program.config.errors import Problem
+from program.config.reader import Reader
+
+PROVIDED_KEYS = "providedApiKeys"
+# Mappings whose keys are the user's data (client ids, claim names), not field names.
+_DATA_MAPS = ("claims_to_headers", "keys")
+# Config-only: the client ids of `providedApiKeys` a route accepts (their keys come from the secret config).
+_PROVIDED = "provided"
+
+
+def _fields(typed_dict: type) -> dict[str, Any]:
+    """A TypedDict's fields (snake_case) with their declared types, unwrapped from NotRequired/Required."""
+    hints = typing.get_type_hints(typed_dict, localns={"Output": pulumi.Output, "T": Any}, include_extras=True)
+    unwrapped = {}
+    for name, declared in hints.items():
+        hint = declared
+        while get_origin(hint) in (NotRequired, Required):
+            hint = get_args(hint)[0]
+        unwrapped[name] = hint
+    return unwrapped
+
+
+def _typed_dict_of(hint: Any) -> type | None:
+    """The TypedDict a field holds (directly or as a list's items), if any."""
+    if is_typeddict(hint):
+        return typing.cast(type, hint)
+    if get_origin(hint) is list:
+        (item,) = get_args(hint)
+        return typing.cast(type, item) if is_typeddict(item) else None
+    return None
+
+
+def to_args(
+    value: Any, typed_dict: type, path: str, problems: list[tuple[str, object, str, str]]
+) -> dict[str, Any] | None:
+    """A config mapping in camelCase as the component's args (snake_case), unknown fields reported by path."""
+    if not isinstance(value, Mapping):
+        problems.append((path, value, "must be a mapping of fields", "{rateLimit: {requestsPerSecond: 10}}"))
+        return None
+    fields = _fields(typed_dict)
+    by_camel = {camel_case(name): name for name in fields}
+    args: dict[str, Any] = {}
+    for key, item in value.items():
+        name = by_camel.get(str(key))
+        if name is None and not (typed_dict.__name__ == "ApiKeysArgs" and key == _PROVIDED):
+            allowed = sorted([*by_camel, *([_PROVIDED] if typed_dict.__name__ == "ApiKeysArgs" else [])])
+            problems.append(
+                (
+                    f"{path}.{key}" if path else str(key),
+                    "(set)",
+                    f"is not a field; use {', '.join(allowed)}",
+                    allowed[0],
+                )
+            )
+            continue
+        if name is None:
+            args[_PROVIDED] = item
+            continue
+        inner = _typed_dict_of(fields[name])
+        where = f"{path}.{key}" if path else str(key)
+        if inner is not None and get_origin(fields[name]) is list and isinstance(item, list):
+            converted = [to_args(entry, inner, f"{where}[{index}]", problems) for index, entry in enumerate(item)]
+            args[name] = [entry for entry in converted if entry is not None]
+        elif inner is not None and name not in _DATA_MAPS:
+            args[name] = to_args(item, inner, where, problems)
+        else:
+            args[name] = item
+    return args
+
+
+def _key_of(client: str) -> typing.Callable[[str], str]:
+    def pick(text: str) -> str:
+        return str(json.loads(text)[client])
+
+    return pick
+
+
+def read_provided_keys(reader: Reader) -> tuple[dict[str, pulumi.Output[str]], set[str]]:
+    """`providedApiKeys`: client id -> key, from secret config (its values are checked, never shown)."""
+    key = reader.key(PROVIDED_KEYS)
+    text = reader.source.get(key)
+    if text is None:
+        return {}, set()
+    command = f"pulumi config set --secret --path '{PROVIDED_KEYS}.<client id>' <key>"
+    if not reader.source.is_secret(key):
+        reader.fail(PROVIDED_KEYS, "[plain text]", f"must be stored encrypted; set each key with `{command}`", command)
+        return {}, set()
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict) or not parsed:
+        reader.fail(PROVIDED_KEYS, "[secret]", "must map client ids to keys", command)
+        return {}, set()
+    clients = set()
+    for client, value in parsed.items():
+        if not CLIENT_ID_RE.match(str(client)):
+            reader.fail(PROVIDED_KEYS, client, "client ids must be 1 to 253 of A-Z a-z 0-9 - . _", "mobile")
+            continue
+        clients.add(str(client))  # named by routes even when its key is refused (one problem, not two)
+        if not isinstance(value, str) or not PROVIDED_KEY_RE.match(value):
+            reader.problems.append(
+                Problem(f"{key}.{client}", "[secret]", "must be 16 to 4096 visible ASCII characters", command)
+            )
+    if len(set(parsed.values())) != len(parsed):
+        reader.fail(PROVIDED_KEYS, "[secret]", "must give each client a different key", command)
+    whole = reader.source.secret(key)
+    outputs: dict[str, pulumi.Output[str]] = {}
+    if whole is not None:
+        for client in clients:
+            outputs[client] = pulumi.Output.secret(whole.apply(_key_of(client)))
+    return outputs, clients
+
+
+def read_protection(
+    reader: Reader,
+    line: KgatewayVersion | None,
+    provided: tuple[dict[str, pulumi.Output[str]], set[str]],
+) -> RouteProtectionArgs | None:
+    """A route's protection: its entry's own, else the stack-wide `protection`; `{}` (or unset): none."""
+    value = reader.structured("protection", dict)
+    if not value:
+        return None
+    base = reader.key("protection")
+    found: list[tuple[str, object, str, str]] = []
+    args = to_args(value, RouteProtectionArgs, "", found)
+    keys_args = (args or {}).get("api_keys")
+    if isinstance(keys_args, dict) and _PROVIDED in keys_args:
+        clients = keys_args.pop(_PROVIDED)
+        outputs, known = provided
+        if keys_args.get("clients") is not None or keys_args.get("rotation") is not None:
+            found.append(
+                ("apiKeys.provided", clients, "give either provided or clients/rotation (generated)", "[mobile]")
+            )
+        if not isinstance(clients, list) or not clients:
+            found.append(("apiKeys.provided", clients, f"must list client ids of {PROVIDED_KEYS}", "[mobile]"))
+        else:
+            found.extend(
+                (
+                    "apiKeys.provided",
+                    client,
+                    f"must name a client id set in the secret config {PROVIDED_KEYS} "
+                    f"(`pulumi config set --secret --path '{PROVIDED_KEYS}.{client}' <key>`)",
+                    "mobile",
+                )
+                for client in clients
+                if client not in known
+            )
+            # Offline validation has no secret values: a stand-in that the checks accept and nothing shows.
+            keys_args["keys"] = {c: outputs.get(c, pulumi.Output.secret("")) for c in clients if c in known}
+    if args is not None and not found:
+        checker = InputChecker("protection", base)
+        check_protection_args(checker, args)
+        found += [(p.name, p.value, p.allowed, p.example) for p in checker.problems]
+        support = TRAFFIC_POLICY_SUPPORT.get(line.name) if line is not None else None
+        if support is not None and not found:
+            spec, _, _, _ = protection_objects(args, "route")
+            for kind, problem in zip(
+                sorted(spec.kinds() - support.kinds), protection_problems(support, spec.kinds()), strict=True
+            ):
+                found.append(
+                    (
+                        kind,
+                        "(set)",
+                        problem,
+                        f"kgatewayVersion {problem.rsplit('first in kgateway ', 1)[1].split(':')[0]}",
+                    )
+                )
+    for name, shown, allowed, example in found:
+        reader.problems.append(Problem(f"{base}.{name}" if name else base, shown, allowed, example))
+    return typing.cast(RouteProtectionArgs, args) if args is not None and not found else None

@@ -1,0 +1,167 @@
+"""Day 2 of route protection in the deploy harness (the real program, preview before every up, state by URN,
+deletes last and dependents first, an API server that refuses AlreadyExists and validates against the real CRDs):
+adding, changing and removing protection on a live route, and rotating a generated key, in an order in which a
+route that was protected before a step is never without its policy, the policy never names a missing Secret or
+GatewayExtension, and some key that worked before keeps working until the new one is in place."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+
+from tests.support.lifecycle import MotoDeployment, dev_config
+from tools.engine import ProgramRun, reveal
+
+POLICY = "kubernetes:gateway.kgateway.dev/v1alpha1:TrafficPolicy"
+SECRET = "kubernetes:core/v1:Secret"
+RANDOM = "random:index/randomBytes:RandomBytes"
+ROUTE = ("kgateway-system", "echo")
+
+
+class Guard:
+    """Checks the cluster after every write the harness makes to it (create, update, delete)."""
+
+    def __init__(self, deployment: MotoDeployment) -> None:
+        self.cluster = deployment.cluster
+        self.protected = False  # the route must have a policy at every write
+        self.key_that_must_work: str | None = None  # an API key that must stay valid at every write
+        self.writes = 0
+        for name in ("create", "update", "delete"):
+            self._wrap(name)
+
+    def _wrap(self, name: str) -> None:
+        original: Callable[..., Any] = getattr(self.cluster, name)
+
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            result = original(*args, **kwargs)
+            if not kwargs.get("dry_run"):
+                self.writes += 1
+                self.check()
+            return result
+
+        setattr(self.cluster, name, checked)
+
+    def policy(self) -> dict[str, Any] | None:
+        for policy in self.cluster.of_kind("TrafficPolicy").values():
+            if policy["spec"]["targetRefs"][0]["name"] == ROUTE[1]:
+                return policy
+        return None
+
+    def valid_keys(self) -> set[str]:
+        policy = self.policy()
+        if policy is None or "apiKeyAuth" not in policy["spec"]:
+            return set()
+        secret = self.cluster.of_kind("Secret").get((ROUTE[0], policy["spec"]["apiKeyAuth"]["secretRef"]["name"]))
+        assert secret is not None, "the policy names a Secret that does not exist (kgateway v2.2+: the route is 500)"
+        return {base64.b64decode(value).decode() for value in secret["data"].values()}
+
+    def check(self) -> None:
+        routes = self.cluster.of_kind("HTTPRoute")
+        policy = self.policy()
+        if self.protected and ROUTE in routes:
+            assert policy is not None, "the protected route is open: its TrafficPolicy is gone while it is served"
+        if policy is not None and "jwtAuth" in policy["spec"]:
+            name = policy["spec"]["jwtAuth"]["extensionRef"]["name"]
+            assert (ROUTE[0], name) in self.cluster.of_kind("GatewayExtension"), "the policy names a missing extension"
+        keys = self.valid_keys()
+        if self.key_that_must_work is not None:
+            assert self.key_that_must_work in keys, "no window: the key in use must stay valid at every step"
+
+
+def protected(**protection: Any) -> dict[str, str]:
+    return dev_config(protection=json.dumps(protection))
+
+
+def keys_of(run: ProgramRun) -> dict[str, str]:
+    assert "api_keys" in run.secret_outputs
+    found: dict[str, str] = reveal(run.outputs["api_keys"])["echo"]
+    return found
+
+
+def order(deployment: MotoDeployment) -> list[tuple[str, str]]:
+    """What the last up did to Kubernetes objects and keys, in order: (operation, type's last part)."""
+    return [
+        (op, key[0].rsplit(":", 1)[1])
+        for op, key in deployment.changes
+        if key[0] in (POLICY, SECRET, RANDOM) and not key[1].endswith("aws-creds") and "aws-creds" not in key[1]
+    ]
+
+
+def test_add_change_rotate_and_remove_protection_never_leave_the_route_open(aws: boto3.Session) -> None:
+    deployment = MotoDeployment(aws)
+    guard = Guard(deployment)
+    deployment.up(dev_config())
+    assert guard.policy() is None
+
+    # Add: the keys and their Secret first, then the policy (the route is unchanged: nothing to update).
+    run = deployment.up(protected(apiKeys={"clients": ["web"]}, rateLimit={"requestsPerSecond": 5}))
+    assert order(deployment) == [("create", "RandomBytes"), ("create", "Secret"), ("create", "TrafficPolicy")]
+    first_key = keys_of(run)["web"]
+    assert guard.valid_keys() == {first_key}
+    assert first_key not in json.dumps(reveal(run.outputs["verify"]))  # verify is told where the key goes only
+
+    # Change: the one policy is updated in place (never deleted); the Secret stays.
+    guard.protected, guard.key_that_must_work = True, first_key
+    deployment.up(protected(apiKeys={"clients": ["web"]}, rateLimit={"requestsPerSecond": 10},
+                            cors={"allowOrigins": ["https://app.example.com"]}))  # fmt: skip
+    assert order(deployment) == [("update", "TrafficPolicy")]
+    assert guard.policy()["spec"]["cors"]["allowOrigins"] == ["https://app.example.com"]  # type: ignore[index]
+
+    # Rotate with the previous key kept: a new key and a new Secret (a new key set is a new name), the policy
+    # moved to it, the old Secret deleted last; the old key works at every write.
+    writes = guard.writes
+    run = deployment.up(protected(apiKeys={"clients": ["web"], "rotation": "2", "previousRotation": "1"},
+                                  rateLimit={"requestsPerSecond": 10}))  # fmt: skip
+    assert order(deployment) == [
+        ("create", "RandomBytes"),
+        ("create", "Secret"),
+        ("update", "TrafficPolicy"),
+        ("delete", "Secret"),
+    ]
+    assert guard.writes > writes
+    second_key = keys_of(run)["web"]
+    assert second_key != first_key and guard.valid_keys() == {first_key, second_key}
+
+    # Drop the previous key: the new key must work throughout; the first key and its random bytes go.
+    guard.key_that_must_work = second_key
+    deployment.up(protected(apiKeys={"clients": ["web"], "rotation": "2"}, rateLimit={"requestsPerSecond": 10}))
+    assert order(deployment) == [
+        ("create", "Secret"),
+        ("update", "TrafficPolicy"),
+        ("delete", "Secret"),
+        ("delete", "RandomBytes"),
+    ]
+    assert guard.valid_keys() == {second_key}
+
+    # Remove: the route is updated first (it no longer waits for a policy), the policy deleted after the run,
+    # then its Secret (dependents first): the policy never names a missing Secret.
+    guard.protected, guard.key_that_must_work = False, None
+    deployment.up(dev_config())
+    assert order(deployment) == [("delete", "TrafficPolicy"), ("delete", "Secret"), ("delete", "RandomBytes")]
+    assert guard.policy() is None and ROUTE in deployment.cluster.of_kind("HTTPRoute")
+
+    # Protected again, then destroyed: the route goes before its policy, nothing of ours is left.
+    deployment.up(protected(apiKeys={}))
+    guard.protected = True
+    deployment.destroy()
+    kinds = {identity[0].rsplit(":", 1)[1] for identity in deployment.cluster.objects}
+    assert kinds == {"CustomResourceDefinition", "Gateway"}
+    assert deployment.deployed == {}
+
+
+def test_a_jwt_route_gets_its_extension_before_its_policy_and_loses_it_after(aws: boto3.Session) -> None:
+    deployment = MotoDeployment(aws)
+    guard = Guard(deployment)
+    jwt = {"issuer": "https://issuer.example.com", "jwksInline": '{"keys": []}'}
+    deployment.up(protected(jwt=jwt))
+    changes = [(op, key[0].rsplit(":", 1)[1]) for op, key in deployment.changes if "gateway.kgateway.dev" in key[0]]
+    kinds = [kind for _, kind in changes]
+    assert kinds.index("GatewayExtension") < kinds.index("TrafficPolicy")
+    guard.protected = True
+    deployment.up(protected(rateLimit={"requestsPerSecond": 5}))  # JWT off, rate limit on: policy first, then
+    ops = [(op, key[0].rsplit(":", 1)[1]) for op, key in deployment.changes if "gateway.kgateway.dev" in key[0]]
+    assert ops == [("update", "TrafficPolicy"), ("delete", "GatewayExtension")]
