@@ -268,3 +268,33 @@ def test_the_example_stack_passes_the_preflight_against_every_lines_crds(line: s
     assert policies == (["greet-protection", "uptime-protection"] if line in ("v2.2", "v2.3", "v2.4", "main") else [])
     for manifest in found:
         assert object_errors(manifest, line) == [], (manifest["kind"], manifest["metadata"]["name"])
+
+
+def test_protection_and_the_body_limit_share_one_policy_and_a_protection_timeout_wins(tmp_path: Path) -> None:
+    """One TrafficPolicy per HTTPRoute: the stack's protection and the Lambda body limit in the same object; the
+    route's one timeout is the protection's when it gives one, else the Sync function's own."""
+    functions = [
+        {"name": "greet", "source": "greet-python", "runtime": "python3.13", "timeout": 60},
+        {"name": "quick", "source": "echo"},
+    ]
+    routes = [
+        {"function": "greet", "path": "/greet"},
+        {"function": "quick", "path": "/quick", "protection": {"timeout": "5s"}},
+    ]
+    run = stack(
+        tmp_path,
+        functions,
+        kgatewayVersion="v2.2",
+        protection={"rateLimit": {"requestsPerSecond": 10}},
+        routes=routes,
+    )
+    policies = {r.inputs["metadata"]["name"]: r.inputs["spec"] for r in run.by_type(POLICY)}
+    assert set(policies) == {"greet-protection", "quick-protection"}
+    assert (
+        policies["greet-protection"]["buffer"] == {"maxRequestSize": "6Mi"}
+        and "rateLimit" in policies["greet-protection"]
+    )
+    assert "rateLimit" not in policies["quick-protection"]  # its own protection replaces the stack's
+    timeouts = {m["metadata"]["name"]: m["spec"]["rules"][0]["timeouts"] for m in kubernetes_manifests(run)
+                if m["kind"] == "HTTPRoute"}  # fmt: skip
+    assert timeouts == {"greet": {"request": "71s"}, "quick": {"request": "5s"}}
