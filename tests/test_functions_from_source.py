@@ -273,7 +273,7 @@ def test_the_example_stack_passes_the_preflight_against_every_lines_crds(line: s
 def test_protection_and_the_body_limit_share_one_policy_and_a_protection_timeout_wins(tmp_path: Path) -> None:
     """One TrafficPolicy per HTTPRoute: the stack's protection and the Lambda body limit in the same object; the
     route's one timeout is the protection's when it gives one, else the Sync function's own."""
-    functions = [
+    functions: list[dict[str, Any]] = [
         {"name": "greet", "source": "greet-python", "runtime": "python3.13", "timeout": 60},
         {"name": "quick", "source": "echo"},
     ]
