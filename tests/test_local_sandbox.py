@@ -75,6 +75,6 @@ def test_plan_of_the_local_stack_carries_the_endpoint_settings() -> None:
 def test_the_local_stack_targets_the_kgateway_release_the_walkthrough_installs() -> None:
     config, _ = stack_config("local")
     line = config["kgateway-lambda:kgatewayVersion"]
-    readme = (PROJECT_ROOT / "README.md").read_text()
-    charts = re.findall(r"oci://cr\.kgateway\.dev/kgateway-dev/charts/\S+ --version (v\d+\.\d+)\.\d+", readme)
+    walkthrough = (PROJECT_ROOT / "docs" / "local-sandbox.md").read_text()
+    charts = re.findall(r"oci://cr\.kgateway\.dev/kgateway-dev/charts/\S+ --version (v\d+\.\d+)\.\d+", walkthrough)
     assert charts and set(charts) == {line}
