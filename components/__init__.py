@@ -9,7 +9,7 @@ nothing of the repository's program (`program/`) or tools (`tools/`)::
 from .backend import InvocationMode, KgatewayRelease, LambdaBackend, LambdaBackendArgs, PayloadTransformMode
 from .credentials import CredentialsMode, GatewayCredentials, GatewayCredentialsArgs
 from .execution_role import ExecutionRole, ExecutionRoleArgs
-from .lambda_function import Architecture, LambdaFunction, LambdaFunctionArgs, Runtime
+from .lambda_function import Architecture, LambdaFunction, LambdaFunctionArgs, PackageType, Runtime
 from .lambda_gateway_route import (
     BackendOptions,
     CredentialsOptions,
@@ -18,7 +18,7 @@ from .lambda_gateway_route import (
     RouteOptions,
     SharedCredentialsArgs,
 )
-from .packaging import LambdaPackage, package_lambda
+from .packaging import LambdaPackage, build_package, package_lambda
 from .route import LambdaRoute, LambdaRouteArgs, PathMatch
 from .validation import ComponentInputError
 
@@ -48,10 +48,12 @@ __all__ = [
     "LambdaPackage",
     "LambdaRoute",
     "LambdaRouteArgs",
+    "PackageType",
     "PathMatch",
     "PayloadTransformMode",
     "RouteOptions",
     "Runtime",
     "SharedCredentialsArgs",
+    "build_package",
     "package_lambda",
 ]

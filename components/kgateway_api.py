@@ -286,6 +286,21 @@ def backend_manifest(
     }
 
 
+# Lambda's Init phase (the runtime starting and the handler's module loading on a cold start) may take up to 10 s
+# before the handler's own `timeout` starts (Lambda Developer Guide, "Understanding the Lambda execution environment
+# lifecycle": "The Init phase is limited to 10 seconds"), and the call to Lambda itself takes a moment: a synchronous
+# route waits that long beyond the function's timeout, so the gateway never answers 504 while the function runs.
+LAMBDA_INIT_LIMIT_S = 10
+ROUTE_TIMEOUT_MARGIN_S = 1
+
+
+def route_request_timeout(function_timeout_s: int) -> str:
+    """The HTTPRoute rule's `timeouts.request` for a synchronously invoked function: its timeout, plus a cold
+    start's Init phase and a second; in Gateway API's duration form (`^([0-9]{1,5}(h|m|s|ms)){1,4}$`, every line's
+    HTTPRoute CRD: 1 to 5 digits per part, so seconds alone cover Lambda's 900 s)."""
+    return f"{function_timeout_s + LAMBDA_INIT_LIMIT_S + ROUTE_TIMEOUT_MARGIN_S}s"
+
+
 def http_route_manifest(
     *,
     name: str,
@@ -304,7 +319,8 @@ def http_route_manifest(
     request_timeout: str | None = None,
 ) -> dict[str, Any]:
     """An `HTTPRoute` sending `path` on the Gateway (one match per method) to a kgateway Lambda `Backend`;
-    `request_timeout`: the rule's `timeouts.request` (Gateway API duration; every kgateway line maps it)."""
+    `request_timeout`: the rule's `timeouts.request` (Gateway API duration; every kgateway line maps it; for a Sync
+    function the composite's default is `route_request_timeout`)."""
     parent_ref: dict[str, Any] = {"name": gateway_name, "namespace": gateway_namespace}
     if listener_name is not None:
         parent_ref["sectionName"] = listener_name
@@ -426,6 +442,7 @@ PROTECTION_FIELDS: dict[str, str] = {
     "rateLimit": "rateLimit.local",
     "ipAllow": "acl",
     "retry": "retry",
+    "requestBody": "buffer.maxRequestSize",
 }
 # A protection `timeout` is not a TrafficPolicy field here: it is the HTTPRoute rule's `timeouts.request`, which
 # every line has and which overrides a TrafficPolicy's (TRAFFICPOLICY.md §7), so the route's timeout is one fact.
@@ -448,7 +465,7 @@ class TrafficPolicySupport:
 
 
 _RATE_LIMIT_ONLY = frozenset({"rateLimit"})
-_V2_2_KINDS = frozenset({"apiKeys", "jwt", "cors", "rateLimit", "retry"})
+_V2_2_KINDS = frozenset({"apiKeys", "jwt", "cors", "rateLimit", "retry", "requestBody"})
 _V2_3_KINDS = _V2_2_KINDS | {"ipAllow"}
 TRAFFIC_POLICY_SUPPORT: dict[str, TrafficPolicySupport] = {
     support.name: support
@@ -503,6 +520,7 @@ def traffic_policy_support_from_crd(crd: Mapping[str, Any], name: str) -> Traffi
         "rateLimit": "local" in ((spec.get("rateLimit") or {}).get("properties") or {}),
         "ipAllow": "acl" in spec,
         "retry": "retry" in spec,
+        "requestBody": "maxRequestSize" in ((spec.get("buffer") or {}).get("properties") or {}),
     }
     return TrafficPolicySupport(
         name=name,
@@ -559,6 +577,8 @@ class RouteProtectionSpec:
     rate_limit: TokenBucket | None = None
     ip_allow: tuple[str, ...] = ()
     retry: Retry | None = None
+    # The largest request body the route takes (a Kubernetes quantity, e.g. "6Mi"; Envoy answers 413 above it).
+    max_request_size: str | None = None
 
     def kinds(self) -> set[str]:
         """The protection kinds this spec asks for (keys of PROTECTION_FIELDS)."""
@@ -569,6 +589,7 @@ class RouteProtectionSpec:
             "rateLimit": self.rate_limit is not None,
             "ipAllow": bool(self.ip_allow),
             "retry": self.retry is not None,
+            "requestBody": self.max_request_size is not None,
         }
         return {kind for kind, there in present.items() if there}
 
@@ -642,12 +663,22 @@ def traffic_policy_manifest(
         if retry.backoff_base_interval is not None:
             retry_spec["backoffBaseInterval"] = retry.backoff_base_interval
         spec["retry"] = retry_spec
+    if protection.max_request_size is not None:
+        spec["buffer"] = {"maxRequestSize": protection.max_request_size}
     return {
         "apiVersion": BACKEND_API_VERSION,
         "kind": "TrafficPolicy",
         "metadata": _metadata(name, namespace, traffic_policy_annotations(wait)),
         "spec": spec,
     }
+
+
+# Lambda's synchronous invocation payload: "6 MB each for request and response" (Lambda Developer Guide, "Lambda
+# quotas", Invocation payload). Without a buffer policy a Lambda route's body is capped far lower: the upstream
+# `aws_lambda` and `aws_request_signing` filters buffer the whole body under the stream's buffer limit, which is
+# Envoy's listener default of 1 MiB (program/crds/TRAFFICPOLICY.md §8); `buffer.maxRequestSize` (v2.2+) raises it.
+LAMBDA_SYNC_PAYLOAD = "6Mi"
+ENVOY_DEFAULT_BODY_CAP = "1Mi"
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from .credentials import (
     credentials_mode,
 )
 from .inputs import checked_inputs
+from .kgateway_api import LAMBDA_SYNC_PAYLOAD, TRAFFIC_POLICY_SUPPORT, route_request_timeout
 from .lambda_function import LambdaFunction, LambdaFunctionArgs, check_function_args
 from .protection import RouteProtectionArgs, check_protection_args
 from .route import LambdaRoute, LambdaRouteArgs, PathMatch, check_match_args
@@ -37,6 +38,7 @@ from .validation import (
     InputChecker,
     dns_label_for,
     plain,
+    whole,
 )
 
 
@@ -198,6 +200,22 @@ def unique_route_names(name: str, label: str, routes: Sequence[Mapping[str, Any]
         names.append(route_name)
     checker.done()
     return names
+
+
+def lambda_route_limits(args: Mapping[str, Any], backend_options: Mapping[str, Any]) -> dict[str, Any]:
+    """What a route to a synchronously invoked function needs from the gateway: a request timeout that covers the
+    function's own (known for a function made here), and bodies up to Lambda's synchronous payload where the pinned
+    kgateway line has `buffer` (v2.2+; `auto` and older lines keep Envoy's 1 MiB). Async calls return at once."""
+    if plain(backend_options.get("invocation_mode")) == "Async":
+        return {}
+    limits: dict[str, Any] = {}
+    if "function" in args:
+        limits["timeout"] = route_request_timeout(whole(args["function"].get("timeout")) or 10)
+    version = plain(backend_options.get("kgateway_version"))
+    support = TRAFFIC_POLICY_SUPPORT.get(str(version))
+    if support is not None and "requestBody" in support.kinds:
+        limits["max_request_size"] = LAMBDA_SYNC_PAYLOAD
+    return limits
 
 
 def check_composite_args(checker: InputChecker, args: Mapping[str, Any]) -> None:
@@ -393,11 +411,18 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
                 route_args["listener_name"] = args["listener_name"]
             # A route's own protection replaces the composite's (`{}`: none); the line is the Backend's.
             protection = route.get("protection", args.get("protection"))
-            if protection:
-                route_args["protection"] = protection
+            limits = lambda_route_limits(args, backend_options)
+            if "timeout" in limits and not (protection or {}).get("timeout"):
+                # The rule's one timeouts.request: the function's own (Sync), unless the protection sets it.
+                protection = {**(protection or {}), "timeout": limits["timeout"]}
+            if protection or "max_request_size" in limits:
                 route_args["kgateway_version"] = backend_options.get("kgateway_version") or "auto"
                 if backend_options.get("crds_ready") is not None:
                     route_args["crds_ready"] = backend_options["crds_ready"]
+            if protection:
+                route_args["protection"] = protection
+            if "max_request_size" in limits:
+                route_args["max_request_size"] = limits["max_request_size"]
             route_components.append(
                 LambdaRoute(
                     # Child names must be unique across composites: prefix the composite's name where it is missing.

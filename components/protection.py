@@ -66,19 +66,21 @@ from .validation import (
     DNS_LABEL_RULE,
     DNS_SUBDOMAIN_RE,
     DNS_SUBDOMAIN_RULE,
+    DURATION,
     HEADER_NAME_RE,
     HTTP_METHODS,
+    QUANTITY,
     ROTATION,
     InputChecker,
+    max_request_size_problem,
     plain,
     whole,
 )
 
 # A Secret's data key (k8s.io/apimachinery `IsConfigMapKey`): the API key's client id.
 CLIENT_ID_RE = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
-# kgateway's duration strings (the CRDs' CEL rule `^([0-9]{1,5}(h|m|s|ms)){1,4}$`).
-DURATION_RE = re.compile(r"^([0-9]{1,5}(h|m|s|ms)){1,4}$")
-DURATION_RULE = "must be a duration like 30s, 1m30s or 500ms (1 to 4 parts of up to 5 digits and h, m, s or ms)"
+# kgateway's duration strings (the shared rule, components/validation.py DURATION).
+DURATION_RE, DURATION_RULE = DURATION.pattern, DURATION.allowed
 # CORS origins as the v2.3+ CRDs allow them (v2.2 allows more; these pass both): `*`, or http(s) with an optional
 # leading `*.` and port.
 ORIGIN_RE = re.compile(r"(^\*$)|(^(http(s)?):\/\/(((\*\.)?([a-zA-Z0-9\-]+\.)*[a-zA-Z0-9-]+|\*)(:([0-9]{1,5}))?)$)")
@@ -253,6 +255,11 @@ class RouteProtectionArgs(TypedDict):
     line; Envoy's default is 15s)."""
     retry: NotRequired[RetryArgs]
     """Retry failed requests (kgateway v2.2+)."""
+    max_request_size: NotRequired[str]
+    (
+        "The largest request body, a quantity such as 6Mi, as `buffer.maxRequestSize` (kgateway v2.2+; larger "
+        "bodies get 413; without it a Lambda route's cap is Envoy's 1Mi buffer limit)."
+    )
 
 
 def _strings(checker: InputChecker, name: str, value: Any, regex: re.Pattern[str], *, rule: str, example: str) -> None:
@@ -576,11 +583,20 @@ def check_protection_args(checker: InputChecker, args: Mapping[str, Any], prefix
     _duration(checker, f"{prefix}timeout", args.get("timeout"), 1, "30s")
     if (retry := args.get("retry")) is not None:
         check_retry(checker, retry, f"{prefix}retry.", args.get("timeout"))
+    size = args.get("max_request_size")
+    checker.rule(f"{prefix}maxRequestSize", size, QUANTITY)
+    if isinstance(size, str) and (problem := max_request_size_problem(size)) is not None:
+        checker.fail(f"{prefix}maxRequestSize", size, problem, QUANTITY.example)
 
 
 def _bounded(name: str, suffix: str) -> str:
     """`<name><suffix>` within a DNS subdomain's 253 characters."""
     return f"{name[: 253 - len(suffix)].rstrip('-.')}{suffix}"
+
+
+def protection_policy_name(route_name: str) -> str:
+    """The route's one TrafficPolicy's name."""
+    return _bounded(route_name, "-protection")
 
 
 def key_secret_name(base: str, keys: Mapping[str, Any]) -> str:
@@ -681,6 +697,7 @@ def protection_objects(
         rate_limit=bucket,
         ip_allow=tuple(str(c) for c in args.get("ip_allow") or ()),
         retry=retry,
+        max_request_size=args.get("max_request_size"),
     )
     return spec, provider, secret_name, extension_name
 
@@ -797,7 +814,7 @@ class RouteProtection(pulumi.ComponentResource):
                     )
                 )
                 waited.append(self._deferred("GatewayExtension", extension_name, namespace, deferred, extension_opts))
-        policy_name = _bounded(route_name, "-protection")
+        policy_name = protection_policy_name(route_name)
         policy_opts = pulumi.ResourceOptions(parent=self, depends_on=waited)
         policy: pulumi.Resource
         if support is not None:

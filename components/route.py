@@ -9,7 +9,13 @@ import pulumi
 from .backend import KgatewayRelease
 from .inputs import checked_inputs
 from .k8s_objects import awaited_resources, custom_resource
-from .kgateway_api import AUTO, http_route_manifest, reference_grant_manifest
+from .kgateway_api import (
+    AUTO,
+    TRAFFIC_POLICY_SUPPORT,
+    http_route_manifest,
+    protection_problems,
+    reference_grant_manifest,
+)
 from .protection import RouteProtection, RouteProtectionArgs, check_protection_args, policy_kinds
 from .tokens import component_options, token
 from .validation import (
@@ -81,6 +87,11 @@ class LambdaRouteArgs(TypedDict):
     """What the protection may use: auto reads the cluster's TrafficPolicy CRD (the default), or a release line."""
     crds_ready: NotRequired[pulumi.Input[str]]
     """auto: an output of what installs kgateway's CRDs in the same program (e.g. its Helm release's id)."""
+    max_request_size: NotRequired[str]
+    (
+        "The largest request body, a quantity such as 6Mi: `buffer.maxRequestSize` in the route's one TrafficPolicy "
+        "(kgateway v2.2+; without it a Lambda route's cap is Envoy's 1Mi buffer limit)."
+    )
 
 
 def check_match_args(checker: InputChecker, args: Mapping[str, Any], prefix: str = "") -> None:
@@ -146,6 +157,11 @@ def check_route_args(checker: InputChecker, args: Mapping[str, Any], prefix: str
     checker.pattern(f"{prefix}listenerName", args.get("listener_name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "http")
     if (protection := args.get("protection")) is not None:
         check_protection_args(checker, protection, f"{prefix}protection.")
+    if (size := args.get("max_request_size")) is not None:
+        check_protection_args(checker, {"max_request_size": size}, prefix)
+        support = TRAFFIC_POLICY_SUPPORT.get(str(plain(args.get("kgateway_version"))))
+        if support is not None and (problems := protection_problems(support, {"requestBody"})):
+            checker.fail(f"{prefix}maxRequestSize", size, "; ".join(problems), "unset")
 
 
 class LambdaRoute(pulumi.ComponentResource):
@@ -173,6 +189,8 @@ class LambdaRoute(pulumi.ComponentResource):
             )
             depends_on.append(custom_resource(f"{name}-reference-grant", grant, pulumi.ResourceOptions(parent=self)))
         protection: RouteProtectionArgs | None = args.get("protection")
+        if (size := args.get("max_request_size")) is not None:  # the body limit is a field of the one policy
+            protection = {**(protection or {}), "max_request_size": size}
         wait = args.get("wait_for_acceptance", True) is not False
         if protection is not None and policy_kinds(protection):
             # One TrafficPolicy per HTTPRoute, created (with its Secret and GatewayExtension) before the route.

@@ -6,7 +6,7 @@ Each problem names the input (as every language's SDK spells it), the bad value,
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, ClassVar
@@ -26,8 +26,39 @@ ENDPOINT_URL_RE = re.compile(r"^https?://[-a-zA-Z0-9@:%.+~#?&/=]+$")
 OIDC_PROVIDER_RE = re.compile(r"^(arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/|https://)[A-Za-z0-9./_-]+$")
 ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$")
 ROTATION_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-# Lambda's Handler (AWS Lambda API Reference, CreateFunction: "Maximum length of 128. Pattern: [^\s]+").
-HANDLER_RE = re.compile(r"^[^\s]{1,128}$")
+# Lambda's Handler (AWS Lambda API Reference, CreateFunction: "Maximum length of 128. Pattern: [^\s]+"), in the
+# shape both runtimes read: a module (file) path, a dot, and the name it exports (see lambda_function.handler_files).
+HANDLER_RE = re.compile(r"^(?=[^\s]{1,128}$)[^\s]*[^\s.]\.[A-Za-z_$][A-Za-z0-9_$]*$")
+# The runtimes Lambda supports and has not deprecated (Lambda Developer Guide, "Lambda runtimes": python3.11 and
+# python3.10 were deprecated on 2026-06-30); components/lambda_function.py `Runtime` lists the same (a test holds it).
+LAMBDA_RUNTIMES = ("nodejs24.x", "nodejs22.x", "python3.14", "python3.13", "python3.12")
+# An image in Amazon ECR (Lambda takes images only from ECR, in the function's region): registry, repository (ECR's
+# name rule), then a tag or a digest.
+IMAGE_URI_RE = re.compile(
+    r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
+    r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$"
+)
+# Lambda's rules for environment variables (API Reference, Environment: keys `[a-zA-Z]([a-zA-Z0-9_])+`; Developer
+# Guide, "Working with Lambda environment variables": the reserved keys a function cannot set, and "The total size
+# of all environment variables doesn't exceed 4 KB").
+ENVIRONMENT_NAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]+$")
+RESERVED_ENVIRONMENT = frozenset(
+    {
+        "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+    }
+)  # fmt: skip
+ENVIRONMENT_SIZE_LIMIT = 4096
+# kgateway's duration strings (the CRDs' CEL rule `^([0-9]{1,5}(h|m|s|ms)){1,4}$`; Gateway API's HTTPRoute
+# `timeouts.request` has the same pattern on every line).
+DURATION_RE = re.compile(r"^([0-9]{1,5}(h|m|s|ms)){1,4}$")
+# A Kubernetes quantity in binary or decimal units, as `buffer.maxRequestSize` takes it (k8s.io/apimachinery
+# pkg/api/resource `ParseQuantity`; the subset a body size needs: whole numbers).
+QUANTITY_RE = re.compile(r"^[0-9]+(Ki|Mi|Gi|k|M|G)?$")
 # A Lambda function ARN, optionally qualified (AWS's pattern for FunctionName in Invoke).
 FUNCTION_ARN_RE = re.compile(
     r"^arn:(?P<partition>aws[a-zA-Z-]*):lambda:(?P<region>[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]):"
@@ -73,7 +104,32 @@ FUNCTION_NAME = Rule(
 )
 ALIAS = Rule(ALIAS_RE, "must be an alias name: 1 to 128 letters, digits, '-' or '_', not only digits", "live")
 QUALIFIER = Rule(QUALIFIER_RE, "must be $LATEST, a version number or an alias name", "$LATEST")
-HANDLER = Rule(HANDLER_RE, "must be 1 to 128 characters without white space (Lambda's handler)", "index.handler")
+HANDLER = Rule(
+    HANDLER_RE,
+    "must be <file or module>.<function>, at most 128 characters without white space (Lambda's handler)",
+    "index.handler",
+)
+RUNTIME = Rule(
+    re.compile("^(" + "|".join(re.escape(r) for r in LAMBDA_RUNTIMES) + ")$"),
+    f"must be one of {', '.join(LAMBDA_RUNTIMES)} (the runtimes Lambda supports; python3.11 and older are deprecated)",
+    "nodejs24.x",
+)
+IMAGE_URI = Rule(
+    IMAGE_URI_RE,
+    "must be an Amazon ECR image URI: <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag> or @sha256:<digest>",
+    "123456789012.dkr.ecr.us-east-1.amazonaws.com/greet:1.0",
+)
+ENVIRONMENT_NAME = Rule(
+    ENVIRONMENT_NAME_RE, "must start with a letter and have at least 2 of A-Z a-z 0-9 _ (Lambda's rule)", "STAGE"
+)
+ENVIRONMENT_RESERVED = "is reserved by Lambda (the runtime sets it)"
+ENVIRONMENT_SIZE = f"must be at most {ENVIRONMENT_SIZE_LIMIT} bytes of names and values in all (Lambda's limit)"
+DURATION = Rule(
+    DURATION_RE,
+    "must be a duration like 30s, 1m30s or 500ms (1 to 4 parts of up to 5 digits and h, m, s or ms)",
+    "30s",
+)
+QUANTITY = Rule(QUANTITY_RE, "must be a quantity such as 6Mi or 512Ki (whole bytes, with Ki, Mi, Gi, k, M or G)", "6Mi")
 ACCOUNT_ID = Rule(ACCOUNT_ID_RE, "must be 12 digits", "123456789012")
 REGION = Rule(REGION_RE, "must be an AWS region code", "us-east-1")
 ENDPOINT_URL = Rule(ENDPOINT_URL_RE, "must be an http(s) URL", "http://moto.example:5000")
@@ -97,6 +153,39 @@ TAG_KEY = Rule(
 )
 DNS_LABEL = Rule(DNS_LABEL_RE, DNS_LABEL_RULE, "kgateway-system")
 DNS_SUBDOMAIN = Rule(DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "echo")
+
+
+_QUANTITY_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+# The TrafficPolicy CRDs' CEL rule on `buffer.maxRequestSize` (v2.2.x to main): "greater than 0 and less than 4Gi".
+MAX_REQUEST_SIZE_LIMIT = 4 * 2**30
+
+
+def quantity_bytes(text: str) -> int:
+    """Bytes of a quantity QUANTITY_RE accepts."""
+    match = re.match(r"^([0-9]+)(.*)$", text)
+    assert match is not None
+    return int(match[1]) * _QUANTITY_UNITS[match[2]]
+
+
+def max_request_size_problem(text: str) -> str | None:
+    """Why the TrafficPolicy CRD refuses this `buffer.maxRequestSize` (a QUANTITY), or None."""
+    if QUANTITY_RE.match(text) and not 0 < quantity_bytes(text) < MAX_REQUEST_SIZE_LIMIT:
+        return "must be greater than 0 and less than 4Gi (the TrafficPolicy CRD's rule)"
+    return None
+
+
+def environment_problem(name: object) -> str | None:
+    """Why Lambda refuses an environment variable name, or None."""
+    if not isinstance(name, str) or not ENVIRONMENT_NAME_RE.match(name):
+        return ENVIRONMENT_NAME.allowed
+    if name in RESERVED_ENVIRONMENT:
+        return ENVIRONMENT_RESERVED
+    return None
+
+
+def environment_size(variables: Mapping[str, str]) -> int:
+    """Bytes Lambda counts against its 4 KB: every name and value."""
+    return sum(len(k.encode()) + len(v.encode()) for k, v in variables.items())
 
 
 # Inputs whose values are never shown in a message, whatever their type (they are credentials).

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -141,10 +143,49 @@ def schema_errors(obj: dict[str, Any], crd: Path | dict[str, Any], version: str)
     return [str(violation) for violation in schema_violations(obj, crd, version)]
 
 
+# Kubernetes' CEL quantity library, the part the shipped CRDs use (kubernetes/kubernetes
+# staging/src/k8s.io/apiserver/pkg/cel/library/quantity.go: `quantity(string)`, `isGreaterThan`, `isLessThan`;
+# values as k8s.io/apimachinery pkg/api/resource `ParseQuantity` reads them: a decimal number, then a binary
+# (Ki..Ei) or decimal (n, u, m, k, M..E) suffix or an exponent). celpy lacks it: without it every rule that uses it
+# would fail to evaluate, so an API server's accepted object would be refused here.
+_QUANTITY_RE = re.compile(r"^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]+)?$")
+_QUANTITY_SUFFIXES = {
+    **{suffix: Decimal(1024) ** power for power, suffix in enumerate(("", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"))},
+    **{suffix: Decimal(10) ** power for suffix, power in (("n", -9), ("u", -6), ("m", -3), ("k", 3), ("M", 6),
+                                                          ("G", 9), ("T", 12), ("P", 15), ("E", 18))},
+}  # fmt: skip
+
+
+class _Quantity(celpy.celtypes.StringType):
+    """A quantity value in CEL (its text; compared by `_quantity_value`)."""
+
+
+def _quantity_value(text: Any) -> Decimal:
+    match = _QUANTITY_RE.match(str(text))
+    if match is None:
+        raise ValueError(f"quantities must match the regular expression: {text!r}")
+    number, suffix = Decimal(match[1]), match[2] or ""
+    if suffix[:1] in ("e", "E"):
+        return number * Decimal(10) ** int(suffix[1:])
+    return number * _QUANTITY_SUFFIXES[suffix]
+
+
+def _quantity(text: Any) -> _Quantity:
+    _quantity_value(text)  # an unparsable quantity is an evaluation error, as in Kubernetes
+    return _Quantity(str(text))
+
+
+CEL_FUNCTIONS: dict[str, Any] = {
+    "quantity": _quantity,
+    "isGreaterThan": lambda a, b: celpy.celtypes.BoolType(_quantity_value(a) > _quantity_value(b)),
+    "isLessThan": lambda a, b: celpy.celtypes.BoolType(_quantity_value(a) < _quantity_value(b)),
+}
+
+
 @cache
 def _program(rule: str) -> Any:
     env = celpy.Environment()
-    return env.program(env.compile(rule))
+    return env.program(env.compile(rule), functions=CEL_FUNCTIONS)
 
 
 @lru_cache(maxsize=65536)

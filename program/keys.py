@@ -59,11 +59,32 @@ KEYS: tuple[Key, ...] = (
         "or another): no role, log group or function is created; the name comes from the ARN (`functionName` left at "
         "its default counts as unset, any other must be the ARN's name); `alias` is refused (use `qualifier`)",
         function_field="arn"),
-    Key("functionSource", "Folder under lambda_src/ holding index.mjs (an ES module exporting handler)",
-        "a folder of `lambda_src/` holding `index.mjs` (ES module exporting `handler`)", default="echo",
+    Key("functionSource", "The function's code: a folder of lambda_src/, or a path to a folder or a prebuilt .zip",
+        "a folder name of `lambda_src/`, or a path (relative to the project) of a folder or a prebuilt `.zip`; a "
+        "folder is built by its kind: Python with `requirements.txt` (binary wheels for Lambda's platform, "
+        "architecture and Python), Node.js with `package.json` and its lock file (production dependencies), else "
+        "zipped as it is; over 250 MB unzipped is refused; over 50 MB zipped goes through S3", default="echo",
         function_field="source"),
-    Key("runtime", "Lambda runtime (nodejs24.x or nodejs22.x)", "`nodejs24.x`, `nodejs22.x`",
-        default="nodejs24.x", function_field="runtime"),
+    Key("runtime", "Lambda runtime (nodejs24.x, nodejs22.x, python3.14, python3.13, python3.12)",
+        "`nodejs24.x`, `nodejs22.x`, `python3.14`, `python3.13`, `python3.12` (AWS's supported runtimes; python3.11 "
+        "and older are deprecated)", default="nodejs24.x", function_field="runtime"),
+    Key("handler", "The function's handler, <file or module>.<function>",
+        "`<file or module>.<function>`, at most 128 characters (Lambda's rule); the file must be in the source "
+        "(`.js`/`.mjs`/`.cjs` for Node.js, `.py` for Python)",
+        shown_default="`index.handler` (Node.js), `handler.handler` (Python)", function_field="handler"),
+    Key("packageType", "Zip (code from functionSource) or Image (a container image by imageUri)",
+        "`Zip`, `Image` (then `imageUri`, and no `functionSource`, `runtime` or `handler`)", shown_default="`Zip`",
+        function_field="packageType"),
+    Key("imageUri", "packageType Image: the ECR image URI",
+        "`<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>` or `@sha256:<digest>`, in the stack's "
+        "region; images are not built here", function_field="imageUri"),
+    Key("environment", "Plain environment variables of the function",
+        "a mapping of names (`[a-zA-Z][a-zA-Z0-9_]+`, not Lambda's reserved ones) to values; with "
+        "`secretEnvironment` at most 4 KB in all", type="mapping", function_field="environment"),
+    Key("secretEnvironment", "Secret environment variables, by function name",
+        "`{<function name>: {VARIABLE: value}}`, set with `pulumi config set --secret --path "
+        "'secretEnvironment.<function>.<VARIABLE>' <value>`: values stay Pulumi secrets (never in the plan, "
+        "outputs or logs)", type="mapping", secret=True),
     Key("architecture", "Instruction set (arm64 or x86_64)", "`arm64`, `x86_64`", default="arm64",
         function_field="architecture"),
     Key("memorySize", "Memory in MB (128-10240)", "128–10240 (MB)", default="128", type="integer",

@@ -28,6 +28,7 @@ from components.kgateway_api import (
     reference_grant_manifest,
     traffic_policy_manifest,
 )
+from components.lambda_gateway_route import lambda_route_limits
 from components.protection import policy_kinds, protection_objects
 from components.validation import subdomain_cut
 from program.config import PROJECT, Origin, Problem, RouteSettings, StackSettings, TargetSettings
@@ -160,11 +161,11 @@ _POLICY_FIELD_KEYS = {field.split(".")[0]: kind for kind, field in PROTECTION_FI
 
 
 def _protection_objects(
-    route: RouteSettings, namespace: str, line: str, wait: bool
+    route: RouteSettings, protection: Mapping[str, Any], namespace: str, line: str, wait: bool
 ) -> list[tuple[ObjectSource, dict[str, Any]]]:
     """The route's TrafficPolicy and JWT GatewayExtension as the component emits them (auto: main's shape, checked
-    against v2.4's and main's CRDs); each refusal reported on the protection key the field comes from."""
-    protection = route.protection
+    against v2.4's and main's CRDs); each refusal reported on the protection key the field comes from.
+    `protection`: the route's, with the body limit the composite adds (components/lambda_gateway_route.py)."""
     if not protection or not policy_kinds(protection):
         return []
     key, written = route.origins.get("protection", _flat("protection", None))
@@ -202,6 +203,14 @@ def objects(settings: StackSettings) -> list[tuple[ObjectSource, dict[str, Any]]
     gateway = settings.gateway
     for target in settings.targets:
         found.append((_backend_source(settings, target), _backend(settings, target)))
+        # What the composite gives each route to this function (components/lambda_gateway_route.py).
+        limits = lambda_route_limits(
+            {"function": {"timeout": target.function.timeout_s}} if target.function.existing_arn is None else {},
+            {
+                "invocation_mode": target.backend.invocation_mode,
+                "kgateway_version": target.backend.kgateway.name if target.backend.kgateway else "auto",
+            },
+        )
         for route in target.routes:
             namespace = route.namespace or target.backend.namespace
             route_source = _route_source(route, target)
@@ -222,12 +231,16 @@ def objects(settings: StackSettings) -> list[tuple[ObjectSource, dict[str, Any]]
                         headers=route.headers,
                         hostnames=route.hostnames,
                         wait=target.backend.wait_for_acceptance,
-                        request_timeout=(route.protection or {}).get("timeout"),
+                        # The rule's one timeouts.request: the protection's, else the Sync function's own.
+                        request_timeout=(route.protection or {}).get("timeout") or limits.get("timeout"),
                     ),
                 )
             )
             line = target.backend.kgateway.name if target.backend.kgateway is not None else "auto"
-            found += _protection_objects(route, namespace, line, target.backend.wait_for_acceptance)
+            protection = dict(route.protection or {})
+            if "max_request_size" in limits:  # the body limit is a field of the route's one TrafficPolicy
+                protection["max_request_size"] = limits["max_request_size"]
+            found += _protection_objects(route, protection, namespace, line, target.backend.wait_for_acceptance)
             if namespace != target.backend.namespace:
                 grant = reference_grant_manifest(
                     name=subdomain_cut(f"{route.name}-from-{namespace}"),  # as components/route.py names it

@@ -19,16 +19,26 @@ from components import (
     LambdaFunctionArgs,
     LambdaGatewayRoute,
     LambdaGatewayRouteArgs,
+    PackageType,
     RouteOptions,
     Runtime,
     SharedCredentialsArgs,
-    package_lambda,
 )
 from components.k8s_objects import COMMON_LABELS
 from components.kgateway_api import gateway_manifest
+from components.packaging import LambdaPackage, PackagingError, build_package
 from components.protection import protection_objects
 from components.validation import dns_label_for
-from program.config import PROJECT_ROOT, ConfigError, CredentialsSettings, RouteSettings, StackSettings, TargetSettings
+from program.config import (
+    PROJECT,
+    PROJECT_ROOT,
+    ConfigError,
+    CredentialsSettings,
+    Problem,
+    RouteSettings,
+    StackSettings,
+    TargetSettings,
+)
 from program.discovery import with_found_functions
 from program.gateway import (
     EXISTING_GATEWAY,
@@ -120,7 +130,8 @@ def expected_answer(target: TargetSettings, payload_mode: str | None) -> str:
     """What `verify` must see from this function through kgateway, given the mode its Backend carries."""
     if target.backend.invocation_mode == "Async":
         return EXPECT_ASYNC
-    if target.function.existing_arn is not None or target.function.source_dir.name != "echo":
+    source = target.function.source_dir
+    if target.function.existing_arn is not None or source is None or source.name != "echo":
         return EXPECT_STATUS
     return EXPECT_GUIDE if payload_mode == "None" else EXPECT_ENVOY
 
@@ -167,21 +178,56 @@ def verify_checks(settings: StackSettings, base_url: str, payload_modes: Sequenc
     return checks
 
 
-def function_args(target: TargetSettings, role_arn: pulumi.Input[str] | None = None) -> LambdaFunctionArgs:
-    """The function component's inputs: the code is lambda_src/<source>, zipped reproducibly; `role_arn`, a
-    shared execution role (none: the function gets its own)."""
+def build_function(target: TargetSettings) -> LambdaPackage:
+    """The function's deployment package, built by its kind into .build/ (cached by content, so a second build of
+    the same source is free); a source that cannot be built is a config error naming functionSource."""
     function = target.function
-    package = package_lambda(function.source_dir, BUILD_DIR, function.name)
+    assert function.source_dir is not None  # the config reader gives every Zip function its source
+    try:
+        return build_package(function.source_dir, function.runtime, function.architecture, BUILD_DIR, function.name)
+    except PackagingError as error:
+        key, written = target.origins.get("source", (f"{PROJECT}:functionSource", str(function.source_dir)))
+        raise ConfigError([Problem(key, written, str(error), "see README")]) from error
+
+
+def build_all(settings: StackSettings) -> None:
+    """Every package, before any resource is registered: a source that cannot be built creates nothing."""
+    for target in settings.targets:
+        if target.function.existing_arn is None and target.function.package_type == "Zip":
+            build_function(target)
+
+
+def function_args(target: TargetSettings, role_arn: pulumi.Input[str] | None = None) -> LambdaFunctionArgs:
+    """The function component's inputs: the code is its source built by its kind (components/packaging.py
+    `build_package`, reproducibly) or its image; `role_arn`, a shared execution role (none: the function gets its
+    own)."""
+    function = target.function
     args = LambdaFunctionArgs(
         function_name=function.name,
-        code=pulumi.FileArchive(str(package.path)),
-        source_code_hash=package.sha256_base64,
-        runtime=Runtime(function.runtime),
         architecture=Architecture(function.architecture),
         memory_size=function.memory_mb,
         timeout=function.timeout_s,
         log_retention_days=function.log_retention_days,
     )
+    if function.package_type == "Image":
+        args["package_type"] = PackageType.IMAGE
+        args["image_uri"] = str(function.image_uri)
+    else:
+        package = build_function(target)
+        args["code"] = pulumi.FileArchive(str(package.path))
+        args["source_code_hash"] = package.sha256_base64
+        args["runtime"] = Runtime(function.runtime)
+        args["handler"] = function.handler
+    environment: dict[str, pulumi.Input[str]] = dict(function.environment)
+    if function.secret_environment is not None:
+        # One secret mapping: the plain variables join it inside, so the whole set stays a secret (as Lambda's
+        # `environment.variables` is one value in the state).
+        merged = pulumi.Output.all(dict(function.environment), function.secret_environment).apply(
+            lambda parts: {**parts[0], **parts[1]}
+        )
+        args["environment"] = pulumi.Output.secret(merged)
+    elif environment:
+        args["environment"] = environment
     if function.alias is not None:
         args["alias"] = function.alias
     if role_arn is not None:
@@ -323,6 +369,7 @@ def deploy(settings: StackSettings) -> None:
         raise ConfigError(problems)
     for warning in settings.warnings:
         pulumi.log.warn(warning)
+    build_all(settings)
     shared = shared_credentials(settings)
     creates_functions = any(target.function.existing_arn is None for target in settings.targets)
     # The shared role may write the log groups of exactly the functions the stack creates.

@@ -6,9 +6,14 @@
 - the deploy's critical path (from the program's real dependency graph) and its estimated time, from the table of
   create latencies in tools/graph.py, which it prints;
 - resources and IAM writes per function, with a role per function and with `sharedExecutionRole`;
-- the plan of 200 functions found by tag (`discover`), beside the same functions listed by ARN.
+- the plan of 200 functions found by tag (`discover`), beside the same functions listed by ARN;
+- packaging the example functions (components/packaging.py `build_package`, as the program builds them before any
+  resource): a cold build into an empty build folder (dependencies installed: pip/npm's own download caches are
+  left as they are), a cached build (the same folder again: what every later `up` pays), the artifact's zipped and
+  unzipped size, and whether two cold builds give the same bytes.
 
-Run `.venv/bin/python scripts/benchmark.py [--repeat 3] [--sizes 1,10,50,200,500] [--discovered 200] [--json FILE]`.
+Run `.venv/bin/python scripts/benchmark.py [--repeat 3] [--sizes 1,10,50,200,500] [--discovered 200] [--json FILE]
+[--packages-only]`.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from components.packaging import build_package, unzipped_size  # noqa: E402
 from tools.engine import ProgramRun, run_program, stack_config  # noqa: E402
 from tools.graph import CREATE_SECONDS, DEFAULT_SECONDS, critical_path  # noqa: E402
 from tools.plan import PlaceholderMocks  # noqa: E402
@@ -164,8 +170,63 @@ def graph_figures(directory: Path, many: int) -> dict[str, Any]:
     return figures
 
 
+# The example functions as stacks/Pulumi.functions.yaml (and the dev stack) build them: source, runtime, architecture.
+EXAMPLE_FUNCTIONS = (
+    ("greet-python", "python3.13", "arm64"),
+    ("uptime-node", "nodejs24.x", "x86_64"),
+    ("echo", "nodejs24.x", "arm64"),
+)
+
+
+def package_figures(repeat: int) -> dict[str, dict[str, Any]]:
+    """Per example function: cold and cached build times (min and median of `repeat`), sizes, reproducibility."""
+    figures: dict[str, dict[str, Any]] = {}
+    for source, runtime, architecture in EXAMPLE_FUNCTIONS:
+        cold: list[float] = []
+        cached: list[float] = []
+        hashes: set[str] = set()
+        data = b""
+        for _ in range(repeat):
+            with tempfile.TemporaryDirectory() as build:
+                start = time.perf_counter()
+                package = build_package(ROOT / "lambda_src" / source, runtime, architecture, Path(build), source)
+                cold.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                build_package(ROOT / "lambda_src" / source, runtime, architecture, Path(build), source)
+                cached.append(time.perf_counter() - start)
+                data = package.read_bytes()
+                hashes.add(package.sha256_base64)
+        figures[source] = {
+            "runtime": runtime,
+            "architecture": architecture,
+            "cold_min_s": min(cold),
+            "cold_median_s": statistics.median(cold),
+            "cached_min_s": min(cached),
+            "cached_median_s": statistics.median(cached),
+            "zipped_bytes": len(data),
+            "unzipped_bytes": unzipped_size(data),
+            "same_bytes_every_cold_build": len(hashes) == 1,
+        }
+    return figures
+
+
+def print_packages(packages: dict[str, dict[str, Any]]) -> None:
+    print("\n| function | runtime, arch | cold build min / median (s) | cached min / median (ms) | zip (KiB) |", end="")
+    print(" unzipped (KiB) | same bytes |")
+    print("|---|---|---:|---:|---:|---:|---|")
+    for source, f in packages.items():
+        print(
+            f"| {source} | {f['runtime']}, {f['architecture']} | {f['cold_min_s']:.3f} / {f['cold_median_s']:.3f} | "
+            f"{f['cached_min_s'] * 1000:.1f} / {f['cached_median_s'] * 1000:.1f} | {f['zipped_bytes'] / 1024:.1f} | "
+            f"{f['unzipped_bytes'] / 1024:.1f} | {'yes' if f['same_bytes_every_cold_build'] else 'NO'} |"
+        )
+
+
 def print_report(result: dict[str, Any]) -> None:
     print(f"machine: {result['machine']}")
+    if "plan" not in result:
+        print_packages(result["packages"])
+        return
     series = result["plan"]
     floor = series["import_floor"]
     print(f'\nimport floor (`python -c "{IMPORT_FLOOR}"`): ', end="")
@@ -192,6 +253,7 @@ def print_report(result: dict[str, Any]) -> None:
         print(f"\n{label}:")
         for key, value in figures.items():
             print(f"  {key}: {' → '.join(value) if isinstance(value, list) else value}")
+    print_packages(result["packages"])
 
 
 def main() -> None:
@@ -200,18 +262,21 @@ def main() -> None:
     parser.add_argument("--sizes", default="1,10,50,200,500", help="numbers of functions to plan")
     parser.add_argument("--discovered", type=int, default=200, help="functions found by tag to plan")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--packages-only", action="store_true", help="only the packaging of the example functions")
     options = parser.parse_args()
     sizes = sorted({int(s) for s in options.sizes.split(",")})
-    with tempfile.TemporaryDirectory() as temporary:
-        directory = Path(temporary)
-        result = {
-            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-            f"Python {platform.python_version()}, {platform.system()} {platform.release()}",
-            "plan": plan_series(sizes, options.repeat, directory),
-            "create_seconds": CREATE_SECONDS,
-            "graph": graph_figures(directory, 200),
-            "discovery": discovery_figures(options.discovered, options.repeat, directory),
-        }
+    result: dict[str, Any] = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}",
+    }
+    if not options.packages_only:
+        with tempfile.TemporaryDirectory() as temporary:
+            directory = Path(temporary)
+            result["plan"] = plan_series(sizes, options.repeat, directory)
+            result["create_seconds"] = CREATE_SECONDS
+            result["graph"] = graph_figures(directory, 200)
+            result["discovery"] = discovery_figures(options.discovered, options.repeat, directory)
+    result["packages"] = package_figures(options.repeat)
     print_report(result)
     if options.json is not None:
         options.json.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")

@@ -180,6 +180,8 @@ def test_backend_and_route_for_the_guide(run_stack: RunStack) -> None:
             {
                 "matches": [{"path": {"type": "PathPrefix", "value": "/echo"}}],
                 "backendRefs": [{"group": "gateway.kgateway.dev", "kind": "Backend", "name": "echo"}],
+                # The function's 10 s, a cold start's 10 s Init phase and a second (Sync).
+                "timeouts": {"request": "21s"},
             }
         ],
     }

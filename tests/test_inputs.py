@@ -140,8 +140,8 @@ def test_wrong_shapes_and_typos_are_named_not_crashes() -> None:
     assert "memorySize = True: must be a whole number" in refused(
         lambda: LambdaFunction("fn", {"function_name": "fn", "code": code(), "memory_size": True})
     )
-    assert "runtime = 'python3.12': must be one of nodejs24.x, nodejs22.x" in refused(
-        lambda: LambdaFunction("fn", {"function_name": "fn", "code": code(), "runtime": "python3.12"})
+    assert "runtime = 'python3.11': must be one of nodejs24.x, nodejs22.x, python3.14" in refused(
+        lambda: LambdaFunction("fn", {"function_name": "fn", "code": code(), "runtime": "python3.11"})
     )
 
 
@@ -232,8 +232,12 @@ def test_an_unknown_output_is_left_for_when_it_is_known() -> None:
 
 
 def test_lambdas_handler_rule() -> None:
-    assert "handler = 'index handler': must be 1 to 128 characters without white space" in refused(
+    rule = "must be <file or module>.<function>, at most 128 characters without white space"
+    assert f"handler = 'index handler': {rule}" in refused(
         lambda: LambdaFunction("fn", {"function_name": "fn", "code": code(), "handler": "index handler"})
+    )
+    assert f"handler = 'index': {rule}" in refused(  # no exported name: neither runtime could find the function
+        lambda: LambdaFunction("fn", {"function_name": "fn", "code": code(), "handler": "index"})
     )
 
 

@@ -60,7 +60,13 @@ def test_optional_and_secret_keys_are_never_declared_in_pulumi_yaml() -> None:
         assert key.declared == (key.default is not None)
         if key.secret:
             assert not key.declared, key.name
-    assert keys.secret_keys() == {"accessKeyId", "secretAccessKey", "sessionToken", "providedApiKeys"}
+    assert keys.secret_keys() == {
+        "accessKeyId",
+        "secretAccessKey",
+        "sessionToken",
+        "providedApiKeys",
+        "secretEnvironment",
+    }
 
 
 def test_the_keys_command_prints_the_table() -> None:

@@ -70,7 +70,8 @@ def test_every_input_output_and_choice_is_described(schema: dict[str, Any]) -> N
 def test_required_inputs_and_closed_choices(schema: dict[str, Any]) -> None:
     resources = schema["resources"]
     assert resources[f"{TOKEN}LambdaGatewayRoute"].get("requiredInputs", []) == []
-    assert sorted(resources[f"{TOKEN}LambdaFunction"]["requiredInputs"]) == ["code", "functionName"]
+    # `code` is required of a Zip function only (an Image has imageUri): the component checks it.
+    assert sorted(resources[f"{TOKEN}LambdaFunction"]["requiredInputs"]) == ["functionName"]
     assert resources[f"{TOKEN}GatewayCredentials"]["requiredInputs"] == ["functions"]
     assert resources[f"{TOKEN}LambdaBackend"]["requiredInputs"] == ["functionName"]
     assert sorted(resources[f"{TOKEN}LambdaRoute"]["requiredInputs"]) == ["backendName", "path"]
@@ -81,7 +82,8 @@ def test_required_inputs_and_closed_choices(schema: dict[str, Any]) -> None:
         if "enum" in spec
     }
     assert enums == {
-        "Runtime": ["nodejs24.x", "nodejs22.x"],
+        "Runtime": ["nodejs24.x", "nodejs22.x", "python3.14", "python3.13", "python3.12"],
+        "PackageType": ["Zip", "Image"],
         "Architecture": ["arm64", "x86_64"],
         "KgatewayRelease": ["auto", "v2.0", "v2.1", "v2.2", "v2.3", "v2.4", "main"],
         "InvocationMode": ["Sync", "Async"],
@@ -322,6 +324,10 @@ for component in (LambdaBackend, LambdaFunction):
         component("x", {})
     except Exception as error:
         print(error)
+try:  # a Zip function's code (not required of an Image)
+    LambdaFunction("y", {"function_name": "y"})
+except Exception as error:
+    print(error)
 """
     (tmp_path / "required.py").write_text(program)
     done = subprocess.run(
@@ -339,6 +345,7 @@ for component in (LambdaBackend, LambdaFunction):
         "oidcProvider = (unset): is required when mode is 'irsa'",
         "ambientRoleArn = (unset): is required when mode is 'assume-role'",
         "LambdaBackend 'x': invalid inputs (1 problem(s)):\n  - functionName = (unset): is required (example: echo)",
-        "code = (unset): is required (example: pulumi.FileArchive('lambda_src/echo'))",
+        "code = (unset): is required: an archive of the function's code "
+        "(example: pulumi.FileArchive('lambda_src/echo'))",
     ):
         assert line in done.stdout, line

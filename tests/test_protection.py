@@ -428,9 +428,11 @@ def test_the_composites_protection_covers_routes_without_their_own(tmp_path: Pat
     policies = {
         reveal(p.inputs)["spec"]["targetRefs"][0]["name"]: reveal(p.inputs)["spec"] for p in run.by_type(POLICY)
     }
-    first, _, limited = run.outputs["routes"]
-    assert set(policies) == {first, limited}  # the open route has none
-    assert "apiKeyAuth" in policies[first] and set(policies[limited]) == {"targetRefs", "rateLimit"}
+    first, open_route, limited = run.outputs["routes"]
+    # The open route has no protection: its one policy holds only the Lambda body limit (issue 18, v2.2+).
+    assert set(policies) == {first, open_route, limited}
+    assert set(policies[open_route]) == {"targetRefs", "buffer"}
+    assert "apiKeyAuth" in policies[first] and set(policies[limited]) == {"targetRefs", "rateLimit", "buffer"}
     assert run.secret_outputs >= {"api_keys"} and set(run.outputs["api_keys"]) == {first}
     assert set(run.outputs["api_keys"][first]) == {"web"}
 

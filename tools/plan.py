@@ -48,6 +48,8 @@ COMPUTED_OUTPUTS: dict[str, tuple[str, ...]] = {
     "aws:iam/policy:Policy": ("arn", "name", "policyId"),
     "aws:iam/userPolicyAttachment:UserPolicyAttachment": (),
     "aws:lambda/alias:Alias": ("arn", "invokeArn"),
+    "aws:s3/bucket:Bucket": ("arn", "bucket", "bucketDomainName"),
+    "aws:s3/bucketObjectv2:BucketObjectv2": ("etag", "versionId"),
 }
 
 

@@ -2,34 +2,51 @@
 
 from __future__ import annotations
 
+import json
 import re
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pulumi
 
 from components.kgateway_api import (
     KgatewayVersion,
     versions_with,
 )
-from components.lambda_function import Architecture, Runtime
+from components.lambda_function import Architecture, PackageType, Runtime, default_handler, handler_files
 from components.validation import (
     ALIAS,
+    ENVIRONMENT_SIZE,
+    ENVIRONMENT_SIZE_LIMIT,
     FUNCTION_ARN_RE,
     FUNCTION_NAME,
+    HANDLER,
+    IMAGE_URI,
     LOG_RETENTION_DAYS,
     QUALIFIER,
+    RUNTIME,
+    environment_problem,
+    environment_size,
 )
 from program import keys
-from program.config.project import LAMBDA_SRC
-from program.config.reader import DEFAULTS, Reader, only_in
+from program.config.errors import Problem
+from program.config.project import LAMBDA_SRC, PROJECT, PROJECT_ROOT
+from program.config.reader import DEFAULTS, Reader, closest, only_in
 from program.config.settings import BackendSettings, FunctionSettings, Origin
+from program.config.sources import config_text
 
-RUNTIMES: tuple[str, ...] = tuple(r.value for r in Runtime)
 ARCHITECTURES: tuple[str, ...] = tuple(a.value for a in Architecture)
+PACKAGE_TYPES: tuple[str, ...] = tuple(t.value for t in PackageType)
+RUNTIME_NAMES: tuple[str, ...] = tuple(r.value for r in Runtime)
 SOURCE_DIR_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 FUNCTION_FIELDS = keys.function_fields()
 
 
 @dataclass(frozen=True)
 class SharedBackend:
+    region: str
     kgateway: KgatewayVersion | None
     namespace: str
     account_id: str | None
@@ -59,28 +76,19 @@ def read_target(reader: Reader, shared: SharedBackend) -> tuple[FunctionSettings
         if arn_name is not None and function_name != arn_name:
             reader.fail("functionName", function_name, f"must be the name in the ARN ({arn_name}) or unset", arn_name)
         name_origin = (reader.key("functionName"), function_name)
-    source_name = reader.pattern(
-        "functionSource",
-        SOURCE_DIR_RE,
-        "must name a folder under lambda_src/ (lower-case letters, digits, '-', '_')",
-        "echo",
-    )
-    source_dir = LAMBDA_SRC / source_name
-    if SOURCE_DIR_RE.match(source_name) and not (source_dir / "index.mjs").is_file():
-        available = sorted(p.name for p in LAMBDA_SRC.iterdir() if (p / "index.mjs").is_file())
-        reader.fail(
-            "functionSource",
-            source_name,
-            f"must be a folder of lambda_src/ with an index.mjs; have {available}",
-            "echo",
-        )
+    code = read_code(reader, shared.region) if existing is None else Code(None, "nodejs24.x", "", "Zip", None)
     if existing is not None and reader.raw("alias") is not None:
         reader.fail("alias", reader.raw("alias"), "is only for functions this stack creates; use qualifier", "unset")
     function = FunctionSettings(
         existing_arn=existing,
         name=function_name,
-        source_dir=source_dir,
-        runtime=reader.choice("runtime", RUNTIMES),
+        source_dir=code.source,
+        runtime=code.runtime,
+        handler=code.handler,
+        package_type=code.package_type,
+        image_uri=code.image_uri,
+        environment=read_environment(reader),
+        secret_environment=secret_environment(reader, function_name),
         architecture=reader.choice("architecture", ARCHITECTURES),
         memory_mb=reader.integer("memorySize", 128, 10240, 128),
         timeout_s=reader.integer("timeout", 1, 900, 10),
@@ -123,6 +131,7 @@ def read_target(reader: Reader, shared: SharedBackend) -> tuple[FunctionSettings
     origins: dict[str, Origin] = {"name": name_origin, "backendName": name_origin}
     for field_name, key in (
         ("backendName", "backendName"),
+        ("source", "functionSource"),
         ("qualifier", "alias"),
         ("qualifier", "qualifier"),
         ("invocationMode", "invocationMode"),
@@ -148,3 +157,174 @@ def _read_retention(reader: Reader) -> int:
         )
         return 14
     return int(value)
+
+
+@dataclass(frozen=True)
+class Code:
+    source: Path | None
+    runtime: str
+    handler: str
+    package_type: Literal["Zip", "Image"]
+    image_uri: str | None
+
+
+def _written_here(reader: Reader, name: str) -> bool:
+    """The user set the key (in the entry or the stack file) to something other than Pulumi.yaml's default."""
+    return reader.in_entry(name) or reader.source.get(reader.key(name)) not in (None, "", DEFAULTS.get(name))
+
+
+def read_code(reader: Reader, region: str) -> Code:
+    """What the function runs: a container image by URI, or a zip from a folder (any kind build_package builds)
+    or a prebuilt .zip, with a runtime and a handler whose file the source has."""
+    # Optional, never declared in Pulumi.yaml: an older release's program never meets a key it does not know.
+    package_type = reader.choice("packageType", PACKAGE_TYPES) if reader.raw("packageType") is not None else "Zip"
+    if package_type == "Image":
+        uri = reader.rule("imageUri", IMAGE_URI, "is required with packageType Image: " + IMAGE_URI.allowed[8:])
+        if (match := IMAGE_URI.pattern.match(uri)) is not None and match["region"] != region:
+            reader.fail(
+                "imageUri",
+                uri,
+                f"must be in the function's region {region} (Lambda takes ECR images only "
+                "from the function's own region)",
+                IMAGE_URI.example.replace("us-east-1", region),
+            )
+        for key in ("functionSource", "runtime", "handler"):
+            if _written_here(reader, key):
+                reader.fail(
+                    key, reader.raw(key), "is not used with packageType Image (the image has it): remove it", "unset"
+                )
+        return Code(None, "", "", "Image", uri)
+    if reader.raw("imageUri") is not None:
+        reader.fail("imageUri", reader.raw("imageUri"), "is only for packageType Image", "unset")
+    runtime = reader.rule("runtime", RUNTIME, example=closest(reader.raw("runtime"), RUNTIME_NAMES) or None)
+    handler = reader.raw("handler") or default_handler(runtime)
+    if not HANDLER.pattern.match(handler):
+        reader.fail("handler", handler, HANDLER.allowed, default_handler(runtime))
+    written = reader.raw("functionSource") or "echo"
+    source = LAMBDA_SRC / written if SOURCE_DIR_RE.match(written) else Path(written)
+    if not source.is_absolute():
+        source = PROJECT_ROOT / source
+    if not (source.is_dir() or (source.is_file() and source.suffix == ".zip")):
+        available = sorted(p.name for p in LAMBDA_SRC.iterdir() if p.is_dir())
+        reader.fail(
+            "functionSource",
+            written,
+            f"must be a folder of lambda_src/ (have {available}), or the path of a folder or a prebuilt .zip "
+            "(relative to the project)",
+            "echo",
+        )
+        return Code(source, runtime, handler, "Zip", None)
+    if HANDLER.pattern.match(handler):
+        files = _source_files(source)
+        candidates = handler_files(runtime, handler)
+        if not any(candidate in files for candidate in candidates):
+            reader.fail(
+                "handler",
+                handler,
+                f"needs {' or '.join(candidates)} in {written} for {runtime}; set handler to its file and function",
+                default_handler(runtime),
+            )
+    return Code(source, runtime, handler, "Zip", None)
+
+
+def _source_files(source: Path) -> set[str]:
+    """The files a source offers the runtime: a zip's entries, or the folder's files (relative, `/`-separated)."""
+    if source.is_file():
+        try:
+            with zipfile.ZipFile(source) as archive:
+                return set(archive.namelist())
+        except zipfile.BadZipFile:
+            return set()
+    return {p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file()}
+
+
+def read_environment(reader: Reader) -> tuple[tuple[str, str], ...]:
+    """Plain environment variables (values as text, as Lambda keeps them)."""
+    variables = reader.structured("environment", dict) or {}
+    for variable, value in variables.items():
+        if (problem := environment_problem(variable)) is not None:
+            reader.fail("environment", variable, problem, "STAGE")
+        if isinstance(value, dict | list) or value is None:
+            reader.fail("environment", {variable: value}, "must map each variable to a text value", "STAGE: prod")
+    pairs = {str(k): config_text(v) for k, v in variables.items()}
+    if environment_size(pairs) > ENVIRONMENT_SIZE_LIMIT:
+        reader.fail(
+            "environment",
+            f"{environment_size(pairs)} bytes",
+            f"{ENVIRONMENT_SIZE}, secretEnvironment included",
+            "fewer or shorter variables",
+        )
+    return tuple(sorted(pairs.items()))
+
+
+SECRET_ENVIRONMENT = f"{PROJECT}:secretEnvironment"
+
+
+def secret_environment(reader: Reader, function_name: str) -> pulumi.Output[dict[str, str]] | None:
+    """This function's entry of `secretEnvironment` (`{<function name>: {VARIABLE: value}}`, stored encrypted): its
+    names are checked here from the text; the values reach the function only as a Pulumi secret."""
+    key = SECRET_ENVIRONMENT
+    text = reader.source.get(key)
+    if text is None:
+        return None
+    if not reader.source.is_secret(key):
+        if function_name == _first_function(reader):
+            reader.problems.append(
+                Problem(
+                    key,
+                    "[plain text]",
+                    "must be stored encrypted; set each value with "
+                    "`pulumi config set --secret --path 'secretEnvironment.<function>.<VARIABLE>' <value>`",
+                    "pulumi config set --secret --path secretEnvironment.echo.API_TOKEN <value>",
+                )
+            )
+        return None
+    try:
+        entries = json.loads(text)
+    except ValueError:
+        entries = None
+    if not isinstance(entries, dict) or not all(isinstance(v, dict) for v in entries.values()):
+        if function_name == _first_function(reader):
+            reader.problems.append(
+                Problem(
+                    key, "[secret]", "must map function names to {VARIABLE: value} mappings", "{echo: {API_TOKEN: ...}}"
+                )
+            )
+        return None
+    mine = entries.get(function_name)
+    if mine is None:
+        return None
+    for variable in mine:
+        if (problem := environment_problem(variable)) is not None:
+            reader.problems.append(Problem(f"{key}.{function_name}", variable, problem, "API_TOKEN"))
+    value = reader.source.secret(key)
+    if value is None:  # validation only (no engine): the names are checked, nothing is deployed
+        return None
+    return pulumi.Output.secret(
+        value.apply(lambda t: {str(k): config_text(v) for k, v in json.loads(t)[function_name].items()})
+    )
+
+
+def check_secret_environment_names(reader: Reader, function_names: list[str]) -> None:
+    """Each function `secretEnvironment` names is one this stack creates (a typo would deploy without it)."""
+    key = SECRET_ENVIRONMENT
+    text = reader.source.get(key)
+    try:
+        entries = json.loads(text) if text is not None and reader.source.is_secret(key) else {}
+    except ValueError:
+        return
+    for name in entries if isinstance(entries, dict) else {}:
+        if name not in function_names:
+            guess = closest(name, function_names)
+            reader.problems.append(
+                Problem(f"{key}.{name}", name, f"must name a function of this stack: {function_names}", guess or "echo")
+            )
+
+
+def _first_function(reader: Reader) -> str | None:
+    """The function a stack-wide problem is reported with (once, not once per function)."""
+    entries = reader.structured("functions", list) if reader.source.get(f"{PROJECT}:functions") else None
+    if entries:
+        first = entries[0]
+        return str(first.get("name")) if isinstance(first, dict) else None
+    return reader.raw("functionName")

@@ -20,7 +20,7 @@ from components.validation import (
 from program.config.credentials import read_credentials
 from program.config.discovery import read_discovery
 from program.config.errors import ConfigError, Redactor
-from program.config.functions import FUNCTION_FIELDS, SharedBackend, read_target
+from program.config.functions import FUNCTION_FIELDS, SharedBackend, check_secret_environment_names, read_target
 from program.config.protection import read_provided_keys
 from program.config.reader import Reader, check_keys, check_unique, entries, only_in
 from program.config.routes import read_routes
@@ -48,6 +48,7 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
             "irsa, or kgatewayVersion " + having[0],
         )
     shared = SharedBackend(
+        region=region,
         kgateway=version,
         namespace=reader.dns_label("namespace", "kgateway-system"),
         account_id=reader.optional_rule("accountId", ACCOUNT_ID),
@@ -80,6 +81,7 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
     function_readers = [] if only_found else entries(reader, "functions", FUNCTION_FIELDS)
     read = [read_target(entry_reader, shared) for entry_reader in function_readers]
     unique = check_unique(reader, [(f.name, o["name"]) for f, _, o in read], "function name")
+    check_secret_environment_names(reader, [f.name for f, _, _ in read])
     unique = unique and check_unique(
         reader, [(b.name, o["backendName"]) for _, b, o in read], "Kubernetes (Backend) name"
     )

@@ -22,7 +22,8 @@ class FunctionSettings:
     # An existing function to route (its ARN): nothing of the function is created.
     existing_arn: str | None
     name: str
-    source_dir: Path
+    # The function's code: a folder (built by its kind) or a prebuilt .zip; None for an image or an existing function.
+    source_dir: Path | None
     runtime: str
     architecture: str
     memory_mb: int
@@ -30,6 +31,12 @@ class FunctionSettings:
     log_retention_days: int
     # Publish a version on each code change and point this alias at it; the Backend then invokes the alias.
     alias: str | None = None
+    handler: str = "index.handler"
+    package_type: Literal["Zip", "Image"] = "Zip"
+    image_uri: str | None = None
+    environment: tuple[tuple[str, str], ...] = ()
+    # The function's entry of `secretEnvironment`: a Pulumi secret from config to the function, never plain.
+    secret_environment: pulumi.Output[dict[str, str]] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

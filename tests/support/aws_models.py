@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pulumi
 
+from components import packaging
 from tests.support.state import Deployed, changed, comparable
 from tools.aws_rules import check_attachments, check_managed_policy, physical_name
 from tools.engine import reveal
@@ -19,6 +20,10 @@ from tools.engine import reveal
 
 class DeleteConflictError(Exception):
     """IAM's DeleteConflict: the entity still has something attached."""
+
+
+class RequestTooLargeError(RuntimeError):
+    """Lambda's answer to a request over its size quota."""
 
 
 # Inputs whose change makes the provider replace the resource (ForceNew in the AWS provider's schema,
@@ -34,6 +39,9 @@ REPLACE_ON = {
     "aws:iam/userPolicyAttachment:UserPolicyAttachment": ("user", "policyArn"),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("role", "policyArn"),
     "aws:lambda/alias:Alias": ("name", "functionName"),
+    # internal/service/s3/bucket.go: `bucket`, `bucket_prefix` ForceNew; object.go: `bucket`, `key` ForceNew.
+    "aws:s3/bucket:Bucket": ("bucket", "bucketPrefix"),
+    "aws:s3/bucketObjectv2:BucketObjectv2": ("bucket", "key"),
 }
 
 
@@ -99,6 +107,7 @@ class AwsModels:
         self.lambda_ = session.client("lambda", **client)
         self.logs = session.client("logs", **client)
         self.sts = session.client("sts", **client)
+        self.s3 = session.client("s3", **client)
         self.tagging = session.client("resourcegroupstaggingapi", **client)
         # Each GetResources page asked for (its request), so a test can count the calls discovery makes.
         self.tagging_requests: list[dict[str, Any]] = []
@@ -140,6 +149,8 @@ class AwsModels:
             "aws:lambda/alias:Alias": self._create_alias,
             "aws:iam/policy:Policy": self._create_policy,
             "aws:iam/userPolicyAttachment:UserPolicyAttachment": self._attach_user_policy,
+            "aws:s3/bucket:Bucket": self._create_bucket,
+            "aws:s3/bucketObjectv2:BucketObjectv2": self._put_object,
         }
 
     def updaters(self) -> dict[str, Callable[[Deployed, dict[str, Any]], dict[str, Any]]]:
@@ -261,9 +272,10 @@ class AwsModels:
                 configuration[field_name] = function_field(key, after.get(key))
         if configuration:
             self.lambda_.update_function_configuration(FunctionName=old.id, **configuration)
-        code_changed = any(changed(before, after, k) for k in ("code", "sourceCodeHash", "architectures"))
+        code_keys = ("code", "sourceCodeHash", "architectures", "s3Bucket", "s3Key", "imageUri")
+        code_changed = any(changed(before, after, k) for k in code_keys)
         if code_changed:
-            code: dict[str, Any] = {"ZipFile": Path(after["code"].path).read_bytes()}
+            code: dict[str, Any] = self._code(after)
             if changed(before, after, "architectures"):
                 code["Architectures"] = list(after["architectures"])
             self.lambda_.update_function_code(FunctionName=old.id, **code)
@@ -305,6 +317,10 @@ class AwsModels:
             ),
             "aws:iam/rolePolicy:RolePolicy": lambda r: self.iam.delete_role_policy(
                 RoleName=r.state["role"], PolicyName=r.state["name"]
+            ),
+            "aws:s3/bucket:Bucket": self._delete_bucket,
+            "aws:s3/bucketObjectv2:BucketObjectv2": lambda r: self.s3.delete_object(
+                Bucket=r.state["bucket"], Key=r.state["key"]
             ),
         }
 
@@ -377,16 +393,57 @@ class AwsModels:
         # `trimLogGroupARNWildcardSuffix`, applied when the group is read).
         return inputs["name"], {"arn": group["arn"].removesuffix(":*")}
 
-    def _create_function(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _create_bucket(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """CreateBucket (outside us-east-1 with its LocationConstraint); a `bucketPrefix` gets a unique suffix as
+        terraform-provider-aws `create.Name` makes one (here a deterministic one)."""
+        bucket = inputs.get("bucket") or f"{inputs['bucketPrefix']}{suffix(name, self.stack)[:20]}"
+        where = {} if self.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+        self.s3.create_bucket(Bucket=bucket, **where)
+        return bucket, {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
+
+    def _delete_bucket(self, resource: Deployed) -> None:
+        """DeleteBucket; S3 refuses a bucket that still holds objects (BucketNotEmpty), so `forceDestroy` empties it
+        first, as terraform-provider-aws internal/service/s3/bucket.go `resourceBucketDelete` does."""
+        bucket = resource.id
+        if resource.inputs.get("forceDestroy"):
+            for listed in self.s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+                self.s3.delete_object(Bucket=bucket, Key=listed["Key"])
+        self.s3.delete_bucket(Bucket=bucket)
+
+    def _put_object(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        source = inputs["source"]
+        assert isinstance(source, pulumi.FileAsset)
+        put = self.s3.put_object(Bucket=inputs["bucket"], Key=inputs["key"], Body=Path(source.path).read_bytes())
+        return inputs["key"], {"etag": put["ETag"].strip('"'), "versionId": put.get("VersionId", "")}
+
+    def _code(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """The Code of CreateFunction / UpdateFunctionCode from the function's inputs: an image, an S3 object, or the
+        zip itself; a zip over Lambda's direct-upload quota (components/packaging.py DIRECT_UPLOAD_LIMIT, read at
+        call time) is refused as Lambda refuses the request (moto accepts any size)."""
+        if inputs.get("imageUri"):
+            return {"ImageUri": inputs["imageUri"]}
+        if inputs.get("s3Bucket"):
+            return {"S3Bucket": inputs["s3Bucket"], "S3Key": inputs["s3Key"]}
         archive = inputs["code"]
         assert isinstance(archive, pulumi.FileArchive)
+        data = Path(archive.path).read_bytes()
+        if len(data) > packaging.DIRECT_UPLOAD_LIMIT:
+            raise RequestTooLargeError(
+                f"RequestEntityTooLargeException: the zip is {len(data)} bytes; a direct upload may be at most "
+                f"{packaging.DIRECT_UPLOAD_LIMIT} bytes (Lambda quotas: 50 MB zipped, larger through Amazon S3)"
+            )
+        return {"ZipFile": data}
+
+    def _create_function(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         logging = inputs.get("loggingConfig") or {}
+        image = inputs.get("packageType") == "Image"
+        environment = (inputs.get("environment") or {}).get("variables")
         function = self.lambda_.create_function(
             FunctionName=inputs["name"],
-            Runtime=inputs["runtime"],
             Role=inputs["role"],
-            Handler=inputs["handler"],
-            Code={"ZipFile": Path(archive.path).read_bytes()},
+            **({"PackageType": "Image"} if image else {"Runtime": inputs["runtime"], "Handler": inputs["handler"]}),
+            **({"Environment": {"Variables": dict(environment)}} if environment else {}),
+            Code=self._code(inputs),
             Architectures=inputs["architectures"],
             MemorySize=int(inputs["memorySize"]),
             Timeout=int(inputs["timeout"]),

@@ -61,4 +61,4 @@ def crd_errors(manifest: dict[str, Any], crd_file: str, served: str = "v1alpha1"
     return crd_validation.crd_errors(manifest, crd_file, served, require_crds())
 
 
-CHECKED_KINDS = ("Backend", "GatewayParameters", "HTTPRoute", "ReferenceGrant", "Gateway")
+CHECKED_KINDS = ("Backend", "GatewayParameters", "HTTPRoute", "ReferenceGrant", "Gateway", "TrafficPolicy")
