@@ -89,7 +89,7 @@ def settings_problems(**config: Any) -> str:
         ({"handler": "index handler"}, "kgateway-lambda:handler = 'index handler': must be <file or module>"),
         ({"handler": "x" * 127 + ".h"}, "at most 128 characters"),
         ({"handler": "main.handler"}, "needs main.js or main.mjs or main.cjs in echo for nodejs24.x"),
-        ({"functionSource": "../../etc"}, "kgateway-lambda:functionSource = '../../etc': must be a folder"),
+        ({"functionSource": "../no-such-src"}, "kgateway-lambda:functionSource = '../no-such-src': must be a folder"),
         ({"functionSource": "stacks/Pulumi.dev.yaml"}, "or the path of a folder or a prebuilt .zip"),
         ({"packageType": "Image", "imageUri": "docker.io/library/greet:1"}, "must be an Amazon ECR image URI"),
         ({"packageType": "Image", "imageUri": IMAGE.replace("eu-west-1", "us-east-1")}, "in the function's region"),
