@@ -97,6 +97,9 @@ class CredentialsOptions(TypedDict):
     """Name of the Secret (default: `<component name>-aws-creds`)."""
     rotation: NotRequired[str]
     """generated: change it to rotate the access key."""
+    previous_rotation: NotRequired[str]
+    """generated: the rotation whose key stays valid beside the new one, so a rotation has no failing window
+    (set it to the old `rotation` when changing `rotation`; remove it once the new key is in use)."""
     access_key_id: NotRequired[pulumi.Input[str]]
     """provided: the access key id (kept secret)."""
     secret_access_key: NotRequired[pulumi.Input[str]]

@@ -12,9 +12,12 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from components import LambdaGatewayRoute
 from components.credentials import KEY_SETTLE_SECONDS, check_credentials_args, rotation_secret_name
+from components.lambda_gateway_route import CredentialsOptions
 from components.validation import DNS_SUBDOMAIN_RE, ComponentInputError, InputChecker
 from program.config import ConfigError, MappingConfigSource, load_settings
+from tests.support.fake_aws import FakeAwsMocks
 from tests.support.iam_propagation import (
     BEFORE_ISSUE_21,
     DELETED_KEY,
@@ -26,6 +29,7 @@ from tests.support.iam_propagation import (
     PropagationModel,
 )
 from tests.support.lifecycle import dev_config, up_release
+from tools.engine import run_program
 
 OIDC = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE"
 
@@ -169,3 +173,25 @@ def test_the_previous_rotation_must_differ_from_the_default_rotation() -> None:
         checker = InputChecker("GatewayCredentials", "creds")
         check_credentials_args(checker, args)
         assert any(p.name == "previousRotation" and "must differ from rotation" in p.allowed for p in checker.problems)
+
+
+def test_the_composite_keeps_the_previous_key_too() -> None:
+    """Other languages reach rotation through the composite's `credentials`: `previous_rotation` is in its schema
+    type and keeps the old key valid beside the new one (the new key's Secret is its own), as GatewayCredentials
+    does."""
+
+    def program() -> None:
+        LambdaGatewayRoute(
+            "orders",
+            {
+                "existing_function": "arn:aws:lambda:us-east-1:123456789012:function:orders",
+                "credentials": {"rotation": "2", "previous_rotation": "1"},
+            },
+        )
+
+    run = run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=program)
+    keys = sorted(r.name for r in run.by_type("aws:iam/accessKey:AccessKey"))
+    assert keys == ["orders-key-1", "orders-key-2"], keys
+    (secret,) = run.by_type("kubernetes:core/v1:Secret")
+    assert secret.inputs["metadata"]["name"] == rotation_secret_name("orders-aws-creds", "2")
+    assert "previous_rotation" in CredentialsOptions.__annotations__
