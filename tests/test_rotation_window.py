@@ -79,7 +79,11 @@ def test_a_sleep_delays_only_what_waits_for_it() -> None:
         await sleeper
         return start, stepped, clock.now()
 
-    start, stepped, woke = asyncio.run(scenario())
+    loop = asyncio.new_event_loop()  # its own loop: asyncio.run would unset the one the Pulumi tests share
+    try:
+        start, stepped, woke = loop.run_until_complete(scenario())
+    finally:
+        loop.close()
     assert stepped == start + 1
     assert woke == start + 30
 
