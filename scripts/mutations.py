@@ -591,6 +591,7 @@ MUTATIONS = [
         "components/credentials.py",
         "self.secret_name = pulumi.Output.all(secret.urn, settled).apply(lambda _: secret_name)",
         "self.secret_name = secret.urn.apply(lambda _: secret_name)",
+        tests=("tests/test_rotation_window.py",),  # the propagation model times the Backend's move
     ),
     Mutation(
         "rotation: the new key settles for 3 s",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -9,6 +10,7 @@ import boto3
 import pulumi
 import pytest
 
+from components.packaging import build_package
 from program.config import PROJECT_ROOT
 from tests.support.engine_requests import Request, record_requests, record_versions
 from tests.support.fake_aws import FakeAwsMocks
@@ -81,3 +83,30 @@ def monitor() -> Iterator[Monitor]:
     """The engine's resource monitor and log service over gRPC, for a Construct call (tests/support/grpc_monitor.py)."""
     with monitor_server() as found:
         yield found
+
+
+# The build machine's own node_modules beside a function's source (what `npm install` on a laptop leaves), at the
+# folder's root and below it; none of it may reach the package.
+BUILD_MACHINES_NODE_MODULES = {
+    "node_modules/ms/index.js": "module.exports = 'the build machine s copy';\n",
+    "node_modules/stray/index.js": "module.exports = 'not in the lock file';\n",
+    "lib/node_modules/stray/index.js": "module.exports = 'not in the lock file either';\n",
+}
+
+
+@pytest.fixture(scope="session")
+def node_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """tests/data/native-node (a lock file with a native package per CPU), with the build machine's node_modules
+    beside it, built for each Lambda architecture into one build folder (one `npm ci` each, from the registry):
+    the zip's bytes per architecture."""
+    source = tmp_path_factory.mktemp("native-node") / "src"
+    shutil.copytree(PROJECT_ROOT / "tests" / "data" / "native-node", source)
+    (source / "index.mjs").write_text("export const handler = async () => 1;\n")
+    for name, text in BUILD_MACHINES_NODE_MODULES.items():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_text(text)
+    build_dir = source.parent / "build"
+    return {
+        architecture: build_package(source, "nodejs24.x", architecture, build_dir, "native").read_bytes()
+        for architecture in ("arm64", "x86_64")
+    }

@@ -142,6 +142,22 @@ def test_same_name_replacement_deletes_first(aws: boto3.Session, tmp_path: Path)
         )
 
 
+def test_a_change_of_secretness_alone_changes_nothing(aws: boto3.Session, tmp_path: Path) -> None:
+    """The same value, now a secret, is no change: pulumi-kubernetes diffs with the secrets stripped
+    (pulumi/pulumi-kubernetes provider/pkg/provider/provider.go `Diff`: `propMapToUnstructured`,
+    `mapReplStripSecrets`), as the engine does when a provider does not know (pulumi/pulumi
+    pkg/resource/deploy/step_generator.go `diffResource`: `unwrapResourceSecretsAndOutputs`). No diff is a
+    SameStep (step.go), so nothing is replaced or updated. A changed value inside the secret still is a change."""
+    deployment = MotoDeployment(aws)
+    secret = 'k8s.core.v1.ConfigMap("cm", metadata=ObjectMetaArgs(name="a", namespace="default"), data={"k": %s})\n'
+    up(deployment, program(tmp_path, config_map("a", "one")))
+    up(deployment, program(tmp_path, secret % 'pulumi.Output.secret("one")'))
+    assert [op for op, _ in deployment.changes] == []
+    up(deployment, program(tmp_path, secret % 'pulumi.Output.secret("two")'))
+    assert [op for op, _ in deployment.changes] == ["delete", "replace", "create"]
+    assert objects(deployment)[("default", "a")]["data"] == {"k": "two"}
+
+
 def test_target_replace_is_create_before_delete_unless_delete_before_replace(
     aws: boto3.Session,
     tmp_path: Path,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import subprocess
 import sys
@@ -74,6 +75,34 @@ def test_a_node_function_gets_its_production_dependencies_from_the_lock_file_and
     body = json.loads(json.loads(done.stdout)["body"])
     assert body["message"] == "Hello from Node.js on Lambda" and body["event"] == {"key1": "value1"}
     assert body["warm_for"].endswith("ms") or "second" in body["warm_for"]  # ms's own long format
+
+
+def names_in(data: bytes) -> set[str]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return set(archive.namelist())
+
+
+def test_native_packages_are_installed_for_lambdas_architecture(node_builds: dict[str, bytes]) -> None:
+    """npm picks optional native packages by `--cpu`, whose values are Node's `process.arch` (x64, arm64; npm docs,
+    config `cpu`: "Acceptable values are same as `cpu` field of package.json, which comes from `process.arch`"):
+    told `x86_64` it would match neither. Both builds share one build folder: the x86_64 one is not the arm64
+    install reused (the cache is per architecture)."""
+    arm, x86 = names_in(node_builds["arm64"]), names_in(node_builds["x86_64"])
+    arm_package = "node_modules/@parcel/watcher-linux-arm64-glibc/package.json"
+    x86_package = "node_modules/@parcel/watcher-linux-x64-glibc/package.json"
+    assert arm_package in arm and x86_package not in arm
+    assert x86_package in x86 and arm_package not in x86
+
+
+def test_the_build_machines_node_modules_never_reach_the_package(node_builds: dict[str, bytes]) -> None:
+    """Dependencies come from the lock file, installed for Lambda; what `npm install` left beside the source (at its
+    root or in a subfolder, where Node would resolve it first) is the build machine's and stays out."""
+    for data in node_builds.values():
+        names = names_in(data)
+        assert "node_modules/ms/index.js" in names and "index.mjs" in names
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            assert b"build machine" not in archive.read("node_modules/ms/index.js")
+        assert not any("stray" in name or name.startswith("lib/") for name in names)
 
 
 def test_a_node_function_without_a_lock_file_is_refused(tmp_path: Path) -> None:

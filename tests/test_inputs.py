@@ -82,6 +82,21 @@ def test_a_fractional_number_for_an_integer_is_refused() -> None:
     assert "memorySize = 128.5" in text
 
 
+def test_the_type_layer_alone_refuses_a_fractional_number_for_an_integer() -> None:
+    """The schema's `integer` is the layer's rule, not left to each component's range check: with no component rule
+    to run (`rules=None`), 128.5 is refused as no whole number, while 256.0 (a whole number, as JSON and a provider's
+    construct hand numbers over) and 256 pass."""
+    from components.inputs import checked_inputs
+    from components.lambda_function import LambdaFunctionArgs
+
+    base = {"function_name": "fn", "code": code()}
+    with pytest.raises(ComponentInputError) as error:
+        checked_inputs("LambdaFunction", "fn", LambdaFunctionArgs, {**base, "memory_size": 128.5})
+    assert "memorySize = 128.5: must be a whole number (example: 128)" in str(error.value)
+    for whole_number in (256.0, 256):
+        assert checked_inputs("LambdaFunction", "fn", LambdaFunctionArgs, {**base, "memory_size": whole_number})
+
+
 def test_the_string_false_for_a_boolean_is_refused_not_read_as_true() -> None:
     text = refused(lambda: LambdaRoute("r", {"path": "/x", "backend_name": "b", "wait_for_acceptance": "false"}))
     assert "waitForAcceptance = 'false': must be a boolean (true or false, not a string)" in text

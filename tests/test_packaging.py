@@ -5,7 +5,10 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from components.packaging import package_lambda, zip_bytes
 
@@ -68,3 +71,24 @@ def test_a_checkout_under_a_hidden_folder_still_zips_its_files(tmp_path: Path) -
     (source / ".secret").write_text("x")
     with zipfile.ZipFile(io.BytesIO(zip_bytes(source))) as archive:
         assert archive.namelist() == ["index.mjs"]
+
+
+def test_bytes_do_not_depend_on_the_order_the_filesystem_lists_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A directory listing has no defined order (os.scandir: "arbitrary order"; ext4 lists by hash, APFS by name):
+    the same files listed in the opposite order zip to the same bytes, entries sorted by path."""
+    source = tmp_path / "src"
+    for name in ("index.mjs", "lib/a.mjs", "lib/b.mjs", "z.json"):
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_text(f"// {name}\n")
+    listed = Path.rglob
+    as_listed = zip_bytes(source)
+
+    def reversed_listing(self: Path, pattern: str) -> Iterator[Path]:
+        return iter(sorted(listed(self, pattern), reverse=True))
+
+    monkeypatch.setattr(Path, "rglob", reversed_listing)
+    assert zip_bytes(source) == as_listed
+    with zipfile.ZipFile(io.BytesIO(as_listed)) as archive:
+        assert archive.namelist() == ["index.mjs", "lib/a.mjs", "lib/b.mjs", "z.json"]

@@ -4,6 +4,7 @@ as it was before issue 21 (and a rotation without credentialsPreviousRotation) s
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from tests.support.iam_propagation import (
     Failure,
     PropagatingDeployment,
     PropagationModel,
+    SimulatedClock,
 )
 from tests.support.lifecycle import dev_config, up_release
 from tools.engine import run_program
@@ -64,6 +66,30 @@ def test_the_model_bites_a_new_key_is_late_a_deleted_key_fails_at_once_kgateway_
     model.views.append((now + 10, {"ns/b": "AKIANEW"}))
     assert model.signing_keys(now + 10) == {"ns/b": "AKIAOLD"}  # kgateway has not seen the change yet
     assert model.signing_keys(now + 10 + model.kgateway_lag) == {"ns/b": "AKIANEW"}
+
+
+def test_a_sleep_delays_only_what_waits_for_it() -> None:
+    """The program's wait for a new key to settle must not make unrelated steps late: a step that does not wait is
+    timed at once, and the sleeper wakes at its own time (else a Backend moved too early would look on time)."""
+
+    async def scenario() -> tuple[float, float, float]:
+        clock = SimulatedClock()
+        start = clock.now()
+        sleeper = asyncio.ensure_future(clock.sleep(30))
+        await asyncio.sleep(0)  # the sleep has begun
+        with clock.step():  # a step that does not wait for it
+            clock.advance(1)
+        stepped = clock.now()
+        await sleeper
+        return start, stepped, clock.now()
+
+    loop = asyncio.new_event_loop()  # its own loop: asyncio.run would unset the one the Pulumi tests share
+    try:
+        start, stepped, woke = loop.run_until_complete(scenario())
+    finally:
+        loop.close()
+    assert stepped == start + 1
+    assert woke == start + 30
 
 
 def test_rotation_before_issue_21_fails_signed_requests(aws: boto3.Session, tmp_path: Path) -> None:

@@ -11,12 +11,15 @@ The harness applies each change at once; the real systems do not:
   Envoy's default chain, which has none for this user). Envoy therefore signs, at time t, with the Secret the
   Backend referenced at t - M.
 
-Every step the harness takes (a create, an update, a delete) lasts one simulated second; a wait in the program
-(components.credentials.CLOCK) advances the same clock without real sleeping.
+Every step the harness takes (a create, an update, a delete) lasts one simulated second. A wait in the program
+(components.credentials.CLOCK) is a discrete-event sleep on the same clock: steps that do not wait for it go on at
+their own simulated times, and the clock jumps to the sleeper's wake-up only once nothing else is in flight. So a
+step the program does not make wait (a Backend moved before the new key settled) happens early, as it would.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 from collections.abc import Iterator
@@ -49,11 +52,21 @@ NEW_KEY_NOT_HONOURED = "signed with a new key IAM does not honour yet"
 
 
 class SimulatedClock:
-    """Seconds since the start of the test; the program's waits advance it."""
+    """Seconds since the start of the test, advanced by the harness's steps and by the program's sleeps, in the
+    order a real deploy would reach them: a sleep ends at its wake-up time, and only steps made meanwhile by what
+    does not wait for it are timed before that."""
+
+    # A sleeper jumps the clock once no harness step has been in flight for this many polls of this many seconds
+    # (real time): the program's other work (an Output resolving, a registration being sent) takes microseconds.
+    QUIET_POLLS = 10
+    POLL_SECONDS = 0.005
 
     def __init__(self) -> None:
         self._now = 1_000_000_000.0
         self._lock = threading.Lock()
+        self._in_flight = 0  # harness steps (mock calls) running now
+        self._finished = 0  # harness steps finished so far
+        self._wake_ups: list[float] = []
 
     def now(self) -> float:
         with self._lock:
@@ -63,8 +76,37 @@ class SimulatedClock:
         with self._lock:
             self._now += max(seconds, 0.0)
 
+    @contextlib.contextmanager
+    def step(self) -> Iterator[None]:
+        """A harness step in flight (a sleeper does not jump the clock past it)."""
+        with self._lock:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                self._finished += 1
+
     async def sleep(self, seconds: float) -> None:
-        self.advance(seconds)
+        with self._lock:
+            wake_up = self._now + max(seconds, 0.0)
+            self._wake_ups.append(wake_up)
+        try:
+            quiet, seen = 0, -1
+            while self.now() < wake_up:
+                await asyncio.sleep(self.POLL_SECONDS)  # the program's other tasks run meanwhile
+                with self._lock:
+                    busy = self._in_flight > 0 or self._finished != seen
+                    seen = self._finished
+                quiet = 0 if busy else quiet + 1
+                if quiet >= self.QUIET_POLLS:  # nothing else moves: time passes to the earliest wake-up
+                    with self._lock:
+                        self._now = max(self._now, min(self._wake_ups))
+                    quiet = 0
+        finally:
+            with self._lock:
+                self._wake_ups.remove(wake_up)
 
 
 @dataclass
@@ -131,6 +173,14 @@ class PropagatingDeployment(MotoDeployment):
     def up(self, config: dict[str, str], secret_keys: list[str] | None = None, **options: Any) -> ProgramRun:
         with self._simulated_program_clock():
             return super().up(config, secret_keys, **options)
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        with self.model.clock.step():
+            return super().new_resource(args)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        with self.model.clock.step():
+            return super().call(args)
 
     @contextlib.contextmanager
     def _simulated_program_clock(self) -> Iterator[None]:
