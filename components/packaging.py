@@ -123,7 +123,9 @@ def _install_python(staging: Path, runtime: str, architecture: str) -> None:
 
 def _install_node(staging: Path, architecture: str) -> None:
     """package.json's production dependencies, exactly as its lock file pins them (`npm ci --omit=dev`), with
-    optional native packages chosen for Lambda's Linux and architecture, not the build machine's."""
+    optional native packages chosen for Lambda's Linux, architecture and C library (Amazon Linux: glibc), not the
+    build machine's: without `--libc` npm judges glibc-only packages by the build machine's libc, which is none on
+    macOS and musl on Alpine (npm docs, config `libc`; npm-install-checks), and skips them."""
     if not (staging / "package-lock.json").is_file() and not (staging / "npm-shrinkwrap.json").is_file():
         raise PackagingError(
             "package.json needs its lock file (package-lock.json): run `npm install` in the function's folder and "
@@ -132,7 +134,7 @@ def _install_node(staging: Path, architecture: str) -> None:
     _run(
         [
             "npm", "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", "--os=linux",
-            f"--cpu={NPM_CPUS[architecture]}",
+            f"--cpu={NPM_CPUS[architecture]}", "--libc=glibc",
         ],
         staging,
         f"npm ci for {architecture}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -135,3 +136,29 @@ def test_the_unzipped_limit_is_lambdas_250_mb() -> None:
     from components.packaging import UNZIPPED_LIMIT
 
     assert UNZIPPED_LIMIT == 262_144_000
+
+
+@pytest.mark.parametrize(("architecture", "cpu"), [("arm64", "arm64"), ("x86_64", "x64")])
+def test_npm_is_asked_for_lambdas_platform_whatever_the_build_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, architecture: str, cpu: str
+) -> None:
+    """Linux, the function's CPU (npm's `process.arch` names) and glibc (Amazon Linux): without `--libc` npm skips
+    glibc-only native packages on a macOS or Alpine build machine, and the function fails in Lambda."""
+    fake_bin, recorded = tmp_path / "bin", tmp_path / "npm-argv.json"
+    fake_bin.mkdir()
+    npm = fake_bin / "npm"
+    npm.write_text(
+        f"#!{sys.executable}\nimport json, os, sys\n"
+        f"open({str(recorded)!r}, 'w').write(json.dumps(sys.argv[1:]))\n"
+        "os.makedirs('node_modules/ms', exist_ok=True)\nopen('node_modules/ms/index.js', 'w').write('')\n"
+    )
+    npm.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake_bin}:{os.environ['PATH']}")
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "index.mjs").write_text("export const handler = async () => 1;\n")
+    (source / "package.json").write_text('{"name": "f", "version": "1.0.0", "dependencies": {"ms": "2.1.3"}}')
+    (source / "package-lock.json").write_text('{"name": "f", "lockfileVersion": 3, "packages": {}}')
+    build_package(source, "nodejs24.x", architecture, tmp_path / "build", "f")
+    argv = json.loads(recorded.read_text())
+    assert argv[0] == "ci" and {"--os=linux", f"--cpu={cpu}", "--libc=glibc", "--omit=dev"} <= set(argv), argv
