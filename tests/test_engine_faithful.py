@@ -102,6 +102,11 @@ def test_create_instead_of_read_collides_with_the_object_read(aws: boto3.Session
     up(deployment, program(tmp_path, 'k8s.core.v1.ConfigMap.get("cm", "default/a")\n'))
     with pytest.raises(AlreadyExistsError):
         up(deployment, program(tmp_path, config_map("a")))
+    # The failed create replaced nothing: the engine's snapshot keeps the read entry (step_generator.go, the
+    # create-instead-of-read is create-first), and the object read is still there.
+    read = [d for (_, urn), d in deployment.deployed.items() if urn.endswith("::cm")]
+    assert len(read) == 1 and read[0].external, deployment.deployed
+    assert ("default", "a") in objects(deployment)
 
 
 def test_a_managed_object_read_under_its_urn_is_relinquished_never_deleted(aws: boto3.Session, tmp_path: Path) -> None:
