@@ -21,6 +21,7 @@ from .execution_role import (
     allow_policy,
     iam_resource_name,
     managed_policy_chunks,
+    regional_arn,
 )
 from .inputs import checked_inputs
 from .k8s_objects import COMMON_LABELS, custom_resource, fixed_name_options, object_resource_name
@@ -413,16 +414,7 @@ class GatewayCredentials(pulumi.ComponentResource):
         """Managed policies allowing `lambda:InvokeFunction` on exactly the targets' ARNs, as few as IAM allows."""
         invoke = pulumi.InvokeOutputOptions(parent=self)
         args = self._args
-        account = args.account_id or aws.get_caller_identity_output(opts=invoke).account_id
-        prefix = pulumi.Output.concat(
-            "arn:",
-            aws.get_partition_output(opts=invoke).partition,
-            ":lambda:",
-            aws.get_region_output(opts=invoke).region,
-            ":",
-            account,
-            ":function:",
-        )
+        prefix = regional_arn("lambda", "function:", invoke, args.account_id)
         policies = []
         for index, chunk in enumerate(policy_chunks(args.functions), start=1):
             arns: list[pulumi.Input[str]] = []

@@ -80,6 +80,26 @@ LOG_WRITE_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 LAMBDA_LOG_GROUP_PREFIX = "/aws/lambda/"
 
 
+def regional_arn(
+    service: str,
+    resource: pulumi.Input[str],
+    invoke: pulumi.InvokeOutputOptions,
+    account: pulumi.Input[str] | None = None,
+) -> pulumi.Output[str]:
+    """`arn:<partition>:<service>:<region>:<account>:<resource>`, from the provider `invoke` names (the account:
+    the caller's unless given), so an ARN is right in any partition and region the component is deployed to."""
+    return pulumi.Output.concat(
+        "arn:",
+        aws.get_partition_output(opts=invoke).partition,
+        f":{service}:",
+        aws.get_region_output(opts=invoke).region,
+        ":",
+        account or aws.get_caller_identity_output(opts=invoke).account_id,
+        ":",
+        resource,
+    )
+
+
 def allow_policy(sid: str, action: str | list[str], resources: Sequence[str]) -> str:
     """An IAM policy document with one Allow statement: exactly these actions on exactly these resources."""
     statement = {"Sid": sid, "Effect": "Allow", "Action": action, "Resource": sorted(set(resources))}
@@ -161,16 +181,7 @@ class ExecutionRole(pulumi.ComponentResource):
         role = lambda_execution_role(name, description, self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         # `arn:<partition>:logs:<region>:<account>:log-group:/aws/lambda/`, from the provider the role is made with.
-        prefix = pulumi.Output.concat(
-            "arn:",
-            aws.get_partition_output(opts=invoke).partition,
-            ":logs:",
-            aws.get_region_output(opts=invoke).region,
-            ":",
-            aws.get_caller_identity_output(opts=invoke).account_id,
-            ":log-group:",
-            LAMBDA_LOG_GROUP_PREFIX,
-        )
+        prefix = regional_arn("logs", f"log-group:{LAMBDA_LOG_GROUP_PREFIX}", invoke)
         child = pulumi.ResourceOptions(parent=self)
         for index, chunk in enumerate(log_policy_chunks(args.get("function_names") or []), start=1):
             arns = [pulumi.Output.concat(prefix, function_name) for function_name in chunk]

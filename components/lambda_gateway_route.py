@@ -5,7 +5,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NotRequired, TypedDict, cast
 
 import pulumi
-import pulumi_aws as aws
 
 from .backend import (
     InvocationMode,
@@ -22,6 +21,7 @@ from .credentials import (
     check_credentials_args,
     credentials_mode,
 )
+from .execution_role import regional_arn
 from .inputs import checked_inputs
 from .kgateway_api import LAMBDA_SYNC_PAYLOAD, TRAFFIC_POLICY_SUPPORT, route_request_timeout
 from .lambda_function import LambdaFunction, LambdaFunctionArgs, check_function_args
@@ -329,18 +329,7 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
                 qualifier = backend_options.get("qualifier") or arn["qualifier"]
             else:
                 function_name = plain_name = existing
-                partition = aws.get_partition_output(opts=invoke).partition
-                caller = account_id or aws.get_caller_identity_output(opts=invoke).account_id
-                function_arn = pulumi.Output.concat(
-                    "arn:",
-                    partition,
-                    ":lambda:",
-                    aws.get_region_output(opts=invoke).region,
-                    ":",
-                    caller,
-                    ":function:",
-                    existing,
-                )
+                function_arn = regional_arn("lambda", f"function:{existing}", invoke, account_id)
                 qualifier = backend_options.get("qualifier")
             self.function_name, self.role_arn = pulumi.Output.from_input(function_name), none
 
