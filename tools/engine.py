@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import copy
+import functools
 import gc
 import json
 import logging
@@ -21,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.output import Unknown
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.rpc import UNKNOWN
@@ -30,6 +31,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from program.config import PROJECT, PROJECT_ROOT
+from program.crd_validation import load_yaml
 from tools.pulumi_cli import load_project, merge_config, read_stack_file
 
 # How Pulumi marks a secret value on the wire (the mock monitor hands inputs over in this form).
@@ -308,8 +310,17 @@ def region_invoke_result(token: str, region: str) -> dict[str, Any] | None:
 
 
 def read_crd_file(path: Path) -> dict[str, Any]:
-    """A CRD as the Kubernetes provider's read returns it: the object itself."""
-    document = yaml.safe_load(path.read_text())
+    """A CRD as the Kubernetes provider's read returns it: the object itself, a fresh copy each time (callers keep
+    and change it as a cluster's object). Parsed once per file version: the CRDs are megabytes of YAML, and
+    parsing them was the better part of the suite's time."""
+    stat = path.stat()
+    return copy.deepcopy(_parsed_crd(path.resolve(), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.cache
+def _parsed_crd(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
+    """One parse per file version (its modification time and size are part of the key)."""
+    document = load_yaml(path)
     if not isinstance(document, dict) or document.get("kind") != "CustomResourceDefinition":
         raise ValueError(f"{path} is not a CustomResourceDefinition")
     return document

@@ -3,8 +3,6 @@ with plausible computed values (ARNs, versions, keys), so outputs can be checked
 
 from __future__ import annotations
 
-import copy
-import functools
 import threading
 from pathlib import Path
 from typing import Any
@@ -37,19 +35,6 @@ def oidc_provider(cluster_id: str) -> str:
     return f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/{cluster_id}"
 
 
-def _crd_of(path: Path) -> dict[str, Any]:
-    """The CRD file's object, a fresh copy each time: parsing the Backend CRD's YAML took half a second per mock,
-    the better part of a property test's example."""
-    stat = path.stat()
-    return copy.deepcopy(_parsed_crd(path.resolve(), stat.st_mtime_ns, stat.st_size))
-
-
-@functools.cache
-def _parsed_crd(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
-    """One parse per file version (its modification time and size are part of the key)."""
-    return read_crd_file(path)
-
-
 class FakeAwsMocks(pulumi.runtime.Mocks):
     """Plausible values for what AWS and the cluster compute, so outputs can be checked exactly."""
 
@@ -75,10 +60,10 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
         self.region = region
         self.account = account
         # The Backend CRD the cluster has (None: kgateway's CRDs are not installed).
-        self.kgateway_crd = _crd_of(kgateway_crd) if isinstance(kgateway_crd, Path) else kgateway_crd
+        self.kgateway_crd = read_crd_file(kgateway_crd) if isinstance(kgateway_crd, Path) else kgateway_crd
         # The other CRDs a read may name (by the read's id, the CRD's name, as the API server answers a GET).
         self.other_crds: dict[str, dict[str, Any] | None] = {
-            TRAFFIC_POLICY_CRD_NAME: _crd_of(traffic_policy_crd)
+            TRAFFIC_POLICY_CRD_NAME: read_crd_file(traffic_policy_crd)
             if isinstance(traffic_policy_crd, Path)
             else traffic_policy_crd
         }
