@@ -8,6 +8,7 @@ the program registered (type, name, parent, inputs, dependencies) and the stack 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import copy
 import functools
@@ -17,14 +18,17 @@ import logging
 import runpy
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pulumi
 from pulumi.output import Unknown
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import resource as pulumi_resource_runtime
+from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.rpc import UNKNOWN
 from pulumi.runtime.rpc_manager import RPCManager
 from pulumi.runtime.stack import run_pulumi_func
@@ -543,7 +547,19 @@ def run_program(
         providers = provider_config(config, secret_keys or [])
         return ProgramRun(stack, monitor.registered, outputs, secret_outputs, handler.messages, providers)
 
-    return contextvars.Context().run(run)
+    with _without_source_positions():
+        return contextvars.Context().run(run)
+
+
+@contextlib.contextmanager
+def _without_source_positions() -> Iterator[None]:
+    """Registrations without the SDK's source positions. For each resource and read, the SDK walks the whole call
+    stack (pulumi/runtime/resource.py `_get_stack_trace`: `traceback.extract_stack`, a stat of every frame's file,
+    a URI per frame) for the engine's display of where a resource was declared; the mock monitor never reads it
+    (pulumi/runtime/mocks.py `MockMonitor.RegisterResource`, nor our recording monitor), and it was a fifth of a
+    run's time. An empty trace is what the SDK itself sends when it finds no user frame."""
+    with mock.patch.object(pulumi_resource_runtime, "_get_stack_trace", source_pb2.StackTrace):
+        yield
 
 
 def _quiet_about_reported_failures(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
