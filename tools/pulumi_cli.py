@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import calendar
 import decimal
+import functools
 import hashlib
 import json
 import math
@@ -77,7 +78,13 @@ def _no_duplicates(node: yaml.Node, source: str) -> None:
 
 
 def _compose(path: Path) -> yaml.Node | None:
-    text = path.read_text(encoding="utf-8-sig")
+    """The file's YAML node tree, checked for duplicate keys; parsed once per text (tests read the same project and
+    stack files hundreds of times). Callers read the nodes, never change them."""
+    return _composed(path, path.read_text(encoding="utf-8-sig"))
+
+
+@functools.lru_cache(maxsize=256)
+def _composed(path: Path, text: str) -> yaml.Node | None:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
