@@ -13,6 +13,8 @@ from typing import Any
 from unittest import mock
 
 import boto3
+import botocore.loaders
+import botocore.session
 from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, PermissionResult
@@ -32,13 +34,26 @@ def moto_account() -> Iterator[boto3.Session]:
         # No Docker here: moto answers invocations without running the handler (node runs it in test_handler).
         with mock_aws(config={"lambda": {"use_docker": False}}):
             load_managed_policies(MANAGED_POLICIES_USED)
-            yield boto3.Session(region_name=REGION)
+            yield boto3.Session(region_name=REGION, botocore_session=_botocore_session())
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _botocore_session() -> botocore.session.Session:
+    """A new botocore session per account (its own credentials and event hooks), sharing one loader of the service
+    models: a new loader re-reads botocore's JSON models for every client, a tenth of the deploy tests' time."""
+    session = botocore.session.get_session()
+    session.register_component("data_loader", _models_loader())
+    return session
+
+
+@cache
+def _models_loader() -> botocore.loaders.Loader:
+    return botocore.loaders.create_loader()
 
 
 @cache
