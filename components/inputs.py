@@ -12,6 +12,7 @@ again on each resolved value.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import types
 import typing
@@ -65,8 +66,10 @@ def input_name(location: Location) -> str:
     return name
 
 
+@functools.cache
 def _hints(typed_dict: type) -> dict[str, Any]:
-    """The TypedDict's fields with their declared types; `pulumi.Input`'s forward reference to Output resolved."""
+    """The TypedDict's fields with their declared types; `pulumi.Input`'s forward reference to Output resolved.
+    Cached: a class's annotations are fixed once defined, and resolving them is most of a construct's checking."""
     localns = {"Output": pulumi.Output, "T": pulumi.output.T}
     return typing.get_type_hints(typed_dict, localns=localns, include_extras=True)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import functools
 import json
 import subprocess
 import sys
@@ -45,7 +44,6 @@ COMPOSITE = f"{TOKEN}LambdaGatewayRoute"
 BACKEND = "kubernetes:gateway.kgateway.dev/v1alpha1:Backend"
 SECRET = "kubernetes:core/v1:Secret"
 # The provider the plugin serves, analysed once (the SDK reads the components' source for their docstrings).
-PROVIDER = functools.cache(package_provider)
 # The caller's resource a whole-object input comes from (a namespace its program creates).
 NAMESPACE_URN = f"urn:pulumi:{STACK}::{PROJECT}::kubernetes:core/v1:Namespace::team-x"
 
@@ -105,7 +103,7 @@ async def _call(request: provider_pb2.ConstructRequest, address: str | None) -> 
     server = None
     if address is None:  # this process serves the provider, on a port of its own
         server = grpc.aio.server()
-        servicer = ComponentPackageServicer(PROVIDER(), [], engine_address=request.monitorEndpoint)
+        servicer = ComponentPackageServicer(package_provider(), [], engine_address=request.monitorEndpoint)
         provider_pb2_grpc.add_ResourceProviderServicer_to_server(servicer, server)
         address = f"127.0.0.1:{server.add_insecure_port('127.0.0.1:0')}"
         await server.start()

@@ -6,6 +6,7 @@ golden file, the metaschema check and the reference table in docs/reference.md.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,10 @@ from components.provider import ComponentPackage
 from components.tokens import PACKAGE
 
 
+@functools.cache
 def package_provider() -> ComponentPackage:
-    """The provider the plugin serves (provider/__main__.py, `serve_components`), without starting a server."""
+    """The provider the plugin serves (provider/__main__.py, `serve_components`), without starting a server: one
+    per process, as the plugin's (inferring the schema from the components takes a second)."""
     return ComponentPackage(list(COMPONENTS), PACKAGE, None, __version__)
 
 
