@@ -10,11 +10,13 @@ import boto3
 import pulumi
 import pytest
 
+from components import credentials
 from components.packaging import build_package
 from program.config import PROJECT_ROOT
 from tests.support.engine_requests import Request, record_requests, record_versions
 from tests.support.fake_aws import FakeAwsMocks
 from tests.support.grpc_monitor import Monitor, monitor_server
+from tests.support.iam_propagation import SimulatedClock
 from tests.support.local_servers import moto_server
 from tests.support.moto_account import moto_account
 from tools.engine import Program, ProgramRun, run_program, stack_config
@@ -44,6 +46,15 @@ def run_stack() -> RunStack:
         )
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def program_clock(monkeypatch: pytest.MonkeyPatch) -> SimulatedClock:
+    """The program's clock (components.credentials.CLOCK), simulated in every test: a rotation's wait for its new
+    key to settle (30 s) passes in milliseconds of wall time, and a test asks for this to see how long it was."""
+    clock = SimulatedClock()
+    monkeypatch.setattr(credentials, "CLOCK", clock)
+    return clock
 
 
 @pytest.fixture

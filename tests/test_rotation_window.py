@@ -201,10 +201,11 @@ def test_the_previous_rotation_must_differ_from_the_default_rotation() -> None:
         assert any(p.name == "previousRotation" and "must differ from rotation" in p.allowed for p in checker.problems)
 
 
-def test_the_composite_keeps_the_previous_key_too() -> None:
+def test_the_composite_keeps_the_previous_key_too(program_clock: SimulatedClock) -> None:
     """Other languages reach rotation through the composite's `credentials`: `previous_rotation` is in its schema
-    type and keeps the old key valid beside the new one (the new key's Secret is its own), as GatewayCredentials
-    does."""
+    type and keeps the old key valid beside the new one (the new key's Secret is its own), and waits for the new
+    key to settle, as GatewayCredentials does. (Simulated time: the wait is KEY_SETTLE_SECONDS of the clock.)"""
+    start = program_clock.now()
 
     def program() -> None:
         LambdaGatewayRoute(
@@ -221,3 +222,4 @@ def test_the_composite_keeps_the_previous_key_too() -> None:
     (secret,) = run.by_type("kubernetes:core/v1:Secret")
     assert secret.inputs["metadata"]["name"] == rotation_secret_name("orders-aws-creds", "2")
     assert "previous_rotation" in CredentialsOptions.__annotations__
+    assert program_clock.now() - start >= KEY_SETTLE_SECONDS
