@@ -224,12 +224,12 @@ def test_cli_wait_retries_each_route_in_real_time(tmp_path: Path) -> None:
         outputs.write_text(json.dumps({"verify": [late_check]}))
         unprogrammed[0] = 1
         once = run_cli("--outputs", str(outputs))
-        unprogrammed[0] = 2  # the next two requests see no route yet, whatever the machine's speed
+        unprogrammed[0] = 1  # the next request sees no route yet: one 404, a 1 s pause, then the 200
         waited = run_cli("--outputs", str(outputs), "--wait", "20")
         never_check = {"route": "never", "url": f"{never}/echo", "expect": "guide"}
         outputs.write_text(json.dumps({"verify": [late_check, never_check]}))
         before = time.monotonic()
-        failed = run_cli("--outputs", str(outputs), "--wait", "3")
+        failed = run_cli("--outputs", str(outputs), "--wait", "1.5")
         took = time.monotonic() - before
     assert once.returncode == 1 and "no route matched" in once.stdout  # without --wait: one try
     assert waited.returncode == 0, waited.stdout + waited.stderr
@@ -237,8 +237,8 @@ def test_cli_wait_retries_each_route_in_real_time(tmp_path: Path) -> None:
     assert "late: not yet (" in waited.stderr and "late: PASS (" in waited.stderr  # progress, a line per change
     assert failed.returncode == 1
     assert "PASS route late" in failed.stdout
-    assert "FAIL route never" in failed.stdout and "HTTP 502" in failed.stdout and "waited up to 3s" in failed.stdout
-    assert took < 3 + 15  # bounded: the deadline plus the interpreter's start (slow on a loaded machine)
+    assert "FAIL route never" in failed.stdout and "HTTP 502" in failed.stdout and "waited up to 1.5s" in failed.stdout
+    assert took < 1.5 + 15  # bounded: the deadline plus the interpreter's start (slow on a loaded machine)
 
 
 KEY = "0123456789abcdef" * 4

@@ -14,11 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pulumi
-
-from program.config import ConfigError
-from tools.pulumi_cli import PulumiCliError
-
 if TYPE_CHECKING:
     from tools.verify import Result
 
@@ -96,8 +91,13 @@ def main(argv: list[str] | None = None) -> int:
         print(reference_markdown(schema) if args.markdown else json.dumps(schema, indent=2, sort_keys=True), end="")
         return 0
 
+    # Imported here: `verify` and `keys` start without the SDK and the components (a second of imports).
+    import pulumi
+
+    from program.config import ConfigError
     from tools.engine import close_event_loop
     from tools.plan import plan, plan_document, render_text, tagged_from_listing, write_manifests
+    from tools.pulumi_cli import PulumiCliError
 
     try:
         tagged = tagged_from_listing(json.loads(args.tagged.read_text())) if args.tagged is not None else None
