@@ -163,7 +163,7 @@ CASES = [(component, path, spec) for component in VALID for path, spec in input_
 
 
 @settings(
-    max_examples=10,
+    max_examples=50,
     deadline=None,
     derandomize=True,
     phases=[Phase.explicit, Phase.generate],
