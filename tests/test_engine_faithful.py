@@ -16,7 +16,7 @@ from program.config import PROJECT_ROOT
 from tests.support.cluster import AlreadyExistsError
 from tests.support.fake_aws import oidc_provider
 from tests.support.lifecycle import RELEASE_0_1, MotoDeployment, dev_config, up_release
-from tools.engine import ProgramRun, current_registration, run_program
+from tools.engine import ProgramRun, current_registration, is_secret_value, run_program
 
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 KUBECONFIG = """
@@ -158,6 +158,9 @@ def test_a_change_of_secretness_alone_changes_nothing(aws: boto3.Session, tmp_pa
     up(deployment, program(tmp_path, config_map("a", "one")))
     up(deployment, program(tmp_path, secret % 'pulumi.Output.secret("one")'))
     assert [op for op, _ in deployment.changes] == []
+    # ...but the state takes the new inputs, the secret among them (SameStep.Apply saves the new registration).
+    (config_map_state,) = [d for (t, _), d in deployment.deployed.items() if t.endswith("ConfigMap")]
+    assert is_secret_value(config_map_state.inputs["data"]), config_map_state.inputs
     up(deployment, program(tmp_path, secret % 'pulumi.Output.secret("two")'))
     assert [op for op, _ in deployment.changes] == ["delete", "replace", "create"]
     assert objects(deployment)[("default", "a")]["data"] == {"k": "two"}

@@ -285,7 +285,11 @@ class MotoDeployment(pulumi.runtime.Mocks):
         if replace:
             return self._replace(key, previous, args, depends_on, registration, delete_first=delete_first)
         if comparable(previous.inputs) == comparable(args.inputs):
+            # A SameStep (pulumi/pulumi pkg/resource/deploy/step.go `SameStep.Apply`): the new state keeps the old
+            # ID and outputs, and takes the new registration's inputs, so a value that became a secret is saved as
+            # one (and the next diff starts from it).
             if not self.dry_run:
+                previous.inputs = dict(args.inputs)
                 previous.provider, previous.provider_config = registration.provider, provider_config
             return previous.id, previous.state
         return self._update(key, previous, args, registration.provider, provider_config)
