@@ -193,7 +193,8 @@ class GatewayCredentialsArgs(TypedDict):
     secret_name: NotRequired[str]
     """Name of the Secret (default: `<component name>-aws-creds`)."""
     rotation: NotRequired[str]
-    """generated: change it to rotate the access key; each rotation has its own key and Secret."""
+    """generated: change it to rotate the access key; each rotation has its own key and Secret. provided: change it
+    with the keys, so the new keys get a Secret of their own before the Backend moves (no window without one)."""
     previous_rotation: NotRequired[str]
     """generated: the rotation before `rotation`, whose key stays valid beside the new one (no failing window);
     remove it later to delete that key. Unset, a rotation deletes the old key in the same deployment."""
@@ -390,7 +391,10 @@ class GatewayCredentials(pulumi.ComponentResource):
             assert resolved.access_key_id is not None and resolved.secret_access_key is not None  # checked above
             access_key_id, secret_access_key = resolved.access_key_id, resolved.secret_access_key
             session_token = resolved.session_token
-            secret_name = resolved.secret_name
+            # A Secret per rotation here too: new keys given with a new `rotation` get a Secret of their own,
+            # made before the Backend moves to it; the same name would be replaced delete-first (a window with no
+            # Secret, see rotation_secret_name).
+            secret_name = rotation_secret_name(resolved.secret_name, resolved.rotation)
             settled = pulumi.Output.from_input(None)
 
         string_data: dict[str, pulumi.Input[str]] = {

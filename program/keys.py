@@ -120,7 +120,8 @@ KEYS: tuple[Key, ...] = (
     Key("ambientRoleArn", "assume-role: the role the gateway already runs as",
         "`assume-role` mode: `arn:aws:iam::<account>:role/<name>`"),
     Key("credentialsRotation", "Change to rotate the generated access key (new key first, old key deleted last)",
-        "any short token (1–64 of letters, digits, `.`, `_`, `-`); change it to rotate the generated access key",
+        "any short token (1–64 of letters, digits, `.`, `_`, `-`); change it to rotate the generated access key, "
+        "or with new `provided` keys (each rotation has its own Secret)",
         default="1"),
     Key("credentialsPreviousRotation", "generated: the rotation before credentialsRotation, whose key stays valid",
         "the previous `credentialsRotation` value (differs from it); remove it later to delete that key"),

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from moto.core import set_initial_no_auth_action_count
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
+from components.credentials import rotation_secret_name
 from tests.support.aws_models import DeleteConflictError, attached_documents
 from tests.support.lifecycle import MotoDeployment, dev_config, generated_key, secret_data
 from tests.support.moto_account import REGION, evaluate
@@ -150,6 +151,40 @@ def test_rotation_replaces_the_key_before_deleting_the_old_one(aws: boto3.Sessio
     user = iam.list_users(PathPrefix="/kgateway-lambda/")["Users"][0]["UserName"]
     assert [k["AccessKeyId"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]] == [second["id"]]
     assert secret_data(deployment) == {"accessKey": second["id"], "secretKey": second["secret"]}
+
+
+PROVIDED_KEYS = ["kgateway-lambda:accessKeyId", "kgateway-lambda:secretAccessKey"]
+
+
+def provided(access_key_id: str, **overrides: str) -> dict[str, str]:
+    return dev_config(
+        credentialsMode="provided", accessKeyId=access_key_id, secretAccessKey=f"{access_key_id}/s", **overrides
+    )
+
+
+def test_provided_keys_given_with_a_new_rotation_get_their_own_secret_before_the_backend_moves(
+    aws: boto3.Session,
+) -> None:
+    """New `provided` keys with a new credentialsRotation: a Secret of their own, made before the Backend moves to it,
+    the old one deleted after (never a Secret replaced delete-first under one name: a moment with no Secret). The
+    same keys change without a new rotation is that replacement, as the README says."""
+    deployment = MotoDeployment(aws)
+    deployment.up(provided("AKIAFIRST"), PROVIDED_KEYS)
+    deployment.up(provided("AKIASECOND", credentialsRotation="2"), PROVIDED_KEYS)
+    kinds = [(op, key[0]) for op, key in deployment.changes]
+    assert ("replace", "kubernetes:core/v1:Secret") not in kinds
+    order = [
+        ("create", "kubernetes:core/v1:Secret"),
+        ("update", "kubernetes:gateway.kgateway.dev/v1alpha1:Backend"),
+        ("delete", "kubernetes:core/v1:Secret"),
+    ]
+    assert [kinds.index(step) for step in order] == sorted(kinds.index(step) for step in order), kinds
+    assert secret_data(deployment) == {"accessKey": "AKIASECOND", "secretKey": "AKIASECOND/s"}
+    (backend,) = [d for d in deployment.deployed.values() if d.type.endswith(":Backend")]
+    assert backend.inputs["spec"]["aws"]["auth"]["secretRef"]["name"] == rotation_secret_name("aws-creds", "2")
+
+    deployment.up(provided("AKIATHIRD", credentialsRotation="2"), PROVIDED_KEYS)
+    assert ("replace", "kubernetes:core/v1:Secret") in [(op, key[0]) for op, key in deployment.changes]
 
 
 def test_the_evaluator_matches_as_iam_does() -> None:
