@@ -495,7 +495,11 @@ def run_program(
 
     def run() -> ProgramRun:
         handler = _ListHandler()
-        logger = logging.getLogger(f"kgateway-lambda.engine.{id(handler)}")
+        # A logger of this run alone, outside logging's registry: a registered one per run stayed there for good,
+        # and pytest attaches its capture handler to every non-propagating logger in it at each test phase (1.8
+        # million attach and detach calls over the suite, growing with every run).
+        logger = logging.Logger("kgateway-lambda.engine")
+        logger.parent = logging.root  # its level, as a registered logger's: the root's (debug stays out)
         logger.propagate = False
         logger.addHandler(handler)
         pulumi.runtime.set_all_config(config, secret_keys or [])
