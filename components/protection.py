@@ -55,6 +55,7 @@ from .kgateway_api import (
 from .protection_checks import check_protection_args
 from .protection_inputs import RouteProtectionArgs
 from .protection_spec import protection_objects, protection_policy_name
+from .readiness import policy_acceptance_gate
 from .tokens import component_options, token
 from .validation import (
     DNS_LABEL_RE,
@@ -80,6 +81,19 @@ def _secret_keys(entries: dict[str, Any]) -> pulumi.Output[dict[str, str]]:
 def _encoded(entries: Mapping[str, Any]) -> dict[str, str]:
     """A Secret's `data`: each value base64-encoded, byte for byte (kgateway uses the value as it is)."""
     return {client: base64.b64encode(str(value).encode()).decode() for client, value in sorted(entries.items())}
+
+
+def _gate(manifest: dict[str, Any], support: TrafficPolicySupport) -> dict[str, Any] | None:
+    """The acceptance gate's patch for this policy, or None where the line's status shape is not known here."""
+    if support.status_ancestors is None:
+        return None
+    return policy_acceptance_gate(manifest, support.status_ancestors)
+
+
+def _gate_metadata(gate: dict[str, Any] | None) -> dict[str, Any]:
+    assert gate is not None  # await_acceptance registers no gate where there is none
+    metadata: dict[str, Any] = gate["metadata"]
+    return metadata
 
 
 def installed_traffic_policy_support(
@@ -176,11 +190,13 @@ class RouteProtection(pulumi.ComponentResource):
         policy_name = protection_policy_name(route_name)
         policy_opts = pulumi.ResourceOptions(parent=self, depends_on=waited)
         policy: pulumi.Resource
+        gate: pulumi.Input[dict[str, Any] | None]
         if support is not None:
             manifest = traffic_policy_manifest(
                 support, name=policy_name, namespace=namespace, route_name=route_name, protection=spec, wait=wait
             )
             policy = self._object(manifest, policy_opts)
+            gate = _gate(manifest, support) if wait else None
         else:
             assert installed is not None
             deferred = installed.apply(
@@ -189,10 +205,31 @@ class RouteProtection(pulumi.ComponentResource):
                 )
             )
             policy = self._deferred("TrafficPolicy", policy_name, namespace, deferred, policy_opts)
+            gate = pulumi.Output.all(deferred, installed).apply(lambda both: _gate(*both)) if wait else None
         self.policy = policy  # Python only: what a route waits for
+        self._gate = gate
+        self._policy_identity = (policy_name, namespace)
         self.policy_name = policy.urn.apply(lambda _: policy_name)
         self.register_outputs(
             {"policy_name": self.policy_name, "api_keys": self.api_keys, "secret_name": self.secret_name}
+        )
+
+    def await_acceptance(self, route: pulumi.Resource) -> pulumi.Resource | None:
+        """After `route` (the HTTPRoute the policy targets): a gate that makes `pulumi up` wait until kgateway
+        accepted the policy's current generation (components/readiness.py). None when nothing is awaited (`wait`
+        false, or a line whose status shape is not known here)."""
+        if self._gate is None:
+            return None
+        name, namespace = self._policy_identity
+        gate = pulumi.Output.from_input(self._gate)
+        return k8s.apiextensions.CustomResourcePatch(
+            object_resource_name(namespace, name),
+            api_version=BACKEND_API_VERSION,
+            kind="TrafficPolicy",
+            metadata=gate.apply(_gate_metadata),
+            # Named like the policy it patches (a fixed-name object, components/k8s_objects.py): replaced delete-first,
+            # so two gates never own the same annotations.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy, route], delete_before_replace=True),
         )
 
     def _deferred(

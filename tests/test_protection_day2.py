@@ -164,4 +164,5 @@ def test_a_jwt_route_gets_its_extension_before_its_policy_and_loses_it_after(aws
     guard.protected = True
     deployment.up(protected(rateLimit={"requestsPerSecond": 5}))  # JWT off, rate limit on: policy first, then
     ops = [(op, key[0].rsplit(":", 1)[1]) for op, key in deployment.changes if "gateway.kgateway.dev" in key[0]]
-    assert ops == [("update", "TrafficPolicy"), ("delete", "GatewayExtension")]
+    # The acceptance gate follows the policy's change (components/readiness.py), then the extension goes.
+    assert ops == [("update", "TrafficPolicy"), ("update", "TrafficPolicyPatch"), ("delete", "GatewayExtension")]
