@@ -45,7 +45,8 @@ def test_the_model_answers_as_pulumi_kubernetes_own_table(live: dict[str, Any], 
 
 
 def _gate(run: ProgramRun) -> dict[str, Any]:
-    return reveal(run.one(GATE).inputs)
+    gate: dict[str, Any] = reveal(run.one(GATE).inputs)
+    return gate
 
 
 def _applied(policy: dict[str, Any], gate: dict[str, Any]) -> dict[str, Any]:
