@@ -23,8 +23,9 @@ resources no longer registered are deleted after all of them, dependents first: 
 
 A protection `timeout` is not emitted here: `LambdaRoute` sets it as the HTTPRoute rule's `timeouts.request`
 (every line has it, and it overrides a TrafficPolicy's: TRAFFICPOLICY.md §7), so the route's timeout is one fact.
-With `kgateway_version` auto, the cluster's TrafficPolicy CRD is read (like the Backend CRD) and the policy is built
-from what its schema offers; a kind it lacks fails the deploy naming the first line that has it.
+With `kgateway_version` auto, the cluster's TrafficPolicy CRD and its controller's Deployment are read
+(components/controller.py: the CRD says what is accepted, the controller's line what is enforced) and the policy is
+built from what both offer; a kind either lacks fails the deploy naming the first line that has it.
 
 Secret values are written to `data` (base64), never `stringData`: Kubernetes merges `stringData` into `data` on
 write (k8s.io/api `core/v1/types.go`, `Secret.StringData`), so a key removed from `stringData` would stay valid.
@@ -39,6 +40,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from .backend import CrdRead, crd_read_id
+from .controller import DEFAULT_CONTROLLER, DEPLOYMENT_TYPE, installed_enforced_support
 from .k8s_objects import COMMON_LABELS, object_resource_name
 from .kgateway_api import (
     AUTO,
@@ -122,7 +124,8 @@ class RouteProtection(pulumi.ComponentResource):
 
     The route must wait for this component (`depends_on`), so that it is never served before its policy exists.
     Python only for now: the route's name, namespace and the kgateway line are keyword arguments; `auto` reads
-    the cluster's TrafficPolicy CRD (`crds_ready`: what installs it in the same program).
+    the cluster's TrafficPolicy CRD (`crds_ready`: what installs it in the same program) and the controller's
+    Deployment (`controller_deployment`, `namespace/name`).
     """
 
     policy_name: pulumi.Output[str]
@@ -143,6 +146,7 @@ class RouteProtection(pulumi.ComponentResource):
         kgateway_version: str = "main",
         wait: bool = True,
         crds_ready: pulumi.Input[str] | None = None,
+        controller_deployment: str = DEFAULT_CONTROLLER,
     ):
         super().__init__(token("RouteProtection"), name, None, component_options("RouteProtection", None, opts))
         checker = InputChecker("RouteProtection", name)
@@ -161,8 +165,14 @@ class RouteProtection(pulumi.ComponentResource):
         installed: pulumi.Output[TrafficPolicySupport] | None = None
         if support is None:  # auto: the cluster's CRD decides (a kind it lacks fails the deploy, naming the line)
             read_id = crd_read_id(self.get_provider(CRD_TYPE), crds_ready, TRAFFIC_POLICY_CRD_NAME)
-            installed = installed_traffic_policy_support(
+            offered = installed_traffic_policy_support(
                 f"{name}-trafficpolicy-crd", pulumi.ResourceOptions(parent=self), read_id
+            )
+            # ... and what the controller enforces (components/controller.py): a kind the CRD has but the
+            # controller's line lacks is refused, never written for a controller that would drop it.
+            controller_id = crd_read_id(self.get_provider(DEPLOYMENT_TYPE), crds_ready, controller_deployment)
+            installed = installed_enforced_support(
+                offered, f"{name}-controller", pulumi.ResourceOptions(parent=self), controller_id, controller_deployment
             )
 
         waited: list[pulumi.Resource] = []

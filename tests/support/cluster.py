@@ -10,7 +10,7 @@ from components.kgateway_api import CRD_TYPE
 from program.crd_validation import object_errors
 from program.gateway import GATEWAY_TYPE
 from tests.support.kgateway_reference import MAIN_BACKEND_CRD, MAIN_TRAFFIC_POLICY_CRD
-from tools.engine import read_crd_file, reveal
+from tools.engine import KGATEWAY_IMAGE, controller_deployment, read_crd_file, reveal
 
 
 class AlreadyExistsError(RuntimeError):
@@ -45,6 +45,9 @@ class Cluster:
         for crd_file in (MAIN_BACKEND_CRD, MAIN_TRAFFIC_POLICY_CRD):
             crd = read_crd_file(crd_file)
             self.objects[self._identity(CRD_TYPE, crd)] = crd
+        # kgateway's controller, as its Helm chart installs it (components/controller.py reads its image).
+        controller = controller_deployment(KGATEWAY_IMAGE)
+        self.objects[self._identity("kubernetes:apps/v1:Deployment", controller)] = controller
         if with_gateway:
             guide = gateway or {
                 "spec": {
