@@ -7,6 +7,7 @@ nothing of the repository's program (`program/`) or tools (`tools/`)::
 """
 
 from .backend import InvocationMode, KgatewayRelease, LambdaBackend, LambdaBackendArgs, PayloadTransformMode
+from .cluster_reads import ClusterReads
 from .credentials import CredentialsMode, GatewayCredentials, GatewayCredentialsArgs
 from .execution_role import ExecutionRole, ExecutionRoleArgs
 from .lambda_function import Architecture, LambdaFunction, LambdaFunctionArgs, PackageType, Runtime
@@ -30,6 +31,7 @@ __all__ = [
     "COMPONENTS",
     "Architecture",
     "BackendOptions",
+    "ClusterReads",
     "ComponentInputError",
     "CredentialsMode",
     "CredentialsOptions",
