@@ -31,6 +31,8 @@ Secret values are written to `data` (base64), never `stringData`: Kubernetes mer
 write (k8s.io/api `core/v1/types.go`, `Secret.StringData`), so a key removed from `stringData` would stay valid.
 """
 
+from __future__ import annotations  # `-> k8s.core.v1.Secret` would load pulumi-kubernetes' core types at import
+
 import base64
 from collections.abc import Mapping
 from typing import Any
