@@ -5,9 +5,11 @@ valid token gets 401; without the grant the route answers 500 (components/jwks_a
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import yaml
 
@@ -18,6 +20,7 @@ from program.config import MappingConfigSource, load_settings
 from program.crd_validation import BASIS, object_errors
 from program.preflight import objects, preflight_problems
 from tests.support.fake_aws import FakeAwsMocks
+from tests.support.lifecycle import MotoDeployment, dev_config
 from tools.engine import reveal, run_program, stack_config
 
 UPSTREAM = Path(__file__).parent / "data" / "kgateway-testdata"
@@ -103,8 +106,8 @@ def test_a_jwks_backend_in_another_namespace_gets_exactly_one_grant_and_its_tls_
     for line in JWT_LINES:
         assert object_errors(grant, line) == [] and object_errors(tls, line) == [], line
     backend = remote(kind="Backend", namespace="auth", port=None)
-    grant = jwks_reference_grant_manifest(name="g", policy_namespace="team-a", provider=backend)
-    assert grant is not None and grant["spec"]["to"] == [
+    backend_grant = jwks_reference_grant_manifest(name="g", policy_namespace="team-a", provider=backend)
+    assert backend_grant is not None and backend_grant["spec"]["to"] == [
         {"group": "gateway.kgateway.dev", "kind": "Backend", "name": "issuer"}
     ]
 
@@ -144,3 +147,43 @@ def test_every_jwt_line_ships_its_backend_config_policy_crd() -> None:
     for line in JWT_LINES:
         for crd in BASIS[line].policy_crds:
             assert (Path("program/crds") / f"{crd}-backendconfigpolicies.yaml").is_file(), (line, crd)
+
+
+def test_day_two_the_jwks_tls_policy_and_grant_exist_whenever_the_extension_does(aws: boto3.Session) -> None:
+    """In the deploy harness (the real program, the API server validating every object): JWT with a remote https
+    JWKS in another namespace, then JWT off. At every write the extension's JWKS Service has its TLS policy and
+    grant; they come before the extension and go after it."""
+    deployment = MotoDeployment(aws)
+    jwt = {
+        "issuer": "https://issuer.example.com",
+        "audiences": ["echo"],
+        "jwksUri": "https://issuer.example.com/.well-known/jwks.json",
+        "jwksBackend": {"name": "issuer", "namespace": "auth", "port": 443},
+    }
+    cluster = deployment.cluster
+    original = cluster.create, cluster.delete
+
+    def check() -> None:
+        if cluster.of_kind("GatewayExtension"):
+            assert ("auth", "kgateway-system-echo-jwt-jwks-tls") in cluster.of_kind("BackendConfigPolicy")
+            assert ("auth", "kgateway-system-echo-jwt-jwks") in cluster.of_kind("ReferenceGrant")
+
+    def create(*args: Any, **kwargs: Any) -> Any:
+        result = original[0](*args, **kwargs)
+        check()
+        return result
+
+    def delete(*args: Any, **kwargs: Any) -> Any:
+        result = original[1](*args, **kwargs)
+        check()
+        return result
+
+    cluster.create, cluster.delete = create, delete  # type: ignore[method-assign]
+    deployment.up(dev_config(protection=json.dumps({"jwt": jwt})))
+    kinds = [key[0].rsplit(":", 1)[1] for op, key in deployment.changes if op == "create"]
+    assert kinds.index("BackendConfigPolicy") < kinds.index("GatewayExtension") < kinds.index("TrafficPolicy")
+    assert kinds.index("ReferenceGrant") < kinds.index("GatewayExtension")
+    deployment.up(dev_config(protection=json.dumps({"rateLimit": {"requestsPerSecond": 5}})))
+    ops = [(op, key[0].rsplit(":", 1)[1]) for op, key in deployment.changes if op == "delete"]
+    assert ops.index(("delete", "GatewayExtension")) < ops.index(("delete", "BackendConfigPolicy"))
+    assert not cluster.of_kind("BackendConfigPolicy") and not cluster.of_kind("GatewayExtension")

@@ -85,7 +85,7 @@ def _lambda_target(spec: dict[str, Any]) -> LambdaTarget:
     )
 
 
-def _backend(docs: Docs, line: str, name: str) -> dict[str, Any]:
+def _backend(docs: Docs, line: str, name: str) -> Any:
     spec = one(docs, "Backend", name)["spec"]
     auth = spec["aws"].get("auth")
     secret = SecretAuth(auth["secretRef"]["name"]) if auth else None
@@ -102,7 +102,7 @@ BACKEND_EXTRA = {
 TYPE_OMITTED = {"type": "omitted from v2.4, where it is deprecated and the CEL rules guard it (UPSTREAM.md)"}
 
 
-def _api_keys(docs: Docs, line: str) -> dict[str, Any]:
+def _api_keys(docs: Docs, line: str) -> Any:
     keys = one(docs, "TrafficPolicy")["spec"]["apiKeyAuth"]
     ours = ApiKeyAuth(
         secret_name=keys["secretRef"]["name"],
@@ -129,7 +129,7 @@ def _jwt_provider(upstream: dict[str, Any]) -> JwtProvider:
     )
 
 
-def _extension(docs: Docs, line: str) -> dict[str, Any]:
+def _extension(docs: Docs, line: str) -> Any:
     upstream = one(docs, "GatewayExtension")
     provider = _jwt_provider(upstream["spec"]["jwt"]["providers"][0])
     ours = jwt_gateway_extension_manifest(
@@ -138,8 +138,8 @@ def _extension(docs: Docs, line: str) -> dict[str, Any]:
     return ours["spec"]["jwt"]["providers"][0]
 
 
-def _upstream_provider(docs: Docs) -> dict[str, Any]:
-    return one(docs, "GatewayExtension")["spec"]["jwt"]["providers"][0]  # type: ignore[no-any-return]
+def _upstream_provider(docs: Docs) -> Any:
+    return one(docs, "GatewayExtension")["spec"]["jwt"]["providers"][0]
 
 
 JWT_EXTRA = {
@@ -148,7 +148,7 @@ JWT_EXTRA = {
 }
 
 
-def _cors(docs: Docs, line: str) -> dict[str, Any]:
+def _cors(docs: Docs, line: str) -> Any:
     cors = one(docs, "TrafficPolicy")["spec"]["cors"]
     ours = Cors(
         allow_origins=tuple(cors["allowOrigins"]),
@@ -161,17 +161,17 @@ def _cors(docs: Docs, line: str) -> dict[str, Any]:
     return policy(line, RouteProtectionSpec(cors=ours))["spec"]["cors"]
 
 
-def _rate_limit(docs: Docs, line: str) -> dict[str, Any]:
+def _rate_limit(docs: Docs, line: str) -> Any:
     bucket = one(docs, "TrafficPolicy")["spec"]["rateLimit"]["local"]["tokenBucket"]
     ours = TokenBucket(bucket["maxTokens"], bucket["tokensPerFill"], bucket["fillInterval"])
     return policy(line, RouteProtectionSpec(rate_limit=ours))["spec"]["rateLimit"]
 
 
-def _upstream_retry(docs: Docs) -> dict[str, Any]:
-    return one(docs, "TrafficPolicy", "example-route-retry-and-timeouts")["spec"]["retry"]  # type: ignore[no-any-return]
+def _upstream_retry(docs: Docs) -> Any:
+    return one(docs, "TrafficPolicy", "example-route-retry-and-timeouts")["spec"]["retry"]
 
 
-def _retry(docs: Docs, line: str) -> dict[str, Any]:
+def _retry(docs: Docs, line: str) -> Any:
     retry = _upstream_retry(docs)
     ours = Retry(
         retry_on=tuple(retry["retryOn"]),
@@ -182,12 +182,12 @@ def _retry(docs: Docs, line: str) -> dict[str, Any]:
     return policy(line, RouteProtectionSpec(retry=ours))["spec"]["retry"]
 
 
-def _buffer(docs: Docs, line: str) -> dict[str, Any]:
+def _buffer(docs: Docs, line: str) -> Any:
     size = one(docs, "TrafficPolicy", "buffer-policy")["spec"]["buffer"]["maxRequestSize"]
     return policy(line, RouteProtectionSpec(max_request_size=size))["spec"]["buffer"]
 
 
-def _route_timeout(docs: Docs, line: str) -> dict[str, Any]:
+def _route_timeout(docs: Docs, line: str) -> Any:
     timeouts = one(docs, "HTTPRoute", "example-route-timeout")["spec"]["rules"][0]["timeouts"]
     route = http_route_manifest(
         name="r",
@@ -202,7 +202,7 @@ def _route_timeout(docs: Docs, line: str) -> dict[str, Any]:
     return route["spec"]["rules"][0]["timeouts"]
 
 
-def _route_backend_ref(docs: Docs, line: str) -> dict[str, Any]:
+def _route_backend_ref(docs: Docs, line: str) -> Any:
     upstream = one(docs, "HTTPRoute")["spec"]["rules"][0]["backendRefs"][0]
     route = http_route_manifest(
         name="lambda-route",
@@ -217,7 +217,7 @@ def _route_backend_ref(docs: Docs, line: str) -> dict[str, Any]:
     return route["spec"]["rules"][0]["backendRefs"][0]
 
 
-def _ip_allow(docs: Docs, line: str) -> dict[str, Any]:
+def _ip_allow(docs: Docs, line: str) -> Any:
     return policy(line, RouteProtectionSpec(ip_allow=("192.168.0.0/16",)))["spec"]["acl"]
 
 
