@@ -49,6 +49,7 @@ from program.gateway import (
     read_gateway_url,
 )
 from program.guide import EXPECT_ASYNC, EXPECT_ENVOY, EXPECT_GUIDE, EXPECT_STATUS, GUIDE_REQUEST_BODY
+from program.guide_objects import refuse_objects_in_the_way
 from program.preflight import preflight_problems
 from program.regex_path import sample_path
 
@@ -369,6 +370,8 @@ def deploy(settings: StackSettings) -> None:
         raise ConfigError(problems)
     for warning in settings.warnings:
         pulumi.log.warn(warning)
+    # Objects of others in the stack's way (the guide's, made by hand) are refused in preview and up alike.
+    refuse_objects_in_the_way(settings)
     build_all(settings)
     shared = shared_credentials(settings)
     creates_functions = any(target.function.existing_arn is None for target in settings.targets)
