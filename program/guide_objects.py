@@ -4,9 +4,10 @@ by hand): refused before anything is created, in `pulumi preview` and `pulumi up
 Why refused and not adopted (docs/coming-from-the-guide.md): pulumi-kubernetes creates without taking over (a
 create onto an existing name fails with AlreadyExists, and a preview drops that error:
 pulumi/pulumi-kubernetes `provider/pkg/provider/provider.go` `Create`, "failedPreview" on
-`apierrors.IsAlreadyExists` in server-side apply mode). Pulumi's `import` would replace the guide's Secret (other keys), which the engine refuses for a resource
-that names an import ID (pulumi/pulumi `pkg/resource/deploy/step_generator.go`, "previously-imported resources
-that still specify an ID may not be replaced"); the guide's Backend and route have other names than this stack's.
+`apierrors.IsAlreadyExists` in server-side apply mode). Pulumi's `import` would replace the guide's Secret (other
+keys), which the engine refuses for a resource that names an import ID (pulumi/pulumi
+`pkg/resource/deploy/step_generator.go`, "previously-imported resources that still specify an ID may not be
+replaced"); the guide's Backend and route have other names than this stack's.
 Adopting with `upsertExistingObjects` would overwrite them, and `pulumi destroy` would delete what the user made.
 
 What is checked, per kind, against the objects the API server holds that do not carry this project's labels

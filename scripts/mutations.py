@@ -72,6 +72,7 @@ TESTS_BY_FILE: dict[str, tuple[str, ...]] = {
         f"program/config/{part}.py": ("tests/test_config.py", "tests/test_properties.py")
         for part in ("credentials", "discovery", "errors", "functions", "load", "protection", "reader", "routes")
     },
+    "program/guide_objects.py": ("tests/test_guide_follower.py",),
     "program/preflight.py": ("tests/test_config.py",),
     "program/regex_path.py": ("tests/test_verify.py",),
     "program/runtime.py": ("tests/test_golden.py",),
@@ -702,6 +703,35 @@ MUTATIONS = [
         "tools/engine.py",
         'SENSITIVE_PROVIDER_KEYS = {"accessKey", "secretKey", "token", "kubeconfig"}',
         'SENSITIVE_PROVIDER_KEYS = {"accessKey", "secretKey", "kubeconfig"}',
+    ),
+    # --- objects of others in the stack's way (the guide follower) -------------------------------------------
+    Mutation(
+        "an object of others taken for the stack's own (any label counts)",
+        "program/guide_objects.py",
+        "return bool(labels.get(PART_OF) == COMMON_LABELS[PART_OF])",
+        "return bool(labels)",
+        tests=("tests/test_guide_follower.py",),
+    ),
+    Mutation(
+        "route tie-break: the younger route wins",
+        "program/guide_objects.py",
+        "return theirs[1] < ours_[1]",
+        "return theirs[1] > ours_[1]",
+        tests=("tests/test_guide_follower.py",),
+    ),
+    Mutation(
+        "a route on another Gateway counts as competing",
+        "program/guide_objects.py",
+        "if same_gateway and (listener is None",
+        "if (listener is None",
+        tests=("tests/test_guide_follower.py",),
+    ),
+    Mutation(
+        "the check of objects in the way runs in the preview only",
+        "program/guide_objects.py",
+        "    with cluster_lookup() as lookup:\n        if lookup is None:",
+        "    with cluster_lookup() as lookup:\n        if lookup is None or not pulumi.runtime.is_dry_run():",
+        tests=("tests/test_guide_follower.py",),
     ),
     # --- equivalent: no behaviour a user could observe ----------------------------------------------------
     Mutation(

@@ -178,6 +178,45 @@ def test_a_route_added_after_ours_does_not_refuse_the_next_up(aws: boto3.Session
     assert deployment.cluster.route_for(GATEWAY, "/echo") == ("kgateway-system", "echo")
 
 
+def test_a_route_on_the_same_path_of_another_gateway_or_listener_is_no_competitor(aws: boto3.Session) -> None:
+    deployment = MotoDeployment(aws)
+    for name, parent in (
+        ("elsewhere", {"name": "other", "namespace": "kgateway-system"}),
+        ("other-namespace", {"name": "http", "namespace": "team-a"}),
+        ("other-listener", {"name": "http", "sectionName": "https"}),
+    ):
+        deployment.cluster.apply_by_hand(
+            {
+                "apiVersion": "gateway.networking.k8s.io/v1",
+                "kind": "HTTPRoute",
+                "metadata": {"name": name, "namespace": "kgateway-system"},
+                "spec": {"parentRefs": [parent], "rules": [{"matches": [{"path": {"value": "/echo"}}]}]},
+            }
+        )
+    deployment.up(dev_config(gatewayListener="http"))
+    assert deployment.cluster.route_for(GATEWAY, "/echo") == ("kgateway-system", "echo")
+
+
+def test_only_this_projects_label_makes_an_object_the_stacks_own(aws: boto3.Session) -> None:
+    """Another Pulumi program's Secret of the same name (labelled, but not as this project's) is still in the way."""
+    deployment = MotoDeployment(aws)
+    deployment.cluster.apply_by_hand(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {
+                "name": "aws-creds",
+                "namespace": "kgateway-system",
+                "labels": {"app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "another-project"},
+            },
+            "stringData": {"accessKey": "x"},
+        }
+    )
+    with pytest.raises(Exception, match=IN_THE_WAY) as refused:
+        deployment.up(dev_config())
+    assert printed_commands(refused.value) == ["kubectl delete secret aws-creds -n kgateway-system"]
+
+
 def fake_kubectl(tmp_path: Path, script: str) -> Path:
     """A `kubectl` on PATH that logs its arguments and answers as `script` says."""
     kubectl = tmp_path / "kubectl"

@@ -80,21 +80,28 @@ class Cluster:
         del self.objects[matches[0]]
         del self.created_at[matches[0]]
 
-    def route_for(self, gateway: tuple[str, str], path: str, method: str = "POST") -> tuple[str, str] | None:
+    def route_for(
+        self, gateway: tuple[str, str], path: str, method: str = "POST", listener: str = "http"
+    ) -> tuple[str, str] | None:
         """The HTTPRoute (namespace, name) a request with no Host, headers or query goes to on a Gateway, by Gateway
         API's precedence (the HTTPRouteRule `matches` description in program/crds/gateway-api-v1.2.1-httproutes.yaml):
         "Exact" path, then the longest "Prefix", then a method match; ties to "The oldest Route based on creation
-        timestamp", then "{namespace}/{name}". Routes with hostnames are left out (no Host matches them)."""
+        timestamp", then "{namespace}/{name}". Routes with hostnames are left out (no Host matches them), and so
+        are those attached to another listener (`sectionName`)."""
         candidates: list[tuple[tuple[int, int, int], str, str, tuple[str, str]]] = []
         for identity, route in self.objects.items():
             if not identity[0].endswith(":HTTPRoute") or route["spec"].get("hostnames"):
                 continue
-            parents = {(p.get("namespace") or identity[1], p["name"]) for p in route["spec"].get("parentRefs", [])}
+            parents = {
+                (p.get("namespace") or identity[1], p["name"])
+                for p in route["spec"].get("parentRefs", [])
+                if p.get("sectionName", listener) == listener
+            }
             if gateway not in parents:
                 continue
             for rule in route["spec"].get("rules") or [{}]:
                 for match in rule.get("matches") or [{"path": {"type": "PathPrefix", "value": "/"}}]:
-                    kind, value = match["path"]["type"], match["path"]["value"]
+                    kind, value = match["path"].get("type", "PathPrefix"), match["path"].get("value", "/")
                     prefix = value.rstrip("/")
                     taken = path == value if kind == "Exact" else path == prefix or path.startswith(prefix + "/")
                     if not taken or match.get("method", method) != method:
