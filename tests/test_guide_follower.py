@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pulumi
 import pytest
 
 import program.stack
-from program.cluster_lookup import KubectlLookup
+from program.cluster_lookup import KubectlLookup, cluster_lookup
 from program.config import RouteSettings
 from program.guide_objects import Request, route_precedence, route_wins
 from tests.support.guide import GUIDE_CLEANUP, follow_the_guide
@@ -247,6 +248,43 @@ def test_kubectl_answers_no_such_kind_as_nothing_found_and_a_failure_as_not_chec
     fake_kubectl(tmp_path, "echo 'Unable to connect to the server' >&2; exit 1")
     with pytest.raises(RuntimeError, match="Unable to connect"):
         KubectlLookup([]).list("HTTPRoute")
+
+
+@pytest.mark.parametrize(
+    ("config", "flags"),
+    [
+        ({}, []),
+        ({"kubernetes:context": "kind-kgateway-lambda"}, ["--context", "kind-kgateway-lambda"]),
+        ({"kubernetes:cluster": "c1", "kubernetes:context": "x"}, ["--context", "x", "--cluster", "c1"]),
+        ({"kubernetes:kubeconfig": "{path}"}, ["--kubeconfig", "{path}"]),
+        ({"kubernetes:kubeconfig": "apiVersion: v1\nkind: Config\n"}, ["--kubeconfig", "(a file of it)"]),
+    ],
+    ids=["default", "context", "cluster", "kubeconfig-path", "kubeconfig-contents"],
+)
+def test_kubectl_asks_the_cluster_the_kubernetes_provider_is_configured_for(
+    config: dict[str, str], flags: list[str], tmp_path: Path
+) -> None:
+    """pulumi-kubernetes' `kubeconfig` is a path or the file's contents; `context` and `cluster` pick within it."""
+    path = tmp_path / "kubeconfig"
+    path.write_text("apiVersion: v1\nkind: Config\n")
+    given = {key: value.replace("{path}", str(path)) for key, value in config.items()}
+    expected = [flag.replace("{path}", str(path)) for flag in flags]
+    pulumi.runtime.set_all_config(given)
+    try:
+        with cluster_lookup() as lookup:
+            assert isinstance(lookup, KubectlLookup)
+            seen = list(lookup._flags)
+            if expected[-1:] == ["(a file of it)"]:
+                written = Path(seen[-1])
+                assert written.read_text() == given["kubernetes:kubeconfig"]
+                assert stat.S_IMODE(written.stat().st_mode) == 0o600
+                expected[-1] = seen[-1]
+        assert seen == expected
+        pulumi.runtime.set_all_config({"kubernetes:renderYamlToDirectory": str(tmp_path)})
+        with cluster_lookup() as nothing:
+            assert nothing is None  # YAML rendered to a folder: no cluster to collide with
+    finally:
+        pulumi.runtime.set_all_config({})
 
 
 def test_routes_the_stack_configures_are_compared_by_their_verify_request() -> None:
