@@ -138,6 +138,8 @@ class Request:
 
 
 def verify_request(route: RouteSettings) -> Request:
+    """POST unless the route's methods leave it out; the Host of its first exact hostname (a wildcard's with
+    `verify.` in front); the headers it matches on."""
     method = "POST" if not route.methods or "POST" in route.methods else route.methods[0]
     host = next((h for h in route.hostnames if not h.startswith("*.")), None)
     if host is None and route.hostnames:
