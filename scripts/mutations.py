@@ -218,9 +218,10 @@ MUTATIONS = [
     ),
     Mutation(
         "verify sends GET to a route that accepts POST",
-        "program/stack.py",
+        "program/guide_objects.py",
         'method = "POST" if not route.methods or "POST" in route.methods else route.methods[0]',
         'method = "GET" if not route.methods or "GET" in route.methods else route.methods[0]',
+        tests=("tests/test_verify.py", "tests/test_guide_follower.py"),
     ),
     # --- namespaces and names -----------------------------------------------------------------------------
     Mutation(
@@ -671,9 +672,10 @@ MUTATIONS = [
     # --- verify (tools/verify.py, program/stack.py) --------------------------------------------------------------
     Mutation(
         "verify: the wildcard hostname sent as the Host",
-        "program/stack.py",
-        '                host = "verify." + route.hostnames[0][2:]',
-        "                host = route.hostnames[0]",
+        "program/guide_objects.py",
+        '        host = "verify." + route.hostnames[0][2:]',
+        "        host = route.hostnames[0]",
+        tests=("tests/test_verify.py", "tests/test_guide_follower.py"),
     ),
     Mutation(
         "verify: RegularExpression routes skipped",
