@@ -33,6 +33,7 @@ KUBECTL_RESOURCES = {
     "Backend": "backends.gateway.kgateway.dev",
     "HTTPRoute": "httproutes.gateway.networking.k8s.io",
     "Gateway": "gateways.gateway.networking.k8s.io",
+    "GatewayParameters": "gatewayparameters.gateway.kgateway.dev",
 }
 # kubectl's answer for a kind the cluster does not serve (a CRD not installed): no object of it can collide.
 NOT_SERVED = "the server doesn't have a resource type"

@@ -34,6 +34,15 @@ from program.config import PROJECT, RouteSettings, StackSettings
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 BACKEND_GROUP = "gateway.kgateway.dev"
 PART_OF = "app.kubernetes.io/part-of"
+# Each kind as the guide's cleanup spells it (`kubectl delete HTTPRoute lambda`, `kubectl delete Backend lambda`,
+# `kubectl delete secret aws-creds`), so the commands are the guide's own, word for word.
+KUBECTL_KINDS = {
+    "HTTPRoute": "HTTPRoute",
+    "Backend": "Backend",
+    "Secret": "secret",
+    "GatewayParameters": "gatewayparameters",
+    "Gateway": "gateway",
+}
 
 
 @dataclass(frozen=True)
@@ -81,24 +90,29 @@ def ours(found: dict[str, Any]) -> bool:
 
 def cleanup_commands(found: Iterable[Found]) -> list[str]:
     """`kubectl delete` for each object, routes first, then Backends, then Secrets (the guide's own order)."""
-    order = {"HTTPRoute": 0, "Backend": 1, "Secret": 2, "Gateway": 3}
+    order = {"HTTPRoute": 0, "Backend": 1, "Secret": 2, "GatewayParameters": 3, "Gateway": 4}
     objects: set[tuple[str, str, str]] = set()
     for item in found:
         objects.add((item.kind, item.namespace, item.name))
         objects.update(item.with_it)
     ranked = sorted(objects, key=lambda o: (order[o[0]], o[1], o[2]))
-    return [f"kubectl delete {kind.lower()} {name} -n {namespace}" for kind, namespace, name in ranked]
+    return [f"kubectl delete {KUBECTL_KINDS[kind]} {name} -n {namespace}" for kind, namespace, name in ranked]
 
 
 def planned_names(settings: StackSettings) -> list[tuple[str, str, str, str, str]]:
     """(kind, namespace, name, config key, its value) of each object this stack creates under a fixed name that a
-    guide follower may already have."""
+    guide follower may already have (the kinds the guides make; not the derived names of ReferenceGrants and
+    protection objects, which no guide uses)."""
     names: list[tuple[str, str, str, str, str]] = []
     credentials = settings.credentials
     if credentials.mode in ("generated", "provided"):
         secret = rotation_secret_name(credentials.secret_name, credentials.rotation)
         namespace = settings.targets[0].backend.namespace
         names.append(("Secret", namespace, secret, "secretName", credentials.secret_name))
+    if credentials.mode == "irsa":  # in the Gateway's namespace (components/credentials.py)
+        parameters = credentials.gateway_parameters_name
+        gateway_namespace = settings.gateway.gateway_namespace
+        names.append(("GatewayParameters", gateway_namespace, parameters, "gatewayParametersName", parameters))
     for target in settings.targets:
         backend = target.backend
         names.append(("Backend", backend.namespace, backend.name, "backendName", backend.name))

@@ -198,6 +198,24 @@ def test_a_route_on_the_same_path_of_another_gateway_or_listener_is_no_competito
     assert deployment.cluster.route_for(GATEWAY, "/echo") == ("kgateway-system", "echo")
 
 
+def test_irsa_onto_gateway_parameters_of_the_same_name_is_refused(aws: boto3.Session) -> None:
+    deployment = MotoDeployment(aws)
+    deployment.cluster.apply_by_hand(
+        {
+            "apiVersion": "gateway.kgateway.dev/v1alpha1",
+            "kind": "GatewayParameters",
+            "metadata": {"name": "lambda-irsa", "namespace": "kgateway-system"},
+            "spec": {"kube": {}},
+        }
+    )
+    provider = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"
+    with pytest.raises(Exception, match=IN_THE_WAY) as refused:
+        deployment.up(dev_config(credentialsMode="irsa", oidcProvider=provider))
+    assert "kgateway-lambda:gatewayParametersName (now 'lambda-irsa')" in str(refused.value)
+    assert printed_commands(refused.value) == ["kubectl delete gatewayparameters lambda-irsa -n kgateway-system"]
+    assert aws.client("iam").list_roles()["Roles"] == []
+
+
 def test_only_this_projects_label_makes_an_object_the_stacks_own(aws: boto3.Session) -> None:
     """Another Pulumi program's Secret of the same name (labelled, but not as this project's) is still in the way."""
     deployment = MotoDeployment(aws)

@@ -74,7 +74,7 @@ class Cluster:
         """`kubectl delete <kind> <name> -n <namespace>`, as a refusal prints it; refuses any other command."""
         words = command.split()
         assert words[:2] == ["kubectl", "delete"] and len(words) == 6 and words[4] == "-n", command
-        kind, name, namespace = words[2], words[3], words[5]
+        kind, name, namespace = words[2].lower(), words[3], words[5]  # kubectl takes a kind in any case
         matches = [i for i in self.objects if i[0].rsplit(":", 1)[-1].lower() == kind and i[1:] == (namespace, name)]
         assert len(matches) == 1, f"{command}: NotFound"
         del self.objects[matches[0]]

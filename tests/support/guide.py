@@ -22,8 +22,8 @@ from tests.support.cluster import Cluster
 
 NAMESPACE = "kgateway-system"
 GUIDE_CLEANUP = (
-    "kubectl delete httproute lambda -n kgateway-system",
-    "kubectl delete backend lambda -n kgateway-system",
+    "kubectl delete HTTPRoute lambda -n kgateway-system",
+    "kubectl delete Backend lambda -n kgateway-system",
     "kubectl delete secret aws-creds -n kgateway-system",
 )
 
