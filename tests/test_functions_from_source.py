@@ -86,7 +86,13 @@ def settings_problems(**config: Any) -> str:
     ("config", "expected"),
     [
         ({"runtime": "python3.11"}, "kgateway-lambda:runtime = 'python3.11': must be one of nodejs24.x, nodejs22.x"),
-        ({"runtime": "python3.13"}, "kgateway-lambda:handler = 'handler.handler': needs handler.py or"),  # echo
+        # A source of the other language: the runtime is named, not the handler the user never wrote (issue 32).
+        ({"runtime": "python3.13"}, "runtime = 'python3.13': does not run echo: it holds index.mjs (a Node.js"),
+        (
+            {"runtime": "nodejs24.x", "functionSource": "greet-python"},
+            "runtime = 'nodejs24.x': does not run greet-python: it holds handler.py (a Python source)",
+        ),
+        ({"runtime": "python3.13", "handler": "index.handler"}, "set runtime to a Node.js runtime"),
         ({"handler": "index handler"}, "kgateway-lambda:handler = 'index handler': must be <file or module>"),
         ({"handler": "x" * 127 + ".h"}, "at most 128 characters"),
         ({"handler": "main.handler"}, "needs main.js or main.mjs or main.cjs in echo for nodejs24.x"),

@@ -218,13 +218,39 @@ def read_code(reader: Reader, region: str) -> Code:
         files = _source_files(source)
         candidates = handler_files(runtime, handler)
         if not any(candidate in files for candidate in candidates):
-            reader.fail(
-                "handler",
-                handler,
-                f"needs {' or '.join(candidates)} in {written} for {runtime}; set handler to its file and function",
-                default_handler(runtime),
-            )
+            other = _runtime_of_source(files, runtime, handler)
+            if other is not None:
+                # The source is another language's: the runtime is what is wrong, not the handler.
+                reader.fail(
+                    "runtime",
+                    runtime,
+                    f"does not run {written}: it holds {other[1]} (a {other[0]} source) and no "
+                    f"{' or '.join(candidates)}; set runtime to a {other[0]} runtime, or give a source for {runtime}",
+                    other[2],
+                )
+            else:
+                reader.fail(
+                    "handler",
+                    handler,
+                    f"needs {' or '.join(candidates)} in {written} for {runtime}; set handler to its file and "
+                    "function",
+                    default_handler(runtime),
+                )
     return Code(source, runtime, handler, "Zip", None)
+
+
+def _runtime_of_source(files: set[str], runtime: str, handler: str) -> tuple[str, str, str] | None:
+    """(language, the file found, a runtime of it) when the source holds the handler's file (or the default
+    handler's) for a runtime of another language than `runtime`'s, else None."""
+    for language, prefix in (("Node.js", "nodejs"), ("Python", "python")):
+        if runtime.startswith(prefix):
+            continue
+        other = next(name for name in RUNTIME_NAMES if name.startswith(prefix))
+        for name in (handler, default_handler(other)):
+            found = [candidate for candidate in handler_files(other, name) if candidate in files]
+            if found:
+                return language, found[0], other
+    return None
 
 
 def _source_files(source: Path) -> set[str]:
