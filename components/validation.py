@@ -67,6 +67,9 @@ FUNCTION_ARN_RE = re.compile(
 # Gateway API's path rules for Exact/PathPrefix matches (the CRD's pattern and CEL rules).
 PATH_CHARS_RE = re.compile(r"^/[-A-Za-z0-9._~!$&'()*+,;=:@%/]*$")
 PATH_FORBIDDEN = ("//", "/./", "/../", "%2f", "%2F", "#")
+# Gateway API's HTTPPathMatch `value`: `maxLength: 1024` (program/crds/gateway-api-v1.6.1-httproutes.yaml, from
+# apis/v1/httproute_types.go).
+MAX_PATH = 1024
 HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]{1,256}$")
 HOSTNAME_RE = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # Gateway API (gateway-api `apis/v1/httproute_types.go`, the CRD's maxItems/minLength): at most 16 hostnames and
@@ -222,12 +225,9 @@ def regex_problem(expression: str) -> str | None:
 
 def path_problem(path: str) -> str | None:
     """Why Gateway API refuses this Exact/PathPrefix path, or None."""
-    bad = (
-        not PATH_CHARS_RE.match(path)
-        or len(path) > 1024
-        or any(s in path for s in PATH_FORBIDDEN)
-        or path.endswith(("/.", "/.."))
-    )
+    if len(path) > MAX_PATH:
+        return f"must be at most {MAX_PATH} characters (Gateway API's limit on a path match); this one has {len(path)}"
+    bad = not PATH_CHARS_RE.match(path) or any(s in path for s in PATH_FORBIDDEN) or path.endswith(("/.", "/.."))
     if bad:
         return (
             "must be an absolute path starting with '/', of the characters Gateway API allows, "

@@ -118,7 +118,8 @@ def test_secret_environment_must_be_encrypted_and_never_shows() -> None:
     unknown = {"kgateway-lambda:secretEnvironment": json.dumps({"ecko": {"API_TOKEN": "hunter2-value"}})}
     with pytest.raises(ConfigError) as caught:
         load_settings(MappingConfigSource({"aws:region": "eu-west-1", **unknown}, {"secretEnvironment"}))
-    assert "secretEnvironment.ecko = [secret]: must name a function of this stack: ['echo']" in str(caught.value)
+    # A function name is a name, not a secret: shown as written (only the values under it are secret).
+    assert "secretEnvironment.ecko = 'ecko': must name a function of this stack: ['echo']" in str(caught.value)
     assert "hunter2-value" not in str(caught.value)
 
 

@@ -31,7 +31,7 @@ from components.validation import (
     environment_size,
 )
 from program import keys
-from program.config.errors import Problem
+from program.config.errors import Named, Problem
 from program.config.project import LAMBDA_SRC, PROJECT, PROJECT_ROOT
 from program.config.reader import DEFAULTS, Reader, closest, only_in
 from program.config.settings import BackendSettings, FunctionSettings, Origin
@@ -232,8 +232,7 @@ def read_code(reader: Reader, region: str) -> Code:
                 reader.fail(
                     "handler",
                     handler,
-                    f"needs {' or '.join(candidates)} in {written} for {runtime}; set handler to its file and "
-                    "function",
+                    f"needs {' or '.join(candidates)} in {written} for {runtime}; set handler to its file and function",
                     default_handler(runtime),
                 )
     return Code(source, runtime, handler, "Zip", None)
@@ -322,7 +321,7 @@ def secret_environment(reader: Reader, function_name: str) -> pulumi.Output[dict
         return None
     for variable in mine:
         if (problem := environment_problem(variable)) is not None:
-            reader.problems.append(Problem(f"{key}.{function_name}", variable, problem, "API_TOKEN"))
+            reader.problems.append(Problem(f"{key}.{function_name}", Named(variable), problem, "API_TOKEN"))
     value = reader.source.secret(key)
     if value is None:  # validation only (no engine): the names are checked, nothing is deployed
         return None
@@ -343,7 +342,12 @@ def check_secret_environment_names(reader: Reader, function_names: list[str]) ->
         if name not in function_names:
             guess = closest(name, function_names)
             reader.problems.append(
-                Problem(f"{key}.{name}", name, f"must name a function of this stack: {function_names}", guess or "echo")
+                Problem(
+                    f"{key}.{name}",
+                    Named(name),
+                    f"must name a function of this stack: {function_names}",
+                    guess or "echo",
+                )
             )
 
 

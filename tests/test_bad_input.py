@@ -1,0 +1,105 @@
+"""Bad input as a new user writes it (issues 30 and 32): each message names the key the user wrote and their own
+value, never a secret; a name inside a secret key's value (a client id, a function or variable name) is shown,
+only the values under it are hidden."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from program.config import ConfigError, MappingConfigSource, load_settings
+
+BASE = {"aws:region": "us-east-1", "kgatewayVersion": "v2.3"}
+# Key material in these tests: none of it may appear in a message.
+SHORT_KEY = "short-key-73"
+GOOD_KEY = "a-key-long-enough-4f1c9e"
+
+
+def problems(extra: dict[str, Any], secret: set[str] | None = None) -> list[str]:
+    values = {**BASE, **{k: v if isinstance(v, str) else json.dumps(v) for k, v in extra.items()}}
+    with pytest.raises(ConfigError) as error:
+        load_settings(MappingConfigSource(values, secret or set()))
+    text = str(error.value)
+    assert SHORT_KEY not in text and GOOD_KEY not in text
+    return [str(p) for p in error.value.problems]
+
+
+# --- names that differ only in case (issue 30) -------------------------------------------------------------------
+
+
+def test_function_names_that_differ_only_in_case_are_refused_naming_both_names() -> None:
+    """`Echo` and `echo` derive one route path: the message is on the second name and names the first, not the
+    path as the name's value under a `routes` key the user never wrote."""
+    (problem,) = problems({"functions": [{"name": "Echo"}, {"name": "echo", "backendName": "echo-2"}]})
+    assert problem.startswith(
+        "kgateway-lambda:functions[1].name = 'echo': gets the route /echo (derived from its name), as "
+        "functions[0].name ('Echo') does"
+    ), problem
+    # Without a backendName of its own, the Backend name is what clashes first: both names are named there too.
+    (problem,) = problems({"functions": [{"name": "Echo"}, {"name": "echo"}]})
+    assert problem.startswith("kgateway-lambda:functions[1].name = 'echo': gives the Kubernetes (Backend) name")
+    assert "functions[0].name ('Echo')" in problem
+
+
+def test_a_derived_route_name_clash_names_the_first_functions_own_name() -> None:
+    """Two routes whose derived HTTPRoute names clash: the first one's own spelling is named beside its key."""
+    functions = [{"name": "Echo", "backendName": "a"}, {"name": "echo", "backendName": "b"}]
+    routes = [{"function": "Echo", "path": "/a"}, {"function": "echo", "path": "/b", "name": "echo"}]
+    (problem,) = problems({"functions": functions, "routes": routes})
+    assert problem.startswith("kgateway-lambda:routes[1].name = 'echo': gives the HTTPRoute name 'echo'"), problem
+
+
+# --- a path longer than Gateway API allows (issue 30) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ({"routePath": "/" + "a" * 9_999}, "kgateway-lambda:routePath"),
+        ({"routes": [{"path": "/" + "a" * 9_999}]}, "kgateway-lambda:routes[0].path"),
+    ],
+)
+def test_a_path_over_1024_characters_is_refused_for_its_length(extra: dict[str, Any], key: str) -> None:
+    (problem,) = problems(extra)
+    assert problem.startswith(f"{key} = '/aaaa"), problem
+    assert "(10000 characters): must be at most 1024 characters (Gateway API's limit on a path match)" in problem
+    assert "of the characters Gateway API allows" not in problem
+
+
+# --- runtime and source of different languages (issue 32) ---------------------------------------------------------
+# (tests/test_functions_from_source.py `test_what_aws_refuses_is_refused_before_anything_is_made` has the rows.)
+
+
+# --- a client id is a name, not a secret (issue 32) ---------------------------------------------------------------
+
+
+def test_a_short_provided_key_is_refused_naming_its_client_and_the_command_for_it() -> None:
+    keys = {"mobile": SHORT_KEY, "web": GOOD_KEY}
+    protection = {"apiKeys": {"provided": ["mobile", "web"]}}
+    (problem,) = problems({"providedApiKeys": keys, "protection": protection}, {"providedApiKeys"})
+    assert problem == (
+        "kgateway-lambda:providedApiKeys.mobile = [secret]: must be 16 to 4096 visible ASCII characters; set it "
+        "again with `pulumi config set --secret --path 'providedApiKeys.mobile' <key>` (example: pulumi config set "
+        "--secret --path 'providedApiKeys.mobile' <key>)"
+    )
+
+
+def test_a_bad_client_id_is_shown_once_as_it_is() -> None:
+    keys = {"mobile app": GOOD_KEY}
+    protection = {"apiKeys": {"provided": ["mobile app"]}}
+    (problem,) = problems({"providedApiKeys": keys, "protection": protection}, {"providedApiKeys"})
+    assert problem == (
+        "kgateway-lambda:providedApiKeys = 'mobile app': has a client id that is not 1 to 253 of A-Z a-z 0-9 - . _ "
+        "(example: mobile)"
+    )
+
+
+def test_a_client_id_named_by_a_route_and_not_set_is_spelled_out_in_the_command() -> None:
+    keys = {"mobile": GOOD_KEY}
+    protection = {"apiKeys": {"provided": ["mobile", "partner"]}}
+    (problem,) = problems({"providedApiKeys": keys, "protection": protection}, {"providedApiKeys"})
+    assert problem.startswith("kgateway-lambda:protection.apiKeys.provided = 'partner': must name a client id set")
+    assert "`pulumi config set --secret --path 'providedApiKeys.partner' <key>`" in problem
+    assert "(example: mobile)" in problem  # a client id of the secret config is no secret: never cut out
