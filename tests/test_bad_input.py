@@ -5,11 +5,14 @@ only the values under it are hidden."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from program.config import ConfigError, MappingConfigSource, load_settings
+from program.config.sources import stored_plain_places
+from tools.plan import plan
 
 BASE = {"aws:region": "us-east-1", "kgatewayVersion": "v2.3"}
 # Key material in these tests: none of it may appear in a message.
@@ -103,3 +106,100 @@ def test_a_client_id_named_by_a_route_and_not_set_is_spelled_out_in_the_command(
     assert problem.startswith("kgateway-lambda:protection.apiKeys.provided = 'partner': must name a client id set")
     assert "`pulumi config set --secret --path 'providedApiKeys.partner' <key>`" in problem
     assert "(example: mobile)" in problem  # a client id of the secret config is no secret: never cut out
+
+
+# --- a secret mapping with a value stored in plain text (issue 32) -------------------------------------------------
+
+# A stack file as `pulumi config set --path` writes it: `mobile` and `API_TOKEN` set with `--secret`, `web` and
+# `STAGE` without (pulumi/pulumi sdk/go/common/resource/config/object.go: one `{secure: ...}` per encrypted leaf).
+MIXED_STACK = """\
+config:
+  aws:region: us-east-1
+  kgateway-lambda:kgatewayVersion: v2.3
+  kgateway-lambda:providedApiKeys:
+    mobile:
+      secure: v1:EXAMPLEONLYnotarealciphertext
+    web: plain-key-value-0123456789
+  kgateway-lambda:secretEnvironment:
+    echo:
+      API_TOKEN:
+        secure: v1:EXAMPLEONLYnotarealciphertext
+      STAGE: plain-stage-value-42
+  kgateway-lambda:protection:
+    apiKeys:
+      provided: [mobile, web]
+"""
+
+
+def test_a_plain_value_among_secret_ones_is_refused_by_its_place_from_the_stack_file(tmp_path: Path) -> None:
+    """The engine lists the whole key as secret and hands every value over decrypted: only the stack file says
+    which values were set without `--secret`. The plan (the CLI's model, then the program) refuses each."""
+    (tmp_path / "Pulumi.mixed.yaml").write_text(MIXED_STACK)
+    with pytest.raises(ConfigError) as error:
+        plan("mixed", stacks_dir=tmp_path)
+    text = str(error.value)
+    assert "plain-key-value" not in text and "plain-stage-value" not in text
+    assert [str(p) for p in error.value.problems] == [
+        "kgateway-lambda:secretEnvironment.echo.STAGE = [secret]: is stored in plain text in the stack file (in "
+        "git), unlike the rest of secretEnvironment: set it again with `pulumi config set --secret --path "
+        "'secretEnvironment.echo.STAGE' <value>` (example: pulumi config set --secret --path "
+        "'secretEnvironment.echo.STAGE' <value>)",
+        "kgateway-lambda:providedApiKeys.web = [secret]: is stored in plain text in the stack file (in git), unlike "
+        "the rest of providedApiKeys: set it again with `pulumi config set --secret --path 'providedApiKeys.web' "
+        "<key>` (example: pulumi config set --secret --path 'providedApiKeys.web' <key>)",
+    ]
+    # Encrypted, the same stack plans.
+    fixed = MIXED_STACK.replace("web: plain-key-value-0123456789", "web:\n      secure: v1:EXAMPLEONLY")
+    fixed = fixed.replace("STAGE: plain-stage-value-42", "STAGE:\n        secure: v1:EXAMPLEONLY")
+    (tmp_path / "Pulumi.mixed.yaml").write_text(fixed)
+    plan("mixed", stacks_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("stored", "received", "places"),
+    [
+        ({"a": {"secure": "v1:x"}, "b": "text"}, {"a": "decrypted", "b": "text"}, ["k.b"]),
+        ({"secure": "v1:x"}, {"a": "b"}, []),  # the whole object set with --secret
+        ({"mobile-app": "text"}, {"mobile-app": "text"}, ['k["mobile-app"]']),  # as --path spells it
+        ({"a": ["1", {"secure": "v1:x"}]}, {"a": [1, "s"]}, ["k.a[0]"]),
+        # Not the file the program was given (`pulumi up --config-file`): it tells nothing.
+        ({"a": {"secure": "v1:x"}, "b": "other"}, {"a": "decrypted", "b": "text"}, None),
+        ({"a": {"secure": "v1:x"}}, {"a": "decrypted", "b": "text"}, None),
+    ],
+)
+def test_the_plain_places_of_a_stored_value(stored: Any, received: Any, places: list[str] | None) -> None:
+    assert stored_plain_places(stored, received, ("k",)) == places
+
+
+def test_plain_values_given_to_the_reader_are_refused_each_by_place() -> None:
+    keys = {"mobile": GOOD_KEY, "mobile-2": GOOD_KEY[::-1]}
+    protection = {"apiKeys": {"provided": ["mobile", "mobile-2"]}}
+    values = {**BASE, "providedApiKeys": json.dumps(keys), "protection": json.dumps(protection)}
+    source = MappingConfigSource(values, {"providedApiKeys"}, {"providedApiKeys": ['providedApiKeys["mobile-2"]']})
+    with pytest.raises(ConfigError) as error:
+        load_settings(source)
+    (problem,) = [str(p) for p in error.value.problems]
+    assert problem.startswith('kgateway-lambda:providedApiKeys["mobile-2"] = [secret]: is stored in plain text')
+    assert GOOD_KEY not in str(error.value) and GOOD_KEY[::-1] not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ({"environment": {"API_TOKEN": "plain-copy-1", "STAGE": "prod"}}, "kgateway-lambda:environment"),
+        (
+            {"functions": [{"name": "echo", "environment": {"API_TOKEN": "plain-copy-1"}}]},
+            "kgateway-lambda:functions[0].environment",
+        ),
+    ],
+)
+def test_a_variable_both_plain_and_secret_is_refused_on_the_plain_one(extra: dict[str, Any], key: str) -> None:
+    """The secret would win and the plain copy stay in git."""
+    secret = {"secretEnvironment": {"echo": {"API_TOKEN": "secret-token-9a8b"}}}
+    found = problems({**extra, **secret}, {"secretEnvironment"})
+    assert "secret-token-9a8b" not in "".join(found)
+    assert found == [
+        f"{key} = 'API_TOKEN': is also set in secretEnvironment (secretEnvironment.echo.API_TOKEN): the function "
+        "gets the secret, and this plain copy stays in the stack file (in git); remove it from environment "
+        "(example: remove it)"
+    ]

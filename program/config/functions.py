@@ -35,7 +35,7 @@ from program.config.errors import Named, Problem
 from program.config.project import LAMBDA_SRC, PROJECT, PROJECT_ROOT
 from program.config.reader import DEFAULTS, Reader, closest, only_in
 from program.config.settings import BackendSettings, FunctionSettings, Origin
-from program.config.sources import config_text
+from program.config.sources import config_path, config_text
 
 ARCHITECTURES: tuple[str, ...] = tuple(a.value for a in Architecture)
 PACKAGE_TYPES: tuple[str, ...] = tuple(t.value for t in PackageType)
@@ -79,6 +79,7 @@ def read_target(reader: Reader, shared: SharedBackend) -> tuple[FunctionSettings
     code = read_code(reader, shared.region) if existing is None else Code(None, "nodejs24.x", "", "Zip", None)
     if existing is not None and reader.raw("alias") is not None:
         reader.fail("alias", reader.raw("alias"), "is only for functions this stack creates; use qualifier", "unset")
+    environment = read_environment(reader)
     function = FunctionSettings(
         existing_arn=existing,
         name=function_name,
@@ -87,8 +88,8 @@ def read_target(reader: Reader, shared: SharedBackend) -> tuple[FunctionSettings
         handler=code.handler,
         package_type=code.package_type,
         image_uri=code.image_uri,
-        environment=read_environment(reader),
-        secret_environment=secret_environment(reader, function_name),
+        environment=environment,
+        secret_environment=secret_environment(reader, function_name, environment),
         architecture=reader.choice("architecture", ARCHITECTURES),
         memory_mb=reader.integer("memorySize", 128, 10240, 128),
         timeout_s=reader.integer("timeout", 1, 900, 10),
@@ -285,9 +286,13 @@ def read_environment(reader: Reader) -> tuple[tuple[str, str], ...]:
 SECRET_ENVIRONMENT = f"{PROJECT}:secretEnvironment"
 
 
-def secret_environment(reader: Reader, function_name: str) -> pulumi.Output[dict[str, str]] | None:
+def secret_environment(
+    reader: Reader, function_name: str, environment: tuple[tuple[str, str], ...] = ()
+) -> pulumi.Output[dict[str, str]] | None:
     """This function's entry of `secretEnvironment` (`{<function name>: {VARIABLE: value}}`, stored encrypted): its
-    names are checked here from the text; the values reach the function only as a Pulumi secret."""
+    names are checked here from the text; the values reach the function only as a Pulumi secret. A variable also
+    in the function's plain `environment` is refused there: the secret would win, and the plain copy would stay in
+    the stack file (in git)."""
     key = SECRET_ENVIRONMENT
     text = reader.source.get(key)
     if text is None:
@@ -319,7 +324,17 @@ def secret_environment(reader: Reader, function_name: str) -> pulumi.Output[dict
     mine = entries.get(function_name)
     if mine is None:
         return None
+    plain_names = {name for name, _ in environment}
     for variable in mine:
+        if variable in plain_names:
+            reader.fail(
+                "environment",
+                Named(variable),
+                f"is also set in secretEnvironment ({config_path('secretEnvironment', function_name, variable)}): "
+                "the function gets the secret, and this plain copy stays in the stack file (in git); remove it from "
+                "environment",
+                "remove it",
+            )
         if (problem := environment_problem(variable)) is not None:
             reader.problems.append(Problem(f"{key}.{function_name}", Named(variable), problem, "API_TOKEN"))
     value = reader.source.secret(key)

@@ -23,7 +23,8 @@ from components.protection_inputs import RouteProtectionArgs
 from components.protection_spec import protection_objects
 from components.validation import InputChecker
 from program.config.errors import Named, Problem
-from program.config.reader import Reader
+from program.config.reader import Reader, check_all_secret
+from program.config.sources import config_path
 
 PROVIDED_KEYS = "providedApiKeys"
 # Mappings whose keys are the user's data (client ids, claim names), not field names.
@@ -122,6 +123,7 @@ def read_provided_keys(reader: Reader) -> tuple[dict[str, pulumi.Output[str]], s
     if not isinstance(parsed, dict) or not parsed:
         reader.fail(PROVIDED_KEYS, "[secret]", "must map client ids to keys", command)
         return {}, set()
+    check_all_secret(reader, PROVIDED_KEYS, "<key>")
     clients, usable = set(), set()
     for client, value in parsed.items():
         clients.add(client)
@@ -130,7 +132,7 @@ def read_provided_keys(reader: Reader) -> tuple[dict[str, pulumi.Output[str]], s
                 Problem(key, Named(client), "has a client id that is not 1 to 253 of A-Z a-z 0-9 - . _", "mobile")
             )
             continue
-        place = f"{PROVIDED_KEYS}.{client}"
+        place = config_path(PROVIDED_KEYS, client)
         if not isinstance(value, str) or not PROVIDED_KEY_RE.match(value):
             reader.problems.append(
                 Problem(
@@ -182,7 +184,7 @@ def read_protection(
                     "apiKeys.provided",
                     client,
                     f"must name a client id set in the secret config {PROVIDED_KEYS} "
-                    f"(`{_set_command(f'{PROVIDED_KEYS}.{client}')}`)",
+                    f"(`{_set_command(config_path(PROVIDED_KEYS, client))}`)",
                     "mobile",
                 )
                 for client in clients
