@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any, ClassVar
 
 import pulumi
+import pulumi.output
 
 FUNCTION_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -263,6 +264,12 @@ class ComponentInputError(pulumi.RunError):
         super().__init__(f"{component} {resource_name!r}: invalid inputs ({len(problems)} problem(s)):\n{lines}")
 
 
+def pending(value: Any) -> bool:
+    """A value known only later: an Output, or a preview's unknown (checked when it resolves, or by the service
+    that receives it)."""
+    return isinstance(value, pulumi.Output | pulumi.output.Unknown)
+
+
 def plain(value: Any) -> Any:
     """An enum member as its value (inputs arrive as members from Python, as strings through a provider)."""
     return value.value if isinstance(value, Enum) else value
@@ -299,7 +306,7 @@ class InputChecker:
         """Checks a plain string; an output (known only at deploy) is left to the service that receives it."""
         if isinstance(value, str) and not regex.match(value):
             self.fail(name, value, allowed, example)
-        elif value is not None and not isinstance(value, str | pulumi.Output):
+        elif value is not None and not isinstance(value, str) and not pending(value):
             self.fail(name, value, "must be a string", example)
 
     def rule(self, name: str, value: Any, rule: Rule, example: str | None = None) -> None:
@@ -308,12 +315,12 @@ class InputChecker:
 
     def choice(self, name: str, value: Any, allowed: Iterable[str]) -> None:
         options = list(allowed)
-        if value is not None and plain(value) not in options:
+        if value is not None and not pending(value) and plain(value) not in options:
             self.fail(name, plain(value), f"must be one of {', '.join(options)}", options[0])
 
     def integer(self, name: str, value: Any, low: int, high: int, example: int) -> None:
         number = whole(value)
-        if value is not None and (number is None or not low <= number <= high):
+        if value is not None and not pending(value) and (number is None or not low <= number <= high):
             self.fail(name, value, f"must be a whole number from {low} to {high}", str(example))
 
     def done(self) -> None:

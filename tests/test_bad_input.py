@@ -8,8 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pulumi
+import pulumi.output
 import pytest
 
+from components.inputs import checked_inputs
+from components.route import LambdaRouteArgs, check_route_args
+from components.validation import ComponentInputError
 from program.config import ConfigError, MappingConfigSource, load_settings
 from program.config.sources import stored_plain_places
 from tools.plan import plan
@@ -203,3 +208,63 @@ def test_a_variable_both_plain_and_secret_is_refused_on_the_plain_one(extra: dic
         "gets the secret, and this plain copy stays in the stack file (in git); remove it from environment "
         "(example: remove it)"
     ]
+
+
+# --- a value of the wrong shape: a message naming it, never a traceback (issue 32) ---------------------------------
+# (tests/test_config_shapes.py and tests/test_input_shapes.py feed every place every shape; these are the ones that
+# ended in a traceback, with the message each now gives.)
+
+
+@pytest.mark.parametrize(
+    ("extra", "secret", "expected"),
+    [
+        (
+            {"protection": {"apiKeys": {"clients": [{}, "web"]}}},
+            set(),
+            "kgateway-lambda:protection.apiKeys.clients[0] = {}: must be a string",
+        ),
+        (
+            {"protection": {"cors": {"allowOrigins": ["*"], "allowMethods": [["GET"]]}}},
+            set(),
+            "kgateway-lambda:protection.cors.allowMethods[0] = ['GET']: must be a string",
+        ),
+        (
+            {"protection": {"jwt": {"jwksInline": "{}", "claimsToHeaders": ["sub"]}}},
+            set(),
+            "kgateway-lambda:protection.jwt.claimsToHeaders = ['sub']: must be an object mapping names to values",
+        ),
+        (
+            {"protection": {"apiKeys": {"forwardKey": "yes"}}},
+            set(),
+            "kgateway-lambda:protection.apiKeys.forwardKey = 'yes': must be a boolean",
+        ),
+        (
+            {"providedApiKeys": {"mobile": [SHORT_KEY]}, "protection": {"apiKeys": {"provided": ["mobile"]}}},
+            {"providedApiKeys"},
+            "kgateway-lambda:providedApiKeys.mobile = [secret]: must be 16 to 4096 visible ASCII characters",
+        ),
+        (
+            {"providedApiKeys": {"mobile": GOOD_KEY}, "protection": {"apiKeys": {"provided": [{"id": "mobile"}]}}},
+            {"providedApiKeys"},
+            "kgateway-lambda:protection.apiKeys.provided = [{'id': 'mobile'}]: must list client ids of providedApiKeys",
+        ),
+        (
+            {"secretEnvironment": {"echo": {"API_TOKEN": [SHORT_KEY]}}},
+            {"secretEnvironment"},
+            "kgateway-lambda:secretEnvironment.echo.API_TOKEN = [secret]: must be a text value",
+        ),
+    ],
+)
+def test_a_value_of_the_wrong_shape_is_refused_by_name(extra: dict[str, Any], secret: set[str], expected: str) -> None:
+    assert any(problem.startswith(expected) for problem in problems(extra, secret)), problems(extra, secret)
+
+
+def test_a_components_protection_section_not_known_yet_is_refused_by_name_not_read_into() -> None:
+    """A preview's unknown where the schema declares a plain value (another language's program): named, as an
+    Output there is, instead of an AttributeError from inside the checks."""
+    args = {"path": "/echo", "backend_name": "echo", "protection": {"jwt": pulumi.output.Unknown()}}  # type: ignore[no-untyped-call]
+    with pytest.raises(ComponentInputError) as error:
+        checked_inputs("LambdaRoute", "r", LambdaRouteArgs, args, check_route_args)
+    assert "protection.jwt = an unknown value: must be an object (JwtArgs), known when the program runs" in str(
+        error.value
+    )

@@ -325,7 +325,17 @@ def secret_environment(
     if mine is None:
         return None
     plain_names = {name for name, _ in environment}
-    for variable in mine:
+    for variable, text in mine.items():
+        if isinstance(text, dict | list) or text is None:
+            place = config_path("secretEnvironment", function_name, variable)
+            reader.problems.append(
+                Problem(
+                    f"{PROJECT}:{place}",
+                    "[secret]",
+                    "must be a text value (Lambda's variables are text)",
+                    f"pulumi config set --secret --path '{place}' <value>",
+                )
+            )
         if variable in plain_names:
             reader.fail(
                 "environment",

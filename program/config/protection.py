@@ -17,6 +17,7 @@ from typing import Any, NotRequired, Required, get_args, get_origin, is_typeddic
 import pulumi
 from pulumi.provider.experimental.util import camel_case
 
+from components.inputs import check_types
 from components.kgateway_api import TRAFFIC_POLICY_SUPPORT, KgatewayVersion, protection_problems
 from components.protection_checks import CLIENT_ID_RE, PROVIDED_KEY_RE, check_protection_args
 from components.protection_inputs import RouteProtectionArgs
@@ -196,7 +197,9 @@ def read_protection(
             keys_args["keys"] = {c: outputs.get(c, pulumi.Output.secret("")) for c in clients if c in known}
     if args is not None and not found and not refused_there:
         checker = InputChecker("protection", base)
-        check_protection_args(checker, args)
+        check_types(checker, args, RouteProtectionArgs)  # the component's own type checks first, by name
+        if not checker.problems:
+            check_protection_args(checker, args)
         found += [(p.name, p.value, p.allowed, p.example) for p in checker.problems]
         support = TRAFFIC_POLICY_SUPPORT.get(line.name) if line is not None else None
         if support is not None and not found:
