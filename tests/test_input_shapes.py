@@ -184,6 +184,7 @@ def test_any_json_anywhere_in_the_inputs_ends_in_an_error_naming_it_or_is_accept
 
 def test_the_places_follow_the_schema_to_the_bottom() -> None:
     """The cases reach the nested types (protection's API key sources, a JWT's backend), not only the top."""
+    assert {TOKEN + component for component in COMPONENTS} == set(SCHEMA["resources"])  # every component
     names = {name for _, _, name, _ in CASES}
     assert "protection.apiKeys.keySources[0].header" in names
     assert "routes[0].protection.jwt.jwksBackend.port" in names
