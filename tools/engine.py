@@ -338,6 +338,20 @@ def crd_read_result(name: str, crd: dict[str, Any] | None) -> dict[str, Any]:
     return crd
 
 
+# What kgateway's Helm chart runs (its `kgateway` container), for the offline rigs' controller Deployment.
+KGATEWAY_IMAGE = "cr.kgateway.dev/kgateway-dev/kgateway:v2.4.0"
+
+
+def controller_deployment(image: str, namespace: str = "kgateway-system", name: str = "kgateway") -> dict[str, Any]:
+    """A kgateway controller Deployment as a read returns it (only what components/controller.py looks at)."""
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"template": {"spec": {"containers": [{"name": "kgateway", "image": image}]}}},
+    }
+
+
 def inventory_invoke_result(
     token: str, args: dict[str, Any], functions: dict[str, dict[str, str]], log_groups: dict[str, dict[str, str]]
 ) -> dict[str, Any] | None:
