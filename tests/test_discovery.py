@@ -322,14 +322,29 @@ def test_the_found_functions_objects_pass_every_lines_crds(version: str) -> None
 
 def test_the_example_stack_plans_the_functions_it_would_find() -> None:
     arn = "arn:aws:lambda:eu-west-1:111122223333:function:"
-    found = {f"{arn}orders": {TAG: "/api/orders"}, f"{arn}Billing_v2": {TAG: ""}, f"{arn}other": {"team": "a"}}
+    found = {
+        f"{arn}orders": {TAG: "/api/orders"},
+        f"{arn}Billing_v2": {TAG: ""},
+        f"{arn}status": {TAG: "/status"},
+        f"{arn}other": {"team": "a"},
+    }
     run = plan("discovered", tagged=found)
     routes_planned = {
         reveal(r.inputs)["metadata"]["name"]: reveal(r.inputs)["metadata"]["namespace"] for r in run.by_type(HTTP_ROUTE)
     }
-    assert routes_planned == {"orders": "team-a", kubernetes_name("Billing_v2"): "team-a"}
+    billing = kubernetes_name("Billing_v2")
+    assert routes_planned == {"orders": "team-a", billing: "team-a", "status": "team-a"}
     assert not run.by_type("aws:lambda/function:Function")
-    assert len(run.by_type(BACKEND)) == 2
+    assert len(run.by_type(BACKEND)) == 3
+    # Every found route but the one the stack config opts out (status, on /status) needs the stack's API key.
+    policies = {
+        reveal(p.inputs)["spec"]["targetRefs"][0]["name"]: reveal(p.inputs)["spec"]
+        for p in run.by_type("kubernetes:gateway.kgateway.dev/v1alpha1:TrafficPolicy")
+    }
+    assert all("apiKeyAuth" in policies[name] and "rateLimit" in policies[name] for name in ("orders", billing))
+    # status's policy is the body limit of every Sync route on v2.2+, nothing that asks who calls.
+    assert set(policies["status"]) == {"targetRefs", "buffer"}
+    assert reveal(run.outputs["discovered"])["status"] == {"arn": f"{arn}status", "path": "/status", "protected": False}
     # Nothing found: the stack routes nothing (and says so) rather than failing every `up`.
     empty = plan("discovered")
     assert not [r for r in empty.resources if not r.type.startswith("pulumi:")]
@@ -584,3 +599,51 @@ def test_a_newly_tagged_function_cannot_take_a_route_another_holds(aws: boto3.Se
     assert deployment.changes == []
     (warning,) = [line for line in run.logs if "function aaa" in line]
     assert "orders keeps it (routed there before)" in warning
+
+
+# --- tests that fail when the door moves (issue 27): each holds one single-line bug (scripts/mutations.py) --------
+
+
+def test_the_path_comes_from_the_configured_tag_key_not_the_default_one(aws: boto3.Session) -> None:
+    """With `discover.tag: team-a/route`, the default key's value (someone else's route) decides nothing, and a
+    function carrying only the default key is not found."""
+    account = Account(aws)
+    account.function("orders", **{"team-a/route": "/a/orders", TAG: "/echo"})
+    account.function("theirs", **{TAG: "/theirs"})
+    deployment = MotoDeployment(aws)
+    config = dev_config(functions="[]", discover=json.dumps({"tag": "team-a/route"}))
+    deployment.up(config)
+    assert routes(deployment) == {"orders": "/a/orders"}
+    # A partial answer is checked against the configured key too: the default key alone does not keep a route.
+    orders = account.lambda_.get_function(FunctionName="orders")["Configuration"]["FunctionArn"]
+    account.lambda_.untag_resource(Resource=orders, TagKeys=["team-a/route"])
+    deployment.up(config)
+    assert routes(deployment) == {}
+
+
+def test_names_that_collide_after_the_cut_never_share_a_backend() -> None:
+    """Two 64-character names alike in their first 60 characters get different Kubernetes names (the hash is of
+    the whole name); a function named exactly as another's hashed name cannot take that name (or its route)."""
+    first, second = "f" * 60 + "_one", "f" * 60 + "_two"
+    result = found_with({f"{ARN}{first}": {TAG: "/one"}, f"{ARN}{second}": {TAG: "/two"}})
+    names = {t.function.name: t.backend.name for t in result.targets}
+    assert set(names) == {first, second} and len(set(names.values())) == 2
+    assert all(len(n) <= 63 for n in names.values())
+    victim = "Billing_v2"
+    impostor = kubernetes_name(victim)  # a valid function name and DNS label: it keeps its name as it is
+    assert impostor != victim and kubernetes_name(impostor) == impostor
+    found = {f"{ARN}{victim}": {TAG: "/billing"}, f"{ARN}{impostor}": {TAG: "/impostor"}}
+    fresh = found_with(found)
+    assert fresh.targets == ()  # neither held the name before: neither gets it
+    assert all(f"shares its Kubernetes name {impostor!r}" in w for w in fresh.warnings)
+    held = found_with(found, {victim: PreviousRoute(f"{ARN}{victim}", "/billing")})
+    assert [(t.function.name, t.backend.name, t.routes[0].path) for t in held.targets] == [
+        (victim, impostor, "/billing")
+    ]
+
+
+def test_a_qualified_function_arn_that_is_also_tagged_is_routed_once_at_its_qualifier() -> None:
+    """`functionArn: ...:orders:live` and the tag on `orders`: one route, to `live`; not a second at `$LATEST`."""
+    entries = json.dumps([{"arn": f"{ARN}orders:live"}])
+    result = found_with({f"{ARN}orders": {TAG: "/found"}}, functions=entries, routePath="/orders")
+    assert result.targets == () and result.warnings == ()
