@@ -416,8 +416,12 @@ def test_found_routes_carry_the_stack_wide_protection_whatever_their_tag_says() 
         assert route.protection["api_keys"]["clients"] == ["web"]
         assert route.protection["rate_limit"] == {"requests_per_second": 5}
     # Without a stack-wide protection a found route is open, as a listed one is.
-    open_targets, _ = settings_with(found)
+    open_targets, open_settings = settings_with(found)
     assert [t.routes[0].protection for t in open_targets] == [None, None]
+    (warning,) = open_settings.warnings  # allowed, never silent
+    assert "no `protection`, so every found route is open to anyone" in warning and TAG in warning
+    _, protected_settings = settings_with(found, protection=json.dumps(PROTECTION))
+    assert protected_settings.warnings == ()
 
 
 def test_only_the_stack_config_opts_a_found_function_out_and_only_on_the_path_it_names() -> None:

@@ -116,10 +116,13 @@ def with_stack_protection(
 ) -> DiscoverySettings:
     """The discovery settings with the stack-wide `protection`, which every found route gets (README: `protection`
     applies to every route); `discover.unprotected` without it protects nothing to opt out of, and says so."""
-    if discovery.unprotected and protection is None:
+    if protection is None:
+        # Not refused (a stack may mean to publish every tagged function), but never silent.
+        named = f" (so {KEY}.unprotected changes nothing)" if discovery.unprotected else ""
         reader.warnings.append(
-            f"{PROJECT}:{KEY}.unprotected names {', '.join(sorted(discovery.unprotected))} but the stack has no "
-            "`protection`: every found route is open anyway"
+            f"{PROJECT}:{KEY}: the stack has no `protection`, so every found route is open to anyone{named}: whoever "
+            f"may tag a function with {discovery.tag!r} in the account publishes it, invoked with the gateway's "
+            "identity; set `protection` to guard them"
         )
     return dataclasses.replace(discovery, protection=protection)
 
