@@ -375,6 +375,22 @@ def inventory_invoke_result(
     return None
 
 
+READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
+
+
+def stack_outputs_result(token: str, args: dict[str, Any], outputs: dict[str, Any]) -> dict[str, Any] | None:
+    """What the engine's builtin provider answers a program's `pulumi:pulumi:readStackOutputs` (the invoke behind a
+    StackReference: pulumi/pulumi pkg/resource/deploy/builtins.go `readStackReference`): the named stack's outputs
+    as its last completed update left them (a new stack has none). The rigs keep the plain outputs only (the engine
+    would also hand back secret ones, marked secret; the program reads none of them). None for other invokes."""
+    if token != READ_STACK_OUTPUTS:
+        return None
+    name = str(args.get("name", ""))
+    if name.count("/") != 2:
+        raise RuntimeError(f"readStackOutputs: {name!r} is no fully qualified stack name (org/project/stack)")
+    return {"name": name, "outputs": dict(outputs), "secretOutputNames": []}
+
+
 TAGGED_RESOURCES = "aws:resourcegroupstaggingapi/getResources:getResources"
 # A page of GetResources: (the resource tag mappings in the API's shape, the next PaginationToken or None).
 TaggingPage = tuple[list[dict[str, Any]], str | None]

@@ -32,6 +32,7 @@ from tools.engine import (
     region_invoke_result,
     run_program,
     stack_config,
+    stack_outputs_result,
     tagged_resources_result,
 )
 
@@ -108,6 +109,10 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         found = tagged_resources_result(args.token, args.args, "aws", inventory_tagging_page(self.tagged))
         if found is not None:
             return found, []
+        # The plan is of a stack's first `up`: no previous outputs (so every found function shows as added).
+        previous = stack_outputs_result(args.token, args.args, {})
+        if previous is not None:
+            return previous, []
         # Offline, the account's functions and log groups are unknown: the plan assumes the names are free.
         listed = inventory_invoke_result(args.token, args.args, {}, {})
         if listed is not None:
