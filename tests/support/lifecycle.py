@@ -113,6 +113,12 @@ def kubernetes_config_replaces(old: dict[str, Any], new: dict[str, Any]) -> bool
     return before is not None and after is not None and before != after
 
 
+def _state_urn(key_urn: str) -> str:
+    """The URN a state entry has in the engine's snapshot: an old half of a replacement (kept here under
+    `<urn>#replaced-N`) has the URN of the resource that replaced it."""
+    return key_urn.split("#", 1)[0]
+
+
 def _provider_key(urn: str) -> str:
     """A provider by its type and name (the SDK's references carry the mock's URN, the state the engine's)."""
     parts = urn.split("::")
@@ -204,7 +210,11 @@ class MotoDeployment(pulumi.runtime.Mocks):
         self._delete_all(list(self.deployed))
 
     def _delete_all(self, keys: list[Key]) -> None:
-        """Dependents first, from the dependencies (and parents) the program declared, as the engine orders them.
+        """Dependents first, over the old state's dependency graph (the dependencies and parents each resource had
+        when it was made or last updated), as pulumi/pulumi pkg/resource/deploy/step_generator.go `ScheduleDeletes`
+        orders every delete of a run, the old halves of create-first replacements among them: a condemned resource
+        goes only once no other condemned resource depends on its URN (`getDepgraphForScheduling` builds the graph
+        from the previous snapshot, where an old half still has its URN).
 
         Among deletes the graph leaves unordered, the oldest goes first: the order most likely to break when an
         edge is missing (a Secret made before its Backend would go before it), so a wrong `depends_on` shows up
@@ -213,7 +223,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         pending = set(keys)
         while pending:
             needed = {d for k in pending for d in self.deployed[k].depends_on}
-            ready = [k for k in pending if k[1] not in needed]
+            ready = [k for k in pending if _state_urn(k[1]) not in needed]
             if not ready:
                 raise AssertionError(f"a dependency cycle among {sorted(pending)}")
             key = min(ready, key=lambda k: (self.deployed[k].created, k))
@@ -277,13 +287,13 @@ class MotoDeployment(pulumi.runtime.Mocks):
             # pulumi/pulumi step_generator.go `generateSteps`, "Case 2: wasExternal": a resource that was read and
             # is now registered is created ("creating instead"), and the read entry is discarded afterwards.
             return self._replace(key, previous, args, depends_on, registration, delete_first=False)
-        if not self.dry_run:
-            previous.depends_on = depends_on
         replace, delete_first = self._diff(key, previous, args, registration.provider, provider_config)
         if registration.delete_before_replace is not None:  # the caller's option overrides the provider's choice
             delete_first = registration.delete_before_replace
-        if replace:
+        if replace:  # the old half keeps its old dependencies: its delete is scheduled over the old graph
             return self._replace(key, previous, args, depends_on, registration, delete_first=delete_first)
+        if not self.dry_run:
+            previous.depends_on = depends_on
         if comparable(previous.inputs) == comparable(args.inputs):
             # A SameStep (pulumi/pulumi pkg/resource/deploy/step.go `SameStep.Apply`): the new state keeps the old
             # ID and outputs, and takes the new registration's inputs, so a value that became a secret is saved as
