@@ -351,12 +351,18 @@ class LambdaFunction(pulumi.ComponentResource):
         owner = f"{pulumi.get_project()}/{pulumi.get_stack()}/{name}"
         tags = {OWNER_TAG: owner}
         log_group_name = f"{LOG_GROUP_PREFIX}{function_name}"
+        # Both have fixed names, which AWS holds once per account and region: every replacement deletes first.
+        # The bridge asks for that itself only when its own Diff replaces (pulumi-terraform-bridge
+        # pkg/tfbridge/schema.go `nameRequiresDeleteBeforeReplace`); a `--target-replace`, a `pulumi state taint`
+        # or a provider change never reaches that Diff and is create-first (pulumi/pulumi
+        # pkg/resource/deploy/step_generator.go `diff`), which AWS refuses as a name conflict.
+        named = pulumi.ResourceOptions(parent=self, delete_before_replace=True)
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=log_group_name,
             tags=tags,
             retention_in_days=whole(args.get("log_retention_days")) or 14,
-            opts=child,
+            opts=named,
         )
         if args.get("role_arn") is None:
             own_log_group_policy(name, role, log_group.arn, self)
@@ -375,7 +381,7 @@ class LambdaFunction(pulumi.ComponentResource):
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=log_group.name),
             publish=alias_name is not None,
             # Waits for the role and log group it names, nothing else: the logging permission lands in parallel.
-            opts=child,
+            opts=named,
         )
 
         self.alias_name = pulumi.Output.from_input(None)
