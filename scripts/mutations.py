@@ -345,7 +345,8 @@ MUTATIONS = [
     Mutation(
         "ownership: an untagged (hand-made) function is taken over",
         "components/lambda_function.py",
-        "        raise pulumi.RunError(taken_message(wanted.what, wanted.name, found))",
+        "            return wanted.name\n        raise pulumi.RunError(taken_message(wanted.what, wanted.name, found))",
+        "            return wanted.name\n"
         "        if found is not None:\n"
         "            raise pulumi.RunError(taken_message(wanted.what, wanted.name, found))\n"
         "        return wanted.name",
@@ -450,7 +451,7 @@ MUTATIONS = [
     Mutation(
         "harness: deletes ignore dependencies",
         "tests/support/lifecycle.py",
-        "            ready = [k for k in pending if k[1] not in needed]",
+        "            ready = [k for k in pending if _state_urn(k[1]) not in needed]",
         "            ready = list(pending)",
     ),
     Mutation(
@@ -724,6 +725,35 @@ MUTATIONS = [
         "return int(value)",
         "return round(value)",
         equivalent=True,
+    ),
+    # === issue 28: the engine's other modes ===========================================================
+    Mutation(
+        "outside a preview: the create hook accepts any name AWS has",
+        "components/lambda_function.py",
+        "            if held and found != owner:\n",
+        "            if held and found is None:\n",
+        tests=("tests/test_engine_modes.py",),
+    ),
+    Mutation(
+        "outside a preview: no create hook (AWS's raw conflict, after the log group was made and owned)",
+        "components/lambda_function.py",
+        "hooks=pulumi.ResourceHookBinding(before_create=[names_free]),",
+        "hooks=None,",
+        tests=("tests/test_engine_modes.py",),
+    ),
+    Mutation(
+        "the Function and LogGroup replaced create-first",
+        "components/lambda_function.py",
+        "            delete_before_replace=True,\n",
+        "",
+        tests=("tests/test_engine_modes.py",),
+    ),
+    Mutation(
+        "harness: an old half's delete not held back by its old dependents",
+        "tests/support/lifecycle.py",
+        "            ready = [k for k in pending if _state_urn(k[1]) not in needed]",
+        "            ready = [k for k in pending if k[1] not in needed]",
+        tests=("tests/test_engine_modes.py",),
     ),
 ]
 

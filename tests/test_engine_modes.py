@@ -4,7 +4,9 @@ cluster. Rule tests on small programs first, then the stack itself."""
 
 from __future__ import annotations
 
+import io
 import textwrap
+import zipfile
 from pathlib import Path
 
 import boto3
@@ -82,3 +84,47 @@ def test_a_target_replace_of_the_function_or_its_log_group_does_not_collide(aws:
     assert [f["FunctionName"] for f in aws.client("lambda").list_functions()["Functions"]] == ["echo"]
     groups = aws.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"]
     assert [g["logGroupName"] for g in groups] == ["/aws/lambda/echo"]
+
+
+# --- outside a preview: --skip-preview, --remote, the Automation API's up() ----------------------------------------
+
+
+def hand_made_echo(aws: boto3.Session) -> str:
+    """The guide's `echo`, made by hand and never invoked: the function exists, its log group does not."""
+    role = aws.client("iam").create_role(RoleName="hand-made", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("index.mjs", "export const handler = async () => ({});\n")
+    created = aws.client("lambda").create_function(
+        FunctionName="echo",
+        Runtime="nodejs22.x",
+        Role=role,
+        Handler="index.handler",
+        Code={"ZipFile": archive.getvalue()},
+    )
+    return str(created["FunctionArn"])
+
+
+def test_an_up_without_a_preview_refuses_a_taken_name_before_creating_it(aws: boto3.Session) -> None:
+    """`pulumi up --skip-preview` (and the Automation API's `up()`) never runs a preview: the ownership check must
+    still stop the creates of a name AWS already has, with its reason, and the stack must not make and then own
+    the user's log group."""
+    hand_made_echo(aws)
+    deployment = MotoDeployment(aws)
+    with pytest.raises(Exception, match="already exists in this account and region") as failure:
+        deployment.up(dev_config(), skip_preview=True)
+    assert "outside Pulumi (the guide's hand-made one?)" in str(failure.value)
+    assert "An error occurred" not in str(failure.value)  # not AWS's raw refusal
+    logs = aws.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"]
+    assert logs == []  # the stack neither made nor owns /aws/lambda/echo
+    assert not [k for k in deployment.deployed if k[0] in (FUNCTION, LOG_GROUP)]
+
+
+def test_an_up_without_a_preview_keeps_working_on_the_stacks_own_functions(aws: boto3.Session) -> None:
+    deployment = MotoDeployment(aws)
+    deployment.up(dev_config(), skip_preview=True)
+    deployment.up(dev_config(memorySize="256"), skip_preview=True)
+    assert aws.client("lambda").get_function(FunctionName="echo")["Configuration"]["MemorySize"] == 256
+    (key,) = [k for k in deployment.deployed if k[0] == FUNCTION]
+    deployment.up(dev_config(), skip_preview=True, target_replace=[key[1]])  # ours, deleted first: no refusal
+    assert ("replace", key) in deployment.changes

@@ -34,6 +34,7 @@ from tools.engine import (
     inventory_invoke_result,
     region_invoke_result,
     reveal,
+    run_before_create_hooks,
     run_program,
     stack_config,
     tagged_resources_result,
@@ -177,15 +178,19 @@ class MotoDeployment(pulumi.runtime.Mocks):
         secret_keys: list[str] | None = None,
         *,
         target_replace: tuple[str, ...] | list[str] = (),
+        skip_preview: bool = False,
         **options: Any,
     ) -> ProgramRun:
-        """Like `pulumi up [--target-replace URN ...]`: a preview first (nothing is made; its failure is the
-        `up`'s), then creates and updates as the program registers (dependencies first), then deletes what it no
-        longer declares, and the old halves of replacements, dependents before what they depend on."""
+        """Like `pulumi up [--target-replace URN ...] [--skip-preview]`: a preview first (nothing is made; its
+        failure is the `up`'s) unless skipped, then creates and updates as the program registers (dependencies
+        first), then deletes what it no longer declares, and the old halves of replacements, dependents before
+        what they depend on. `skip_preview` is also the Automation API's `up()` (pulumi sdk/python
+        automation/_stack.py `Stack.up`: `up --yes --skip-preview`)."""
         self.aws.stack = str(options.get("stack", "test"))
         self._default_providers = _default_provider_config(config)
         self._target_replace = set(target_replace)
-        self.preview(config, secret_keys, **options)
+        if not skip_preview:  # pulumi/pulumi pkg/cmd/pulumi/operations/up.go `--skip-preview`
+            self.preview(config, secret_keys, **options)
         self._begin(dry_run=False)
         run = run_program(self, config, secret_keys, **options)
         self._delete_all([k for k in self.deployed if k not in self._declared] + self._replaced)
@@ -376,6 +381,9 @@ class MotoDeployment(pulumi.runtime.Mocks):
         provider: str = "",
         provider_config: dict[str, Any] | None = None,
     ) -> tuple[str, dict[str, Any]]:
+        registration = current_registration()
+        if registration is not None:  # before the provider's Create, in every mode (step.go `CreateStep.Apply`)
+            run_before_create_hooks(registration, args.typ, args.name, dry_run=self.dry_run)
         if self.dry_run:
             return self._preview_create(args)
         creator = self.aws.creators().get(args.typ)
