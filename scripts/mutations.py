@@ -749,6 +749,13 @@ MUTATIONS = [
         tests=("tests/test_engine_modes.py",),
     ),
     Mutation(
+        "upgrades: the old releases' Secret aliased onto every rotation's Secret (a delete-first rename)",
+        "components/credentials.py",
+        "        if secret_name == resolved.secret_name:\n",
+        "        if True:\n",
+        tests=("tests/test_release_upgrades.py",),
+    ),
+    Mutation(
         "harness: an old half's delete not held back by its old dependents",
         "tests/support/lifecycle.py",
         "            ready = [k for k in pending if _state_urn(k[1]) not in needed]",

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import io
 import secrets
 import subprocess
 import sys
+import tarfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -547,16 +549,13 @@ RELEASE_0_1 = "af51791^"
 
 
 def extract_release(revision: str, into: Path) -> Path:
-    """The whole tree of the program at `revision` (from git), written under `into`; returns its `__main__.py`."""
+    """The whole tree of the program at `revision` (from git, one `git archive`), written under `into`; returns its
+    `__main__.py`."""
     root = Path(__file__).resolve().parents[2]
-    names = subprocess.run(
-        ["git", "ls-tree", "-r", "--name-only", revision], cwd=root, capture_output=True, text=True, check=True
-    ).stdout.split()
-    for name in names:
-        content = subprocess.run(["git", "show", f"{revision}:{name}"], cwd=root, capture_output=True, check=True)
-        target = into / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content.stdout)
+    archive = subprocess.run(["git", "archive", "--format=tar", revision], cwd=root, capture_output=True, check=True)
+    into.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tree:
+        tree.extractall(into, filter="data")
     return into / "__main__.py"
 
 
