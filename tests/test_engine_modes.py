@@ -5,6 +5,7 @@ cluster. Rule tests on small programs first, then the stack itself."""
 from __future__ import annotations
 
 import io
+import json
 import textwrap
 import zipfile
 from pathlib import Path
@@ -13,6 +14,7 @@ import boto3
 import pytest
 
 from tests.support.lifecycle import MotoDeployment, dev_config
+from tests.support.plans import PlanViolationError
 from tools.engine import ProgramRun
 
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
@@ -128,3 +130,37 @@ def test_an_up_without_a_preview_keeps_working_on_the_stacks_own_functions(aws: 
     (key,) = [k for k in deployment.deployed if k[0] == FUNCTION]
     deployment.up(dev_config(), skip_preview=True, target_replace=[key[1]])  # ours, deleted first: no refusal
     assert ("replace", key) in deployment.changes
+
+
+# --- update plans: pulumi preview --save-plan, then pulumi up --plan -------------------------------------------------
+
+
+def tagged_function(aws: boto3.Session) -> dict[str, str]:
+    """Another team's function carrying the route tag, and the dev stack routing what carries it (`discover`)."""
+    arn = hand_made_echo(aws)
+    aws.client("lambda").tag_resource(Resource=arn, Tags={"kgateway-lambda/route": "/api/echo"})
+    return {"functions": "[]", "discover": json.dumps({"tag": "kgateway-lambda/route"})}
+
+
+@pytest.mark.parametrize("mode", ["dev", "auto", "discover"])
+def test_an_unchanged_stack_updates_within_its_saved_plan(aws: boto3.Session, mode: str) -> None:
+    overrides = {"dev": {}, "auto": {"kgatewayVersion": "auto"}}.get(mode) or tagged_function(aws)
+    deployment = MotoDeployment(aws)
+    deployment.up(dev_config(**overrides))
+    deployment.preview(dev_config(**overrides), save_plan=True)
+    plan = deployment.saved_plan
+    assert plan is not None and plan.steps
+    deployment.up(dev_config(**overrides), plan=plan)
+    assert [op for op, _ in deployment.changes] == []
+
+
+def test_an_update_beyond_its_plan_is_refused(aws: boto3.Session) -> None:
+    """The rule bites: a plan saved for one config refuses an up with another (the engine's words)."""
+    deployment = MotoDeployment(aws)
+    deployment.up(dev_config())
+    deployment.preview(dev_config(), save_plan=True)
+    assert deployment.saved_plan is not None
+    with pytest.raises(
+        PlanViolationError, match="update is not allowed by the plan: this resource is constrained to same"
+    ):
+        deployment.up(dev_config(memorySize="256"), plan=deployment.saved_plan)

@@ -28,6 +28,7 @@ import yaml
 
 from tests.support.aws_models import PUBLISHED_OUTPUTS, AwsModels, aws_replaces
 from tests.support.cluster import AlreadyExistsError, Cluster
+from tests.support.plans import Plan, PlannedStep, check_delete, check_step
 from tests.support.state import CREATED, Deployed, Key, comparable, has_unknowns, is_unknown
 from tools.engine import (
     ProgramRun,
@@ -171,6 +172,9 @@ class MotoDeployment(pulumi.runtime.Mocks):
         self.dry_run = False
         self._target_replace: set[str] = set()
         self._default_providers: dict[str, dict[str, Any]] = {}
+        self.saved_plan: Plan | None = None  # the plan the last `preview(save_plan=True)` made
+        self._plan: Plan | None = None  # the plan this `up` follows
+        self._previewed: set[str] = set()  # the state URNs the preview registered (the rest it plans to delete)
         self._provider_configs: dict[str, dict[str, Any]] = {}  # provider reference -> its config in this run
 
     # --- the pulumi up / destroy lifecycle -------------------------------------------------------------
@@ -181,6 +185,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         *,
         target_replace: tuple[str, ...] | list[str] = (),
         skip_preview: bool = False,
+        plan: Plan | None = None,
         **options: Any,
     ) -> ProgramRun:
         """Like `pulumi up [--target-replace URN ...] [--skip-preview]`: a preview first (nothing is made; its
@@ -193,19 +198,36 @@ class MotoDeployment(pulumi.runtime.Mocks):
         self._target_replace = set(target_replace)
         if not skip_preview:  # pulumi/pulumi pkg/cmd/pulumi/operations/up.go `--skip-preview`
             self.preview(config, secret_keys, **options)
+        # `--plan FILE` (up.go: it needs the preview, never with --skip-preview): every step checked against it.
+        assert plan is None or not skip_preview
         self._begin(dry_run=False)
-        run = run_program(self, config, secret_keys, **options)
-        self._delete_all([k for k in self.deployed if k not in self._declared] + self._replaced)
+        self._plan = plan
+        try:
+            run = run_program(self, config, secret_keys, **options)
+            doomed = [k for k in self.deployed if k not in self._declared] + self._replaced
+            for doomed_key in doomed if plan is not None else []:
+                check_delete(plan, _state_urn(doomed_key[1]))  # type: ignore[arg-type]
+        finally:
+            self._plan = None
+        self._delete_all(doomed)
         return run
 
-    def preview(self, config: dict[str, str], secret_keys: list[str] | None = None, **options: Any) -> ProgramRun:
-        """`pulumi preview`: the program run as a dry run; AWS, the cluster and the state are left as they are."""
+    def preview(
+        self, config: dict[str, str], secret_keys: list[str] | None = None, *, save_plan: bool = False, **options: Any
+    ) -> ProgramRun:
+        """`pulumi preview [--save-plan]`: the program run as a dry run; AWS, the cluster and the state are left as
+        they are. With `save_plan`, `saved_plan` holds the plan (each resource's op and goal, and the deletes)."""
         self._default_providers = _default_provider_config(config)
         self._begin(dry_run=True)
+        self.saved_plan = Plan() if save_plan else None
+        self._previewed = set()
         try:
-            return run_program(self, config, secret_keys, preview=True, **options)
+            run = run_program(self, config, secret_keys, preview=True, **options)
         finally:
             self.dry_run = False
+        if self.saved_plan is not None:
+            self.saved_plan.deletes = {urn for _, urn in self.deployed if urn not in self._previewed}
+        return run
 
     def _begin(self, *, dry_run: bool) -> None:
         self.dry_run = dry_run
@@ -279,6 +301,10 @@ class MotoDeployment(pulumi.runtime.Mocks):
                 self.deployed[key] = self.deployed.pop(old_key)
                 self.changes.append(("alias", key))
         previous = self.deployed.get(key if not self.dry_run else old_key) if old_key is not None else None
+        if self.dry_run and old_key is not None:
+            self._previewed.add(old_key[1])
+        if not registration.read and (self._plan is not None or self.saved_plan is not None):
+            self._plan_step(key, args, registration, previous)
         if registration.read:
             return self._read(key, args, previous, depends_on)
         if not args.custom:  # a component: nothing of its own in AWS or the cluster
@@ -310,6 +336,40 @@ class MotoDeployment(pulumi.runtime.Mocks):
                 previous.provider, previous.provider_config = registration.provider, provider_config
             return previous.id, previous.state
         return self._update(key, previous, args, registration.provider, provider_config)
+
+    def _plan_step(
+        self, key: Key, args: pulumi.runtime.MockResourceArgs, registration: Registration, previous: Deployed | None
+    ) -> None:
+        """Record the step and goal in the plan a `preview --save-plan` makes, or check them against the plan an
+        `up --plan` follows (tests/support/plans.py, after pulumi/pulumi plan.go and step_generator.go)."""
+        targeted = key[1] in self._target_replace
+        if previous is None:
+            op = "create"
+        elif previous.external or (
+            args.custom
+            and self._diff(
+                key, previous, args, registration.provider, self._provider_config(args.typ, registration.provider)
+            )[0]
+        ):
+            op = "replace"
+        else:
+            op = "same" if comparable(previous.inputs) == comparable(args.inputs) else "update"
+        # step_generator.go: a create, a read entry now managed, or a targeted replace is diffed against nothing.
+        diffed = previous is not None and not previous.external and not targeted
+        step = PlannedStep(
+            op,
+            bool(args.custom),
+            registration.parent,
+            registration.provider,
+            registration.delete_before_replace,
+            tuple(sorted(registration.dependencies)),
+            dict(previous.inputs) if diffed and previous is not None else {},
+            dict(args.inputs),
+        )
+        if self.dry_run and self.saved_plan is not None:
+            self.saved_plan.steps[key[1]] = step
+        elif not self.dry_run and self._plan is not None:
+            check_step(self._plan, key[1], step)
 
     def _provider_config(self, type_: str, reference: str) -> dict[str, Any]:
         """The config of the provider a resource goes through: an explicit provider's inputs, or the package's
