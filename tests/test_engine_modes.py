@@ -9,6 +9,7 @@ import json
 import textwrap
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -37,6 +38,10 @@ def config_map(resource: str, name: str, depends_on: str = "") -> str:
         f'{resource} = k8s.core.v1.ConfigMap("{resource}", metadata=ObjectMetaArgs(name="{name}", '
         f'namespace="default"), data={{"k": "v"}}{options})\n'
     )
+
+
+def objects(deployment: MotoDeployment, kind: str) -> dict[tuple[str, str], dict[str, Any]]:
+    return deployment.cluster.of_kind(kind)
 
 
 def up(deployment: MotoDeployment, path: Path, **options: object) -> ProgramRun:
@@ -164,3 +169,54 @@ def test_an_update_beyond_its_plan_is_refused(aws: boto3.Session) -> None:
         PlanViolationError, match="update is not allowed by the plan: this resource is constrained to same"
     ):
         deployment.up(dev_config(memorySize="256"), plan=deployment.saved_plan)
+
+
+# --- auto and CRDs upgraded by the same program ----------------------------------------------------------------------
+
+CRD_UPGRADE = """
+import pulumi
+import pulumi_kubernetes as k8s
+from components import LambdaBackend
+
+crds = k8s.helm.v3.Release(
+    "kgateway-crds",
+    chart="oci://cr.kgateway.dev/kgateway-dev/charts/kgateway-crds",
+    version="{version}",
+    namespace="kgateway-system",
+)
+LambdaBackend(
+    "echo",
+    {{"function_name": "echo", "account_id": "123456789012", "region": "us-east-1", "crds_ready": {ready}}},
+    opts=pulumi.ResourceOptions(depends_on=[crds]),
+)
+"""
+
+
+@pytest.mark.parametrize(
+    ("wiring", "ready"),
+    [
+        ("the release's id (known on a Helm update)", "crds.id"),
+        ("the release's status (unknown while it changes)", "crds.status.apply(lambda s: str(s['revision']))"),
+    ],
+)
+def test_crds_upgraded_in_the_same_program_and_a_saved_plan(
+    aws: boto3.Session, tmp_path: Path, wiring: str, ready: str
+) -> None:
+    """A Helm *update* of the CRD chart keeps the release's id known at preview, so `auto` read the old CRD at
+    preview and the new one at the update: a Backend shape the preview never showed, refused by `up --plan`. The
+    release's `status` is unknown at preview exactly while the release is created or upgraded
+    (pulumi/pulumi-kubernetes helm_release.go `checkpointRelease`), so the read waits for the update then."""
+    deployment = MotoDeployment(aws)
+    before = program(tmp_path, CRD_UPGRADE.format(version="v2.2.0", ready=ready))
+    up(deployment, before)
+    after = program(tmp_path, CRD_UPGRADE.format(version="v2.4.0", ready=ready))
+    deployment.preview({}, program=after, save_plan=True)
+    plan = deployment.saved_plan
+    assert plan is not None
+    if ready == "crds.id":
+        with pytest.raises(PlanViolationError, match=r"update is not allowed by the plan"):
+            up(deployment, after, plan=plan)
+        return
+    up(deployment, after, plan=plan)
+    (backend,) = objects(deployment, "Backend").values()
+    assert "type" not in backend["spec"]  # main's shape: `spec.type` is deprecated there, not emitted

@@ -31,7 +31,7 @@ class Cluster:
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
         for crd_file in (MAIN_BACKEND_CRD, MAIN_TRAFFIC_POLICY_CRD):
             crd = read_crd_file(crd_file)
-            self.objects[self._identity(CRD_TYPE, crd)] = crd
+            self.objects[self.identity(CRD_TYPE, crd)] = crd
         if with_gateway:
             guide = gateway or {
                 "spec": {
@@ -46,10 +46,10 @@ class Cluster:
                 "metadata": {"name": "http", "namespace": "kgateway-system"},
                 **guide,
             }
-            self.objects[self._identity(GATEWAY_TYPE, manifest)] = manifest
+            self.objects[self.identity(GATEWAY_TYPE, manifest)] = manifest
 
     @staticmethod
-    def _identity(type_: str, manifest: dict[str, Any]) -> tuple[str, str, str]:
+    def identity(type_: str, manifest: dict[str, Any]) -> tuple[str, str, str]:
         metadata = manifest.get("metadata") or {}
         api_type = type_.split(":", 1)[1]
         if api_type.rsplit(":", 1)[-1] in CLUSTER_SCOPED_KINDS:
@@ -60,7 +60,7 @@ class Cluster:
         """A create (client-side, as pulumi-kubernetes >= 4.29 makes it:
         pulumi/pulumi-kubernetes provider/pkg/await/await.go `Creation`);
         validation comes before the name check, as in the API server (admission, then storage)."""
-        identity = self._identity(type_, manifest)
+        identity = self.identity(type_, manifest)
         self._validate(manifest)
         if identity in self.objects:
             raise AlreadyExistsError(
@@ -75,10 +75,10 @@ class Cluster:
         """A server-side apply of the whole object (pulumi-kubernetes' Update), validated like a create."""
         self._validate(manifest)
         if not dry_run:
-            self.objects[self._identity(type_, manifest)] = manifest
+            self.objects[self.identity(type_, manifest)] = manifest
 
     def delete(self, type_: str, manifest: dict[str, Any]) -> None:
-        self.objects.pop(self._identity(type_, reveal(manifest)), None)
+        self.objects.pop(self.identity(type_, reveal(manifest)), None)
 
     def read(self, type_: str, resource_id: str) -> dict[str, Any] | None:
         """What pulumi-kubernetes' Read returns for an ID `namespace/name` (or `name`): the live object, or None."""

@@ -26,6 +26,8 @@ import boto3
 import pulumi
 import yaml
 
+from components.kgateway_api import CRD_TYPE
+from program.crd_validation import CRDS, MAIN, V2_2
 from tests.support.aws_models import PUBLISHED_OUTPUTS, AwsModels, aws_replaces
 from tests.support.cluster import AlreadyExistsError, Cluster
 from tests.support.plans import Plan, PlannedStep, check_delete, check_step
@@ -35,6 +37,7 @@ from tools.engine import (
     Registration,
     current_registration,
     inventory_invoke_result,
+    read_crd_file,
     region_invoke_result,
     reveal,
     run_before_create_hooks,
@@ -44,6 +47,9 @@ from tools.engine import (
 )
 
 RANDOM_BYTES = "random:index/randomBytes:RandomBytes"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+# The Backend CRD each version of kgateway's CRD chart installs (oci://cr.kgateway.dev/kgateway-dev/charts/kgateway-crds).
+CRD_CHARTS = {"v2.2.0": CRDS / f"{V2_2}-backends.yaml", "v2.4.0": CRDS / f"{MAIN}-backends.yaml"}
 
 
 def random_bytes_state(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -270,7 +276,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         deleter = self.aws.deleters().get(resource.type)
         if deleter is not None:
             deleter(resource)
-        elif resource.type.startswith("kubernetes:"):
+        elif resource.type.startswith("kubernetes:") and resource.type != HELM_RELEASE:  # an uninstall keeps CRDs
             self.cluster.delete(resource.type, resource.inputs)
 
     # --- pulumi.runtime.Mocks --------------------------------------------------------------------------
@@ -415,6 +421,8 @@ class MotoDeployment(pulumi.runtime.Mocks):
         match ("relinquish": never deleted), else it is deleted after the run (step_generator.go
         `GenerateReadSteps`, read-replacement)."""
         resource_id = str(args.resource_id)
+        if self.dry_run and is_unknown(resource_id):  # step.go `ReadStep.Apply`: an unknown id is not read
+            return "", {}
         if not args.typ.startswith("kubernetes:"):
             raise NotImplementedError(f"the moto harness has no read of {args.typ}; add one")
         found = self.cluster.read(args.typ, resource_id)
@@ -452,6 +460,8 @@ class MotoDeployment(pulumi.runtime.Mocks):
         extra: dict[str, Any]
         if creator is not None:
             resource_id, extra = creator(args.name, reveal(args.inputs))
+        elif args.typ == HELM_RELEASE:
+            resource_id, extra = self._helm_install(args, revision=1)
         elif args.typ.startswith("kubernetes:"):
             resource_id, extra = self.cluster.create(args.typ, reveal(args.inputs)), {}
         elif args.typ.startswith("pulumi:providers:"):
@@ -474,6 +484,15 @@ class MotoDeployment(pulumi.runtime.Mocks):
         self.changes.append(("create", key))
         return resource_id, state
 
+    def _helm_install(self, args: pulumi.runtime.MockResourceArgs, *, revision: int) -> tuple[str, dict[str, Any]]:
+        """A Helm release of kgateway's CRD chart: its version's Backend CRD installed (replacing the cluster's),
+        and the release's `status` with its revision (helm upgrade counts them)."""
+        inputs = reveal(args.inputs)
+        crd = read_crd_file(CRD_CHARTS[str(inputs["version"])])
+        self.cluster.objects[Cluster.identity(CRD_TYPE, crd)] = crd
+        name = f"{inputs.get('namespace', 'default')}/{inputs.get('name') or args.name}"
+        return name, {"status": {"revision": revision, "status": "deployed", "version": inputs["version"]}}
+
     def _preview_create(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         """A create in a dry run: no ID, and the inputs only (the SDK then treats every other output as unknown).
 
@@ -482,7 +501,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         AlreadyExists from that dry run is dropped in the default (server-side apply) mode ("failedPreview"): the
         name collision fails the `up` itself, at that create.
         """
-        if args.typ.startswith("kubernetes:") and not has_unknowns(args.inputs):
+        if args.typ.startswith("kubernetes:") and args.typ != HELM_RELEASE and not has_unknowns(args.inputs):
             with contextlib.suppress(AlreadyExistsError):
                 self.cluster.create(args.typ, reveal(args.inputs), dry_run=True)
         return "", dict(args.inputs)
@@ -495,7 +514,13 @@ class MotoDeployment(pulumi.runtime.Mocks):
         provider: str = "",
         provider_config: dict[str, Any] | None = None,
     ) -> tuple[str, dict[str, Any]]:
-        if args.typ.startswith("kubernetes:"):
+        if args.typ == HELM_RELEASE:
+            # pulumi/pulumi-kubernetes provider/pkg/provider/helm_release.go `Update`: a preview makes `status`
+            # (and `resourceNames`) unknown (`checkpointRelease`); the update upgrades the release.
+            state = {**args.inputs}
+            if not self.dry_run:
+                state.update(self._helm_install(args, revision=int(previous.state["status"]["revision"]) + 1)[1])
+        elif args.typ.startswith("kubernetes:"):
             known = not has_unknowns(args.inputs)
             if known or not self.dry_run:  # a dry-run apply when the inputs are known, as pulumi-kubernetes' Update
                 self.cluster.update(args.typ, reveal(args.inputs), dry_run=self.dry_run)
