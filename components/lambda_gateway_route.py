@@ -25,7 +25,8 @@ from .execution_role import regional_arn
 from .inputs import checked_inputs
 from .kgateway_api import LAMBDA_SYNC_PAYLOAD, TRAFFIC_POLICY_SUPPORT, route_request_timeout
 from .lambda_function import LambdaFunction, LambdaFunctionArgs, check_function_args
-from .protection import RouteProtectionArgs, check_protection_args
+from .protection_checks import check_protection_args
+from .protection_inputs import RouteProtectionArgs
 from .route import LambdaRoute, LambdaRouteArgs, PathMatch, check_match_args
 from .tokens import component_options, token
 from .validation import (
@@ -209,7 +210,7 @@ def unique_route_names(name: str, label: str, routes: Sequence[Mapping[str, Any]
 def lambda_route_limits(args: Mapping[str, Any], backend_options: Mapping[str, Any]) -> dict[str, Any]:
     """What a route to a synchronously invoked function needs from the gateway: a request timeout that covers the
     function's own (known for a function made here), and bodies up to Lambda's synchronous payload where the pinned
-    kgateway line has `buffer` (v2.2+; `auto` and older lines keep Envoy's 1 MiB). Async calls return at once."""
+    kgateway line has `buffer` (v2.1+; `auto` and older lines keep Envoy's 1 MiB). Async calls return at once."""
     if plain(backend_options.get("invocation_mode")) == "Async":
         return {}
     limits: dict[str, Any] = {}

@@ -16,7 +16,10 @@ from .kgateway_api import (
     protection_problems,
     reference_grant_manifest,
 )
-from .protection import RouteProtection, RouteProtectionArgs, check_protection_args, policy_kinds
+from .protection import RouteProtection
+from .protection_checks import check_protection_args
+from .protection_inputs import RouteProtectionArgs
+from .protection_spec import policy_kinds
 from .tokens import component_options, token
 from .validation import (
     DNS_LABEL_RE,
@@ -91,7 +94,7 @@ class LambdaRouteArgs(TypedDict):
     max_request_size: NotRequired[str]
     (
         "The largest request body, a quantity such as 6Mi: `buffer.maxRequestSize` in the route's one TrafficPolicy "
-        "(kgateway v2.2+; without it a Lambda route's cap is Envoy's 1Mi buffer limit)."
+        "(kgateway v2.1+; without it a Lambda route's cap is Envoy's 1Mi buffer limit)."
     )
 
 

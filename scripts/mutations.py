@@ -66,12 +66,16 @@ TESTS_BY_FILE: dict[str, tuple[str, ...]] = {
     ),
     "components/packaging.py": ("tests/test_packaging.py", "tests/test_function_builds.py"),
     "components/protection.py": ("tests/test_protection.py",),
+    "components/jwks_access.py": ("tests/test_jwks_access.py",),
+    "components/protection_checks.py": ("tests/test_protection.py", "tests/test_pure_helpers.py"),
+    "components/protection_spec.py": ("tests/test_protection.py", "tests/test_pure_helpers.py"),
     "components/route.py": ("tests/test_components.py", "tests/test_golden.py"),
     "components/validation.py": ("tests/test_components.py", "tests/test_inputs.py", "tests/test_golden.py"),
     **{
         f"program/config/{part}.py": ("tests/test_config.py", "tests/test_properties.py")
         for part in ("credentials", "discovery", "errors", "functions", "load", "protection", "reader", "routes")
     },
+    "program/guide_objects.py": ("tests/test_guide_follower.py",),
     "program/preflight.py": ("tests/test_config.py",),
     "program/regex_path.py": ("tests/test_verify.py",),
     "program/runtime.py": ("tests/test_golden.py",),
@@ -215,9 +219,10 @@ MUTATIONS = [
     ),
     Mutation(
         "verify sends GET to a route that accepts POST",
-        "program/stack.py",
+        "program/guide_objects.py",
         'method = "POST" if not route.methods or "POST" in route.methods else route.methods[0]',
         'method = "GET" if not route.methods or "GET" in route.methods else route.methods[0]',
+        tests=("tests/test_verify.py", "tests/test_guide_follower.py"),
     ),
     # --- namespaces and names -----------------------------------------------------------------------------
     Mutation(
@@ -398,8 +403,8 @@ MUTATIONS = [
     Mutation(
         "harness: `up` without its preview",
         "tests/support/lifecycle.py",
-        "        self.preview(config, secret_keys, **options)\n        self._begin(dry_run=False)",
-        "        self._begin(dry_run=False)",
+        "        if not skip_preview:  # pulumi/pulumi pkg/cmd/pulumi/operations/up.go `--skip-preview`\n",
+        "        if False:\n",
     ),
     Mutation(
         "harness: a read of a missing object passes in the preview",
@@ -444,8 +449,8 @@ MUTATIONS = [
         "harness: the old halves of replacements not listed for deletion (the same: they are under `#replaced-N`"
         " keys no registration declares, so the first list already holds them)",
         "tests/support/lifecycle.py",
-        "self._delete_all([k for k in self.deployed if k not in self._declared] + self._replaced)",
-        "self._delete_all([k for k in self.deployed if k not in self._declared])",
+        "doomed = [k for k in self.deployed if k not in self._declared] + self._replaced",
+        "doomed = [k for k in self.deployed if k not in self._declared]",
         equivalent=True,
     ),
     Mutation(
@@ -539,47 +544,47 @@ MUTATIONS = [
         'files = sorted(p for p in source_dir.rglob("*") if p.is_file() and not _is_hidden(p, source_dir))',
         'files = [p for p in source_dir.rglob("*") if p.is_file() and not _is_hidden(p, source_dir)]',
     ),
-    # --- protection (components/protection.py) -------------------------------------------------------------
+    # --- protection (components/protection_*.py) -------------------------------------------------------------
     Mutation(
         "protection: a small burst fills faster than Envoy allows (floor, not ceiling)",
-        "components/protection.py",
+        "components/protection_checks.py",
         "    scale = -(-MIN_FILL_MS // interval)  # ceil",
         "    scale = max(1, MIN_FILL_MS // interval)",
     ),
     Mutation(
         "protection: a per-minute rate filled per second",
-        "components/protection.py",
+        "components/protection_spec.py",
         'bucket = token_bucket(rate, 1_000 if per_second is not None else 60_000, whole(limit.get("burst")))',
         'bucket = token_bucket(rate, 1_000, whole(limit.get("burst")))',
     ),
     Mutation(
         "protection: a function not declared idempotent retried on 5xx",
-        "components/protection.py",
+        "components/protection_spec.py",
         'default_on = (*RETRY_BEFORE_REQUEST, "5xx", "reset") if idempotent else RETRY_BEFORE_REQUEST',
         'default_on = (*RETRY_BEFORE_REQUEST, "5xx", "reset")',
     ),
     Mutation(
         "protection: CORS '*' accepted beside one other origin",
-        "components/protection.py",
+        "components/protection_checks.py",
         'if isinstance(origins, list) and "*" in origins and len(origins) > 1:',
         'if isinstance(origins, list) and "*" in origins and len(origins) > 2:',
     ),
     Mutation(
         "protection: an ipAllow CIDR with host bits accepted",
-        "components/protection.py",
+        "components/protection_checks.py",
         "ipaddress.ip_network(str(cidr), strict=True)",
         "ipaddress.ip_network(str(cidr), strict=False)",
     ),
     Mutation(
         "protection: perTryTimeout equal to timeout accepted",
-        "components/protection.py",
+        "components/protection_checks.py",
         "and duration_ms(per_try) >= duration_ms(timeout)",
         "and duration_ms(per_try) > duration_ms(timeout)",
     ),
     Mutation(
         "protection: the API-key Secret's name not kept within 253 (the same since the Secret is named after its"
         " key set: key_secret_name cuts the base again before its hash, so an uncut base never reaches the API)",
-        "components/protection.py",
+        "components/protection_spec.py",
         '    secret_name = _bounded(route_name, "-api-keys")',
         '    secret_name = f"{route_name}-api-keys"',
         equivalent=True,
@@ -669,9 +674,10 @@ MUTATIONS = [
     # --- verify (tools/verify.py, program/stack.py) --------------------------------------------------------------
     Mutation(
         "verify: the wildcard hostname sent as the Host",
-        "program/stack.py",
-        '                host = "verify." + route.hostnames[0][2:]',
-        "                host = route.hostnames[0]",
+        "program/guide_objects.py",
+        '        host = "verify." + route.hostnames[0][2:]',
+        "        host = route.hostnames[0]",
+        tests=("tests/test_verify.py", "tests/test_guide_follower.py"),
     ),
     Mutation(
         "verify: RegularExpression routes skipped",
@@ -703,6 +709,74 @@ MUTATIONS = [
         "tools/engine.py",
         'SENSITIVE_PROVIDER_KEYS = {"accessKey", "secretKey", "token", "kubeconfig"}',
         'SENSITIVE_PROVIDER_KEYS = {"accessKey", "secretKey", "kubeconfig"}',
+    ),
+    # --- remote JWKS: TLS and the grant (issue 27) ------------------------------------------------------------
+    Mutation(
+        "the JWKS TLS policy accepts any certificate the CA set signed (no SAN to match)",
+        "components/jwks_access.py",
+        '"tls": {"wellKnownCACertificates": SYSTEM_CA, "sni": host, "verifySubjectAltNames": [host]},',
+        '"tls": {"wellKnownCACertificates": SYSTEM_CA, "sni": host},',
+    ),
+    Mutation(
+        "an https JWKS fetched in plain text (no TLS policy)",
+        "components/jwks_access.py",
+        'return url.hostname if url.scheme == "https" else None',
+        'return url.hostname if url.scheme == "http" else None',
+    ),
+    Mutation(
+        "the JWKS grant admits every Service of the namespace",
+        "components/jwks_access.py",
+        '"to": [_target(provider)],',
+        '"to": [{k: v for k, v in _target(provider).items() if k != "name"}],',
+    ),
+    Mutation(
+        "the JWKS grant admits HTTPRoutes instead of the GatewayExtension",
+        "components/jwks_access.py",
+        '"from": [{"group": BACKEND_GROUP, "kind": GATEWAY_EXTENSION_KIND, "namespace": policy_namespace}],',
+        '"from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": policy_namespace}],',
+    ),
+    Mutation(
+        "the JWKS TLS policy made after the GatewayExtension",
+        "components/protection.py",
+        "extension_opts = pulumi.ResourceOptions(parent=self, depends_on=access)",
+        "extension_opts = pulumi.ResourceOptions(parent=self)",
+        tests=("tests/test_jwks_access.py",),
+    ),
+    Mutation(
+        "v2.1 refuses CORS its own CRD has",
+        "components/kgateway_api.py",
+        '_V2_1_KINDS = frozenset({"cors", "rateLimit", "retry", "requestBody"})',
+        '_V2_1_KINDS = frozenset({"rateLimit", "retry", "requestBody"})',
+        tests=("tests/test_kgateway_testdata.py", "tests/test_protection.py"),
+    ),
+    # --- objects of others in the stack's way (the guide follower) -------------------------------------------
+    Mutation(
+        "an object of others taken for the stack's own (any label counts)",
+        "program/guide_objects.py",
+        "return bool(labels.get(PART_OF) == COMMON_LABELS[PART_OF])",
+        "return bool(labels)",
+        tests=("tests/test_guide_follower.py",),
+    ),
+    Mutation(
+        "route tie-break: the younger route wins",
+        "program/guide_objects.py",
+        "return theirs[1] < ours_[1]",
+        "return theirs[1] > ours_[1]",
+        tests=("tests/test_guide_follower.py",),
+    ),
+    Mutation(
+        "a route on another Gateway counts as competing",
+        "program/guide_objects.py",
+        "if same_gateway and (listener is None",
+        "if (listener is None",
+        tests=("tests/test_guide_follower.py",),
+    ),
+    Mutation(
+        "the check of objects in the way runs in the preview only",
+        "program/guide_objects.py",
+        "    with cluster_lookup() as lookup:\n        if lookup is None:",
+        "    with cluster_lookup() as lookup:\n        if lookup is None or not pulumi.runtime.is_dry_run():",
+        tests=("tests/test_guide_follower.py",),
     ),
     # --- equivalent: no behaviour a user could observe ----------------------------------------------------
     Mutation(

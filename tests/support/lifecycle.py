@@ -174,6 +174,8 @@ class MotoDeployment(pulumi.runtime.Mocks):
         self.changes: list[tuple[str, Key]] = []  # what the last run did: (create|update|replace|delete|alias, key)
         self.invokes: list[tuple[str, bool]] = []  # every invoke the program made: (token, during a preview)
         self.cluster = Cluster(gateway, with_gateway=with_gateway)
+        # What the program reads of the cluster itself (program/cluster_lookup.py), in preview and up alike.
+        self.cluster_lookup = self.cluster
         self._lock = threading.RLock()
         self.dry_run = False
         self._target_replace: set[str] = set()
@@ -489,7 +491,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         and the release's `status` with its revision (helm upgrade counts them)."""
         inputs = reveal(args.inputs)
         crd = read_crd_file(CRD_CHARTS[str(inputs["version"])])
-        self.cluster.objects[Cluster.identity(CRD_TYPE, crd)] = crd
+        self.cluster.install(CRD_TYPE, crd)
         name = f"{inputs.get('namespace', 'default')}/{inputs.get('name') or args.name}"
         return name, {"status": {"revision": revision, "status": "deployed", "version": inputs["version"]}}
 
