@@ -462,7 +462,7 @@ MUTATIONS = [
     Mutation(
         "harness: a preview create skips the API server's dry run",
         "tests/support/lifecycle.py",
-        "                self.cluster.create(args.typ, reveal(args.inputs), dry_run=True)",
+        "                self.cluster_of(provider_config).create(args.typ, reveal(args.inputs), dry_run=True)",
         "                pass",
     ),
     Mutation(

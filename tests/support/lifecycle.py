@@ -129,6 +129,16 @@ def _state_urn(key_urn: str) -> str:
     return key_urn.split("#", 1)[0]
 
 
+def cluster_identity(config: dict[str, Any]) -> str:
+    """Which cluster a Kubernetes provider's config reaches: the server of the kubeconfig's active cluster
+    (pulumi/pulumi-kubernetes provider/pkg/provider/util.go `getActiveClusterFromConfig`), else its
+    `clusterIdentifier`, else "" (the ambient kubeconfig, the default provider's)."""
+    active = _active_cluster(config)
+    if isinstance(active, dict) and active.get("server"):
+        return str(active["server"])
+    return str(config.get("clusterIdentifier") or "")
+
+
 def _provider_key(urn: str) -> str:
     """A provider by its type and name (the SDK's references carry the mock's URN, the state the engine's)."""
     parts = urn.split("::")
@@ -173,7 +183,11 @@ class MotoDeployment(pulumi.runtime.Mocks):
         self._replaced: list[Key] = []  # old resources a replacement made, deleted after the run
         self.changes: list[tuple[str, Key]] = []  # what the last run did: (create|update|replace|delete|alias, key)
         self.invokes: list[tuple[str, bool]] = []  # every invoke the program made: (token, during a preview)
+        # One in-memory API server per cluster (`cluster_of`); `cluster` is the one the stack's default Kubernetes
+        # provider reaches, and every other cluster starts as it did (kgateway's CRDs, the guide's Gateway).
         self.cluster = Cluster(gateway, with_gateway=with_gateway)
+        self.clusters: dict[str, Cluster] = {}
+        self._cluster_setup: tuple[dict[str, Any] | None, bool] = (gateway, with_gateway)
         # What the program reads of the cluster itself (program/cluster_lookup.py), in preview and up alike.
         self.cluster_lookup = self.cluster
         self._lock = threading.RLock()
@@ -279,7 +293,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         if deleter is not None:
             deleter(resource)
         elif resource.type.startswith("kubernetes:") and resource.type != HELM_RELEASE:  # an uninstall keeps CRDs
-            self.cluster.delete(resource.type, resource.inputs)
+            self.cluster_of(resource.provider_config).delete(resource.type, resource.inputs)
 
     # --- pulumi.runtime.Mocks --------------------------------------------------------------------------
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
@@ -379,6 +393,16 @@ class MotoDeployment(pulumi.runtime.Mocks):
         elif not self.dry_run and self._plan is not None:
             check_step(self._plan, key[1], step)
 
+    def cluster_of(self, provider_config: dict[str, Any] | None) -> Cluster:
+        """The API server a Kubernetes provider with this config reaches: one per cluster, by `cluster_identity`."""
+        identity = cluster_identity(provider_config or {})
+        if identity == cluster_identity(self._default_providers.get("kubernetes", {})):
+            return self.cluster
+        if identity not in self.clusters:
+            gateway, with_gateway = self._cluster_setup
+            self.clusters[identity] = Cluster(gateway, with_gateway=with_gateway)
+        return self.clusters[identity]
+
     def _provider_config(self, type_: str, reference: str) -> dict[str, Any]:
         """The config of the provider a resource goes through: an explicit provider's inputs, or the package's
         default provider's (the `<package>:*` stack config, as the engine configures default providers)."""
@@ -427,7 +451,9 @@ class MotoDeployment(pulumi.runtime.Mocks):
             return "", {}
         if not args.typ.startswith("kubernetes:"):
             raise NotImplementedError(f"the moto harness has no read of {args.typ}; add one")
-        found = self.cluster.read(args.typ, resource_id)
+        registration = current_registration()
+        reference = registration.provider if registration is not None else ""
+        found = self.cluster_of(self._provider_config(args.typ, reference)).read(args.typ, resource_id)
         if found is None:
             raise RuntimeError(f"resource '{resource_id}' does not exist")
         if self.dry_run:
@@ -457,15 +483,15 @@ class MotoDeployment(pulumi.runtime.Mocks):
         if registration is not None:  # before the provider's Create, in every mode (step.go `CreateStep.Apply`)
             run_before_create_hooks(registration, args.typ, args.name, dry_run=self.dry_run)
         if self.dry_run:
-            return self._preview_create(args)
+            return self._preview_create(args, provider_config)
         creator = self.aws.creators().get(args.typ)
         extra: dict[str, Any]
         if creator is not None:
             resource_id, extra = creator(args.name, reveal(args.inputs))
         elif args.typ == HELM_RELEASE:
-            resource_id, extra = self._helm_install(args, revision=1)
+            resource_id, extra = self._helm_install(args, provider_config, revision=1)
         elif args.typ.startswith("kubernetes:"):
-            resource_id, extra = self.cluster.create(args.typ, reveal(args.inputs)), {}
+            resource_id, extra = self.cluster_of(provider_config).create(args.typ, reveal(args.inputs)), {}
         elif args.typ.startswith("pulumi:providers:"):
             resource_id, extra = f"{args.name}-{next(CREATED)}", {}
         elif args.typ == RANDOM_BYTES:
@@ -486,16 +512,20 @@ class MotoDeployment(pulumi.runtime.Mocks):
         self.changes.append(("create", key))
         return resource_id, state
 
-    def _helm_install(self, args: pulumi.runtime.MockResourceArgs, *, revision: int) -> tuple[str, dict[str, Any]]:
+    def _helm_install(
+        self, args: pulumi.runtime.MockResourceArgs, provider_config: dict[str, Any] | None, *, revision: int
+    ) -> tuple[str, dict[str, Any]]:
         """A Helm release of kgateway's CRD chart: its version's Backend CRD installed (replacing the cluster's),
         and the release's `status` with its revision (helm upgrade counts them)."""
         inputs = reveal(args.inputs)
         crd = read_crd_file(CRD_CHARTS[str(inputs["version"])])
-        self.cluster.install(CRD_TYPE, crd)
+        self.cluster_of(provider_config).install(CRD_TYPE, crd)
         name = f"{inputs.get('namespace', 'default')}/{inputs.get('name') or args.name}"
         return name, {"status": {"revision": revision, "status": "deployed", "version": inputs["version"]}}
 
-    def _preview_create(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    def _preview_create(
+        self, args: pulumi.runtime.MockResourceArgs, provider_config: dict[str, Any] | None
+    ) -> tuple[str, dict[str, Any]]:
         """A create in a dry run: no ID, and the inputs only (the SDK then treats every other output as unknown).
 
         pulumi/pulumi-kubernetes provider/pkg/provider/provider.go `Create` with preview: when the inputs are all
@@ -505,7 +535,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         """
         if args.typ.startswith("kubernetes:") and args.typ != HELM_RELEASE and not has_unknowns(args.inputs):
             with contextlib.suppress(AlreadyExistsError):
-                self.cluster.create(args.typ, reveal(args.inputs), dry_run=True)
+                self.cluster_of(provider_config).create(args.typ, reveal(args.inputs), dry_run=True)
         return "", dict(args.inputs)
 
     def _update(
@@ -521,11 +551,12 @@ class MotoDeployment(pulumi.runtime.Mocks):
             # (and `resourceNames`) unknown (`checkpointRelease`); the update upgrades the release.
             state = {**args.inputs}
             if not self.dry_run:
-                state.update(self._helm_install(args, revision=int(previous.state["status"]["revision"]) + 1)[1])
+                revision = int(previous.state["status"]["revision"]) + 1
+                state.update(self._helm_install(args, provider_config, revision=revision)[1])
         elif args.typ.startswith("kubernetes:"):
             known = not has_unknowns(args.inputs)
             if known or not self.dry_run:  # a dry-run apply when the inputs are known, as pulumi-kubernetes' Update
-                self.cluster.update(args.typ, reveal(args.inputs), dry_run=self.dry_run)
+                self.cluster_of(provider_config).update(args.typ, reveal(args.inputs), dry_run=self.dry_run)
             state = dict(args.inputs)
         elif args.typ.startswith("pulumi:providers:"):
             state = dict(args.inputs)
@@ -570,7 +601,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         DeleteBeforeCreate, and the caller's `deleteBeforeReplace` overrides it)."""
         provider_config = self._provider_config(args.typ, registration.provider)
         if self.dry_run:
-            return self._preview_create(args)
+            return self._preview_create(args, provider_config)
         old_key: Key = (key[0], f"{key[1]}#replaced-{len(self._replaced)}")
         self.deployed[old_key] = previous
         del self.deployed[key]
