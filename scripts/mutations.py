@@ -710,6 +710,49 @@ MUTATIONS = [
         'SENSITIVE_PROVIDER_KEYS = {"accessKey", "secretKey", "token", "kubeconfig"}',
         'SENSITIVE_PROVIDER_KEYS = {"accessKey", "secretKey", "kubeconfig"}',
     ),
+    Mutation(
+        "a secret mapping's value set without --secret accepted (kept in plain text in git)",
+        "program/config/reader.py",
+        "places = reader.source.plain_places(key) if reader.source.is_secret(key) else None",
+        "places = None",
+        tests=("tests/test_bad_input.py",),
+    ),
+    Mutation(
+        "the stack file trusted for plain values when it holds other values than the program was given",
+        "program/config/sources.py",
+        "elif isinstance(stored, str) and not isinstance(received, dict | list) and stored == config_text(received):",
+        "elif isinstance(stored, str) and not isinstance(received, dict | list):",
+        tests=("tests/test_bad_input.py",),
+    ),
+    Mutation(
+        "a variable in both environment and secretEnvironment accepted (its plain copy kept in git)",
+        "program/config/functions.py",
+        "    plain_names = {name for name, _ in environment}",
+        "    plain_names: set[str] = set()",
+        tests=("tests/test_bad_input.py",),
+    ),
+    Mutation(
+        "a client id of providedApiKeys cut out of messages as if it were key material",
+        "program/config/errors.py",
+        "for leaf in _leaves(text, names_are_secret=k not in NAMED_SECRET_KEYS)",
+        "for leaf in _leaves(text)",
+        tests=("tests/test_bad_input.py",),
+    ),
+    # --- shapes: never a traceback -------------------------------------------------------------------------------
+    Mutation(
+        "an unknown value where the schema declares a plain one read into by the checks",
+        "components/inputs.py",
+        "if _is_unknown(value) and _input_base(hint) is None:",
+        "if _is_unknown(value) and _input_base(hint) is not None:",
+        tests=("tests/test_input_shapes.py",),
+    ),
+    Mutation(
+        "protection from the stack config checked without the component's type walk",
+        "program/config/protection.py",
+        "        check_types(checker, args, RouteProtectionArgs)  # the component's own type checks first, by name\n",
+        "",
+        tests=("tests/test_bad_input.py", "tests/test_config_shapes.py"),
+    ),
     # --- remote JWKS: TLS and the grant (issue 27) ------------------------------------------------------------
     Mutation(
         "the JWKS TLS policy accepts any certificate the CA set signed (no SAN to match)",
