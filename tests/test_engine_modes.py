@@ -129,6 +129,14 @@ def test_an_up_without_a_preview_refuses_a_taken_name_before_creating_it(aws: bo
     assert not [k for k in deployment.deployed if k[0] in (FUNCTION, LOG_GROUP)]
 
 
+def test_an_up_without_a_preview_refuses_a_name_another_stack_made(aws: boto3.Session) -> None:
+    MotoDeployment(aws).up(dev_config(), stack="other")
+    deployment = MotoDeployment(aws)
+    with pytest.raises(Exception, match="already exists in this account and region, made by kgateway-lambda/other/"):
+        deployment.up(dev_config(), skip_preview=True)
+    assert not [k for k in deployment.deployed if k[0] in (FUNCTION, LOG_GROUP)]
+
+
 def test_an_up_without_a_preview_keeps_working_on_the_stacks_own_functions(aws: boto3.Session) -> None:
     deployment = MotoDeployment(aws)
     deployment.up(dev_config(), skip_preview=True)
