@@ -80,6 +80,10 @@ class Cluster:
             )
         self.objects[identity] = manifest
 
+    def install(self, type_: str, manifest: dict[str, Any]) -> None:
+        """What an installer (a Helm chart) applies, stored as it is (a CRD replaces the one of its name)."""
+        self._store(self._identity(type_, manifest), manifest)
+
     def apply_by_hand(self, manifest: dict[str, Any]) -> None:
         """`kubectl apply` of an object someone made by hand (the guide's), as their kgateway accepted it."""
         api_version = "core/v1" if manifest["apiVersion"] == "v1" else manifest["apiVersion"]
