@@ -66,7 +66,8 @@ class BackendOptions(TypedDict):
     wait_for_acceptance: NotRequired[bool]
     """Wait until kgateway accepted the Backend and routes (default true)."""
     crds_ready: NotRequired[pulumi.Input[str]]
-    """auto: an output of what installs kgateway's CRDs in the same program (e.g. its Helm release's id)."""
+    """auto: an output of what installs kgateway's CRDs in the same program that is unknown while it changes (e.g. its
+    Helm release's status, as text); an id stays known through an upgrade."""
 
 
 class RouteOptions(TypedDict):
@@ -210,7 +211,7 @@ def unique_route_names(name: str, label: str, routes: Sequence[Mapping[str, Any]
 def lambda_route_limits(args: Mapping[str, Any], backend_options: Mapping[str, Any]) -> dict[str, Any]:
     """What a route to a synchronously invoked function needs from the gateway: a request timeout that covers the
     function's own (known for a function made here), and bodies up to Lambda's synchronous payload where the pinned
-    kgateway line has `buffer` (v2.2+; `auto` and older lines keep Envoy's 1 MiB). Async calls return at once."""
+    kgateway line has `buffer` (v2.1+; `auto` and older lines keep Envoy's 1 MiB). Async calls return at once."""
     if plain(backend_options.get("invocation_mode")) == "Async":
         return {}
     limits: dict[str, Any] = {}

@@ -66,6 +66,7 @@ TESTS_BY_FILE: dict[str, tuple[str, ...]] = {
     ),
     "components/packaging.py": ("tests/test_packaging.py", "tests/test_function_builds.py"),
     "components/protection.py": ("tests/test_protection.py",),
+    "components/jwks_access.py": ("tests/test_jwks_access.py",),
     "components/protection_checks.py": ("tests/test_protection.py", "tests/test_pure_helpers.py"),
     "components/protection_spec.py": ("tests/test_protection.py", "tests/test_pure_helpers.py"),
     "components/route.py": ("tests/test_components.py", "tests/test_golden.py"),
@@ -74,6 +75,7 @@ TESTS_BY_FILE: dict[str, tuple[str, ...]] = {
         f"program/config/{part}.py": ("tests/test_config.py", "tests/test_properties.py")
         for part in ("credentials", "discovery", "errors", "functions", "load", "protection", "reader", "routes")
     },
+    "program/guide_objects.py": ("tests/test_guide_follower.py",),
     "program/preflight.py": ("tests/test_config.py",),
     "program/regex_path.py": ("tests/test_verify.py",),
     "program/runtime.py": ("tests/test_golden.py",),
@@ -217,9 +219,10 @@ MUTATIONS = [
     ),
     Mutation(
         "verify sends GET to a route that accepts POST",
-        "program/stack.py",
+        "program/guide_objects.py",
         'method = "POST" if not route.methods or "POST" in route.methods else route.methods[0]',
         'method = "GET" if not route.methods or "GET" in route.methods else route.methods[0]',
+        tests=("tests/test_verify.py", "tests/test_guide_follower.py"),
     ),
     # --- namespaces and names -----------------------------------------------------------------------------
     Mutation(
@@ -347,7 +350,8 @@ MUTATIONS = [
     Mutation(
         "ownership: an untagged (hand-made) function is taken over",
         "components/lambda_function.py",
-        "        raise pulumi.RunError(taken_message(wanted.what, wanted.name, found))",
+        "            return wanted.name\n        raise pulumi.RunError(taken_message(wanted.what, wanted.name, found))",
+        "            return wanted.name\n"
         "        if found is not None:\n"
         "            raise pulumi.RunError(taken_message(wanted.what, wanted.name, found))\n"
         "        return wanted.name",
@@ -399,8 +403,8 @@ MUTATIONS = [
     Mutation(
         "harness: `up` without its preview",
         "tests/support/lifecycle.py",
-        "        self.preview(config, secret_keys, **options)\n        self._begin(dry_run=False)",
-        "        self._begin(dry_run=False)",
+        "        if not skip_preview:  # pulumi/pulumi pkg/cmd/pulumi/operations/up.go `--skip-preview`\n",
+        "        if False:\n",
     ),
     Mutation(
         "harness: a read of a missing object passes in the preview",
@@ -445,20 +449,20 @@ MUTATIONS = [
         "harness: the old halves of replacements not listed for deletion (the same: they are under `#replaced-N`"
         " keys no registration declares, so the first list already holds them)",
         "tests/support/lifecycle.py",
-        "self._delete_all([k for k in self.deployed if k not in self._declared] + self._replaced)",
-        "self._delete_all([k for k in self.deployed if k not in self._declared])",
+        "doomed = [k for k in self.deployed if k not in self._declared] + self._replaced",
+        "doomed = [k for k in self.deployed if k not in self._declared]",
         equivalent=True,
     ),
     Mutation(
         "harness: deletes ignore dependencies",
         "tests/support/lifecycle.py",
-        "            ready = [k for k in pending if k[1] not in needed]",
+        "            ready = [k for k in pending if _state_urn(k[1]) not in needed]",
         "            ready = list(pending)",
     ),
     Mutation(
         "harness: a preview create skips the API server's dry run",
         "tests/support/lifecycle.py",
-        "                self.cluster.create(args.typ, reveal(args.inputs), dry_run=True)",
+        "                self.cluster_of(provider_config).create(args.typ, reveal(args.inputs), dry_run=True)",
         "                pass",
     ),
     Mutation(
@@ -670,9 +674,10 @@ MUTATIONS = [
     # --- verify (tools/verify.py, program/stack.py) --------------------------------------------------------------
     Mutation(
         "verify: the wildcard hostname sent as the Host",
-        "program/stack.py",
-        '                host = "verify." + route.hostnames[0][2:]',
-        "                host = route.hostnames[0]",
+        "program/guide_objects.py",
+        '        host = "verify." + route.hostnames[0][2:]',
+        "        host = route.hostnames[0]",
+        tests=("tests/test_verify.py", "tests/test_guide_follower.py"),
     ),
     Mutation(
         "verify: RegularExpression routes skipped",
@@ -705,6 +710,195 @@ MUTATIONS = [
         'SENSITIVE_PROVIDER_KEYS = {"accessKey", "secretKey", "token", "kubeconfig"}',
         'SENSITIVE_PROVIDER_KEYS = {"accessKey", "secretKey", "kubeconfig"}',
     ),
+    Mutation(
+        "a secret mapping's value set without --secret accepted (kept in plain text in git)",
+        "program/config/reader.py",
+        "places = reader.source.plain_places(key) if reader.source.is_secret(key) else None",
+        "places = None",
+        tests=("tests/test_bad_input.py",),
+    ),
+    Mutation(
+        "the stack file trusted for plain values when it holds other values than the program was given",
+        "program/config/sources.py",
+        "elif isinstance(stored, str) and not isinstance(received, dict | list) and stored == config_text(received):",
+        "elif isinstance(stored, str) and not isinstance(received, dict | list):",
+        tests=("tests/test_bad_input.py",),
+    ),
+    Mutation(
+        "a variable in both environment and secretEnvironment accepted (its plain copy kept in git)",
+        "program/config/functions.py",
+        "    plain_names = {name for name, _ in environment}",
+        "    plain_names: set[str] = set()",
+        tests=("tests/test_bad_input.py",),
+    ),
+    Mutation(
+        "a client id of providedApiKeys cut out of messages as if it were key material",
+        "program/config/errors.py",
+        "for leaf in _leaves(text, names_are_secret=k not in NAMED_SECRET_KEYS)",
+        "for leaf in _leaves(text)",
+        tests=("tests/test_bad_input.py",),
+    ),
+    # --- shapes: never a traceback -------------------------------------------------------------------------------
+    Mutation(
+        "an unknown value where the schema declares a plain one read into by the checks",
+        "components/inputs.py",
+        "if _is_unknown(value) and _input_base(hint) is None:",
+        "if _is_unknown(value) and _input_base(hint) is not None:",
+        tests=("tests/test_input_shapes.py",),
+    ),
+    Mutation(
+        "protection from the stack config checked without the component's type walk",
+        "program/config/protection.py",
+        "        check_types(checker, args, RouteProtectionArgs)  # the component's own type checks first, by name\n",
+        "",
+        tests=("tests/test_bad_input.py", "tests/test_config_shapes.py"),
+    ),
+    # --- discovery: who a found function's route lets in, and which routes a tag can move (issues 27, 28) -----
+    Mutation(
+        "found routes get no protection (a function tagged /echo/admin is served with no key)",
+        "program/config/discovery.py",
+        "    protection = discovery.protection\n",
+        "    protection = None\n",
+        tests=("tests/test_discovery.py",),
+    ),
+    Mutation(
+        "the stack-wide protection never reaches discovery",
+        "program/config/load.py",
+        "discovery = with_stack_protection(discovery, protection, reader)",
+        "discovery = with_stack_protection(discovery, None, reader)",
+        tests=("tests/test_discovery.py",),
+    ),
+    Mutation(
+        "discover.unprotected opts a function out by name on any path its tag chooses",
+        "program/config/discovery.py",
+        "if opted_out == found.path:",
+        "if opted_out is not None:",
+        tests=("tests/test_discovery.py",),
+    ),
+    Mutation(
+        "discovery reads the path from the default tag key instead of the configured one",
+        "program/config/discovery.py",
+        'value = function.tags.get(discovery.tag, "")',
+        'value = function.tags.get("kgateway-lambda/route", "")',
+        tests=("tests/test_discovery.py",),
+    ),
+    Mutation(
+        "discovery asks the tagging API for the default tag key instead of the configured one",
+        "program/discovery.py",
+        "found = find_tagged_functions(discovery.tag)",
+        'found = find_tagged_functions("kgateway-lambda/route")',
+        tests=("tests/test_discovery.py",),
+    ),
+    Mutation(
+        "a partial answer's check reads the default tag key (a route kept on another tag)",
+        "program/discovery.py",
+        "if tag in tags and mapping.resource_arn in arns:",
+        'if "kgateway-lambda/route" in tags and mapping.resource_arn in arns:',
+        tests=("tests/test_discovery.py",),
+    ),
+    Mutation(
+        "a partial answer removes the routes it left out",
+        "program/discovery.py",
+        "found += still_tagged",
+        "found += []",
+        tests=("tests/test_discovery.py",),
+    ),
+    Mutation(
+        "found names hashed from the cut name (two long names collide after the cut)",
+        "program/config/discovery.py",
+        "digest = hashlib.sha256(function_name.encode()).hexdigest()[:6]",
+        "digest = hashlib.sha256(label[:56].encode()).hexdigest()[:6]",
+        tests=("tests/test_discovery.py",),
+    ),
+    Mutation(
+        "two found functions may share a Kubernetes name (one takes the other's Backend)",
+        "program/config/discovery.py",
+        '        ("Kubernetes name", lambda c: c.object_name),\n',
+        "",
+        tests=("tests/test_discovery.py",),
+    ),
+    Mutation(
+        "the first found by ARN takes a shared path (a new function takes an existing route)",
+        "program/config/discovery.py",
+        "if len(group) == 1 or (len(incumbents) == 1 and incumbents[0] is candidate):",
+        "if group[0] is candidate:",
+        tests=("tests/test_discovery.py",),
+    ),
+    Mutation(
+        "a qualified functionArn that is also tagged is routed again, at $LATEST",
+        "program/config/discovery.py",
+        "configured_arns = {_unqualified(t.function.existing_arn) for t",
+        "configured_arns = {(t.function.existing_arn) for t",
+        tests=("tests/test_discovery.py",),
+    ),
+    # --- remote JWKS: TLS and the grant (issue 27) ------------------------------------------------------------
+    Mutation(
+        "the JWKS TLS policy accepts any certificate the CA set signed (no SAN to match)",
+        "components/jwks_access.py",
+        '"tls": {"wellKnownCACertificates": SYSTEM_CA, "sni": host, "verifySubjectAltNames": [host]},',
+        '"tls": {"wellKnownCACertificates": SYSTEM_CA, "sni": host},',
+    ),
+    Mutation(
+        "an https JWKS fetched in plain text (no TLS policy)",
+        "components/jwks_access.py",
+        'return url.hostname if url.scheme == "https" else None',
+        'return url.hostname if url.scheme == "http" else None',
+    ),
+    Mutation(
+        "the JWKS grant admits every Service of the namespace",
+        "components/jwks_access.py",
+        '"to": [_target(provider)],',
+        '"to": [{k: v for k, v in _target(provider).items() if k != "name"}],',
+    ),
+    Mutation(
+        "the JWKS grant admits HTTPRoutes instead of the GatewayExtension",
+        "components/jwks_access.py",
+        '"from": [{"group": BACKEND_GROUP, "kind": GATEWAY_EXTENSION_KIND, "namespace": policy_namespace}],',
+        '"from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": policy_namespace}],',
+    ),
+    Mutation(
+        "the JWKS TLS policy made after the GatewayExtension",
+        "components/protection.py",
+        "extension_opts = pulumi.ResourceOptions(parent=self, depends_on=access)",
+        "extension_opts = pulumi.ResourceOptions(parent=self)",
+        tests=("tests/test_jwks_access.py",),
+    ),
+    Mutation(
+        "v2.1 refuses CORS its own CRD has",
+        "components/kgateway_api.py",
+        '_V2_1_KINDS = frozenset({"cors", "rateLimit", "retry", "requestBody"})',
+        '_V2_1_KINDS = frozenset({"rateLimit", "retry", "requestBody"})',
+        tests=("tests/test_kgateway_testdata.py", "tests/test_protection.py"),
+    ),
+    # --- objects of others in the stack's way (the guide follower) -------------------------------------------
+    Mutation(
+        "an object of others taken for the stack's own (any label counts)",
+        "program/guide_objects.py",
+        "return bool(labels.get(PART_OF) == COMMON_LABELS[PART_OF])",
+        "return bool(labels)",
+        tests=("tests/test_guide_follower.py",),
+    ),
+    Mutation(
+        "route tie-break: the younger route wins",
+        "program/guide_objects.py",
+        "return theirs[1] < ours_[1]",
+        "return theirs[1] > ours_[1]",
+        tests=("tests/test_guide_follower.py",),
+    ),
+    Mutation(
+        "a route on another Gateway counts as competing",
+        "program/guide_objects.py",
+        "if same_gateway and (listener is None",
+        "if (listener is None",
+        tests=("tests/test_guide_follower.py",),
+    ),
+    Mutation(
+        "the check of objects in the way runs in the preview only",
+        "program/guide_objects.py",
+        "    with cluster_lookup() as lookup:\n        if lookup is None:",
+        "    with cluster_lookup() as lookup:\n        if lookup is None or not pulumi.runtime.is_dry_run():",
+        tests=("tests/test_guide_follower.py",),
+    ),
     # --- equivalent: no behaviour a user could observe ----------------------------------------------------
     Mutation(
         "GC thresholds changed (performance only)",
@@ -726,6 +920,42 @@ MUTATIONS = [
         "return int(value)",
         "return round(value)",
         equivalent=True,
+    ),
+    # === issue 28: the engine's other modes ===========================================================
+    Mutation(
+        "outside a preview: the create hook accepts any name AWS has",
+        "components/lambda_function.py",
+        "            if held and found != owner:\n",
+        "            if held and found is None:\n",
+        tests=("tests/test_engine_modes.py",),
+    ),
+    Mutation(
+        "outside a preview: no create hook (AWS's raw conflict, after the log group was made and owned)",
+        "components/lambda_function.py",
+        "hooks=pulumi.ResourceHookBinding(before_create=[names_free]),",
+        "hooks=None,",
+        tests=("tests/test_engine_modes.py",),
+    ),
+    Mutation(
+        "the Function and LogGroup replaced create-first",
+        "components/lambda_function.py",
+        "            delete_before_replace=True,\n",
+        "",
+        tests=("tests/test_engine_modes.py",),
+    ),
+    Mutation(
+        "upgrades: the old releases' Secret aliased onto every rotation's Secret (a delete-first rename)",
+        "components/credentials.py",
+        "        if secret_name == resolved.secret_name:\n",
+        "        if True:\n",
+        tests=("tests/test_release_upgrades.py",),
+    ),
+    Mutation(
+        "harness: an old half's delete not held back by its old dependents",
+        "tests/support/lifecycle.py",
+        "            ready = [k for k in pending if _state_urn(k[1]) not in needed]",
+        "            ready = [k for k in pending if k[1] not in needed]",
+        tests=("tests/test_engine_modes.py",),
     ),
 ]
 

@@ -26,7 +26,7 @@ from components.kgateway_api import (
     describe_shape,
     shape_from_crd,
 )
-from program.config import PROJECT
+from program.config import PROJECT, sources
 from tools.engine import (
     SECRET,
     ProgramRun,
@@ -40,6 +40,7 @@ from tools.engine import (
     region_invoke_result,
     run_program,
     stack_config,
+    stack_outputs_result,
     tagged_resources_result,
 )
 
@@ -117,6 +118,10 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         found = tagged_resources_result(args.token, args.args, "aws", inventory_tagging_page(self.tagged))
         if found is not None:
             return found, []
+        # The plan is of a stack's first `up`: no previous outputs (so every found function shows as added).
+        previous = stack_outputs_result(args.token, args.args, {})
+        if previous is not None:
+            return previous, []
         # Offline, the account's functions and log groups are unknown: the plan assumes the names are free.
         listed = inventory_invoke_result(args.token, args.args, {}, {})
         if listed is not None:
@@ -178,8 +183,13 @@ def plan(
     config, secret_keys = stack_config(stack, stacks_dir)
     files = [kgateway_crd] if isinstance(kgateway_crd, Path) else list(kgateway_crd or [])
     crds = read_crd_files(files)
-    mocks = PlaceholderMocks(config, crds, tagged, kgateway_image)
-    run = run_program(mocks, config, secret_keys, stack=stack, preview=True)
+    # The program reads the stack file too (which parts of a secret mapping are encrypted): this one.
+    previous, sources.STACK_CONFIG_DIR = sources.STACK_CONFIG_DIR, stacks_dir
+    try:
+        mocks = PlaceholderMocks(config, crds, tagged, kgateway_image)
+        run = run_program(mocks, config, secret_keys, stack=stack, preview=True)
+    finally:
+        sources.STACK_CONFIG_DIR = previous
     version = config.get(f"{PROJECT}:kgatewayVersion", AUTO)
     run.logs[:0] = [f"info: {line}" for line in assumed_shape(version, crds, files, run)]
     return run

@@ -21,6 +21,7 @@ from tools.engine import (
     inventory_tagging_page,
     read_crd_file,
     region_invoke_result,
+    stack_outputs_result,
     tagged_resources_result,
 )
 
@@ -163,4 +164,7 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
         listed = inventory_invoke_result(args.token, args.args, self.functions, self.log_groups)
         if listed is not None:
             return listed, []
+        previous = stack_outputs_result(args.token, args.args, {})
+        if previous is not None:
+            return previous, []
         raise NotImplementedError(args.token)
