@@ -137,3 +137,13 @@ def test_each_added_function_adds_a_bounded_state(
     assert per_function <= bound, f"{per_function:.0f} bytes of state per added function (at most {bound})"
     # The reads are a fixed cost: a stack of one function holds them once, not once per Backend or route.
     assert sizes[1] > per_function
+
+
+def test_the_shared_reads_still_trust_only_what_the_controller_enforces(run_stack: RunStack) -> None:
+    """Read once for the stack, a v2.2 controller under main's CRDs is still not trusted with ipAllow (v2.3+): its
+    Go types would drop the `acl` the CRD accepts, and every route would be served without it."""
+    mocks = FakeAwsMocks(controller_image="cr.kgateway.dev/kgateway-dev/kgateway:v2.2.1")
+    with pytest.raises(Exception, match=r"protection ipAllow .*kgateway v2\.2.*first in kgateway v2\.3"):
+        run_stack(functions(3, {"ipAllow": ["203.0.113.0/24"]}), mocks=mocks)
+    run = run_stack(functions(3, {"ipAllow": ["203.0.113.0/24"]}), mocks=FakeAwsMocks())  # v2.4: enforced
+    assert all(r.inputs["spec"]["acl"] for r in run.resources if r.type.endswith(":TrafficPolicy"))
