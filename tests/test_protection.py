@@ -20,6 +20,7 @@ from components.kgateway_api import (
     traffic_policy_manifest,
     traffic_policy_support_from_crd,
 )
+from components.lambda_gateway_route import check_composite_args
 from components.protection_checks import check_protection_args
 from components.protection_spec import key_secret_name, protection_objects, token_bucket
 from components.validation import DNS_SUBDOMAIN_RE, ComponentInputError, InputChecker
@@ -46,7 +47,6 @@ KIND_EXAMPLES: dict[str, dict[str, Any]] = {
             "jwks_cache_duration": "10m",
             "token_header": "Authorization",
             "token_prefix": "Bearer ",
-            "claims_to_headers": {"sub": "x-user"},
         }
     },
     "cors": {
@@ -206,6 +206,36 @@ def test_api_keys_ip_allow_and_retry_shapes() -> None:
         ({"api_keys": {"rotation": "2", "previous_rotation": "2"}}, "previousRotation = '2': must differ"),
         ({"rate_limits": {}}, "rate_limits = '\\(set\\)': is not a protection"),
         ({"cors": {"allow_origins": ["*", "https://a.example.com"]}}, "allowOrigins = .*'\\*' must stand alone"),
+        # Who gets in (issue 27): a JWT whose issuer or audience Envoy would not check, credentials for any origin,
+        # claim headers a client can forge.
+        ({"jwt": {"issuer": "https://i.example.com", "jwks_inline": "{}"}}, r"jwt.audiences = \(unset\): is required"),
+        ({"jwt": {"audiences": ["api"], "jwks_inline": "{}"}}, r"jwt.issuer = \(unset\): is required"),
+        (
+            {
+                "jwt": {
+                    "issuer": "https://i.example.com",
+                    "audiences": ["api"],
+                    "allow_any_audience": True,
+                    "jwks_inline": "{}",
+                }
+            },
+            "jwt.allowAnyAudience = True: contradicts audiences",
+        ),
+        (
+            {"cors": {"allow_origins": ["*"], "allow_credentials": True}},
+            r"cors.allowCredentials = True: cannot go with allowOrigins \[\*\]",
+        ),
+        (
+            {
+                "jwt": {
+                    "issuer": "https://i.example.com",
+                    "audiences": ["api"],
+                    "jwks_inline": "{}",
+                    "claims_to_headers": {"sub": "x-user"},
+                }
+            },
+            r"jwt.claimsToHeaders = '\(set\)': is refused: .* a client-sent header",
+        ),
     ],
 )
 def test_bad_protection_is_refused_with_the_input_and_the_rule(args: dict[str, Any], message: str) -> None:
@@ -214,6 +244,22 @@ def test_bad_protection_is_refused_with_the_input_and_the_rule(args: dict[str, A
     assert checker.problems
     with pytest.raises(ComponentInputError, match=message):
         checker.done()
+
+
+def test_the_loose_jwt_and_cors_settings_pass_only_when_asked_for_in_words() -> None:
+    """The opt-outs are the only way to a JWT without issuer or audience; credentials go with listed origins."""
+    for args in (
+        {"jwt": {"allow_any_issuer": True, "allow_any_audience": True, "jwks_inline": "{}"}},
+        {"jwt": {"issuer": "https://i.example.com", "allow_any_audience": True, "jwks_inline": "{}"}},
+        {"cors": {"allow_origins": ["https://app.example.com"], "allow_credentials": True}},
+        {"cors": {"allow_origins": ["*"], "allow_credentials": False}},
+    ):
+        checker = InputChecker("RouteProtection", "echo")
+        check_protection_args(checker, args)
+        assert checker.problems == [], args
+    checker = InputChecker("RouteProtection", "echo")
+    check_protection_args(checker, {"jwt": {"allow_any_issuer": "yes", "audiences": ["api"], "jwks_inline": "{}"}})
+    assert [p.name for p in checker.problems] == ["jwt.allowAnyIssuer"]
 
 
 def test_a_provided_key_is_never_shown_in_the_error() -> None:
@@ -455,3 +501,19 @@ def test_names_derived_from_a_long_route_name_stay_within_253() -> None:
     assert extension_name.endswith("-jwt") and re.fullmatch(r"r{200,}-[0-9a-f]{8}", secret_name), secret_name
     for name in (secret_name, extension_name):
         assert len(name) <= 253 and DNS_SUBDOMAIN_RE.fullmatch(name) and name.startswith("r" * 200), name
+
+
+def test_the_composite_refuses_a_client_id_header_the_function_would_never_see() -> None:
+    base: dict[str, Any] = {"existing_function": "echo", "backend": {"kgateway_version": "v2.3"}}
+    keys = {"api_keys": {"client_id_header": "x-client-id"}}
+    for args in ({**base, "protection": keys}, {**base, "routes": [{"path": "/echo", "protection": keys}]}):
+        checker = InputChecker("LambdaGatewayRoute", "echo")
+        check_composite_args(checker, args)
+        assert [p.name for p in checker.problems] in (
+            ["protection.apiKeys.clientIdHeader"],
+            ["routes[0].protection.apiKeys.clientIdHeader"],
+        ), checker.problems
+    checker = InputChecker("LambdaGatewayRoute", "echo")
+    envoy = {**base, "backend": {"kgateway_version": "v2.3", "payload_transform_mode": "Envoy"}, "protection": keys}
+    check_composite_args(checker, envoy)
+    assert checker.problems == []

@@ -169,3 +169,24 @@ def test_the_example_stack_plans_with_its_keys_secret() -> None:
     assert types.count("TrafficPolicy") == 2 and types.count("GatewayExtension") == 1
     assert types.count("RandomBytes") == 2  # web and mobile, on the default-protected route
     assert "api_keys" in run.secret_outputs
+
+
+def test_a_client_id_header_is_refused_where_the_function_gets_only_the_body() -> None:
+    """payloadTransformMode None (the default from v2.1) hands the function only the body: a header set for it is a
+    promise the gateway cannot keep (issue 27); in Envoy mode the header reaches the function."""
+    protection = {"apiKeys": {"clients": ["web"], "clientIdHeader": "x-client-id"}}
+    text = refused({"kgateway-lambda:protection": protection})
+    assert "kgateway-lambda:protection.apiKeys.clientIdHeader = 'x-client-id': never reaches the function" in text
+    explicit = refused({"kgateway-lambda:protection": protection, "kgateway-lambda:payloadTransformMode": "None"})
+    assert "apiKeys.clientIdHeader" in explicit
+    settings = load({"kgateway-lambda:protection": protection, "kgateway-lambda:payloadTransformMode": "Envoy"})
+    assert settings.targets[0].routes[0].protection["api_keys"]["client_id_header"] == "x-client-id"
+
+
+def test_a_jwt_needs_its_issuer_and_audiences_or_the_opt_out_in_words() -> None:
+    jwt = {"jwksInline": '{"keys": []}'}
+    text = refused({"kgateway-lambda:protection": {"jwt": jwt}})
+    assert "kgateway-lambda:protection.jwt.issuer = (unset): is required" in text
+    assert "kgateway-lambda:protection.jwt.audiences = (unset): is required" in text
+    loose = load({"kgateway-lambda:protection": {"jwt": {**jwt, "allowAnyIssuer": True, "allowAnyAudience": True}}})
+    assert loose.targets[0].routes[0].protection["jwt"]["allow_any_audience"] is True

@@ -156,7 +156,7 @@ def test_add_change_rotate_and_remove_protection_never_leave_the_route_open(aws:
 def test_a_jwt_route_gets_its_extension_before_its_policy_and_loses_it_after(aws: boto3.Session) -> None:
     deployment = MotoDeployment(aws)
     guard = Guard(deployment)
-    jwt = {"issuer": "https://issuer.example.com", "jwksInline": '{"keys": []}'}
+    jwt = {"issuer": "https://issuer.example.com", "audiences": ["echo"], "jwksInline": '{"keys": []}'}
     deployment.up(protected(jwt=jwt))
     changes = [(op, key[0].rsplit(":", 1)[1]) for op, key in deployment.changes if "gateway.kgateway.dev" in key[0]]
     kinds = [kind for _, kind in changes]

@@ -11,15 +11,17 @@ from components.kgateway_api import (
     KGATEWAY_VERSIONS,
     versions_with,
 )
+from components.protection_checks import check_client_id_forwarding
 from components.validation import (
     ACCOUNT_ID,
     DNS_SUBDOMAIN_RE,
     ENDPOINT_URL,
     REGION,
+    InputChecker,
 )
 from program.config.credentials import read_credentials
 from program.config.discovery import read_discovery
-from program.config.errors import ConfigError, Redactor
+from program.config.errors import ConfigError, Problem, Redactor
 from program.config.functions import FUNCTION_FIELDS, SharedBackend, check_secret_environment_names, read_target
 from program.config.protection import read_provided_keys
 from program.config.reader import Reader, check_keys, check_unique, entries, only_in
@@ -96,6 +98,15 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
         TargetSettings(function, backend, tuple(routes_of[function.name]), origins)
         for function, backend, origins in read
     )
+    for target in targets:
+        for route in target.routes:
+            if route.protection:
+                checker = InputChecker("protection", route.origins["protection"][0])
+                check_client_id_forwarding(checker, route.protection, target.backend.payload_transform_mode)
+                reader.problems.extend(
+                    Problem(f"{route.origins['protection'][0]}.{p.name}", p.value, p.allowed, p.example)
+                    for p in checker.problems
+                )
     gateway_url = reader.optional_pattern(
         "gatewayUrl", GATEWAY_URL_RE, "must be http(s)://host[:port] with no path", "http://localhost:8080"
     )
