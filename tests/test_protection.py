@@ -517,3 +517,15 @@ def test_the_composite_refuses_a_client_id_header_the_function_would_never_see()
     envoy = {**base, "backend": {"kgateway_version": "v2.3", "payload_transform_mode": "Envoy"}, "protection": keys}
     check_composite_args(checker, envoy)
     assert checker.problems == []
+
+
+def test_the_route_component_matches_the_preflight_where_its_protection_has_cors(tmp_path: Path) -> None:
+    program = tmp_path / "cors_route.py"
+    program.write_text(
+        "from components import LambdaRoute\n"
+        "LambdaRoute('echo', {'path': '/echo', 'backend_name': 'echo', 'methods': ['POST'],"
+        " 'kgateway_version': 'v2.3', 'protection': {'cors': {'allow_origins': ['https://app.example.com']}}})\n"
+    )
+    run = run_program(RandomMocks(), {"aws:region": "us-east-1"}, program=program)
+    matches = reveal(run.one(ROUTE).inputs)["spec"]["rules"][0]["matches"]
+    assert [match["method"] for match in matches] == ["POST", "OPTIONS"]

@@ -190,3 +190,28 @@ def test_a_jwt_needs_its_issuer_and_audiences_or_the_opt_out_in_words() -> None:
     assert "kgateway-lambda:protection.jwt.audiences = (unset): is required" in text
     loose = load({"kgateway-lambda:protection": {"jwt": {**jwt, "allowAnyIssuer": True, "allowAnyAudience": True}}})
     assert loose.targets[0].routes[0].protection["jwt"]["allow_any_audience"] is True
+
+
+def route_methods(extra: dict[str, Any]) -> list[str | None]:
+    settings = load(extra)
+    (route,) = [manifest for _, manifest in objects(settings) if manifest["kind"] == "HTTPRoute"]
+    return [match.get("method") for match in route["spec"]["rules"][0]["matches"]]
+
+
+def test_a_cors_route_limited_to_methods_also_matches_the_preflight() -> None:
+    """A preflight (OPTIONS) that matches no rule gets 404 before Envoy's CORS filter sees it (issue 27): where the
+    route's protection has CORS, its methods gain OPTIONS; without CORS, the route matches what the user wrote."""
+    routes = [{"path": "/echo", "methods": ["GET", "POST"]}]
+    cors = {"cors": {"allowOrigins": ["https://app.example.com"]}}
+    assert route_methods({"kgateway-lambda:routes": routes, "kgateway-lambda:protection": cors}) == [
+        "GET",
+        "POST",
+        "OPTIONS",
+    ]
+    assert route_methods({"kgateway-lambda:routes": routes}) == ["GET", "POST"]
+    with_options = [{"path": "/echo", "methods": ["OPTIONS", "GET"]}]
+    assert route_methods({"kgateway-lambda:routes": with_options, "kgateway-lambda:protection": cors}) == [
+        "OPTIONS",
+        "GET",
+    ]
+    assert route_methods({"kgateway-lambda:routes": [{"path": "/echo"}], "kgateway-lambda:protection": cors}) == [None]
