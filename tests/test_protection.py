@@ -322,7 +322,7 @@ def run_protected(tmp_path: Path, protection: str, *, version: str = "main") -> 
 def test_generated_keys_are_random_secret_and_in_the_format_kgateway_reads(tmp_path: Path) -> None:
     run = run_protected(tmp_path, "{'api_keys': {'clients': ['mobile', 'partner']}}")
     keys = run.by_type(RANDOM_BYTES)
-    assert sorted(k.name for k in keys) == ["echo-api-key-mobile-1", "echo-api-key-partner-1"]
+    assert sorted(k.name for k in keys) == ["team-a/echo-api-key-mobile-1", "team-a/echo-api-key-partner-1"]
     assert {k.inputs["length"] for k in keys} == {32}
     secret = run.one(SECRET)
     secret_name = key_secret_name("echo-api-keys", {"clients": ["mobile", "partner"]})
@@ -346,7 +346,8 @@ def test_generated_keys_are_random_secret_and_in_the_format_kgateway_reads(tmp_p
 
 def test_rotation_keeps_the_previous_keys_beside_the_new_ones(tmp_path: Path) -> None:
     run = run_protected(tmp_path, "{'api_keys': {'rotation': '2', 'previous_rotation': '1'}}")
-    assert sorted(k.name for k in run.by_type(RANDOM_BYTES)) == ["echo-api-key-default-1", "echo-api-key-default-2"]
+    names = sorted(k.name for k in run.by_type(RANDOM_BYTES))
+    assert names == ["team-a/echo-api-key-default-1", "team-a/echo-api-key-default-2"]
     data = reveal(run.one(SECRET).inputs["data"])
     assert set(data) == {"default", "default.previous"}
     assert set(run.outputs["api_keys"]) == {"default"}  # the output holds the current keys only
