@@ -5,13 +5,19 @@ GatewayExtension against the chosen line's real CRDs."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import hashlib
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from program.config import ConfigError, MappingConfigSource, load_settings
+from program.crd_validation import schema_errors
 from program.preflight import objects, preflight_problems
 from tools.engine import stack_config
 
@@ -215,3 +221,28 @@ def test_a_cors_route_limited_to_methods_also_matches_the_preflight() -> None:
         "GET",
     ]
     assert route_methods({"kgateway-lambda:routes": [{"path": "/echo"}], "kgateway-lambda:protection": cors}) == [None]
+
+
+LISTENER_POLICY_CRDS = Path(__file__).parent / "data" / "kgateway-listenerpolicy"
+
+
+def test_the_documented_listener_policy_passes_kgateways_crds_and_the_copies_are_the_upstream_files() -> None:
+    """docs/protection.md tells the Gateway's owner how to make `ipAllow` read the real client address; the
+    example must be what the API server of every line with `ipAllow` (v2.3+) accepts."""
+    text = (Path(__file__).parent.parent / "docs" / "protection.md").read_text()
+    (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "kind: ListenerPolicy" in b]
+    policy = yaml.safe_load(block)
+    assert policy["spec"]["default"]["httpSettings"] == {"xffNumTrustedHops": 1}
+    sources = (LISTENER_POLICY_CRDS / "SOURCES.md").read_text()
+    crds = sorted(LISTENER_POLICY_CRDS.glob("*.yaml"))
+    assert [crd.name for crd in crds] == [
+        "kgateway-main-354c0f6-listenerpolicies.yaml",
+        "kgateway-v2.3.x-1eb924f-listenerpolicies.yaml",
+    ]
+    for crd in crds:
+        assert hashlib.sha256(crd.read_bytes()).hexdigest() in sources, crd.name
+        assert schema_errors(policy, crd, "v1alpha1") == [], crd.name
+        # The CRD's own rules apply (so a pass means something): trusted hops and CIDRs are exclusive.
+        both = copy.deepcopy(policy)
+        both["spec"]["default"]["httpSettings"]["xffTrustedCIDRs"] = ["10.0.0.0/8"]
+        assert any("only one of xffNumTrustedHops" in e for e in schema_errors(both, crd, "v1alpha1")), crd.name
