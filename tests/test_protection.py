@@ -530,3 +530,24 @@ def test_the_route_component_matches_the_preflight_where_its_protection_has_cors
     run = run_program(RandomMocks(), {"aws:region": "us-east-1"}, program=program)
     matches = reveal(run.one(ROUTE).inputs)["spec"]["rules"][0]["matches"]
     assert [match["method"] for match in matches] == ["POST", "OPTIONS"]
+
+
+def test_who_gets_in_is_emitted_exactly_as_written() -> None:
+    """The fields that decide who gets in, pinned (issue 27): the JWT's issuer and audiences and its Strict mode,
+    CORS credentials only where the user turned them on."""
+    policy, extension = manifests(KIND_EXAMPLES["jwt"], "main")
+    (provider,) = extension["spec"]["jwt"]["providers"]
+    assert extension["spec"]["jwt"]["validationMode"] == "Strict"  # a request without a token is refused
+    assert provider["issuer"] == "https://issuer.example.com" and provider["audiences"] == ["orders"]
+    assert policy["spec"]["jwtAuth"] == {"extensionRef": {"name": "echo-jwt"}}
+    loose = manifests({"jwt": {"allow_any_issuer": True, "allow_any_audience": True, "jwks_inline": "{}"}}, "main")
+    assert "issuer" not in loose[1]["spec"]["jwt"]["providers"][0]
+    assert "audiences" not in loose[1]["spec"]["jwt"]["providers"][0]
+    origins = ["https://app.example.com"]
+    for written, emitted in ((True, True), (False, None), (None, None)):
+        cors: dict[str, Any] = {"allow_origins": origins}
+        if written is not None:
+            cors["allow_credentials"] = written
+        spec = manifests({"cors": cors}, "main")[0]["spec"]["cors"]
+        assert spec.get("allowCredentials") == emitted, written
+        assert spec["allowOrigins"] == origins
