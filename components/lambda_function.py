@@ -185,11 +185,13 @@ LOG_GROUP_PREFIX = LAMBDA_LOG_GROUP_PREFIX
 
 def taken_message(what: str, name: str, owner: str | None) -> str:
     made_by = f"by {owner}" if owner else "outside Pulumi (the guide's hand-made one?)"
+    function = name.removeprefix(LOG_GROUP_PREFIX)
     return (
         f"a {what} named {name!r} already exists in this account and region, made {made_by}, not by this stack: "
         "creating it would fail with ResourceConflict. Delete it (the guide's cleanup: `aws lambda delete-function "
-        "--function-name <name>`, `aws logs delete-log-group --log-group-name /aws/lambda/<name>`), choose another "
-        "functionName, or route the existing function as it is with functionArn (nothing of it is then created)"
+        f"--function-name {function}`, `aws logs delete-log-group --log-group-name {LOG_GROUP_PREFIX}{function}`), "
+        "choose another functionName, or route the existing function as it is with functionArn (nothing of it is then "
+        "created)"
     )
 
 

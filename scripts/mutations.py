@@ -75,6 +75,7 @@ TESTS_BY_FILE: dict[str, tuple[str, ...]] = {
         f"program/config/{part}.py": ("tests/test_config.py", "tests/test_properties.py")
         for part in ("credentials", "discovery", "errors", "functions", "load", "protection", "reader", "routes")
     },
+    "program/guide_objects.py": ("tests/test_guide_follower.py",),
     "program/preflight.py": ("tests/test_config.py",),
     "program/regex_path.py": ("tests/test_verify.py",),
     "program/runtime.py": ("tests/test_golden.py",),
@@ -218,9 +219,10 @@ MUTATIONS = [
     ),
     Mutation(
         "verify sends GET to a route that accepts POST",
-        "program/stack.py",
+        "program/guide_objects.py",
         'method = "POST" if not route.methods or "POST" in route.methods else route.methods[0]',
         'method = "GET" if not route.methods or "GET" in route.methods else route.methods[0]',
+        tests=("tests/test_verify.py", "tests/test_guide_follower.py"),
     ),
     # --- namespaces and names -----------------------------------------------------------------------------
     Mutation(
@@ -777,9 +779,10 @@ MUTATIONS = [
     # --- verify (tools/verify.py, program/stack.py) --------------------------------------------------------------
     Mutation(
         "verify: the wildcard hostname sent as the Host",
-        "program/stack.py",
-        '                host = "verify." + route.hostnames[0][2:]',
-        "                host = route.hostnames[0]",
+        "program/guide_objects.py",
+        '        host = "verify." + route.hostnames[0][2:]',
+        "        host = route.hostnames[0]",
+        tests=("tests/test_verify.py", "tests/test_guide_follower.py"),
     ),
     Mutation(
         "verify: RegularExpression routes skipped",
@@ -850,6 +853,34 @@ MUTATIONS = [
         '_V2_1_KINDS = frozenset({"cors", "rateLimit", "retry", "requestBody"})',
         '_V2_1_KINDS = frozenset({"rateLimit", "retry", "requestBody"})',
         tests=("tests/test_kgateway_testdata.py", "tests/test_protection.py"),
+    # --- objects of others in the stack's way (the guide follower) -------------------------------------------
+    Mutation(
+        "an object of others taken for the stack's own (any label counts)",
+        "program/guide_objects.py",
+        "return bool(labels.get(PART_OF) == COMMON_LABELS[PART_OF])",
+        "return bool(labels)",
+        tests=("tests/test_guide_follower.py",),
+    ),
+    Mutation(
+        "route tie-break: the younger route wins",
+        "program/guide_objects.py",
+        "return theirs[1] < ours_[1]",
+        "return theirs[1] > ours_[1]",
+        tests=("tests/test_guide_follower.py",),
+    ),
+    Mutation(
+        "a route on another Gateway counts as competing",
+        "program/guide_objects.py",
+        "if same_gateway and (listener is None",
+        "if (listener is None",
+        tests=("tests/test_guide_follower.py",),
+    ),
+    Mutation(
+        "the check of objects in the way runs in the preview only",
+        "program/guide_objects.py",
+        "    with cluster_lookup() as lookup:\n        if lookup is None:",
+        "    with cluster_lookup() as lookup:\n        if lookup is None or not pulumi.runtime.is_dry_run():",
+        tests=("tests/test_guide_follower.py",),
     ),
     # --- equivalent: no behaviour a user could observe ----------------------------------------------------
     Mutation(
