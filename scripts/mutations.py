@@ -853,6 +853,7 @@ MUTATIONS = [
         '_V2_1_KINDS = frozenset({"cors", "rateLimit", "retry", "requestBody"})',
         '_V2_1_KINDS = frozenset({"rateLimit", "retry", "requestBody"})',
         tests=("tests/test_kgateway_testdata.py", "tests/test_protection.py"),
+    ),
     # --- objects of others in the stack's way (the guide follower) -------------------------------------------
     Mutation(
         "an object of others taken for the stack's own (any label counts)",
