@@ -30,6 +30,7 @@ from .validation import (
     dns_label_for,
     environment_problem,
     environment_size,
+    pending,
     plain,
     whole,
 )
@@ -149,7 +150,7 @@ def check_function_args(checker: InputChecker, args: LambdaFunctionArgs, prefix:
     checker.rule(f"{prefix}runtime", plain(args.get("runtime")), RUNTIME)
     checker.rule(f"{prefix}handler", args.get("handler"), HANDLER)
     environment = args.get("environment")
-    if environment is not None and not isinstance(environment, pulumi.Output):  # an output is checked by AWS
+    if environment is not None and not pending(environment):  # an output is checked by AWS
         if not isinstance(environment, Mapping):
             checker.fail(f"{prefix}environment", "(set)", "must map variable names to values", "{STAGE: prod}")
         else:
