@@ -246,3 +246,17 @@ def test_the_documented_listener_policy_passes_kgateways_crds_and_the_copies_are
         both = copy.deepcopy(policy)
         both["spec"]["default"]["httpSettings"]["xffTrustedCIDRs"] = ["10.0.0.0/8"]
         assert any("only one of xffNumTrustedHops" in e for e in schema_errors(both, crd, "v1alpha1")), crd.name
+
+
+def test_a_client_id_header_is_refused_for_the_functions_discover_finds() -> None:
+    """A found function's Backend is made in the default payloadTransformMode (None): it would never see the
+    header the stack-wide protection promises it."""
+    text = refused(
+        {
+            "kgateway-lambda:functions": [],
+            "kgateway-lambda:discover": {"tag": "kgateway-lambda:path"},
+            "kgateway-lambda:protection": {"apiKeys": {"clientIdHeader": "x-client-id"}},
+        }
+    )
+    assert "kgateway-lambda:protection.apiKeys.clientIdHeader = 'x-client-id': never reaches the function" in text
+    assert "(functions found by discover)" in text

@@ -99,6 +99,19 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
         protection = read_protection(scratch, version, provided_keys)
         reader.problems.extend(p for p in scratch.problems if p not in reader.problems)
         discovery = with_stack_protection(discovery, protection, reader)
+        if protection:
+            # A found function's Backend has the default payloadTransformMode, None: a clientIdHeader never reaches it.
+            found = InputChecker("protection", "discover")
+            check_client_id_forwarding(found, protection, None)
+            reader.problems.extend(
+                Problem(
+                    f"{reader.key('protection')}.{p.name}",
+                    p.value,
+                    f"{p.allowed} (functions found by discover)",
+                    p.example,
+                )
+                for p in found.problems
+            )
     routes_of: dict[str, list[RouteSettings]] = collections.defaultdict(list)
     for function_name, route in routes:
         routes_of[function_name].append(route)
