@@ -54,6 +54,12 @@ def main(argv: list[str] | None = None, *, end_loop: bool = True) -> int:  # noq
     source.add_argument("--outputs", type=Path, metavar="FILE", help="the outputs as JSON (from pulumi stack output)")
     source.add_argument("--url", help="check one URL (the echo route) for the guide's exact response")
     verify_cmd.add_argument("--host", help="Host header to send with --url")
+    verify_cmd.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="send every check to this address of the Gateway instead (inside the cluster: "
+        "http://GATEWAY.NAMESPACE.svc.cluster.local:PORT), keeping each check's path and Host",
+    )
     verify_cmd.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
     verify_cmd.add_argument("--invoke", action="store_true", help="also invoke each function with the AWS SDK")
     verify_cmd.add_argument("--endpoint-url", help="Lambda API endpoint for --invoke (moto, LocalStack)")
@@ -175,7 +181,15 @@ def operator(args: argparse.Namespace, end_loop: bool) -> int:
 
 
 def verify(args: argparse.Namespace) -> int:
-    from tools.verify import Check, ProgressLines, checks_from_outputs, http_check, invoke_check, run_checks
+    from tools.verify import (
+        Check,
+        ProgressLines,
+        checks_from_outputs,
+        http_check,
+        invoke_check,
+        run_checks,
+        through,
+    )
 
     if args.url:
         outputs: dict[str, object] = {}
@@ -184,6 +198,8 @@ def verify(args: argparse.Namespace) -> int:
         try:
             outputs = read_outputs(args.stack, args.outputs)
             checks = checks_from_outputs(outputs)
+            if args.base_url:
+                checks = through(checks, args.base_url)
         except (OSError, ValueError, subprocess.CalledProcessError) as error:
             print(f"error: cannot read the stack's outputs: {error}", file=sys.stderr)
             return 2
