@@ -73,9 +73,15 @@ def plurals() -> dict[str, str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def planned() -> dict[str, Planned]:
-    return {stack: plan_stack(stack, tagged=TAGGED if stack == "discovered" else None) for stack in EXAMPLES}
+class Plans(dict[str, Planned]):
+    """Each example stack's plan, made once for the module (planning is the slow part)."""
+
+    def __missing__(self, stack: str) -> Planned:
+        self[stack] = plan_stack(stack, tagged=TAGGED if stack == "discovered" else None)
+        return self[stack]
+
+
+planned = Plans()
 
 
 def settings_for(stack: str) -> Settings:
@@ -165,7 +171,7 @@ def test_pkos_crds_are_the_recorded_upstream_bytes() -> None:
 
 @pytest.mark.parametrize("stack", EXAMPLES)
 def test_every_kubernetes_request_of_the_plan_is_granted_and_every_grant_is_used(
-    stack: str, planned: dict[str, Planned]
+    stack: str,
 ) -> None:
     objects = manifests(settings_for(stack), planned[stack])
     roles = rbac_of(objects)
@@ -181,7 +187,7 @@ def test_every_kubernetes_request_of_the_plan_is_granted_and_every_grant_is_used
     assert manifest_problems(objects) == []
 
 
-def test_the_check_fails_when_the_program_writes_more_or_the_grant_covers_more(planned: dict[str, Planned]) -> None:
+def test_the_check_fails_when_the_program_writes_more_or_the_grant_covers_more() -> None:
     roles = rbac_of(manifests(settings_for("dev"), planned["dev"]))
     requests = written(planned["dev"]) + read(planned["dev"])
     # the program starts writing a kind in a namespace the grant never saw
@@ -193,7 +199,7 @@ def test_the_check_fails_when_the_program_writes_more_or_the_grant_covers_more(p
     assert unused_rules(wider, requests) == ["Role kgateway-system: get /configmaps"]
 
 
-def test_a_kind_or_aws_type_without_a_decided_grant_stops_the_derivation(planned: dict[str, Planned]) -> None:
+def test_a_kind_or_aws_type_without_a_decided_grant_stops_the_derivation() -> None:
     run = planned["dev"].run
     config_map = RegisteredResource("kubernetes:core/v1:ConfigMap", "c", "urn:c", "", {"metadata": {"name": "c",
                                     "namespace": "kgateway-system"}}, [], True)  # fmt: skip
@@ -212,7 +218,7 @@ def test_a_kind_or_aws_type_without_a_decided_grant_stops_the_derivation(planned
 
 @pytest.mark.parametrize("stack", EXAMPLES)
 def test_the_deployer_policy_allows_each_resource_the_plan_creates_and_names_nothing_else(
-    stack: str, planned: dict[str, Planned]
+    stack: str,
 ) -> None:
     plan = planned[stack]
     policy = grants.deployer_policy(grants.aws_requests(plan.run, plan.invokes, ACCOUNT, plan.region))
@@ -240,7 +246,7 @@ def test_the_deployer_policy_allows_each_resource_the_plan_creates_and_names_not
     assert not evaluate(document, "iam:AttachUserPolicy", f"arn:aws:iam::{ACCOUNT}:user/admin")
 
 
-def test_passrole_and_attachments_are_conditioned(planned: dict[str, Planned]) -> None:
+def test_passrole_and_attachments_are_conditioned() -> None:
     plan = planned["dev"]
     statements = grants.deployer_policy(grants.aws_requests(plan.run, plan.invokes, ACCOUNT, plan.region))["Statement"]
     conditioned = {tuple(s["Action"]): s.get("Condition") for s in statements}

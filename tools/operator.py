@@ -21,7 +21,7 @@ How PKO runs it (pulumi/pulumi-kubernetes-operator at tag v2.9.0, commit b713fae
   given image in `/share/workspace` (the repository's `repoDir`), and the controller asks the agent to install
   the project's dependencies (`Install`, i.e. `pulumi install`: here pip into `.venv` from requirements.txt, as
   Pulumi.yaml's runtime options say) before any update.
-- `docs/migration.md`: the workspace's ServiceAccount needs `system:auth-delegator` (the agent checks the
+- pulumi/pulumi-kubernetes-operator `docs/migration.md`: the workspace's ServiceAccount needs `system:auth-delegator` (the agent checks the
   operator's token with TokenReview/SubjectAccessReview); the stack's own objects need their own grants.
 """
 
