@@ -33,6 +33,7 @@ from tools.engine import RegisteredResource, reveal
 from tools.operator import (
     PKO_CRDS,
     STACK_CRD,
+    WORKSPACE_CRD,
     OperatorError,
     Planned,
     Settings,
@@ -40,6 +41,7 @@ from tools.operator import (
     manifests,
     plan_stack,
     stack_object,
+    workspace_for,
 )
 from tools.plan import kubernetes_manifests
 from tools.rbac import Request, allowed, role_problems, rule_allows
@@ -289,6 +291,24 @@ def test_pkos_crd_refuses_a_wrong_stack(change: dict[str, Any], error: str) -> N
     broken = {**stack, "spec": {**stack["spec"], **change}}
     assert any(error in e for e in schema_errors(broken, STACK_CRD, "v1"))
     assert any(error in p for p in manifest_problems([broken]))  # what `write` refuses before writing
+
+
+def test_the_workspace_pko_makes_of_the_stack_passes_its_crd() -> None:
+    stack = stack_object(settings_for("dev"))
+    workspace = workspace_for(stack, "a" * 40)
+    assert schema_errors(workspace, WORKSPACE_CRD, "v1alpha1") == []
+    spec = workspace["spec"]
+    assert spec["env"] == [
+        {"name": "PULUMI_BACKEND_URL", "value": "s3://kgateway-lambda-pulumi-state?region=us-east-1"},
+        {"name": "PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER", "value": "true"},
+    ]
+    assert spec["stacks"] == [
+        {"name": "dev", "create": True, "secretsProvider": "awskms://alias/kgateway-lambda-pulumi?region=us-east-1"}
+    ]
+    assert (spec["serviceAccountName"], spec["image"]) == ("kgateway-lambda-dev", "pulumi/pulumi:3.272.0-nonroot")
+    template = stack["spec"]["workspaceTemplate"]
+    broken = {**stack, "spec": {**stack["spec"], "workspaceTemplate": {"spec": {**template["spec"], "image": 5}}}}
+    assert any(p.startswith("the Workspace PKO makes of Stack") for p in manifest_problems([broken]))
 
 
 def test_pkos_cel_rule_limits_the_stack_name() -> None:

@@ -10,8 +10,9 @@ identity, not the workspace's ServiceAccount, is the principal), so a `deployer-
 
 Sources for what each provider calls:
 - pulumi-kubernetes (pulumi/pulumi-kubernetes `provider/pkg/provider/provider.go` `Create`/`Update`/`Read`/`Delete`;
-  pulumi/pulumi-kubernetes `provider/pkg/await/`): server-side apply (a PATCH; a create when SSA is off), GET on read and refresh, watches
-  (list+watch) while awaiting readiness and deletion, DELETE; a `.get()` read is a single GET by name.
+  pulumi/pulumi-kubernetes `provider/pkg/await/`): server-side apply (a PATCH; a create when SSA is off), GET on
+  read and refresh, watches (list+watch) while awaiting readiness and deletion, DELETE; a `.get()` read is a
+  single GET by name.
 - terraform-provider-aws (the bridge under pulumi-aws): `internal/service/iam/{role,role_policy,
   role_policy_attachment,user,access_key,policy,user_policy,user_policy_attachment}.go`,
   `internal/service/lambda/{function,alias}.go`, `internal/service/logs/group.go`, `internal/service/s3/

@@ -7,7 +7,8 @@ program, `tools/plan.py`'s mocks), derives its grants from the plan (`tools/gran
 - `aws/`: the deploying identity's policy and trust policy (EKS Pod Identity or IRSA), and the statements the
   state bucket's and the secrets key's policies need.
 Everything is validated before it is written: the Stack against PKO's own CRD (program/crds/pko, strict fields,
-defaults, CEL), each Role and ClusterRole as the API server validates RBAC (`tools/rbac.py`).
+defaults, CEL), the Workspace PKO makes of it against the Workspace CRD, each Role and ClusterRole as the API
+server validates RBAC (`tools/rbac.py`).
 
 How PKO runs it (pulumi/pulumi-kubernetes-operator at tag v2.9.0, commit b713fae5a35041d899b0f64151a151f3df068ad1):
 - `operator/internal/controller/pulumi/stack_controller.go`: the Stack becomes a Workspace named after it
@@ -21,8 +22,9 @@ How PKO runs it (pulumi/pulumi-kubernetes-operator at tag v2.9.0, commit b713fae
   given image in `/share/workspace` (the repository's `repoDir`), and the controller asks the agent to install
   the project's dependencies (`Install`, i.e. `pulumi install`: here pip into `.venv` from requirements.txt, as
   Pulumi.yaml's runtime options say) before any update.
-- pulumi/pulumi-kubernetes-operator `docs/migration.md`: the workspace's ServiceAccount needs `system:auth-delegator` (the agent checks the
-  operator's token with TokenReview/SubjectAccessReview); the stack's own objects need their own grants.
+- pulumi/pulumi-kubernetes-operator `docs/migration.md`: the workspace's ServiceAccount needs
+  `system:auth-delegator` (the agent checks the operator's token with TokenReview/SubjectAccessReview); the
+  stack's own objects need their own grants.
 """
 
 from __future__ import annotations
@@ -234,12 +236,61 @@ def manifests(settings: Settings, planned: Planned) -> list[dict[str, Any]]:
     return [service_account(settings), *rbac_objects(settings, roles), stack_object(settings)]
 
 
+WORKSPACE_CRD = PKO_CRDS / "pko-v2.9.0-auto.pulumi.com_workspaces.yaml"
+# Lists a strategic merge patch merges by `name` in a Workspace spec (`patchMergeKey=name` in PKO's
+# operator/api/auto/v1alpha1/workspace_types.go and Kubernetes' PodSpec); other lists are replaced.
+_MERGED_BY_NAME = frozenset({"env", "stacks", "containers", "initContainers", "volumes", "volumeMounts"})
+
+
+def _strategic_merge(base: Any, patch: Any, key: str = "") -> Any:
+    if isinstance(base, dict) and isinstance(patch, dict):
+        merged = dict(base)
+        for name, value in patch.items():
+            merged[name] = _strategic_merge(base[name], value, name) if name in base else value
+        return merged
+    if key in _MERGED_BY_NAME and isinstance(base, list) and isinstance(patch, list):
+        by_name = {item["name"]: item for item in base}
+        for item in patch:
+            by_name[item["name"]] = _strategic_merge(by_name[item["name"]], item) if item["name"] in by_name else item
+        return list(by_name.values())
+    return patch
+
+
+def workspace_for(stack: dict[str, Any], commit: str) -> dict[str, Any]:
+    """The Workspace PKO makes of the Stack at a commit: `NewWorkspace`, `setupWorkspaceFromGitSource` (git.go),
+    `setupWorkspace`, then `workspaceTemplate` as a strategic merge patch (`patchObject`), as in
+    operator/internal/controller/pulumi/stack_controller.go at v2.9.0."""
+    spec = stack["spec"]
+    meta = stack["metadata"]
+    git = {"ref": commit, "url": spec["projectRepo"], "dir": spec.get("repoDir", ""), "shallow": spec["shallow"]}
+    stack_entry = {"name": spec["stack"], "create": True, "secretsProvider": spec["secretsProvider"]}
+    workspace = {
+        "apiVersion": "auto.pulumi.com/v1alpha1",
+        "kind": "Workspace",
+        "metadata": {"name": meta["name"], "namespace": meta["namespace"],
+                     "labels": {"pulumi.com/component": "stack", "pulumi.com/stack-name": meta["name"]}},
+        "spec": {
+            "podTemplate": {"spec": {"containers": [{"name": "pulumi"}]}},
+            "git": {k: v for k, v in git.items() if v not in ("", False)},
+            "serviceAccountName": spec["serviceAccountName"],
+            "env": [{"name": "PULUMI_BACKEND_URL", "value": spec["backend"]}],
+            "stacks": [stack_entry],
+        },
+    }  # fmt: skip
+    return {**workspace, "spec": _strategic_merge(workspace["spec"], spec.get("workspaceTemplate", {}).get("spec", {}))}
+
+
 def manifest_problems(objects: list[dict[str, Any]]) -> list[str]:
     """What an API server with PKO v2.9.0 installed would refuse, and RBAC rules it would refuse."""
     problems: list[str] = []
     for obj in objects:
         if obj["kind"] == "Stack":
             problems += [f"Stack {obj['metadata']['name']}: {e}" for e in schema_errors(obj, STACK_CRD, "v1")]
+            workspace = workspace_for(obj, "0" * 40)  # what PKO will make of it, at any commit
+            problems += [
+                f"the Workspace PKO makes of Stack {obj['metadata']['name']}: {e}"
+                for e in schema_errors(workspace, WORKSPACE_CRD, "v1alpha1")
+            ]
         elif obj["kind"] in ("Role", "ClusterRole"):
             problems += role_problems(obj)
     return problems
