@@ -25,7 +25,8 @@ from .execution_role import regional_arn
 from .inputs import checked_inputs
 from .kgateway_api import LAMBDA_SYNC_PAYLOAD, TRAFFIC_POLICY_SUPPORT, route_request_timeout
 from .lambda_function import LambdaFunction, LambdaFunctionArgs, check_function_args
-from .protection import RouteProtectionArgs, check_protection_args
+from .protection_checks import check_protection_args
+from .protection_inputs import RouteProtectionArgs
 from .route import LambdaRoute, LambdaRouteArgs, PathMatch, check_match_args
 from .tokens import component_options, token
 from .validation import (

@@ -16,7 +16,10 @@ from .kgateway_api import (
     protection_problems,
     reference_grant_manifest,
 )
-from .protection import RouteProtection, RouteProtectionArgs, check_protection_args, policy_kinds
+from .protection import RouteProtection
+from .protection_checks import check_protection_args
+from .protection_inputs import RouteProtectionArgs
+from .protection_spec import policy_kinds
 from .tokens import component_options, token
 from .validation import (
     DNS_LABEL_RE,

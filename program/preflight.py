@@ -29,7 +29,7 @@ from components.kgateway_api import (
     traffic_policy_manifest,
 )
 from components.lambda_gateway_route import lambda_route_limits
-from components.protection import policy_kinds, protection_objects
+from components.protection_spec import policy_kinds, protection_objects
 from components.validation import subdomain_cut
 from program.config import PROJECT, Origin, Problem, RouteSettings, StackSettings, TargetSettings
 from program.crd_validation import object_violations

@@ -27,7 +27,7 @@ from components import (
 from components.k8s_objects import COMMON_LABELS
 from components.kgateway_api import gateway_manifest
 from components.packaging import LambdaPackage, PackagingError, build_package
-from components.protection import protection_objects
+from components.protection_spec import protection_objects
 from components.validation import dns_label_for
 from program.config import (
     PROJECT,

@@ -66,6 +66,8 @@ TESTS_BY_FILE: dict[str, tuple[str, ...]] = {
     ),
     "components/packaging.py": ("tests/test_packaging.py", "tests/test_function_builds.py"),
     "components/protection.py": ("tests/test_protection.py",),
+    "components/protection_checks.py": ("tests/test_protection.py", "tests/test_pure_helpers.py"),
+    "components/protection_spec.py": ("tests/test_protection.py", "tests/test_pure_helpers.py"),
     "components/route.py": ("tests/test_components.py", "tests/test_golden.py"),
     "components/validation.py": ("tests/test_components.py", "tests/test_inputs.py", "tests/test_golden.py"),
     **{
@@ -541,47 +543,47 @@ MUTATIONS = [
         'files = sorted(p for p in source_dir.rglob("*") if p.is_file() and not _is_hidden(p, source_dir))',
         'files = [p for p in source_dir.rglob("*") if p.is_file() and not _is_hidden(p, source_dir)]',
     ),
-    # --- protection (components/protection.py) -------------------------------------------------------------
+    # --- protection (components/protection_*.py) -------------------------------------------------------------
     Mutation(
         "protection: a small burst fills faster than Envoy allows (floor, not ceiling)",
-        "components/protection.py",
+        "components/protection_checks.py",
         "    scale = -(-MIN_FILL_MS // interval)  # ceil",
         "    scale = max(1, MIN_FILL_MS // interval)",
     ),
     Mutation(
         "protection: a per-minute rate filled per second",
-        "components/protection.py",
+        "components/protection_spec.py",
         'bucket = token_bucket(rate, 1_000 if per_second is not None else 60_000, whole(limit.get("burst")))',
         'bucket = token_bucket(rate, 1_000, whole(limit.get("burst")))',
     ),
     Mutation(
         "protection: a function not declared idempotent retried on 5xx",
-        "components/protection.py",
+        "components/protection_spec.py",
         'default_on = (*RETRY_BEFORE_REQUEST, "5xx", "reset") if idempotent else RETRY_BEFORE_REQUEST',
         'default_on = (*RETRY_BEFORE_REQUEST, "5xx", "reset")',
     ),
     Mutation(
         "protection: CORS '*' accepted beside one other origin",
-        "components/protection.py",
+        "components/protection_checks.py",
         'if isinstance(origins, list) and "*" in origins and len(origins) > 1:',
         'if isinstance(origins, list) and "*" in origins and len(origins) > 2:',
     ),
     Mutation(
         "protection: an ipAllow CIDR with host bits accepted",
-        "components/protection.py",
+        "components/protection_checks.py",
         "ipaddress.ip_network(str(cidr), strict=True)",
         "ipaddress.ip_network(str(cidr), strict=False)",
     ),
     Mutation(
         "protection: perTryTimeout equal to timeout accepted",
-        "components/protection.py",
+        "components/protection_checks.py",
         "and duration_ms(per_try) >= duration_ms(timeout)",
         "and duration_ms(per_try) > duration_ms(timeout)",
     ),
     Mutation(
         "protection: the API-key Secret's name not kept within 253 (the same since the Secret is named after its"
         " key set: key_secret_name cuts the base again before its hash, so an uncut base never reaches the API)",
-        "components/protection.py",
+        "components/protection_spec.py",
         '    secret_name = _bounded(route_name, "-api-keys")',
         '    secret_name = f"{route_name}-api-keys"',
         equivalent=True,

@@ -18,7 +18,8 @@ from components.kgateway_api import (
     traffic_policy_manifest,
 )
 from components.lambda_function import check_function_args
-from components.protection import check_protection_args, protection_objects
+from components.protection_checks import check_protection_args
+from components.protection_spec import protection_objects
 from components.route import check_route_args
 from components.validation import ComponentInputError, InputChecker
 from program.config import ConfigError, MappingConfigSource, load_settings

@@ -20,7 +20,8 @@ from components.kgateway_api import (
     traffic_policy_manifest,
     traffic_policy_support_from_crd,
 )
-from components.protection import check_protection_args, key_secret_name, protection_objects, token_bucket
+from components.protection_checks import check_protection_args
+from components.protection_spec import key_secret_name, protection_objects, token_bucket
 from components.validation import DNS_SUBDOMAIN_RE, ComponentInputError, InputChecker
 from program.crd_validation import BASIS, CRDS, load_yaml, object_errors
 from tests.support.fake_aws import FakeAwsMocks

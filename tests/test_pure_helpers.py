@@ -26,7 +26,8 @@ from components.kgateway_api import (
     versions_with,
 )
 from components.lambda_gateway_route import default_route_name
-from components.protection import MIN_FILL_MS, duration_ms, token_bucket
+from components.protection_checks import MIN_FILL_MS, duration_ms
+from components.protection_spec import token_bucket
 from components.route import PathMatch
 from components.validation import DNS_LABEL_RE, dns_label_for, path_problem, plain, regex_problem, whole
 from tests.support.fake_aws import AMBIENT_ROLE, OIDC_ISSUER, OIDC_PROVIDER

@@ -18,13 +18,9 @@ import pulumi
 from pulumi.provider.experimental.util import camel_case
 
 from components.kgateway_api import TRAFFIC_POLICY_SUPPORT, KgatewayVersion, protection_problems
-from components.protection import (
-    CLIENT_ID_RE,
-    PROVIDED_KEY_RE,
-    RouteProtectionArgs,
-    check_protection_args,
-    protection_objects,
-)
+from components.protection_checks import CLIENT_ID_RE, PROVIDED_KEY_RE, check_protection_args
+from components.protection_inputs import RouteProtectionArgs
+from components.protection_spec import protection_objects
 from components.validation import InputChecker
 from program.config.errors import Problem
 from program.config.reader import Reader
