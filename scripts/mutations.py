@@ -770,7 +770,7 @@ MUTATIONS = [
     Mutation(
         "operator: the Stack is not checked against PKO's CRD",
         "tools/operator.py",
-        'problems += [f"Stack {obj[\'metadata\'][\'name\']}: {e}" for e in schema_errors(obj, STACK_CRD, "v1")]',
+        "problems += [f\"Stack {obj['metadata']['name']}: {e}\" for e in schema_errors(obj, STACK_CRD, \"v1\")]",
         "pass",
     ),
 ]
