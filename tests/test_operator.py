@@ -219,10 +219,11 @@ def test_a_kind_or_aws_type_without_a_decided_grant_stops_the_derivation() -> No
 
 
 @pytest.mark.parametrize("stack", EXAMPLES)
-def test_the_deployer_policy_allows_each_resource_the_plan_creates_and_names_nothing_else(
-    stack: str,
-) -> None:
-    plan = planned[stack]
+def test_the_deployer_policy_allows_each_resource_the_plan_creates_and_names_nothing_else(stack: str) -> None:
+    assert_deployer_policy_fits(planned[stack])
+
+
+def assert_deployer_policy_fits(plan: Planned) -> None:
     policy = grants.deployer_policy(grants.aws_requests(plan.run, plan.invokes, ACCOUNT, plan.region))
     document = json.dumps(policy)
     named = aws_named(plan)
@@ -270,6 +271,12 @@ def test_a_created_gateway_and_irsa_grant_their_kinds_in_their_namespace(tmp_pat
     kinds = {(r.namespace, r.resource) for r in requests if r.verb == "patch"}
     assert ("edge", "gateways") in kinds and ("edge", "gatewayparameters") in kinds
     assert [r for r in requests if not allowed(roles, r)] == [] and unused_rules(roles, requests) == []
+    assert_deployer_policy_fits(plan)  # its IRSA role and policy too
+    (tmp_path / "Pulumi.ar.yaml").write_text(
+        "config:\n  aws:region: us-east-1\n  kgateway-lambda:credentialsMode: assume-role\n"
+        f"  kgateway-lambda:ambientRoleArn: arn:aws:iam::{ACCOUNT}:role/node\n  kgateway-lambda:kgatewayVersion: v2.4\n"
+    )
+    assert_deployer_policy_fits(plan_stack("ar", tmp_path))
 
 
 def test_a_stack_pointing_at_a_kubeconfig_context_is_refused() -> None:
