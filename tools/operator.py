@@ -297,7 +297,7 @@ def manifest_problems(objects: list[dict[str, Any]]) -> list[str]:
 
 
 def trust_policy(settings: Settings) -> dict[str, Any]:
-    if settings.identity == "irsa":
+    if settings.identity == "irsa":  # EKS User Guide, "Assign IAM roles to Kubernetes service accounts"
         issuer = settings.oidc_issuer.removeprefix("https://")
         return {"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow",
@@ -307,7 +307,8 @@ def trust_policy(settings: Settings) -> dict[str, Any]:
                 f"{issuer}:sub": f"system:serviceaccount:{settings.namespace}:{settings.name}",
                 f"{issuer}:aud": "sts.amazonaws.com"}}}]}  # fmt: skip
     # EKS Pod Identity: the agent assumes the role with session tags naming the pod's namespace and ServiceAccount
-    # (EKS User Guide, "Pod Identity": trust `pods.eks.amazonaws.com` with sts:AssumeRole and sts:TagSession).
+    # (EKS User Guide, "Create IAM role with trust policy required by EKS Pod Identity", pod-id-role.html: trust
+    # `pods.eks.amazonaws.com` with sts:AssumeRole and sts:TagSession, conditioned on those two request tags).
     return {"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow",
         "Principal": {"Service": "pods.eks.amazonaws.com"},
