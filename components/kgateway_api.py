@@ -453,8 +453,7 @@ class TrafficPolicySupport:
     """Which protection kinds one kgateway line's `TrafficPolicy` CRD can express, and how its status reads.
 
     Each named line is what `traffic_policy_support_from_crd` reads from that line's real CRD (program/crds); a
-    test keeps the two equal. v2.1 has no CRD here: it offers only what v2.0 and v2.2 both accept in the same shape
-    (the local rate limit), validated against both files; the rest is refused rather than emitted unverified.
+    test keeps the two equal.
     """
 
     name: str
@@ -465,20 +464,16 @@ class TrafficPolicySupport:
 
 
 _RATE_LIMIT_ONLY = frozenset({"rateLimit"})
-_V2_2_KINDS = frozenset({"apiKeys", "jwt", "cors", "rateLimit", "retry", "requestBody"})
+# v2.1.x's own TrafficPolicy CRD (program/crds/kgateway-v2.1.x-0d04052-*): cors, buffer, retry and timeouts came
+# to main months before v2.1 was cut; apiKeyAuth and jwtAuth came with v2.2, acl with v2.3.
+_V2_1_KINDS = frozenset({"cors", "rateLimit", "retry", "requestBody"})
+_V2_2_KINDS = _V2_1_KINDS | {"apiKeys", "jwt"}
 _V2_3_KINDS = _V2_2_KINDS | {"ipAllow"}
 TRAFFIC_POLICY_SUPPORT: dict[str, TrafficPolicySupport] = {
     support.name: support
     for support in (
         TrafficPolicySupport("v2.0", _RATE_LIMIT_ONLY),
-        TrafficPolicySupport(
-            "v2.1",
-            _RATE_LIMIT_ONLY,
-            refusal_note=(
-                "no TrafficPolicy CRD of kgateway v2.1 is shipped here to verify it against, so on v2.1 only the "
-                "local rate limit (the same in v2.0 and v2.2) is emitted"
-            ),
-        ),
+        TrafficPolicySupport("v2.1", _V2_1_KINDS),
         TrafficPolicySupport("v2.2", _V2_2_KINDS),
         TrafficPolicySupport("v2.3", _V2_3_KINDS),
         TrafficPolicySupport("v2.4", _V2_3_KINDS),

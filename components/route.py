@@ -93,7 +93,7 @@ class LambdaRouteArgs(TypedDict):
     max_request_size: NotRequired[str]
     (
         "The largest request body, a quantity such as 6Mi: `buffer.maxRequestSize` in the route's one TrafficPolicy "
-        "(kgateway v2.2+; without it a Lambda route's cap is Envoy's 1Mi buffer limit)."
+        "(kgateway v2.1+; without it a Lambda route's cap is Envoy's 1Mi buffer limit)."
     )
 
 
