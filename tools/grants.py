@@ -38,6 +38,8 @@ KINDS: dict[str, tuple[str, str]] = {
     "TrafficPolicy": ("gateway.kgateway.dev", "trafficpolicies"),
     "GatewayExtension": ("gateway.kgateway.dev", "gatewayextensions"),
     "GatewayParameters": ("gateway.kgateway.dev", "gatewayparameters"),
+    # the TLS policy of a JWT route's remote JWKS (components/jwks_access.py), in the JWKS Service's namespace
+    "BackendConfigPolicy": ("gateway.kgateway.dev", "backendconfigpolicies"),
     "HTTPRoute": ("gateway.networking.k8s.io", "httproutes"),
     "ReferenceGrant": ("gateway.networking.k8s.io", "referencegrants"),
     "Gateway": ("gateway.networking.k8s.io", "gateways"),
