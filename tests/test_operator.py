@@ -105,8 +105,13 @@ def written(planned: Planned) -> list[Request]:
 
 
 def read(planned: Planned) -> list[Request]:
-    """Each object the stack reads (a `.get()`), by the id it reads."""
-    requests = []
+    """Each object the stack reads (a `.get()`), by the id it reads, and what its own cluster lookup asks (kubectl
+    get by name, list in every namespace)."""
+    groups = {"Secret": "", "Backend": "gateway.kgateway.dev", "GatewayParameters": "gateway.kgateway.dev"}
+    requests = [
+        Request(verb, groups.get(kind, "gateway.networking.k8s.io"), plurals()[kind], namespace, name)
+        for verb, kind, namespace, name in planned.lookups
+    ]
     for resource in planned.run.resources:
         if resource.read_id is not None:
             namespace, _, name = resource.read_id.rpartition("/")
@@ -121,6 +126,7 @@ def unused_rules(roles: list[dict[str, Any]], requests: list[Request]) -> list[s
     """Each (verb, group, resource, name) a rule grants that no request of the program needs. A rule without
     `resourceNames` grants every name: only objects the program manages (their names are its own) justify it."""
     managed = {(r.api_group, r.resource, r.namespace) for r in requests if r.verb == "patch"}
+    listed = {(r.verb, r.api_group, r.resource, r.namespace) for r in requests if not r.name}
     unused = []
     for role in roles:
         namespace = role["metadata"].get("namespace", "")
@@ -132,7 +138,8 @@ def unused_rules(roles: list[dict[str, Any]], requests: list[Request]) -> list[s
                         (r.verb, r.api_group, r.resource, r.namespace) == asked and (not name or r.name == name)
                         for r in requests
                     )
-                    if not needed or (not name and (group, resource, namespace) not in managed):
+                    unnamed_ok = (group, resource, namespace) in managed or (verb, *asked[1:]) in listed
+                    if not needed or (not name and not unnamed_ok):
                         unused.append(f"{role['kind']} {namespace}: {verb} {group}/{resource} {name}".strip())
     return unused
 
@@ -181,11 +188,13 @@ def test_every_kubernetes_request_of_the_plan_is_granted_and_every_grant_is_used
     assert requests, "the plan does nothing in the cluster?"
     assert [r for r in requests if not allowed(roles, r)] == []
     assert unused_rules(roles, requests) == []
-    # nothing cluster-wide but named reads of CRDs
+    # nothing cluster-wide but reads: named gets of CRDs, and the lookup's listing of HTTPRoutes (guide_objects.py)
     for role in roles:
         if role["kind"] == "ClusterRole":
             crd = {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"]}
-            assert role["rules"] == [{**crd, "resourceNames": ["backends.gateway.kgateway.dev"], "verbs": ["get"]}]
+            routes = {"apiGroups": ["gateway.networking.k8s.io"], "resources": ["httproutes"], "verbs": ["list"]}
+            named_crds = [{**crd, "resourceNames": ["backends.gateway.kgateway.dev"], "verbs": ["get"]}]
+            assert role["rules"] in ([routes], [*named_crds, routes])
     assert manifest_problems(objects) == []
 
 

@@ -90,6 +90,18 @@ def kubernetes_requests(run: ProgramRun) -> list[Request]:
     return sorted(set(requests), key=lambda r: (r.namespace, r.api_group, r.resource, r.name, r.verb))
 
 
+# What the program's own cluster lookup (program/cluster_lookup.py, kubectl) asks, as requests: a get by name in a
+# namespace, a list in every namespace.
+def lookup_requests(lookups: list[tuple[str, str, str, str]]) -> list[Request]:
+    requests = []
+    for verb, kind, namespace, name in lookups:
+        if kind not in KINDS:
+            raise UncoveredError(f"the program's cluster lookup {verb}s {kind}, a kind tools/grants.py KINDS lacks")
+        group, plural = KINDS[kind]
+        requests.append(Request(verb, group, plural, namespace, name))
+    return requests
+
+
 def rbac_roles(requests: list[Request], name: str) -> list[dict[str, Any]]:
     """A Role per namespace written or read (writes by kind; reads by name, `get` only) and, for cluster-scoped
     reads, one ClusterRole of named gets. Nothing else cluster-wide."""
@@ -103,10 +115,14 @@ def rbac_roles(requests: list[Request], name: str) -> list[dict[str, Any]]:
             rules.append({"apiGroups": [group], "resources": resources, "verbs": list(WRITE_VERBS)})
         read_only = sorted({(r.api_group, r.resource) for r in here} - set(written))
         for group, resource in read_only:
-            names = sorted({r.name for r in here if (r.api_group, r.resource) == (group, resource)})
-            rules.append(
-                {"apiGroups": [group], "resources": [resource], "resourceNames": names, "verbs": list(READ_VERBS)}
-            )
+            reads = [r for r in here if (r.api_group, r.resource) == (group, resource)]
+            names = sorted({r.name for r in reads if r.name})
+            if names:  # gets by name
+                rule = {"apiGroups": [group], "resources": [resource], "resourceNames": names, "verbs": ["get"]}
+                rules.append(rule)
+            unnamed = sorted({r.verb for r in reads if not r.name})  # a listing names no object
+            if unnamed:
+                rules.append({"apiGroups": [group], "resources": [resource], "verbs": unnamed})
         if namespace:
             roles.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
                           "metadata": {"name": name, "namespace": namespace}, "rules": rules})  # fmt: skip

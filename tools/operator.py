@@ -30,19 +30,20 @@ How PKO runs it (pulumi/pulumi-kubernetes-operator at tag v2.9.0, commit b713fae
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import yaml
 
+from program.cluster_lookup import NoCluster
 from program.config import PROJECT
 from program.crd_validation import CRDS, schema_errors
 from tools import grants
 from tools.engine import ProgramRun, run_program, stack_config
 from tools.plan import PlaceholderMocks
-from tools.rbac import role_problems
+from tools.rbac import Request, role_problems
 
 PKO_CRDS = CRDS / "pko"
 STACK_CRD = PKO_CRDS / "pko-v2.9.0-pulumi.com_stacks.yaml"
@@ -122,12 +123,29 @@ def in_cluster_problems(config: dict[str, str]) -> list[str]:
     ]
 
 
+class RecordingLookup(NoCluster):
+    """The program's cluster lookup with no cluster behind it, keeping what it asks: (verb, kind, namespace, name)."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str, str, str]] = []
+
+    def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        self.asked.append(("get", kind, namespace, name))
+        return None
+
+    def list(self, kind: str) -> list[dict[str, Any]]:
+        self.asked.append(("list", kind, "", ""))
+        return []
+
+
 class RecordingMocks(PlaceholderMocks):
-    """The offline plan's mocks, keeping every invoke the program makes (token and arguments)."""
+    """The offline plan's mocks, keeping every invoke the program makes (token and arguments) and every question
+    its cluster lookup asks (tools/engine.py gives the run `cluster_lookup`)."""
 
     def __init__(self, config: dict[str, str], tagged: dict[str, dict[str, str]] | None = None):
         super().__init__(config, tagged=tagged)
         self.invokes: list[tuple[str, dict[str, Any]]] = []
+        self.cluster_lookup = RecordingLookup()
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         self.invokes.append((args.token, dict(args.args)))
@@ -139,6 +157,14 @@ class Planned:
     run: ProgramRun
     invokes: list[tuple[str, dict[str, Any]]]
     config: dict[str, str]
+    lookups: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    def kubernetes_requests(self) -> list[Request]:
+        """What the Kubernetes provider asks for the plan's objects, and what the program's own lookup asks."""
+        return sorted(
+            set(grants.kubernetes_requests(self.run) + grants.lookup_requests(self.lookups)),
+            key=lambda r: (r.namespace, r.api_group, r.resource, r.name, r.verb),
+        )
 
     @property
     def region(self) -> str:
@@ -153,7 +179,7 @@ def plan_stack(stack: str, stacks_dir: Path | None = None, tagged: dict[str, dic
         raise OperatorError("stack " + stack + " cannot run in a PKO workspace:\n  - " + "\n  - ".join(problems))
     mocks = RecordingMocks(config, tagged)
     run = run_program(mocks, config, secret_keys, stack=stack, preview=True)
-    return Planned(run, mocks.invokes, config)
+    return Planned(run, mocks.invokes, config, mocks.cluster_lookup.asked)
 
 
 def _meta(name: str, namespace: str | None = None) -> dict[str, Any]:
@@ -232,7 +258,7 @@ def service_account(settings: Settings) -> dict[str, Any]:
 
 
 def manifests(settings: Settings, planned: Planned) -> list[dict[str, Any]]:
-    roles = grants.rbac_roles(grants.kubernetes_requests(planned.run), settings.name)
+    roles = grants.rbac_roles(planned.kubernetes_requests(), settings.name)
     return [service_account(settings), *rbac_objects(settings, roles), stack_object(settings)]
 
 
