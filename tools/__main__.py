@@ -1,5 +1,5 @@
-"""Command line: `python -m tools plan --stack dev [--kgateway-crd FILE] [--tagged FILE] [--json | --manifests DIR]`,
-`python -m tools schema [--markdown [--write]]`, `python -m tools keys [--write]`,
+"""Command line: `python -m tools plan --stack dev [--kgateway-crd FILE] [--kgateway-image IMAGE] [--tagged FILE]
+[--json | --manifests DIR]`, `python -m tools schema [--markdown [--write]]`, `python -m tools keys [--write]`,
 `python -m tools verify (--stack NAME | --outputs FILE | --url URL) [--invoke] [--wait SECONDS]` and
 `python -m tools operator --stack NAME --repo URL --branch B [--out DIR]` (docs/fleet.md)."""
 
@@ -34,6 +34,12 @@ def main(argv: list[str] | None = None, *, end_loop: bool = True) -> int:  # noq
         type=Path,
         metavar="FILE",
         help="with kgatewayVersion auto: plan for a cluster whose Backend CRD is this file",
+    )
+    plan_cmd.add_argument(
+        "--kgateway-image",
+        metavar="IMAGE",
+        help="with kgatewayVersion auto and protection: the image the cluster's kgateway controller runs (`kubectl "
+        "-n kgateway-system get deploy kgateway -o jsonpath='{..image}'`), which decides what it enforces",
     )
     plan_cmd.add_argument(
         "--tagged",
@@ -112,7 +118,13 @@ def main(argv: list[str] | None = None, *, end_loop: bool = True) -> int:  # noq
 
     try:
         tagged = tagged_from_listing(json.loads(args.tagged.read_text())) if args.tagged is not None else None
-        run = plan(args.stack, stacks_dir=args.stacks_dir, kgateway_crd=args.kgateway_crd, tagged=tagged)
+        run = plan(
+            args.stack,
+            stacks_dir=args.stacks_dir,
+            kgateway_crd=args.kgateway_crd,
+            tagged=tagged,
+            kgateway_image=args.kgateway_image,
+        )
         close_event_loop()
     except (ConfigError, PulumiCliError, FileNotFoundError, ValueError, pulumi.RunError) as error:
         print(f"error: {error}", file=sys.stderr)
