@@ -58,6 +58,9 @@ class UncoveredError(ValueError):
 
 def _kind(resource: RegisteredResource) -> str:
     kind = resource.type.rsplit(":", 1)[1]
+    if kind.endswith("Patch") and kind.removesuffix("Patch") in KINDS:
+        # pulumi-kubernetes' `<Kind>Patch` resource: a server-side apply patch of an existing <Kind> (get, patch)
+        kind = kind.removesuffix("Patch")
     if kind not in KINDS:
         raise UncoveredError(
             f"the program {'reads' if resource.read_id else 'writes'} a {kind} ({resource.type} {resource.name}), "
@@ -166,6 +169,8 @@ INVOKES: dict[str, tuple[str, ...] | None] = {
     "aws:index/getCallerIdentity:getCallerIdentity": None,
     "aws:index/getRegion:getRegion": None,
     "aws:index/getPartition:getPartition": None,
+    # the engine reads the stack's own outputs from its backend (the state bucket's statements cover it)
+    "pulumi:pulumi:readStackOutputs": None,
     "aws:lambda/getFunctions:getFunctions": ("lambda:ListFunctions",),
     "aws:lambda/getFunction:getFunction": ("lambda:GetFunction",),
     "aws:cloudwatch/getLogGroups:getLogGroups": ("logs:DescribeLogGroups",),
