@@ -381,3 +381,29 @@ except Exception as error:
         "(example: pulumi.FileArchive('lambda_src/echo'))",
     ):
         assert line in done.stdout, line
+
+
+def test_every_package_the_library_imports_is_a_declared_dependency() -> None:
+    """A third-party module imported anywhere in components/ comes from a distribution pyproject.toml declares
+    (a `pip install` of the package brings nothing else)."""
+    import ast
+    import importlib.metadata
+    import sys
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    declared = {
+        re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        for requirement in tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    }
+    distributions = importlib.metadata.packages_distributions()
+    imported: set[str] = set()
+    for path in (root / "components").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = {name for name in imported if name not in sys.stdlib_module_names}
+    needed = {dist.lower().replace("_", "-") for name in third_party for dist in distributions.get(name, [name])}
+    assert needed <= declared, sorted(needed - declared)
