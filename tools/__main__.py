@@ -1,6 +1,7 @@
 """Command line: `python -m tools plan --stack dev [--kgateway-crd FILE] [--kgateway-image IMAGE] [--tagged FILE]
 [--json | --manifests DIR]`, `python -m tools schema [--markdown [--write]]`, `python -m tools keys [--write]`,
-`python -m tools deployer-policy --stack NAME [--account ID] [--write]` and `python -m tools verify (--stack NAME | --outputs FILE | --url URL) [--invoke] [--wait SECONDS]`."""
+`python -m tools deployer-policy --stack NAME [--account ID] [--write]` and
+`python -m tools verify (--stack NAME | --outputs FILE | --url URL) [--invoke] [--wait SECONDS]`."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from tools.verify import Result
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 (one return per command)
     parser = argparse.ArgumentParser(prog="python -m tools", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     plan_cmd = commands.add_parser("plan", help="show what `pulumi up` would create, offline")
