@@ -9,7 +9,8 @@ Create/Read/Update/Delete functions make the calls; `tests/test_deployer_policy.
 independent table and runs the moto deploy under the policy.
 
 This module is meant to be the one derivation of the deploying identity's AWS policy: the operator branch's
-workspace identity (its `grants` module, not on main yet) needs the same actions and can build on `requests`/`policy_document`.
+workspace identity (its `grants` module, not on main yet) needs the same actions and can build on `requests`
+and `policy_document`.
 """
 
 from __future__ import annotations
