@@ -83,6 +83,7 @@ DEV_CALLS: list[tuple[str, str, str]] = [
     ("iam:TagUser", USER, TF + "iam/user.go@6c6ae51 userUpdateTags"),
     ("iam:UntagUser", USER, TF + "iam/user.go@6c6ae51 userUpdateTags"),
     ("iam:DeleteUser", USER, TF + "iam/user.go@6c6ae51 resourceUserDelete"),
+    ("iam:ListGroupsForUser", USER, TF + "iam/user.go@6c6ae51 resourceUserDelete: DeleteUserGroupMemberships"),
     ("iam:CreateAccessKey", USER, TF + "iam/access_key.go@c7cbd9b Create"),
     ("iam:ListAccessKeys", USER, TF + "iam/access_key.go@c7cbd9b Read (FindAccessKey)"),
     ("iam:UpdateAccessKey", USER, TF + "iam/access_key.go@c7cbd9b Update (status)"),
@@ -314,6 +315,7 @@ def test_the_dev_stack_deploys_updates_and_destroys_under_its_policy(
         ("iam:DeleteRolePolicy", "destroy"),
         ("logs:DeleteLogGroup", "destroy"),
         ("iam:DeleteAccessKey", "destroy"),
+        ("iam:ListGroupsForUser", "destroy"),  # the provider's user delete lists its groups first
     ],
 )
 def test_with_one_action_removed_the_deploy_fails(

@@ -72,7 +72,10 @@ RESOURCE_CALLS: dict[str, ProviderCalls] = {
     ),
     "aws:iam/user:User": ProviderCalls(
         "internal/service/iam/user.go@6c6ae512efa86dccdb1a5401d5c71a672b839792",
-        ("iam:CreateUser", "iam:GetUser", "iam:UpdateUser", "iam:DeleteUser", "iam:TagUser", "iam:UntagUser"),
+        # Delete always lists the user's groups to leave them first (DeleteUserGroupMemberships).
+        _actions(
+            "iam:CreateUser iam:GetUser iam:UpdateUser iam:DeleteUser iam:TagUser iam:UntagUser iam:ListGroupsForUser"
+        ),
     ),
     "aws:iam/accessKey:AccessKey": ProviderCalls(
         "internal/service/iam/access_key.go@c7cbd9b0a67d048c2ce5b12b3569da703524892b",
