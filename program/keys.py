@@ -148,8 +148,9 @@ KEYS: tuple[Key, ...] = (
     Key("endpointUrl", "A Lambda-compatible endpoint (LocalStack, moto)", "an http(s) URL"),
     Key("waitForAcceptance", "Wait until kgateway accepted the Backend and HTTPRoute (false for clusters without a "
         "controller yet)",
-        "`pulumi up` waits until kgateway accepted the HTTPRoute (`Accepted`, `ResolvedRefs`) and, from `v2.1`, the "
-        "Backend (`Accepted`), through pulumi-kubernetes' `pulumi.com/waitFor` annotation; `false` sets "
+        "`pulumi up` waits until kgateway accepted the HTTPRoute (`Accepted`, `ResolvedRefs`, at the generation just "
+        "written), the route's TrafficPolicy (through a patch made after the route) and, from `v2.1`, the Backend "
+        "(`Accepted`), through pulumi-kubernetes' `pulumi.com/waitFor` annotation; `false` sets "
         "`pulumi.com/skipAwait` for clusters without a controller yet", default="true", type="boolean"),
     Key("routePath", "PathPrefix the HTTPRoute matches on the Gateway",
         "an absolute path Gateway API accepts (no `//`, `/./`, `/../`, `%2f`, `#`; `%` only as `%` and two hex "
