@@ -1,7 +1,7 @@
 """The deploying identity's policy (tools/deployer_policy.py): it allows every call the provider makes for what the
 stack creates and invokes (a table read from terraform-provider-aws, independent of the generator's), the example
 files are its output, and the moto deploy of the dev stack runs under it, every AWS call evaluated by IAM's rules:
-up and destroy pass with the policy and fail with any one needed action removed."""
+up and destroy pass with the policy and fail with any one needed action removed; so do the keyless modes'."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import copy
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -17,6 +18,7 @@ from botocore.exceptions import ClientError
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.iam.models import iam_backends
 
+from tests.support.fake_aws import AMBIENT_ROLE, OIDC_PROVIDER
 from tests.support.lifecycle import MotoDeployment, dev_config
 from tests.support.moto_account import evaluate
 from tools.__main__ import main as tools_main
@@ -327,3 +329,29 @@ def test_with_one_action_removed_the_deploy_fails(
         if step == "destroy":
             deployment.destroy()
     assert {a for a, _ in enforcer.denied} == {action}
+
+
+KEYLESS_MODES = {
+    "irsa": {"credentialsMode": "irsa", "oidcProvider": OIDC_PROVIDER},
+    "assume-role": {"credentialsMode": "assume-role", "ambientRoleArn": AMBIENT_ROLE},
+}
+
+
+@pytest.mark.parametrize("mode", sorted(KEYLESS_MODES))
+def test_a_keyless_mode_deploys_and_destroys_under_its_own_policy(
+    aws: boto3.Session, tmp_path: Path, mode: str
+) -> None:
+    """The other credentials modes: a role and its policy attachment instead of the user and key, and no user
+    action granted."""
+    keys = KEYLESS_MODES[mode]
+    dev = (Path(__file__).resolve().parent.parent / "stacks" / "Pulumi.dev.yaml").read_text()
+    dev = dev.replace("  kgateway-lambda:credentialsMode: generated\n", "")
+    lines = "".join(f"  kgateway-lambda:{key}: {value}\n" for key, value in keys.items())
+    (tmp_path / "Pulumi.keyless.yaml").write_text(dev + lines)
+    policy = stack_policy("keyless", DEFAULT_ACCOUNT_ID, stacks_dir=tmp_path)
+    assert not any(a.endswith("User") or "AccessKey" in a for s in policy["Statement"] for a in s["Action"])
+    deployment, enforcer = _deploy_under(aws, policy)
+    deployment.up(dev_config(**keys))
+    deployment.destroy()
+    assert enforcer.denied == []
+    assert {"iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:CreatePolicy"} <= {a for a, _ in enforcer.asked}
