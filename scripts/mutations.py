@@ -92,6 +92,9 @@ TESTS_BY_FILE: dict[str, tuple[str, ...]] = {
     "tools/plan.py": ("tests/test_secrets.py", "tests/test_plan.py", "tests/test_golden.py"),
     "tools/pulumi_cli.py": ("tests/test_pulumi_cli.py", "tests/test_secrets.py"),
     "tools/verify.py": ("tests/test_verify.py",),
+    "tools/grants.py": ("tests/test_operator.py",),
+    "tools/operator.py": ("tests/test_operator.py",),
+    "tools/rbac.py": ("tests/test_operator.py",),
 }
 
 
@@ -1084,6 +1087,49 @@ MUTATIONS = [
         "            ready = [k for k in pending if _state_urn(k[1]) not in needed]",
         "            ready = [k for k in pending if k[1] not in needed]",
         tests=("tests/test_engine_modes.py",),
+    ),
+    # --- the operator's grants (issue 31): who may write what in the cluster and in AWS ----------------------
+    Mutation(
+        "operator RBAC: no watch on managed objects (the provider's await would be forbidden)",
+        "tools/grants.py",
+        'WRITE_VERBS = ("create", "delete", "get", "list", "patch", "update", "watch")',
+        'WRITE_VERBS = ("create", "delete", "get", "list", "patch", "update")',
+    ),
+    Mutation(
+        "operator RBAC: reads granted for every object of the kind, not the one read",
+        "tools/grants.py",
+        'rule = {"apiGroups": [group], "resources": [resource], "resourceNames": names, "verbs": ["get"]}',
+        'rule = {"apiGroups": [group], "resources": [resource], "verbs": ["get"]}',
+    ),
+    Mutation(
+        "operator RBAC: any resource of the Gateway API group writable",
+        "tools/grants.py",
+        '"HTTPRoute": ("gateway.networking.k8s.io", "httproutes"),',
+        '"HTTPRoute": ("gateway.networking.k8s.io", "*"),',
+    ),
+    Mutation(
+        "deployer policy: PassRole to any service",
+        "tools/grants.py",
+        'passed = (("StringEquals", "iam:PassedToService", "lambda.amazonaws.com"),)',
+        "passed: Condition = ()",
+    ),
+    Mutation(
+        "deployer policy: any IAM name instead of the stack's own",
+        "tools/grants.py",
+        'name = resource.inputs.get("name") or f"{resource.name}{AUTONAME}"',
+        'name = resource.inputs.get("name") or "*"',
+    ),
+    Mutation(
+        "RBAC validation: a Role may name non-resource URLs",
+        "tools/rbac.py",
+        "        if namespaced:\n",
+        "        if False:\n",
+    ),
+    Mutation(
+        "operator: the Stack is not checked against PKO's CRD",
+        "tools/operator.py",
+        "problems += [f\"Stack {obj['metadata']['name']}: {e}\" for e in schema_errors(obj, STACK_CRD, \"v1\")]",
+        "pass",
     ),
 ]
 
