@@ -46,6 +46,7 @@ DEV_CALLS: list[tuple[str, str, str]] = [
     ("lambda:GetFunction", FN, TF + "lambda/function.go@262d4da resourceFunctionRead, refreshFunctionState"),
     ("lambda:ListVersionsByFunction", FN, TF + "lambda/function.go@262d4da resourceFunctionRead"),
     ("lambda:GetFunctionCodeSigningConfig", FN, TF + "lambda/function.go@262d4da readFunctionCodeSigningConfig"),
+    ("lambda:GetRuntimeManagementConfig", FN, "newer function.go Read (runtime_management_config), after 262d4da"),
     ("lambda:UpdateFunctionCode", FN, TF + "lambda/function.go@262d4da resourceFunctionUpdate"),
     ("lambda:UpdateFunctionConfiguration", FN, TF + "lambda/function.go@262d4da resourceFunctionUpdate"),
     ("lambda:PublishVersion", FN, TF + "lambda/function.go@262d4da resourceFunctionUpdate (publish)"),

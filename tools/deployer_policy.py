@@ -8,9 +8,9 @@ terraform-provider-aws (the bridge under pulumi-aws), each row citing the file (
 Create/Read/Update/Delete functions make the calls; `tests/test_deployer_policy.py` checks the rows against an
 independent table and runs the moto deploy under the policy.
 
-This module is meant to be the one derivation of the deploying identity's AWS policy: the operator branch's
-workspace identity (its `grants` module, not on main yet) needs the same actions and can build on `requests`
-and `policy_document`.
+`RESOURCE_CALLS` is the one inventory of what each type's provider calls: tools/grants.py (the Pulumi Kubernetes
+Operator's workspace identity) takes its actions from it and adds its own ARNs and conditions; the two policies
+still differ in those (grants conditions attachments on `iam:PolicyARN` and PassRole on `iam:PassedToService`).
 """
 
 from __future__ import annotations
@@ -100,10 +100,13 @@ RESOURCE_CALLS: dict[str, ProviderCalls] = {
     "aws:lambda/function:Function": ProviderCalls(
         # Create waits on GetFunction; Read calls GetFunction, ListVersionsByFunction, GetFunctionCodeSigningConfig;
         # an update's publish waits on GetFunctionConfiguration; tags through generate.go's ListTags/Tag/Untag.
+        # GetRuntimeManagementConfig: the newer provider's Read of runtime_management_config (the operator's grants
+        # had it; not in the text stored at 262d4da, which predates that block).
         "internal/service/lambda/function.go@262d4da63aa78d7dcea5d62ac118005e6628db57, "
         "generate.go@986e30bbe086179af5a5828498891a65fd51014e",
         _actions(
-            "lambda:CreateFunction lambda:GetFunction lambda:GetFunctionConfiguration "
+            "lambda:CreateFunction lambda:GetFunction lambda:GetRuntimeManagementConfig "
+            "lambda:GetFunctionConfiguration "
             "lambda:GetFunctionCodeSigningConfig lambda:ListVersionsByFunction lambda:UpdateFunctionCode "
             "lambda:UpdateFunctionConfiguration lambda:PublishVersion lambda:DeleteFunction lambda:ListTags "
             "lambda:TagResource lambda:UntagResource"
