@@ -1008,6 +1008,28 @@ MUTATIONS = [
         "    with cluster_lookup() as lookup:\n        if lookup is None or not pulumi.runtime.is_dry_run():",
         tests=("tests/test_guide_follower.py",),
     ),
+    # --- the deploying identity's policy (tools/deployer_policy.py) --------------------------------------
+    Mutation(
+        "the deployer policy's IAM names match any suffix, not Pulumi's 7 random characters",
+        "tools/deployer_policy.py",
+        'AUTONAME = "-" + "?" * AUTONAME_RANDOM_CHARS',
+        'AUTONAME = "-*"',
+        tests=("tests/test_deployer_policy.py",),
+    ),
+    Mutation(
+        "the deployer policy passes every role of the account to Lambda",
+        "tools/deployer_policy.py",
+        'found.update(AwsRequest(PASS_ROLE, arns.iam("role", r)) for r in run.by_type("aws:iam/role:Role"))',
+        'found.add(AwsRequest(PASS_ROLE, "*"))',
+        tests=("tests/test_deployer_policy.py",),
+    ),
+    Mutation(
+        "the deployer policy grants a function's actions on every function",
+        "tools/deployer_policy.py",
+        'return f"arn:{self.partition}:lambda:{self.region}:{self.account}:function:{name}"',
+        'return f"arn:{self.partition}:lambda:{self.region}:{self.account}:function:*"',
+        tests=("tests/test_deployer_policy.py",),
+    ),
     # --- equivalent: no behaviour a user could observe ----------------------------------------------------
     Mutation(
         "GC thresholds changed (performance only)",

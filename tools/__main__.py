@@ -1,5 +1,6 @@
 """Command line: `python -m tools plan --stack dev [--kgateway-crd FILE] [--kgateway-image IMAGE] [--tagged FILE]
 [--json | --manifests DIR]`, `python -m tools schema [--markdown [--write]]`, `python -m tools keys [--write]`,
+`python -m tools deployer-policy --stack NAME [--account ID] [--write]`,
 `python -m tools verify (--stack NAME | --outputs FILE | --url URL) [--invoke] [--wait SECONDS]` and
 `python -m tools operator --stack NAME --repo URL --branch B [--out DIR]` (docs/fleet.md)."""
 
@@ -83,8 +84,18 @@ def main(argv: list[str] | None = None, *, end_loop: bool = True) -> int:  # noq
     schema_cmd.add_argument("--write", action="store_true", help="with --markdown: update it in docs/reference.md")
     keys_cmd = commands.add_parser("keys", help="print the README's config-key table, generated from program/keys.py")
     keys_cmd.add_argument("--write", action="store_true", help="update it in README.md between its markers")
+    policy_cmd = commands.add_parser(
+        "deployer-policy", help="print the IAM policy the identity that runs `pulumi up` on a stack needs"
+    )
+    policy_cmd.add_argument("--stack", default="dev", help="stack name (stacks/Pulumi.<stack>.yaml)")
+    policy_cmd.add_argument("--account", help="the deploying identity's account id (default: the stack's accountId)")
+    policy_cmd.add_argument(
+        "--write", action="store_true", help="regenerate docs/deployer-policy/<stack>.json for the example stacks"
+    )
     add_operator_command(commands)
     args = parser.parse_args(argv)
+    if args.command == "deployer-policy":
+        return deployer_policy(args, end_loop)
     if args.command == "operator":
         return operator(args, end_loop)
     if args.command == "keys":
@@ -134,6 +145,35 @@ def main(argv: list[str] | None = None, *, end_loop: bool = True) -> int:  # noq
         for path in write_manifests(run, args.manifests):
             print(f"wrote {path}", file=sys.stderr)
     print(json.dumps(document, indent=2, sort_keys=False) if args.json else render_text(document))
+    return 0
+
+
+def deployer_policy(args: argparse.Namespace, end_loop: bool) -> int:
+    from program.config import ConfigError
+    from tools.deployer_policy import (
+        EXAMPLE_ACCOUNT,
+        EXAMPLE_STACKS,
+        EXAMPLES_DIR,
+        UncoveredError,
+        policy_text,
+        stack_policy,
+    )
+    from tools.engine import close_event_loop
+    from tools.pulumi_cli import PulumiCliError
+
+    try:
+        if args.write:
+            for stack in EXAMPLE_STACKS:
+                path = EXAMPLES_DIR / f"{stack}.json"
+                path.write_text(policy_text(stack_policy(stack, EXAMPLE_ACCOUNT)))
+                print(f"wrote {path}", file=sys.stderr)
+        else:
+            print(policy_text(stack_policy(args.stack, args.account)), end="")
+        if end_loop:
+            close_event_loop()
+    except (ConfigError, PulumiCliError, UncoveredError, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

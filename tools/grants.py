@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tools.deployer_policy import RESOURCE_CALLS
 from tools.engine import ProgramRun, RegisteredResource
 from tools.rbac import Request
 
@@ -147,23 +148,15 @@ class AwsRequest:
     condition: tuple[tuple[str, str, str], ...] = ()  # (operator, key, value)
 
 
-_ROLE = ("iam:CreateRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy",
-         "iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
-         "iam:ListInstanceProfilesForRole")  # fmt: skip
-_USER = ("iam:CreateUser", "iam:GetUser", "iam:UpdateUser", "iam:DeleteUser", "iam:TagUser", "iam:UntagUser")
-_POLICY = ("iam:CreatePolicy", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions",
-           "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:DeletePolicy", "iam:TagPolicy",
-           "iam:UntagPolicy")  # fmt: skip
-_FUNCTION = ("lambda:CreateFunction", "lambda:GetFunction", "lambda:GetFunctionConfiguration",
-             "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration", "lambda:DeleteFunction",
-             "lambda:PublishVersion", "lambda:ListVersionsByFunction", "lambda:TagResource", "lambda:UntagResource",
-             "lambda:ListTags", "lambda:GetFunctionCodeSigningConfig", "lambda:GetRuntimeManagementConfig")  # fmt: skip
-_LOG_GROUP = ("logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy",
-              "logs:TagResource", "logs:UntagResource", "logs:ListTagsForResource")  # fmt: skip
-_BUCKET = ("s3:CreateBucket", "s3:DeleteBucket", "s3:ListBucket", "s3:GetBucket*", "s3:PutBucketTagging",
-           "s3:GetAccelerateConfiguration", "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration",
-           "s3:GetEncryptionConfiguration")  # fmt: skip
-_OBJECT = ("s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:GetObjectTagging", "s3:PutObjectTagging")
+# What each type's provider calls: the one inventory, read from terraform-provider-aws per type with its file and
+# commit, is tools/deployer_policy.py RESOURCE_CALLS (also the laptop deployer's policy); here its ARNs, conditions.
+_ROLE = RESOURCE_CALLS["aws:iam/role:Role"].actions
+_USER = RESOURCE_CALLS["aws:iam/user:User"].actions
+_POLICY = RESOURCE_CALLS["aws:iam/policy:Policy"].actions
+_FUNCTION = RESOURCE_CALLS["aws:lambda/function:Function"].actions
+_LOG_GROUP = RESOURCE_CALLS["aws:cloudwatch/logGroup:LogGroup"].actions
+_BUCKET = RESOURCE_CALLS["aws:s3/bucket:Bucket"].actions
+_OBJECT = RESOURCE_CALLS["aws:s3/bucketObjectv2:BucketObjectv2"].actions
 # What each invoke the program makes calls (None: nothing to grant).
 INVOKES: dict[str, tuple[str, ...] | None] = {
     "aws:index/getCallerIdentity:getCallerIdentity": None,
