@@ -6,6 +6,10 @@ nothing of the repository's program (`program/`) or tools (`tools/`)::
     from kgateway_lambda import LambdaGatewayRoute, LambdaGatewayRouteArgs
 """
 
+import tomllib
+from importlib.metadata import version
+from pathlib import Path
+
 from .backend import InvocationMode, KgatewayRelease, LambdaBackend, LambdaBackendArgs, PayloadTransformMode
 from .cluster_reads import ClusterReads
 from .credentials import CredentialsMode, GatewayCredentials, GatewayCredentialsArgs
@@ -23,7 +27,20 @@ from .packaging import LambdaPackage, build_package, package_lambda
 from .route import LambdaRoute, LambdaRouteArgs, PathMatch
 from .validation import ComponentInputError
 
-__version__ = "0.2.0"
+
+def project_version(package_dir: Path) -> str:
+    """The one version, written only in pyproject.toml: the checkout's, when these files are one (the component
+    package's plugin runs them from the repository, where nothing is installed; see provider/__main__.py), else the
+    installed distribution's (a wheel carries pyproject.toml's version in its metadata, not the file)."""
+    pyproject = package_dir.parent / "pyproject.toml"
+    if pyproject.is_file():
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+        if project.get("name") == "kgateway-lambda":
+            return str(project["version"])
+    return version("kgateway-lambda")
+
+
+__version__ = project_version(Path(__file__).resolve().parent)
 # What `pulumi package add` offers other languages (see provider/__main__.py).
 COMPONENTS = (LambdaGatewayRoute, LambdaFunction, ExecutionRole, GatewayCredentials, LambdaBackend, LambdaRoute)
 

@@ -11,6 +11,8 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
+from importlib.metadata import PackageNotFoundError
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +166,8 @@ def test_the_wheel_installs_the_library_alone_and_the_python_example_runs_on_it(
     import kgateway_lambda
 
     assert Path(kgateway_lambda.__file__).is_relative_to(tmp_path / "site")
+    # Installed, with no pyproject.toml beside it, the package reads its version from the wheel's metadata.
+    assert kgateway_lambda.__version__ == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     functions = {reveal(r.inputs)["name"]: r for r in run.by_type("aws:lambda/function:Function")}
     assert sorted(functions) == ["echo-prod", "echo-staging"]
     providers = {r.urn: r.name for r in run.resources if r.type.startswith("pulumi:providers:")}
@@ -178,7 +182,7 @@ def test_the_wheel_installs_the_library_alone_and_the_python_example_runs_on_it(
         json.loads(p.inputs["policy"]) for p in run.by_type("aws:iam/policy:Policy") if p.name.startswith("orders")
     ]
     orders_arn = "arn:aws:lambda:eu-west-1:210987654321:function:orders"
-    assert policy["Statement"][0]["Resource"] == [orders_arn, f"{orders_arn}:$LATEST"]
+    assert policy["Statement"][0]["Resource"] == [f"{orders_arn}:$LATEST"]
     assert not any(reveal(r.inputs).get("name") == "orders" for r in run.by_type("aws:lambda/function:Function"))
     assert ACCOUNT not in json.dumps(reveal(orders.inputs))
 
@@ -303,12 +307,40 @@ def test_the_plugin_serves_these_components() -> None:
 
 
 def test_one_version_everywhere(schema: dict[str, Any]) -> None:
-    import tomllib
-
     import components
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["version"] == components.__version__ == schema["version"]
+    # Written once, in pyproject.toml: neither the shipped code nor the plugin sets a version of its own.
+    for path in [*sorted((ROOT / "components").glob("*.py")), *sorted((ROOT / "provider").glob("*.*"))]:
+        assert not re.search(r"version\W{0,3}\s*[=:]\s*[\"']?\d", path.read_text(encoding="utf-8")), path
+
+
+def test_users_are_told_one_way_to_pin_this_repository() -> None:
+    """No release is tagged, so every place that tells users how to take the package from git pins a commit
+    (docs/reference.md "Versioning and release"); a tag named here that does not exist would fail their install."""
+    places = [ROOT / "README.md", ROOT / "docs" / "reference.md"]
+    places += [ROOT / "examples" / name for name in ("python/requirements.txt", "yaml/Pulumi.yaml")]
+    places += [ROOT / "examples" / "typescript" / "Pulumi.yaml"]
+    pins = {
+        (path.name, pin)
+        for path in places
+        for pin in re.findall(r"(?:provider|kgateway-lambda|<repository>)@(<?[\w.]+>?)", path.read_text())
+    }
+    assert {pin for _, pin in pins} <= {"<commit>", "1a2b3c4"}, sorted(pins)
+    assert {name for name, pin in pins if pin == "<commit>"} == {p.name for p in places}
+
+
+def test_the_version_is_read_from_pyproject_toml_at_run_time(tmp_path: Path) -> None:
+    from components import project_version
+
+    (tmp_path / "components").mkdir()
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "kgateway-lambda"\nversion = "9.8.7"\n')
+    assert project_version(tmp_path / "components") == "9.8.7"
+    # Another project's pyproject.toml beside an installed copy is not ours: the installed metadata answers.
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "someone-else"\nversion = "1.0.0"\n')
+    with pytest.raises(PackageNotFoundError):  # kgateway-lambda is not installed in the test venv
+        project_version(tmp_path / "components")
 
 
 def test_required_inputs_are_named_with_when_they_are_required(tmp_path: Path) -> None:
@@ -349,3 +381,29 @@ except Exception as error:
         "(example: pulumi.FileArchive('lambda_src/echo'))",
     ):
         assert line in done.stdout, line
+
+
+def test_every_package_the_library_imports_is_a_declared_dependency() -> None:
+    """A third-party module imported anywhere in components/ comes from a distribution pyproject.toml declares
+    (a `pip install` of the package brings nothing else)."""
+    import ast
+    import importlib.metadata
+    import sys
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    declared = {
+        re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        for requirement in tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    }
+    distributions = importlib.metadata.packages_distributions()
+    imported: set[str] = set()
+    for path in (root / "components").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = {name for name in imported if name not in sys.stdlib_module_names}
+    needed = {dist.lower().replace("_", "-") for name in third_party for dist in distributions.get(name, [name])}
+    assert needed <= declared, sorted(needed - declared)

@@ -346,6 +346,10 @@ class AwsModels:
         self.iam.delete_role(RoleName=role)
 
     def delete_user(self, user: str) -> None:
+        # The provider removes the user from its groups first, always (hashicorp/terraform-provider-aws
+        # internal/service/iam/user.go @ 6c6ae51 `resourceUserDelete` -> `DeleteUserGroupMemberships`).
+        for group in self.iam.list_groups_for_user(UserName=user)["Groups"]:
+            self.iam.remove_user_from_group(GroupName=group["GroupName"], UserName=user)
         keys = self.iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
         attached = self.iam.list_attached_user_policies(UserName=user)["AttachedPolicies"]
         if keys or attached:
