@@ -15,19 +15,18 @@ from typing import Any
 import boto3
 import pytest
 
+import components.lambda_gateway_route
+import program.stack
 from components.kgateway_api import BACKEND_CRD_NAME, CRD_TYPE, TRAFFIC_POLICY_CRD_NAME
 from tests.conftest import RunStack
 from tests.support.fake_aws import FakeAwsMocks
-from tests.support.lifecycle import MotoDeployment, dev_config, up_release
+from tests.support.lifecycle import MotoDeployment, dev_config
 from tests.support.programs import run_text
 from tests.support.state import state_bytes
 from tools.engine import ProgramRun
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 PROTECTION = {"rateLimit": {"requestsPerSecond": 5}, "cors": {"allowOrigins": ["https://app.example.com"]}}
-# The program before reads were shared (the lead's `waits`, 2f67866): each Backend and protected route read for
-# itself, as children of LambdaBackend and RouteProtection.
-BEFORE_ISSUE_29 = "2f67866858f8abca21269ccdc0d7fc0a56bdc6b9"
 # The goal of issue 29: what one more function adds to the state, plain and protected (the reads are a fixed cost).
 PLAIN_BYTES_PER_FUNCTION = 10_000
 PROTECTED_BYTES_PER_FUNCTION = 15_000
@@ -95,23 +94,30 @@ def test_reads_of_another_cluster_are_refused(tmp_path: Path) -> None:
         )
 
 
-def test_an_existing_stack_upgrades_with_only_its_reads_changed(aws: boto3.Session, tmp_path: Path) -> None:
+def test_an_existing_stack_upgrades_with_only_its_reads_changed(
+    aws: boto3.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
     deployment = MotoDeployment(aws)
     config = dev_config(**functions(2, PROTECTION))
-    up_release(deployment, BEFORE_ISSUE_29, tmp_path, config)
+    # Before: no shared reads, so each Backend and protected route reads for itself, under the names every release
+    # before issue 29 gave them (LambdaBackend `<name>-kgateway-crd`, RouteProtection `<name>-trafficpolicy-crd`
+    # and `<name>-controller`; the release 2f67866 had exactly these).
+    with monkeypatch.context() as before_issue_29:
+        for module in (program.stack, components.lambda_gateway_route):
+            before_issue_29.setattr(module, "ClusterReads", lambda *args, **kwargs: None)
+        deployment.up(config)
     old_reads = {k for k, d in deployment.deployed.items() if d.external and k[0] in (CRD_TYPE, DEPLOYMENT)}
     assert len(old_reads) == 6  # per function: a Backend CRD read, a TrafficPolicy CRD read, a controller read
+    assert any(
+        "LambdaBackend$" in k[1] and k[1].endswith("CustomResourceDefinition::fn00-kgateway-crd") for k in old_reads
+    )
     before = {k: d.id for k, d in deployment.deployed.items() if not d.external}
 
     deployment.up(config)
-    # Nothing that is not a read is created, replaced or deleted; the per-component reads leave the state (never
-    # the cluster: a read is discarded, not deleted), and the stack's three reads take their place. (Functions are
-    # updated only because the release ran from another folder, so their archive has another path.)
-    changes = {
-        (op, key) for op, key in deployment.changes if (op, key[0]) != ("update", "aws:lambda/function:Function")
-    }
-    assert {op for op, _ in changes} == {"discard"}
-    assert {key for _, key in changes} == old_reads
+    # Nothing that is not a read is created, updated, replaced or deleted; the per-component reads leave the state
+    # (never the cluster: a read is discarded, not deleted), and the stack's three reads take their place.
+    assert {op for op, _ in deployment.changes} == {"discard"}
+    assert {key for _, key in deployment.changes} == old_reads
     assert {k: d.id for k, d in deployment.deployed.items() if not d.external} == before
     new_reads = {k for k, d in deployment.deployed.items() if d.external and k[0] in (CRD_TYPE, DEPLOYMENT)}
     assert len(new_reads) == 3
