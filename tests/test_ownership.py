@@ -219,3 +219,12 @@ def test_functions_in_state_and_updates_list_nothing(tmp_path: Path) -> None:
     for mocks in (in_state, update):
         assert mocks.invokes[LIST_FUNCTIONS] == 0
         assert mocks.invokes[LIST_LOG_GROUPS] == 0
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_names_that_only_begin_or_end_like_ours_are_not_ours(preview: bool) -> None:
+    """Names are compared whole: an `echo-legacy` (or `old-echo`) function and log group in the account leave `echo`
+    free (the listing holds other functions' names; a prefix or substring match would refuse the stack's own)."""
+    mocks = EngineAwsMocks(preview=preview, elsewhere={"echo-legacy": {}, "old-echo": {}, "ech": {}})
+    run = run_dev(mocks)
+    assert [r.inputs["name"] for r in run.by_type(FUNCTION)] == ["echo"]

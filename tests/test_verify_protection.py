@@ -190,16 +190,17 @@ class SlowGateway:
     ],
 )
 def test_the_burst_is_past_every_bucket_and_what_refills_while_it_is_sent(bucket: Bucket, replicas: int) -> None:
-    """A working limit passes when the burst takes up to the window (20 ms a request, a fill during it), and the
-    size is exactly the buckets plus their refills in that window plus the margin: sized from any other figure of
-    the bucket, or for one replica, a working limit would pass its requests and fail the check."""
-    gateway = SlowGateway(bucket, replicas, each=0.02 / 16, phase=0.01)
+    """A working limit passes when the burst is sent within the window (spread over 0.99 s, a fill 10 ms in), and
+    the size is exactly the buckets plus their refills in that window plus the margin: sized from another figure
+    of the bucket, without the refills or for one replica, a working limit lets the whole burst in and fails."""
+    refills = bucket.tokens_per_fill * (int(1 / bucket.fill_seconds) + 1)
+    over = replicas * (bucket.max_tokens + refills)
+    size = over + max(5, over // 4)
+    assert burst_size(bucket, replicas) == size
+    gateway = SlowGateway(bucket, replicas, each=0.99 / size, phase=0.01)
     protection = Protection(bucket=bucket, replicas=replicas)
     passed, text = burst_step(protection, gateway.send, lambda s, b: (s == 200, f"HTTP {s}"), 1, gateway.now)
     assert passed, text
-    refills = bucket.tokens_per_fill * (int(1 / bucket.fill_seconds) + 1)
-    over = replicas * (bucket.max_tokens + refills)
-    assert burst_size(bucket, replicas) == over + max(5, over // 4)
 
 
 def test_the_bucket_admits_at_most_its_tokens_and_each_fill() -> None:
