@@ -14,6 +14,9 @@ from typing import Any, Literal
 
 import pulumi
 
+# pulumi-kubernetes (>= 4.18) waits for these before it reports the object created; `skipAwait` turns it off.
+from .readiness import ROUTE_ACCEPTED, SKIP_AWAIT, WAIT_FOR
+
 BACKEND_API_VERSION = "gateway.kgateway.dev/v1alpha1"
 BACKEND_GROUP = "gateway.kgateway.dev"
 HTTPROUTE_API_VERSION = "gateway.networking.k8s.io/v1"
@@ -205,15 +208,6 @@ class LambdaTarget:
     # Unset: "None" (raw pass-through, the guide's response) where the shape has the switch, omitted where not.
     payload_transform_mode: PayloadTransformMode | None = None
     endpoint_url: str | None = None
-
-
-# pulumi-kubernetes (>= 4.18) waits for these before it reports the object created; `skipAwait` turns it off.
-WAIT_FOR = "pulumi.com/waitFor"
-SKIP_AWAIT = "pulumi.com/skipAwait"
-ROUTE_ACCEPTED = [
-    'jsonpath={.status.parents[0].conditions[?(@.type=="Accepted")].status}=True',
-    'jsonpath={.status.parents[0].conditions[?(@.type=="ResolvedRefs")].status}=True',
-]
 
 
 def readiness_annotations(kind: str, version: KgatewayVersion, wait: bool) -> dict[str, str]:
@@ -453,8 +447,7 @@ class TrafficPolicySupport:
     """Which protection kinds one kgateway line's `TrafficPolicy` CRD can express, and how its status reads.
 
     Each named line is what `traffic_policy_support_from_crd` reads from that line's real CRD (program/crds); a
-    test keeps the two equal. v2.1 has no CRD here: it offers only what v2.0 and v2.2 both accept in the same shape
-    (the local rate limit), validated against both files; the rest is refused rather than emitted unverified.
+    test keeps the two equal.
     """
 
     name: str
@@ -462,23 +455,22 @@ class TrafficPolicySupport:
     kinds: frozenset[str]
     # Why a kind this line lacks is refused, beyond "first in <line>" (v2.1: no CRD to verify against).
     refusal_note: str = ""
+    # The status shape kgateway writes: `status.ancestors[].conditions[]` (v2.2+, True), `status.conditions[]`
+    # (v2.0, False), or not known here (None: the policy's acceptance is not awaited), TRAFFICPOLICY.md §10.
+    status_ancestors: bool | None = True
 
 
 _RATE_LIMIT_ONLY = frozenset({"rateLimit"})
-_V2_2_KINDS = frozenset({"apiKeys", "jwt", "cors", "rateLimit", "retry", "requestBody"})
+# v2.1.x's own TrafficPolicy CRD (program/crds/kgateway-v2.1.x-0d04052-*): cors, buffer, retry and timeouts came
+# to main months before v2.1 was cut; apiKeyAuth and jwtAuth came with v2.2, acl with v2.3.
+_V2_1_KINDS = frozenset({"cors", "rateLimit", "retry", "requestBody"})
+_V2_2_KINDS = _V2_1_KINDS | {"apiKeys", "jwt"}
 _V2_3_KINDS = _V2_2_KINDS | {"ipAllow"}
 TRAFFIC_POLICY_SUPPORT: dict[str, TrafficPolicySupport] = {
     support.name: support
     for support in (
-        TrafficPolicySupport("v2.0", _RATE_LIMIT_ONLY),
-        TrafficPolicySupport(
-            "v2.1",
-            _RATE_LIMIT_ONLY,
-            refusal_note=(
-                "no TrafficPolicy CRD of kgateway v2.1 is shipped here to verify it against, so on v2.1 only the "
-                "local rate limit (the same in v2.0 and v2.2) is emitted"
-            ),
-        ),
+        TrafficPolicySupport("v2.0", _RATE_LIMIT_ONLY, status_ancestors=False),
+        TrafficPolicySupport("v2.1", _V2_1_KINDS),
         TrafficPolicySupport("v2.2", _V2_2_KINDS),
         TrafficPolicySupport("v2.3", _V2_3_KINDS),
         TrafficPolicySupport("v2.4", _V2_3_KINDS),
@@ -522,9 +514,11 @@ def traffic_policy_support_from_crd(crd: Mapping[str, Any], name: str) -> Traffi
         "retry": "retry" in spec,
         "requestBody": "maxRequestSize" in ((spec.get("buffer") or {}).get("properties") or {}),
     }
+    status = served["schema"]["openAPIV3Schema"]["properties"].get("status") or {}
     return TrafficPolicySupport(
         name=name,
         kinds=frozenset(kind for kind, there in present.items() if there),
+        status_ancestors="ancestors" in (status.get("properties") or {}),
     )
 
 
@@ -595,9 +589,11 @@ class RouteProtectionSpec:
 
 
 def traffic_policy_annotations(wait: bool) -> dict[str, str]:
-    """No wait: kgateway writes a TrafficPolicy's status only once its target route is translated, and the policy
-    is created *before* the route (so the route is never served without it): a wait would never end
-    (TRAFFICPOLICY.md §10). `wait` false: skip even pulumi-kubernetes' generic readiness check."""
+    """No wait on the policy itself: kgateway writes a TrafficPolicy's status only once its target route is
+    translated, and the policy is created *before* the route (so the route is never served without it): a wait
+    would never end (TRAFFICPOLICY.md §10). Its acceptance is awaited after the route instead
+    (components/readiness.py `policy_acceptance_gate`). `wait` false: skip even pulumi-kubernetes' generic
+    readiness check."""
     return {} if wait else {SKIP_AWAIT: "true"}
 
 

@@ -209,7 +209,7 @@ def unique_route_names(name: str, label: str, routes: Sequence[Mapping[str, Any]
 def lambda_route_limits(args: Mapping[str, Any], backend_options: Mapping[str, Any]) -> dict[str, Any]:
     """What a route to a synchronously invoked function needs from the gateway: a request timeout that covers the
     function's own (known for a function made here), and bodies up to Lambda's synchronous payload where the pinned
-    kgateway line has `buffer` (v2.2+; `auto` and older lines keep Envoy's 1 MiB). Async calls return at once."""
+    kgateway line has `buffer` (v2.1+; `auto` and older lines keep Envoy's 1 MiB). Async calls return at once."""
     if plain(backend_options.get("invocation_mode")) == "Async":
         return {}
     limits: dict[str, Any] = {}

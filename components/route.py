@@ -93,7 +93,7 @@ class LambdaRouteArgs(TypedDict):
     max_request_size: NotRequired[str]
     (
         "The largest request body, a quantity such as 6Mi: `buffer.maxRequestSize` in the route's one TrafficPolicy "
-        "(kgateway v2.2+; without it a Lambda route's cap is Envoy's 1Mi buffer limit)."
+        "(kgateway v2.1+; without it a Lambda route's cap is Envoy's 1Mi buffer limit)."
     )
 
 
@@ -210,6 +210,7 @@ class LambdaRoute(pulumi.ComponentResource):
             depends_on.append(guard.policy)
             self.api_keys = guard.api_keys
         else:
+            guard = None
             self.api_keys = pulumi.Output.from_input(None)
         manifest = http_route_manifest(
             name=route_name,
@@ -230,5 +231,7 @@ class LambdaRoute(pulumi.ComponentResource):
         route = custom_resource(
             f"{name}-httproute", manifest, pulumi.ResourceOptions(parent=self, depends_on=depends_on)
         )
+        if guard is not None:  # `pulumi up` then waits until kgateway accepted the route's policy, too
+            guard.await_acceptance(route)
         self.route_name = route.urn.apply(lambda _: route_name)
         self.register_outputs({"route_name": self.route_name, "api_keys": self.api_keys})

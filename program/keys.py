@@ -79,12 +79,13 @@ KEYS: tuple[Key, ...] = (
         "`<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>` or `@sha256:<digest>`, in the stack's "
         "region; images are not built here", function_field="imageUri"),
     Key("environment", "Plain environment variables of the function",
-        "a mapping of names (`[a-zA-Z][a-zA-Z0-9_]+`, not Lambda's reserved ones) to values; with "
-        "`secretEnvironment` at most 4 KB in all", type="mapping", function_field="environment"),
+        "a mapping of names (`[a-zA-Z][a-zA-Z0-9_]+`, not Lambda's reserved ones) to values, none also in "
+        "`secretEnvironment`; with `secretEnvironment` at most 4 KB in all", type="mapping",
+        function_field="environment"),
     Key("secretEnvironment", "Secret environment variables, by function name",
         "`{<function name>: {VARIABLE: value}}`, set with `pulumi config set --secret --path "
         "'secretEnvironment.<function>.<VARIABLE>' <value>`: values stay Pulumi secrets (never in the plan, "
-        "outputs or logs)", type="mapping", secret=True),
+        "outputs or logs); one set without `--secret` is refused", type="mapping", secret=True),
     Key("architecture", "Instruction set (arm64 or x86_64)", "`arm64`, `x86_64`", default="arm64",
         function_field="architecture"),
     Key("memorySize", "Memory in MB (128-10240)", "128–10240 (MB)", default="128", type="integer",
@@ -147,8 +148,9 @@ KEYS: tuple[Key, ...] = (
     Key("endpointUrl", "A Lambda-compatible endpoint (LocalStack, moto)", "an http(s) URL"),
     Key("waitForAcceptance", "Wait until kgateway accepted the Backend and HTTPRoute (false for clusters without a "
         "controller yet)",
-        "`pulumi up` waits until kgateway accepted the HTTPRoute (`Accepted`, `ResolvedRefs`) and, from `v2.1`, the "
-        "Backend (`Accepted`), through pulumi-kubernetes' `pulumi.com/waitFor` annotation; `false` sets "
+        "`pulumi up` waits until kgateway accepted the HTTPRoute (`Accepted`, `ResolvedRefs`, at the generation just "
+        "written), the route's TrafficPolicy (through a patch made after the route) and, from `v2.1`, the Backend "
+        "(`Accepted`), through pulumi-kubernetes' `pulumi.com/waitFor` annotation; `false` sets "
         "`pulumi.com/skipAwait` for clusters without a controller yet", default="true", type="boolean"),
     Key("routePath", "PathPrefix the HTTPRoute matches on the Gateway",
         "an absolute path Gateway API accepts (no `//`, `/./`, `/../`, `%2f`, `#`; `%` only as `%` and two hex "
@@ -175,12 +177,13 @@ KEYS: tuple[Key, ...] = (
         "(generated: `clients`, "
         "`rotation`, `previousRotation`; or `provided`: client ids of `providedApiKeys`; `keySources`), `jwt`, "
         "`cors`, `rateLimit` (`requestsPerSecond` or `requestsPerMinute`, `burst`), `ipAllow` (v2.3+), `timeout` "
-        "(the route rule's), `retry` (only `idempotent: true` retries after the function ran); API keys, JWT, CORS "
-        "and retry need v2.2+; a routes entry's own replaces it, `{}` turns it off",
+        "(the route rule's), `retry` (only `idempotent: true` retries after the function ran); CORS and retry "
+        "need v2.1+, API keys and JWT v2.2+; a routes entry's own replaces it, `{}` turns it off",
         type="mapping", route_field="protection"),
     Key("providedApiKeys", "API keys given by you: client id -> key (secret), named by protection.apiKeys.provided",
         "a mapping of client ids to keys of 16–4096 visible ASCII characters, each set with `pulumi config set "
-        "--secret --path 'providedApiKeys.<client id>' <key>`", type="mapping", secret=True),
+        "--secret --path 'providedApiKeys.<client id>' <key>` (one set without `--secret` is refused)",
+        type="mapping", secret=True),
     Key("gatewayName", "Gateway the HTTPRoute attaches to", "the Gateway the route attaches to", default="http"),
     Key("gatewayNamespace", "Namespace of that Gateway", "a DNS label", default="kgateway-system"),
     Key("gatewayListener", "A listener name (sectionName) of that Gateway", "a listener name of that Gateway"),
@@ -200,12 +203,14 @@ KEYS: tuple[Key, ...] = (
         "IAM writes in all instead of 2 per function); only for functions that need no permissions of their own",
         default="false", type="boolean"),
     Key("discover", "Route every Lambda function of the account and region that carries a tag (a mapping: tag, "
-        "namespace, invocationMode)",
+        "namespace, invocationMode, unprotected)",
         "a mapping: `tag` (required: the tag key to look for, AWS's tag-key rule, not `aws:`), `namespace` (of the "
-        "found functions' HTTPRoutes; default `namespace`), `invocationMode` (`Sync`, `Async`; default `Sync`); each "
-        "function carrying the tag gets a Backend and a PathPrefix HTTPRoute on the tag's value (an absolute path) "
-        "or, when the value is empty, `/<function name>`; nothing of the function is created, changed or deleted; "
-        "with it, `functions: []` routes only the found functions",
+        "found functions' HTTPRoutes; default `namespace`), `invocationMode` (`Sync`, `Async`; default `Sync`), "
+        "`unprotected` (`{<function>: <path>}`: served without `protection`, on exactly that path); each function "
+        "carrying the tag gets a Backend and a PathPrefix HTTPRoute on the tag's value (an absolute path) or, when "
+        "the value is empty, `/<function name>`, under the stack-wide `protection`; a bad value is a warning that "
+        "skips the function; nothing of the function is created, changed or deleted; with it, `functions: []` "
+        "routes only the found functions (none found: the stack holds nothing)",
         type="mapping"),
     Key("functions", "Several functions: a list of entries (fields: the function_field of each key)",
         "a list of function entries; each field stands for the key of that name for one function", type="list"),

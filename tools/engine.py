@@ -34,6 +34,7 @@ from pulumi.runtime.rpc_manager import RPCManager
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from program.cluster_lookup import LOOKUP, NO_CLUSTER
 from program.config import PROJECT, PROJECT_ROOT
 from program.crd_validation import load_yaml
 from tools.pulumi_cli import load_project, merge_config, read_stack_file
@@ -337,6 +338,20 @@ def crd_read_result(name: str, crd: dict[str, Any] | None) -> dict[str, Any]:
     return crd
 
 
+# What kgateway's Helm chart runs (its `kgateway` container), for the offline rigs' controller Deployment.
+KGATEWAY_IMAGE = "cr.kgateway.dev/kgateway-dev/kgateway:v2.4.0"
+
+
+def controller_deployment(image: str, namespace: str = "kgateway-system", name: str = "kgateway") -> dict[str, Any]:
+    """A kgateway controller Deployment as a read returns it (only what components/controller.py looks at)."""
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"template": {"spec": {"containers": [{"name": "kgateway", "image": image}]}}},
+    }
+
+
 def inventory_invoke_result(
     token: str, args: dict[str, Any], functions: dict[str, dict[str, str]], log_groups: dict[str, dict[str, str]]
 ) -> dict[str, Any] | None:
@@ -358,6 +373,22 @@ def inventory_invoke_result(
             raise RuntimeError(f"reading CloudWatch Logs Log Group ({name}): empty result")
         return {"name": name, "tags": log_groups[name], "id": name}
     return None
+
+
+READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
+
+
+def stack_outputs_result(token: str, args: dict[str, Any], outputs: dict[str, Any]) -> dict[str, Any] | None:
+    """What the engine's builtin provider answers a program's `pulumi:pulumi:readStackOutputs` (the invoke behind a
+    StackReference: pulumi/pulumi pkg/resource/deploy/builtins.go `readStackReference`): the named stack's outputs
+    as its last completed update left them (a new stack has none). The rigs keep the plain outputs only (the engine
+    would also hand back secret ones, marked secret; the program reads none of them). None for other invokes."""
+    if token != READ_STACK_OUTPUTS:
+        return None
+    name = str(args.get("name", ""))
+    if name.count("/") != 2:
+        raise RuntimeError(f"readStackOutputs: {name!r} is no fully qualified stack name (org/project/stack)")
+    return {"name": name, "outputs": dict(outputs), "secretOutputNames": []}
 
 
 TAGGED_RESOURCES = "aws:resourcegroupstaggingapi/getResources:getResources"
@@ -503,6 +534,9 @@ def run_program(
         logger.propagate = False
         logger.addHandler(handler)
         pulumi.runtime.set_all_config(config, secret_keys or [])
+        # The cluster the program looks at for objects in its way: the mocks' own (the deploy harness's API server),
+        # else none (the offline plan: nothing to look at, nothing claimed).
+        LOOKUP.set(getattr(mocks, "cluster_lookup", NO_CLUSTER))
         monitor = _RecordingMonitor(mocks)
         pulumi_mocks.set_mocks(
             mocks,

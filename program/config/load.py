@@ -18,11 +18,11 @@ from components.validation import (
     REGION,
 )
 from program.config.credentials import read_credentials
-from program.config.discovery import read_discovery
+from program.config.discovery import read_discovery, with_stack_protection
 from program.config.errors import ConfigError, Redactor
 from program.config.functions import FUNCTION_FIELDS, SharedBackend, check_secret_environment_names, read_target
-from program.config.protection import read_provided_keys
-from program.config.reader import Reader, check_keys, check_unique, entries, only_in
+from program.config.protection import read_protection, read_provided_keys
+from program.config.reader import Reader, check_all_secret, check_keys, check_unique, entries, only_in
 from program.config.routes import read_routes
 from program.config.settings import RouteSettings, StackSettings, TargetSettings
 from program.config.sources import ConfigSource, PulumiConfigSource
@@ -82,6 +82,7 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
     read = [read_target(entry_reader, shared) for entry_reader in function_readers]
     unique = check_unique(reader, [(f.name, o["name"]) for f, _, o in read], "function name")
     check_secret_environment_names(reader, [f.name for f, _, _ in read])
+    check_all_secret(reader, "secretEnvironment", "<value>")
     unique = unique and check_unique(
         reader, [(b.name, o["backendName"]) for _, b, o in read], "Kubernetes (Backend) name"
     )
@@ -89,6 +90,13 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
     provided_keys = read_provided_keys(reader)
     function_origins = {f.name: o["name"] for f, _, o in read}
     routes = read_routes(reader, function_origins, gateway, version, provided_keys) if unique else []
+    if discovery is not None:
+        # Every found route gets the stack-wide protection; read once more on a reader of its own, so that a
+        # problem the routes already reported (they read the same key) is reported once.
+        scratch = Reader(reader.source)
+        protection = read_protection(scratch, version, provided_keys)
+        reader.problems.extend(p for p in scratch.problems if p not in reader.problems)
+        discovery = with_stack_protection(discovery, protection, reader)
     routes_of: dict[str, list[RouteSettings]] = collections.defaultdict(list)
     for function_name, route in routes:
         routes_of[function_name].append(route)
