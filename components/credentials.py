@@ -117,10 +117,10 @@ class InvokeTarget(TypedDict):
 
 
 def _bound(target: Mapping[str, Any]) -> int:
-    """Characters the target's two ARNs (unqualified, qualified) take at most in a policy, with quotes and commas."""
+    """Characters the target's one ARN (qualified) takes at most in a policy, with quotes and a comma."""
     function, qualifier = str(target["function"]), str(target.get("qualifier") or "$LATEST")
     arn = len(function) if function.startswith("arn:") else _ARN_PREFIX_BOUND + len(function)
-    return 2 * (arn + 3) + len(qualifier) + 1
+    return arn + 3 + len(qualifier) + 1
 
 
 def policy_chunks(targets: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
@@ -185,7 +185,7 @@ class GatewayCredentialsArgs(TypedDict):
     """The identity kgateway signs Lambda invocations with."""
 
     functions: list[InvokeTarget]
-    """The functions kgateway may invoke (each unqualified and at its qualifier); nothing else is allowed."""
+    """The functions kgateway may invoke, each at exactly its qualifier (what a Backend invokes); nothing else."""
     mode: NotRequired[CredentialsMode]
     """How kgateway authenticates (default generated)."""
     namespace: NotRequired[str]
@@ -403,12 +403,20 @@ class GatewayCredentials(pulumi.ComponentResource):
         }
         if session_token is not None:
             string_data["sessionToken"] = pulumi.Output.secret(session_token)
+        # Releases 0.1.0 and 0.2.0 named their one Secret `<component>-secret`, always `secret_name` whatever the
+        # rotation: the alias carries it over only to the Secret of that same name. Onto another name it would be
+        # a rename, which a fixed-name object replaces delete-first while the Backend still names the old one (a
+        # window with no Secret); without it the new Secret is made, the Backend moves, and the old one goes last.
+        if secret_name == resolved.secret_name:
+            secret_options = fixed_name_options(child, f"{name}-secret")
+        else:
+            secret_options = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True))
         secret = k8s.core.v1.Secret(
             object_resource_name(resolved.namespace, secret_name),
             metadata=k8s.meta.v1.ObjectMetaArgs(name=secret_name, namespace=resolved.namespace, labels=COMMON_LABELS),
             type="Opaque",
             string_data=string_data,
-            opts=fixed_name_options(child, f"{name}-secret"),
+            opts=secret_options,
         )
         # What the Backend references: known once the Secret exists and, during a rotation, the new key has settled.
         self.secret_name = pulumi.Output.all(secret.urn, settled).apply(lambda _: secret_name)
@@ -425,7 +433,12 @@ class GatewayCredentials(pulumi.ComponentResource):
             for target in chunk:
                 function, qualifier = str(target["function"]), str(target.get("qualifier") or "$LATEST")
                 arn = function if function.startswith("arn:") else pulumi.Output.concat(prefix, function)
-                arns += [arn, pulumi.Output.concat(arn, ":", qualifier)]
+                # Exactly the ARN a Backend invokes: kgateway always signs `function:<name>:<qualifier>` (the CRD
+                # defaults the qualifier to $LATEST; `buildLambdaARN` in pkg/kgateway/extensions2/plugins/backend/
+                # aws.go @ 207dff9, 1eb924f, 354c0f6, and internal/.../backend/aws.go @ v2.0.0). IAM matches the
+                # request's ARN literally, so the unqualified ARN (which invokes $LATEST) would grant more than the
+                # route uses: with an alias, the function's unpublished code.
+                arns.append(pulumi.Output.concat(arn, ":", qualifier))
             policy_name = iam_resource_name(name, f"invoke-only-{index}", IAM_POLICY_NAME)
             policy = aws.iam.Policy(
                 policy_name,

@@ -236,6 +236,7 @@ def objects(settings: StackSettings) -> list[tuple[ObjectSource, dict[str, Any]]
                         wait=target.backend.wait_for_acceptance,
                         # The rule's one timeouts.request: the protection's, else the Sync function's own.
                         request_timeout=(route.protection or {}).get("timeout") or limits.get("timeout"),
+                        cors=(route.protection or {}).get("cors") is not None,
                     ),
                 )
             )
