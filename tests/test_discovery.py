@@ -403,7 +403,7 @@ def test_a_found_function_under_a_protected_stack_needs_the_stacks_key(aws: boto
     assert {base64.b64decode(v).decode() for v in secret["data"].values()} == {keys["web"]}
     # `verify` expects the refusal without a key on the found route, as on a listed one.
     (check,) = reveal(run.outputs["verify"])
-    assert check["route"] == "admin" and check["protection"]["keySource"] == ["header", "api-key"]
+    assert check["route"] == "admin" and check["protection"]["keySources"] == [["header", "api-key"]]
 
 
 def test_found_routes_carry_the_stack_wide_protection_whatever_their_tag_says() -> None:
