@@ -4,6 +4,7 @@ reader and the components call the same checks, so both doors refuse the same va
 """
 
 import ipaddress
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -221,6 +222,17 @@ def check_jwt(checker: InputChecker, jwt: Mapping[str, Any], prefix: str) -> Non
     )
 
 
+def _first_repeated(values: list[Any]) -> Any:
+    """The first item that appears twice (compared as the API server compares a set's items: by their JSON)."""
+    seen: set[str] = set()
+    for value in values:
+        text = json.dumps(value, sort_keys=True, default=str)
+        if text in seen:
+            return value
+        seen.add(text)
+    return None
+
+
 def check_cors(checker: InputChecker, cors: Mapping[str, Any], prefix: str) -> None:
     origins = cors.get("allow_origins")
     if not isinstance(origins, list) or not 1 <= len(origins) <= 64:
@@ -256,6 +268,12 @@ def check_cors(checker: InputChecker, cors: Mapping[str, Any], prefix: str) -> N
             checker.fail(f"{prefix}{schema_name}", values, "'*' must stand alone", "[*]")
     if isinstance(origins, list) and "*" in origins and len(origins) > 1:
         checker.fail(f"{prefix}allowOrigins", origins, "'*' must stand alone", "[*]")
+    elif isinstance(origins, list) and (repeated := _first_repeated(origins)) is not None:
+        # Every line's TrafficPolicy CRD declares the list `x-kubernetes-list-type: set`: the API server refuses it.
+        once = [origin for index, origin in enumerate(origins) if origin not in origins[:index]]
+        checker.fail(
+            f"{prefix}allowOrigins", repeated, "must list each origin once (the CRD's list is a set)", str(once)
+        )
     checker.integer(f"{prefix}maxAgeSeconds", cors.get("max_age_seconds"), 1, MAX_INT32, 600)
 
 

@@ -144,7 +144,7 @@ KEYS: tuple[Key, ...] = (
         default=DEFAULT_KGATEWAY_VERSION),
     Key("accountId", "AWS account id of the functions (default: the deploying identity's)", "12 digits",
         shown_default="the deploying identity's (`aws.get_caller_identity`)"),
-    Key("endpointUrl", "A Lambda-compatible endpoint (LocalStack, moto)", "an http(s) URL"),
+    Key("endpointUrl", "A Lambda-compatible endpoint (LocalStack, moto)", "an http(s) URL with its port"),
     Key("waitForAcceptance", "Wait until kgateway accepted the Backend and HTTPRoute (false for clusters without a "
         "controller yet)",
         "`pulumi up` waits until kgateway accepted the HTTPRoute (`Accepted`, `ResolvedRefs`) and, from `v2.1`, the "
