@@ -190,10 +190,10 @@ def route_stream_idle_timeout(route_name: str, request_timeout: str | None, line
         else f"kgateway {line}'s TrafficPolicy has no timeouts.streamIdle (first in v2.2)"
     )
     pulumi.log.warn(
-        f"route {route_name}: its request timeout is {request_timeout}, but Envoy's stream idle timeout (5 minutes, "
-        f"which kgateway does not change) answers 408 to a call that gets no answer for {ENVOY_STREAM_IDLE_DEFAULT_S} "
-        f"s; {why}: pin kgatewayVersion v2.2 or newer to set the route's idle timeout, or keep calls under "
-        f"{ENVOY_STREAM_IDLE_DEFAULT_S} s",
+        f"route {route_name}: its request timeout is {request_timeout}, but Envoy's stream idle timeout (5 minutes; "
+        f"kgateway sets none) answers 408 to a call still unanswered after {ENVOY_STREAM_IDLE_DEFAULT_S} s; {why}. "
+        "With kgateway v2.2 or newer and kgatewayVersion pinned to it, the route's idle timeout follows its request "
+        f"timeout; until then calls end at {ENVOY_STREAM_IDLE_DEFAULT_S} s",
     )
     return None
 

@@ -705,6 +705,63 @@ MUTATIONS = [
         'SENSITIVE_PROVIDER_KEYS = {"accessKey", "secretKey", "token", "kubeconfig"}',
         'SENSITIVE_PROVIDER_KEYS = {"accessKey", "secretKey", "kubeconfig"}',
     ),
+    # --- route limits and limits measured as the API does (issues 27, 32) ----------------------------------------
+    Mutation(
+        "the Lambda body limit replaces the user's maxRequestSize again",
+        "components/lambda_gateway_route.py",
+        "if field in limits and not merged.get(field):",
+        "if field in limits:",
+        tests=("tests/test_route_limits.py",),
+    ),
+    Mutation(
+        "the stream idle timeout kept at Envoy's 5 minutes for a long call",
+        "components/kgateway_api.py",
+        "return request_timeout if duration_seconds(request_timeout) > ENVOY_STREAM_IDLE_DEFAULT_S else None",
+        "return None",
+        tests=("tests/test_route_limits.py",),
+    ),
+    Mutation(
+        "a function made elsewhere routed with Envoy's 15 s again",
+        "components/lambda_gateway_route.py",
+        'limits: dict[str, Any] = {"timeout": route_request_timeout(function_timeout)}',
+        'limits: dict[str, Any] = {"timeout": route_request_timeout(function_timeout)} if "function" in args else {}',
+        tests=("tests/test_route_limits.py",),
+    ),
+    Mutation(
+        "Envoy mode capped like pass-through (the envelope outgrows Lambda's 6 MB)",
+        "components/lambda_gateway_route.py",
+        'envoy_mode = plain(backend_options.get("payload_transform_mode")) == "Envoy"',
+        "envoy_mode = False",
+        tests=("tests/test_route_limits.py",),
+    ),
+    Mutation(
+        "an endpoint URL without a port accepted",
+        "components/validation.py",
+        "    if port is None:\n        fixed",
+        "    if port == -2:\n        fixed",
+        tests=("tests/test_api_limits.py",),
+    ),
+    Mutation(
+        "the environment measured as names plus values again",
+        "components/validation.py",
+        'return len(json.dumps(dict(variables), separators=(",", ":")).encode())',
+        "return sum(len(k.encode()) + len(v.encode()) for k, v in variables.items())",
+        tests=("tests/test_api_limits.py",),
+    ),
+    Mutation(
+        "secret variables left out of the 4 KB",
+        "program/config/functions.py",
+        "size = environment_size({**plain, **secret})",
+        "size = environment_size(plain)",
+        tests=("tests/test_api_limits.py",),
+    ),
+    Mutation(
+        "a CRD set's repeated item not refused by the preflight",
+        "program/crd_validation.py",
+        "        if seen[mark] == 2:",
+        "        if seen[mark] == 0:",
+        tests=("tests/test_api_limits.py",),
+    ),
     # --- equivalent: no behaviour a user could observe ----------------------------------------------------
     Mutation(
         "GC thresholds changed (performance only)",

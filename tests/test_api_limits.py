@@ -11,6 +11,7 @@ import pulumi
 import pytest
 
 from components import LambdaBackend
+from components.backend import KgatewayRelease
 from components.kgateway_api import TRAFFIC_POLICY_SUPPORT, traffic_policy_manifest
 from components.protection_spec import protection_objects
 from components.validation import ComponentInputError, environment_size
@@ -56,7 +57,7 @@ def test_the_backend_component_refuses_an_endpoint_url_without_a_port() -> None:
             "echo",
             {
                 "function_name": "echo",
-                "kgateway_version": "v2.3",
+                "kgateway_version": KgatewayRelease.V2_3,
                 "endpoint_url": "https://lambda.eu-west-1.amazonaws.com",
             },
         )
@@ -117,7 +118,9 @@ def test_the_function_component_measures_as_lambda_does() -> None:
 
 def _cors_policy(origins: list[str], line: str = "v2.3") -> dict[str, Any]:
     spec, _, _, _ = protection_objects({"cors": {"allow_origins": origins}}, "echo")
-    return traffic_policy_manifest(TRAFFIC_POLICY_SUPPORT[line], name="p", namespace="n", route_name="echo", protection=spec)
+    return traffic_policy_manifest(
+        TRAFFIC_POLICY_SUPPORT[line], name="p", namespace="n", route_name="echo", protection=spec
+    )
 
 
 @pytest.mark.parametrize("line", ["v2.2", "v2.3", "v2.4", "main"])

@@ -109,7 +109,9 @@ def test_a_long_function_gets_a_stream_idle_timeout_on_every_line_that_has_it(li
 def test_each_lines_crd_says_whether_it_has_the_stream_idle_timeout() -> None:
     for line, basis in BASIS.items():
         if line in TRAFFIC_POLICY_SUPPORT and line != "v2.1":
-            read = traffic_policy_support_from_crd(load_yaml(CRDS / f"{basis.policy_crds[0]}-trafficpolicies.yaml"), line)
+            read = traffic_policy_support_from_crd(
+                load_yaml(CRDS / f"{basis.policy_crds[0]}-trafficpolicies.yaml"), line
+            )
             assert ("streamIdle" in read.kinds) == (line in PINNED_WITH_POLICY), line
     assert "streamIdle" not in TRAFFIC_POLICY_SUPPORT["v2.1"].kinds
 
@@ -126,7 +128,10 @@ def test_where_the_line_cannot_set_it_the_limit_is_said_at_plan_time(line: str) 
     assert len(warnings) == 1 and "408" in warnings[0] and "v2.2" in warnings[0], run.logs
     assert not any("timeouts" in reveal(p.inputs)["spec"] for p in run.by_type(POLICY))
     quiet = composite(
-        {"function": {"function_name": "echo", "code": pulumi.FileArchive("lambda_src/echo")}, "backend": {"kgateway_version": line}}
+        {
+            "function": {"function_name": "echo", "code": pulumi.FileArchive("lambda_src/echo")},
+            "backend": {"kgateway_version": line},
+        }
     )
     assert not [entry for entry in quiet.logs if "stream idle timeout" in entry]
 
