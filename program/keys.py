@@ -80,7 +80,7 @@ KEYS: tuple[Key, ...] = (
         "region; images are not built here", function_field="imageUri"),
     Key("environment", "Plain environment variables of the function",
         "a mapping of names (`[a-zA-Z][a-zA-Z0-9_]+`, not Lambda's reserved ones) to values; with "
-        "`secretEnvironment` at most 4 KB in all", type="mapping", function_field="environment"),
+        "`secretEnvironment` at most 4 KB as compact JSON", type="mapping", function_field="environment"),
     Key("secretEnvironment", "Secret environment variables, by function name",
         "`{<function name>: {VARIABLE: value}}`, set with `pulumi config set --secret --path "
         "'secretEnvironment.<function>.<VARIABLE>' <value>`: values stay Pulumi secrets (never in the plan, "
