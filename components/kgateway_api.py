@@ -722,6 +722,8 @@ def traffic_policy_manifest(
 # `aws_lambda` and `aws_request_signing` filters buffer the whole body under the stream's buffer limit, which is
 # Envoy's listener default of 1 MiB (program/crds/TRAFFICPOLICY.md §8); `buffer.maxRequestSize` (v2.2+) raises it.
 LAMBDA_SYNC_PAYLOAD = "6Mi"
+# Lambda's "6 MB" is 6 MiB: its refusal reads "Request must be smaller than 6291456 bytes for the InvokeFunction
+# operation" (RequestEntityTooLargeException).
 LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 2**20
 # `payloadTransformMode: Envoy`: Envoy's aws_lambda filter sends the function a JSON envelope, not the body
 # (envoyproxy/envoy source/extensions/filters/http/aws_lambda/aws_lambda_filter.cc @ 2e9027678745,
