@@ -308,8 +308,9 @@ def route_request_timeout(function_timeout_s: int) -> str:
 LAMBDA_MAX_TIMEOUT_S = 900
 # Envoy's stream idle timeout when none is configured: "If not specified, this defaults to 5 minutes" (envoyproxy/envoy
 # api/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto @ 532044be2679,
-# `stream_idle_timeout`). kgateway sets it only from a ListenerPolicy's `streamIdleTimeout` (v2.2+,
-# pkg/kgateway/extensions2/plugins/listenerpolicy/listener_plugin.go), never by default: a Lambda call sends and
+# `stream_idle_timeout`). kgateway sets it only from a listener policy's `streamIdleTimeout` (v2.1's
+# HTTPListenerPolicy, v2.2+'s ListenerPolicy: pkg/kgateway/extensions2/plugins/listenerpolicy/listener_plugin.go),
+# never by default: a Lambda call sends and
 # receives nothing while the function runs, so without a route idle timeout Envoy answers 408 after 300 s.
 ENVOY_STREAM_IDLE_DEFAULT_S = 300
 _DURATION_PART = re.compile(r"([0-9]+)(h|ms|m|s)")
@@ -325,10 +326,11 @@ def stream_idle_timeout(request_timeout: str | None) -> str | None:
     """The route's `timeouts.streamIdle`: its request timeout, where that outlasts Envoy's default stream idle
     timeout (a longer call would get 408 first). None: the default holds.
 
-    kgateway v2.2+ maps TrafficPolicy `timeouts.streamIdle` to the Envoy route's `idle_timeout`
+    kgateway v2.1+ maps TrafficPolicy `timeouts.streamIdle` to the Envoy route's `idle_timeout`
     (pkg/kgateway/extensions2/plugins/trafficpolicy/timeout_retry.go `constructTimeoutRetry`,
     traffic_policy_plugin.go `handlePerRoutePolicies`: `action.IdleTimeout = ...routeStreamIdleTimeout`, at v2.2.x
-    207dff98230f, v2.3.x 1eb924fe752b, v2.4.x 6c33df28eced and main 354c0f605fa8), which replaces the connection
+    207dff98230f, v2.3.x 1eb924fe752b, v2.4.x 6c33df28eced and main 354c0f605fa8; under internal/kgateway/ at
+    v2.1.x 0d040525b4e7), which replaces the connection
     manager's for the route; each request or response event resets it (envoyproxy/envoy
     api/envoy/config/route/v3/route_components.proto @ 3304863897c7, `RouteAction.idle_timeout`).
     """
@@ -490,8 +492,7 @@ class TrafficPolicySupport:
     """Which protection kinds one kgateway line's `TrafficPolicy` CRD can express, and how its status reads.
 
     Each named line is what `traffic_policy_support_from_crd` reads from that line's real CRD (program/crds); a
-    test keeps the two equal. v2.1 has no CRD here: it offers only what v2.0 and v2.2 both accept in the same shape
-    (the local rate limit), validated against both files; the rest is refused rather than emitted unverified.
+    test keeps the two equal.
     """
 
     name: str
@@ -502,20 +503,17 @@ class TrafficPolicySupport:
 
 
 _RATE_LIMIT_ONLY = frozenset({"rateLimit"})
-_V2_2_KINDS = frozenset({"apiKeys", "jwt", "cors", "rateLimit", "retry", "requestBody", "streamIdle"})
+# v2.1.x's own TrafficPolicy CRD (program/crds/kgateway-v2.1.x-0d04052-*): cors, buffer, retry and timeouts came
+# to main months before v2.1 was cut; apiKeyAuth and jwtAuth came with v2.2, acl with v2.3. `timeouts.streamIdle`
+# is mapped to the route's idle timeout from v2.1 on (`stream_idle_timeout`).
+_V2_1_KINDS = frozenset({"cors", "rateLimit", "retry", "requestBody", "streamIdle"})
+_V2_2_KINDS = _V2_1_KINDS | {"apiKeys", "jwt"}
 _V2_3_KINDS = _V2_2_KINDS | {"ipAllow"}
 TRAFFIC_POLICY_SUPPORT: dict[str, TrafficPolicySupport] = {
     support.name: support
     for support in (
         TrafficPolicySupport("v2.0", _RATE_LIMIT_ONLY),
-        TrafficPolicySupport(
-            "v2.1",
-            _RATE_LIMIT_ONLY,
-            refusal_note=(
-                "no TrafficPolicy CRD of kgateway v2.1 is shipped here to verify it against, so on v2.1 only the "
-                "local rate limit (the same in v2.0 and v2.2) is emitted"
-            ),
-        ),
+        TrafficPolicySupport("v2.1", _V2_1_KINDS),
         TrafficPolicySupport("v2.2", _V2_2_KINDS),
         TrafficPolicySupport("v2.3", _V2_3_KINDS),
         TrafficPolicySupport("v2.4", _V2_3_KINDS),

@@ -216,7 +216,7 @@ def lambda_route_limits(args: Mapping[str, Any], backend_options: Mapping[str, A
     """What a route to a synchronously invoked function needs from the gateway: a request timeout that covers the
     function's own (a function made here: its timeout; one made elsewhere: Lambda's longest, LAMBDA_MAX_TIMEOUT_S),
     and bodies up to what Lambda takes in the Backend's payload mode where the pinned kgateway line has `buffer`
-    (v2.2+; `auto` and older lines keep Envoy's 1 MiB): the body itself in pass-through, the body in base64 inside
+    (v2.1+; `auto` and v2.0 keep Envoy's 1 MiB): the body itself in pass-through, the body in base64 inside
     Envoy's JSON envelope in `Envoy` mode (`envoy_mode_body_cap`). Async calls return at once."""
     if plain(backend_options.get("invocation_mode")) == "Async":
         return {}

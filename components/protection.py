@@ -9,6 +9,8 @@ Day 2, in the order the Pulumi engine applies it (creates and updates in depende
 resources no longer registered are deleted after all of them, dependents first: pulumi/pulumi
 `pkg/resource/deploy/step_generator.go` `GenerateDeletes`, `pkg/resource/deploy/deployment_executor.go`):
 
+- A remote https JWKS's BackendConfigPolicy (TLS) and, for a JWKS backend in another namespace, its ReferenceGrant
+  come before the GatewayExtension that fetches through them (components/jwks_access.py).
 - The Secret and the GatewayExtension come first: the TrafficPolicy depends on them explicitly (it names them by
   plain strings), so it never references an object that does not exist yet (on v2.2+ that is a policy error, and
   the route answers 500 until it appears).
@@ -54,7 +56,7 @@ from .kgateway_api import (
 )
 from .protection_checks import check_protection_args
 from .protection_inputs import RouteProtectionArgs
-from .protection_spec import protection_objects, protection_policy_name
+from .protection_spec import jwks_access, protection_objects, protection_policy_name
 from .tokens import component_options, token
 from .validation import (
     DNS_LABEL_RE,
@@ -161,7 +163,13 @@ class RouteProtection(pulumi.ComponentResource):
             waited.append(secret)
             self.secret_name = secret.urn.apply(lambda _: secret_name)
         if provider is not None and extension_name is not None:
-            extension_opts = pulumi.ResourceOptions(parent=self)
+            # TLS to an https JWKS host and the grant to its namespace exist before the extension that uses them.
+            access = [
+                self._object(manifest, pulumi.ResourceOptions(parent=self))
+                for manifest in jwks_access(provider, extension_name, namespace)
+            ]
+            waited.extend(access)
+            extension_opts = pulumi.ResourceOptions(parent=self, depends_on=access)
             if support is not None:
                 manifest = jwt_gateway_extension_manifest(
                     support, name=extension_name, namespace=namespace, provider=provider

@@ -149,7 +149,7 @@ class RouteProtectionArgs(TypedDict):
     jwt: NotRequired[JwtArgs]
     """Require a JWT (kgateway v2.2+)."""
     cors: NotRequired[CorsArgs]
-    """Answer CORS preflights and add CORS headers (kgateway v2.2+)."""
+    """Answer CORS preflights and add CORS headers (kgateway v2.1+)."""
     rate_limit: NotRequired[RateLimitArgs]
     """Limit the request rate (every line)."""
     ip_allow: NotRequired[list[str]]
@@ -158,9 +158,9 @@ class RouteProtectionArgs(TypedDict):
     """The whole request's timeout, retries included (e.g. 30s): the HTTPRoute rule's timeouts.request (every
     line; Envoy's default is 15s)."""
     retry: NotRequired[RetryArgs]
-    """Retry failed requests (kgateway v2.2+)."""
+    """Retry failed requests (kgateway v2.1+)."""
     max_request_size: NotRequired[str]
     (
-        "The largest request body, a quantity such as 6Mi, as `buffer.maxRequestSize` (kgateway v2.2+; larger "
+        "The largest request body, a quantity such as 6Mi, as `buffer.maxRequestSize` (kgateway v2.1+; larger "
         "bodies get 413; without it a Lambda route's cap is Envoy's 1Mi buffer limit)."
     )

@@ -8,6 +8,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from .jwks_access import jwks_namespace, jwks_reference_grant_manifest, jwks_tls_policy_manifest
 from .kgateway_api import ApiKeyAuth, Cors, JwksBackend, JwtProvider, Retry, RouteProtectionSpec, TokenBucket
 from .protection_checks import RETRY_BEFORE_REQUEST, smallest_exact_fill
 from .validation import plain, whole
@@ -145,6 +146,17 @@ def protection_objects(
         stream_idle_timeout=stream_idle_timeout,
     )
     return spec, provider, secret_name, extension_name
+
+
+def jwks_access(provider: JwtProvider, extension_name: str, namespace: str) -> list[dict[str, Any]]:
+    """The ReferenceGrant (a JWKS backend in another namespace) and the BackendConfigPolicy (an https JWKS) the
+    extension's remote JWKS needs, in that order (components/jwks_access.py says why each is needed). Named after the
+    extension, prefixed with its namespace where they live in another one, so two routes' objects never collide."""
+    there = jwks_namespace(provider, namespace)
+    base = extension_name if there == namespace else f"{namespace}-{extension_name}"
+    grant = jwks_reference_grant_manifest(name=_bounded(base, "-jwks"), policy_namespace=namespace, provider=provider)
+    tls = jwks_tls_policy_manifest(name=_bounded(base, "-jwks-tls"), policy_namespace=namespace, provider=provider)
+    return [manifest for manifest in (grant, tls) if manifest is not None]
 
 
 def policy_kinds(args: Mapping[str, Any], stream_idle_timeout: str | None = None) -> set[str]:

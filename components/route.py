@@ -16,6 +16,7 @@ from .kgateway_api import (
     LAMBDA_MAX_TIMEOUT_S,
     TRAFFIC_POLICY_SUPPORT,
     duration_seconds,
+    first_line_with,
     http_route_manifest,
     protection_problems,
     reference_grant_manifest,
@@ -101,7 +102,7 @@ class LambdaRouteArgs(TypedDict):
     max_request_size: NotRequired[str]
     (
         "The largest request body, a quantity such as 6Mi: `buffer.maxRequestSize` in the route's one TrafficPolicy "
-        "(kgateway v2.2+; without it a Lambda route's cap is Envoy's 1Mi buffer limit)."
+        "(kgateway v2.1+; without it a Lambda route's cap is Envoy's 1Mi buffer limit)."
     )
 
 
@@ -177,7 +178,7 @@ def check_route_args(checker: InputChecker, args: Mapping[str, Any], prefix: str
 
 def route_stream_idle_timeout(route_name: str, request_timeout: str | None, line: str) -> str | None:
     """The route's `timeouts.streamIdle` where its request timeout outlasts Envoy's default stream idle timeout and
-    the pinned line has the field (v2.2+); elsewhere (v2.0, v2.1, `auto`) a warning says calls end at 300 s."""
+    the pinned line has the field (v2.1+); elsewhere (v2.0, `auto`) a warning says calls end at 300 s."""
     idle = stream_idle_timeout(request_timeout)
     if idle is None:
         return None
@@ -187,12 +188,13 @@ def route_stream_idle_timeout(route_name: str, request_timeout: str | None, line
     why = (
         "kgatewayVersion auto cannot tell at plan time whether the cluster's TrafficPolicy has it"
         if line == AUTO
-        else f"kgateway {line}'s TrafficPolicy has no timeouts.streamIdle (first in v2.2)"
+        else f"kgateway {line}'s TrafficPolicy has no timeouts.streamIdle (first in {first_line_with('streamIdle')})"
     )
     pulumi.log.warn(
         f"route {route_name}: its request timeout is {request_timeout}, but Envoy's stream idle timeout (5 minutes; "
         f"kgateway sets none) answers 408 to a call still unanswered after {ENVOY_STREAM_IDLE_DEFAULT_S} s; {why}. "
-        "With kgateway v2.2 or newer and kgatewayVersion pinned to it, the route's idle timeout follows its request "
+        f"With kgateway {first_line_with('streamIdle')} or newer and kgatewayVersion pinned to it, the route's idle "
+        "timeout follows its request "
         f"timeout; until then calls end at {ENVOY_STREAM_IDLE_DEFAULT_S} s",
     )
     return None

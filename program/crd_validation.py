@@ -284,8 +284,8 @@ MAIN = "kgateway-main-354c0f6"
 V2_3 = "kgateway-v2.3.x-1eb924f"
 V2_2 = "kgateway-v2.2.x-207dff9"
 V2_0 = "kgateway-v2.0.0"
-V2_4 = "kgateway-v2.4.x-6c33df2"  # TrafficPolicy and GatewayExtension only: its other CRDs are main's
-V2_1_DERIVED = "kgateway-v2.1-derived"  # v2.2.x's file with v2.1's differences
+V2_4 = "kgateway-v2.4.x-6c33df2"  # TrafficPolicy, GatewayExtension, BackendConfigPolicy: its others are main's
+V2_1 = "kgateway-v2.1.x-0d04052"
 
 
 @dataclass(frozen=True)
@@ -295,14 +295,13 @@ class ValidationBasis:
     backend_crd: str
     gateway_parameters_crd: str
     gateway_api: tuple[str, ...]
-    # TrafficPolicy and GatewayExtension (route protection): v2.1 has no file of its own, so its objects must pass
-    # both v2.0.0's and v2.2.x's (components/kgateway_api.py emits only what both accept there).
+    # TrafficPolicy, GatewayExtension and BackendConfigPolicy (route protection; v2.0.0 has no BackendConfigPolicy).
     policy_crds: tuple[str, ...] = (MAIN,)
 
 
 BASIS: dict[str, ValidationBasis] = {
     "v2.0": ValidationBasis(V2_0, V2_0, ("v1.2.1",), policy_crds=(V2_0,)),
-    "v2.1": ValidationBasis(V2_1_DERIVED, V2_2, ("v1.2.1", "v1.6.1"), policy_crds=(V2_0, V2_2)),
+    "v2.1": ValidationBasis(V2_1, V2_1, ("v1.2.1", "v1.6.1"), policy_crds=(V2_1,)),
     "v2.2": ValidationBasis(V2_2, V2_2, ("v1.2.1", "v1.6.1"), policy_crds=(V2_2,)),
     "v2.3": ValidationBasis(V2_3, V2_3, ("v1.2.1", "v1.6.1"), policy_crds=(V2_3,)),
     "v2.4": ValidationBasis(MAIN, MAIN, ("v1.6.1",), policy_crds=(V2_4,)),
@@ -313,14 +312,12 @@ BASIS: dict[str, ValidationBasis] = {
 }
 
 
-def v2_1_backend_crd(crds: Path) -> dict[str, Any]:
-    """v2.2.x's Backend CRD with v2.1's differences (crds/SOURCES.md): `type` required, its enum without GCP."""
-    crd: dict[str, Any] = copy.deepcopy(load_yaml(crds / f"{V2_2}-backends.yaml"))
-    for version in crd["spec"]["versions"]:
-        spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]
-        spec["required"] = sorted({*spec.get("required", []), "type"})
-        spec["properties"]["type"]["enum"] = ["AI", "AWS", "Static", "DynamicForwardProxy", "MCP"]
-    return crd
+# The route-protection kinds, validated against the line's `policy_crds`.
+POLICY_PLURALS = {
+    "TrafficPolicy": "trafficpolicies",
+    "GatewayExtension": "gatewayextensions",
+    "BackendConfigPolicy": "backendconfigpolicies",
+}
 
 
 def crd_files(manifest: dict[str, Any], line: str) -> list[tuple[str, str]]:
@@ -331,9 +328,8 @@ def crd_files(manifest: dict[str, Any], line: str) -> list[tuple[str, str]]:
         return [(f"{basis.backend_crd}-backends.yaml", "v1alpha1")]
     if kind == "GatewayParameters":
         return [(f"{basis.gateway_parameters_crd}-gatewayparameters.yaml", "v1alpha1")]
-    if kind in ("TrafficPolicy", "GatewayExtension"):
-        plural_policy = {"TrafficPolicy": "trafficpolicies", "GatewayExtension": "gatewayextensions"}[kind]
-        return [(f"{crd}-{plural_policy}.yaml", "v1alpha1") for crd in basis.policy_crds]
+    if kind in POLICY_PLURALS:
+        return [(f"{crd}-{POLICY_PLURALS[kind]}.yaml", "v1alpha1") for crd in basis.policy_crds]
     plural = {"HTTPRoute": "httproutes", "ReferenceGrant": "referencegrants", "Gateway": "gateways"}[kind]
     served = manifest["apiVersion"].rsplit("/", 1)[1]
     return [(f"gateway-api-{api}-{plural}.yaml", served) for api in basis.gateway_api]
@@ -343,8 +339,6 @@ def crd_violations(
     manifest: dict[str, Any], crd_file: str, served: str = "v1alpha1", crds: Path = CRDS
 ) -> list[Violation]:
     """What an API server with this CRD file would refuse in the object."""
-    if crd_file == f"{V2_1_DERIVED}-backends.yaml":
-        return schema_violations(manifest, v2_1_backend_crd(crds), served)
     return schema_violations(manifest, crds / crd_file, served)
 
 

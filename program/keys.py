@@ -175,8 +175,8 @@ KEYS: tuple[Key, ...] = (
         "(generated: `clients`, "
         "`rotation`, `previousRotation`; or `provided`: client ids of `providedApiKeys`; `keySources`), `jwt`, "
         "`cors`, `rateLimit` (`requestsPerSecond` or `requestsPerMinute`, `burst`), `ipAllow` (v2.3+), `timeout` "
-        "(the route rule's), `retry` (only `idempotent: true` retries after the function ran); API keys, JWT, CORS "
-        "and retry need v2.2+; a routes entry's own replaces it, `{}` turns it off",
+        "(the route rule's), `retry` (only `idempotent: true` retries after the function ran); CORS and retry "
+        "need v2.1+, API keys and JWT v2.2+; a routes entry's own replaces it, `{}` turns it off",
         type="mapping", route_field="protection"),
     Key("providedApiKeys", "API keys given by you: client id -> key (secret), named by protection.apiKeys.provided",
         "a mapping of client ids to keys of 16–4096 visible ASCII characters, each set with `pulumi config set "

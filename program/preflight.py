@@ -30,7 +30,7 @@ from components.kgateway_api import (
     traffic_policy_manifest,
 )
 from components.lambda_gateway_route import lambda_route_limits, route_protection_with_limits
-from components.protection_spec import policy_kinds, protection_objects
+from components.protection_spec import jwks_access, policy_kinds, protection_objects
 from components.validation import subdomain_cut
 from program.config import PROJECT, Origin, Problem, RouteSettings, StackSettings, TargetSettings
 from program.crd_validation import object_violations
@@ -169,8 +169,9 @@ def _protection_objects(  # noqa: PLR0917 (the route's facts, each named once)
     wait: bool,
     stream_idle: str | None = None,
 ) -> list[tuple[ObjectSource, dict[str, Any]]]:
-    """The route's TrafficPolicy and JWT GatewayExtension as the component emits them (auto: main's shape, checked
-    against v2.4's and main's CRDs); each refusal reported on the protection key the field comes from.
+    """The route's TrafficPolicy, JWT GatewayExtension and its JWKS's grant and TLS policy as the component emits
+    them (auto: main's shape, checked against v2.4's and main's CRDs); each refusal reported on the protection key
+    the field comes from.
     `protection`: the route's, with the body limit the composite adds (components/lambda_gateway_route.py)."""
     if not protection or not policy_kinds(protection, stream_idle):
         return []
@@ -196,6 +197,8 @@ def _protection_objects(  # noqa: PLR0917 (the route's facts, each named once)
     if provider is not None and extension_name is not None:
         extension = jwt_gateway_extension_manifest(support, name=extension_name, namespace=namespace, provider=provider)
         found.append((ObjectSource(fallback=origin("jwt")), extension))
+        # The remote JWKS's ReferenceGrant and TLS policy (components/jwks_access.py), as the component emits them.
+        found += [(ObjectSource(fallback=origin("jwt")), m) for m in jwks_access(provider, extension_name, namespace)]
     return found
 
 

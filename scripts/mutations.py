@@ -66,6 +66,7 @@ TESTS_BY_FILE: dict[str, tuple[str, ...]] = {
     ),
     "components/packaging.py": ("tests/test_packaging.py", "tests/test_function_builds.py"),
     "components/protection.py": ("tests/test_protection.py",),
+    "components/jwks_access.py": ("tests/test_jwks_access.py",),
     "components/protection_checks.py": ("tests/test_protection.py", "tests/test_pure_helpers.py"),
     "components/protection_spec.py": ("tests/test_protection.py", "tests/test_pure_helpers.py"),
     "components/route.py": ("tests/test_components.py", "tests/test_golden.py"),
@@ -761,6 +762,45 @@ MUTATIONS = [
         "        if seen[mark] == 2:",
         "        if seen[mark] == 0:",
         tests=("tests/test_api_limits.py",),
+    ),
+    # --- remote JWKS: TLS and the grant (issue 27) ------------------------------------------------------------
+    Mutation(
+        "the JWKS TLS policy accepts any certificate the CA set signed (no SAN to match)",
+        "components/jwks_access.py",
+        '"tls": {"wellKnownCACertificates": SYSTEM_CA, "sni": host, "verifySubjectAltNames": [host]},',
+        '"tls": {"wellKnownCACertificates": SYSTEM_CA, "sni": host},',
+    ),
+    Mutation(
+        "an https JWKS fetched in plain text (no TLS policy)",
+        "components/jwks_access.py",
+        'return url.hostname if url.scheme == "https" else None',
+        'return url.hostname if url.scheme == "http" else None',
+    ),
+    Mutation(
+        "the JWKS grant admits every Service of the namespace",
+        "components/jwks_access.py",
+        '"to": [_target(provider)],',
+        '"to": [{k: v for k, v in _target(provider).items() if k != "name"}],',
+    ),
+    Mutation(
+        "the JWKS grant admits HTTPRoutes instead of the GatewayExtension",
+        "components/jwks_access.py",
+        '"from": [{"group": BACKEND_GROUP, "kind": GATEWAY_EXTENSION_KIND, "namespace": policy_namespace}],',
+        '"from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": policy_namespace}],',
+    ),
+    Mutation(
+        "the JWKS TLS policy made after the GatewayExtension",
+        "components/protection.py",
+        "extension_opts = pulumi.ResourceOptions(parent=self, depends_on=access)",
+        "extension_opts = pulumi.ResourceOptions(parent=self)",
+        tests=("tests/test_jwks_access.py",),
+    ),
+    Mutation(
+        "v2.1 refuses CORS its own CRD has",
+        "components/kgateway_api.py",
+        '_V2_1_KINDS = frozenset({"cors", "rateLimit", "retry", "requestBody", "streamIdle"})',
+        '_V2_1_KINDS = frozenset({"rateLimit", "retry", "requestBody", "streamIdle"})',
+        tests=("tests/test_kgateway_testdata.py", "tests/test_protection.py"),
     ),
     # --- equivalent: no behaviour a user could observe ----------------------------------------------------
     Mutation(

@@ -157,8 +157,8 @@ def test_a_60_second_route_is_valid_on_every_line_and_the_body_limit_where_the_l
     route = next(m for m in found if m["kind"] == "HTTPRoute")
     assert route["spec"]["rules"][0]["timeouts"]["request"] == "71s"
     policies = [m for m in found if m["kind"] == "TrafficPolicy"]
-    # v2.0 and v2.1 have no buffer (TRAFFICPOLICY.md §8: Envoy's 1 MiB applies there); auto cannot know the line.
-    assert len(policies) == (1 if line in ("v2.2", "v2.3", "v2.4", "main") else 0)
+    # v2.0 has no buffer (TRAFFICPOLICY.md §8: Envoy's 1 MiB applies there); auto cannot know the line.
+    assert len(policies) == (1 if line in ("v2.1", "v2.2", "v2.3", "v2.4", "main") else 0)
     for manifest in found:
         assert object_errors(manifest, line) == [], manifest["kind"]
 
@@ -210,8 +210,7 @@ def test_async_functions_and_existing_functions_get_no_route_timeout() -> None:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        ({"max_request_size": "6Mi", "kgateway_version": "v2.0"}, "it is first in kgateway v2.2"),
-        ({"max_request_size": "6Mi", "kgateway_version": "v2.1"}, "it is first in kgateway v2.2"),
+        ({"max_request_size": "6Mi", "kgateway_version": "v2.0"}, "it is first in kgateway v2.1"),
         ({"max_request_size": "6 MB", "kgateway_version": "v2.2"}, "must be a quantity such as 6Mi"),
         ({"max_request_size": "4Gi", "kgateway_version": "v2.2"}, "must be greater than 0 and less than 4Gi"),
         ({"protection": {"timeout": "1.5s"}}, "protection.timeout = '1.5s': must be a duration like 30s"),
@@ -241,16 +240,16 @@ def test_the_body_limit_joins_the_routes_one_traffic_policy_beside_its_protectio
     """Convention: one TrafficPolicy per HTTPRoute; the body limit is a field of it, not a policy of its own."""
     spec, _, _, _ = protection_objects({"rate_limit": {"requests_per_second": 10}, "max_request_size": "6Mi"}, "echo")
     assert spec.kinds() == {"rateLimit", "requestBody"}
-    for line in ("v2.2", "v2.3", "v2.4", "main"):
+    for line in ("v2.1", "v2.2", "v2.3", "v2.4", "main"):
         policy = traffic_policy_manifest(
             TRAFFIC_POLICY_SUPPORT[line], name="echo-protection", namespace="ns", route_name="echo", protection=spec
         )
         assert policy["spec"]["buffer"] == {"maxRequestSize": "6Mi"} and "rateLimit" in policy["spec"]
         assert object_errors(policy, line) == [], line
-    for line in ("v2.0", "v2.1"):  # no `buffer` in these lines' CRDs: refused, naming the first line with it
-        (problem,) = protection_problems(TRAFFIC_POLICY_SUPPORT[line], spec.kinds())
-        assert problem.startswith("protection requestBody (TrafficPolicy buffer.maxRequestSize) is not available")
-        assert "it is first in kgateway v2.2" in problem
+    # No `buffer` in v2.0.0's CRD: refused, naming the first line with it (v2.1.x's own CRD has it).
+    (problem,) = protection_problems(TRAFFIC_POLICY_SUPPORT["v2.0"], spec.kinds())
+    assert problem.startswith("protection requestBody (TrafficPolicy buffer.maxRequestSize) is not available")
+    assert "it is first in kgateway v2.1" in problem
 
 
 @pytest.mark.parametrize("size", ["6 MB", "0", "4Gi", "5000Mi", "-1"])
@@ -276,7 +275,9 @@ def test_the_example_stack_passes_the_preflight_against_every_lines_crds(line: s
     timeouts = {m["metadata"]["name"]: m["spec"]["rules"][0]["timeouts"] for m in found if m["kind"] == "HTTPRoute"}
     assert timeouts == {"greet": {"request": "71s"}, "uptime": {"request": "611s"}}
     policies = sorted(m["metadata"]["name"] for m in found if m["kind"] == "TrafficPolicy")
-    assert policies == (["greet-protection", "uptime-protection"] if line in ("v2.2", "v2.3", "v2.4", "main") else [])
+    assert policies == (
+        ["greet-protection", "uptime-protection"] if line in ("v2.1", "v2.2", "v2.3", "v2.4", "main") else []
+    )
     for manifest in found:
         assert object_errors(manifest, line) == [], (manifest["kind"], manifest["metadata"]["name"])
 

@@ -60,7 +60,7 @@ def test_a_kind_the_pinned_line_lacks_is_refused_with_the_first_line_that_has_it
     assert (
         "kgateway-lambda:protection.cors = '(set)': protection cors (TrafficPolicy cors) is not available on " in text
     )
-    assert "first in kgateway v2.2" in text and "example: kgatewayVersion v2.2" in text
+    assert "first in kgateway v2.1" in text and "example: kgatewayVersion v2.1" in text
     ip = refused({"kgateway-lambda:kgatewayVersion": "v2.2", "kgateway-lambda:protection": {"ipAllow": ["10.0.0.0/8"]}})
     assert "protection.ipAllow" in ip and "first in kgateway v2.3" in ip
     # The local rate limit is on every line.

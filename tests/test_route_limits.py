@@ -36,7 +36,7 @@ from tools.engine import ProgramRun, reveal, run_program
 POLICY = "kubernetes:gateway.kgateway.dev/v1alpha1:TrafficPolicy"
 ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:echo"
-PINNED_WITH_POLICY = ("v2.2", "v2.3", "v2.4", "main")
+PINNED_WITH_POLICY = ("v2.1", "v2.2", "v2.3", "v2.4", "main")
 
 
 def plan(extra: dict[str, Any]) -> list[dict[str, Any]]:
@@ -65,7 +65,7 @@ def composite(args: dict[str, Any]) -> ProgramRun:
 
 
 def test_a_users_body_limit_is_kept_on_a_sync_route() -> None:
-    """It was replaced by Lambda's 6Mi on every Sync route of a pinned v2.2+ line (issue 27)."""
+    """It was replaced by Lambda's 6Mi on every Sync route of a pinned v2.1+ line (issue 27)."""
     for size in ("1Mi", "512Ki"):
         found = plan({"kgateway-lambda:protection": {"maxRequestSize": size}})
         assert only(found, "TrafficPolicy")["spec"]["buffer"] == {"maxRequestSize": size}
@@ -108,15 +108,15 @@ def test_a_long_function_gets_a_stream_idle_timeout_on_every_line_that_has_it(li
 
 def test_each_lines_crd_says_whether_it_has_the_stream_idle_timeout() -> None:
     for line, basis in BASIS.items():
-        if line in TRAFFIC_POLICY_SUPPORT and line != "v2.1":
+        if line in TRAFFIC_POLICY_SUPPORT:
             read = traffic_policy_support_from_crd(
                 load_yaml(CRDS / f"{basis.policy_crds[0]}-trafficpolicies.yaml"), line
             )
             assert ("streamIdle" in read.kinds) == (line in PINNED_WITH_POLICY), line
-    assert "streamIdle" not in TRAFFIC_POLICY_SUPPORT["v2.1"].kinds
+            assert ("streamIdle" in TRAFFIC_POLICY_SUPPORT[line].kinds) == (line in PINNED_WITH_POLICY), line
 
 
-@pytest.mark.parametrize("line", ["v2.0", "v2.1", "auto"])
+@pytest.mark.parametrize("line", ["v2.0", "auto"])
 def test_where_the_line_cannot_set_it_the_limit_is_said_at_plan_time(line: str) -> None:
     run = composite(
         {
@@ -125,7 +125,7 @@ def test_where_the_line_cannot_set_it_the_limit_is_said_at_plan_time(line: str) 
         }
     )
     warnings = [entry for entry in run.logs if "stream idle timeout" in entry]
-    assert len(warnings) == 1 and "408" in warnings[0] and "v2.2" in warnings[0], run.logs
+    assert len(warnings) == 1 and "408" in warnings[0] and "v2.1 or newer" in warnings[0], run.logs
     assert not any("timeouts" in reveal(p.inputs)["spec"] for p in run.by_type(POLICY))
     quiet = composite(
         {

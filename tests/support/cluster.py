@@ -92,7 +92,7 @@ class Cluster:
     @staticmethod
     def _validate(manifest: dict[str, Any]) -> None:
         validated = ("Backend", "HTTPRoute", "ReferenceGrant", "GatewayParameters", "Gateway", "TrafficPolicy")
-        if manifest.get("kind") in (*validated, "GatewayExtension"):
+        if manifest.get("kind") in (*validated, "GatewayExtension", "BackendConfigPolicy"):
             errors = object_errors(manifest, "main")
             if errors:
                 raise RuntimeError(f"the API server refuses {manifest['kind']}: {errors}")

@@ -1,10 +1,7 @@
 """Which real CRD checks what we emit for each kgateway release line: the program's own table
 (program/crd_validation.py `BASIS`), applied to the real upstream files in program/crds (byte copies, whose
-SHA-256 a test checks against program/crds/SOURCES.md).
-
-v2.1 is the one line without a file of its own. SOURCES.md records how it differs from v2.3.x/v2.2.x: `type` is
-required, with enum AI, AWS, Static, DynamicForwardProxy, MCP (no GCP). `v2_1_backend_crd` applies exactly
-that to the v2.2.x file, the nearest release; nothing else is transcribed by hand.
+SHA-256 a test checks against program/crds/SOURCES.md). Every line has files of its own (v2.1: the v2.1.x release
+branch, program/crds/UPSTREAM.md); nothing is transcribed by hand.
 """
 
 from __future__ import annotations
@@ -16,10 +13,10 @@ from typing import Any
 import yaml
 
 from program import crd_validation
-from program.crd_validation import BASIS, MAIN, V2_0, V2_1_DERIVED, V2_2, V2_3
+from program.crd_validation import BASIS, MAIN, V2_0, V2_1, V2_2, V2_3
 from program.crd_validation import CRDS as SHIPPED_CRDS
 
-__all__ = ["BASIS", "MAIN", "V2_0", "V2_1_DERIVED", "V2_2", "V2_3"]
+__all__ = ["BASIS", "MAIN", "V2_0", "V2_1", "V2_2", "V2_3"]
 
 # The real upstream CRDs, as the program ships them (program/crds/SOURCES.md): a clone holds all the tests need.
 CRDS = SHIPPED_CRDS
@@ -35,19 +32,12 @@ def require_crds() -> Path:
 
 
 # Every real Backend CRD, oldest first (`auto` is tested against each).
-BACKEND_CRDS = (V2_0, V2_1_DERIVED, V2_2, V2_3, MAIN)
-
-
-@cache
-def v2_1_backend_crd() -> dict[str, Any]:
-    return crd_validation.v2_1_backend_crd(require_crds())
+BACKEND_CRDS = (V2_0, V2_1, V2_2, V2_3, MAIN)
 
 
 @cache
 def backend_crd(name: str) -> dict[str, Any]:
     """One of BACKEND_CRDS as a document."""
-    if name == V2_1_DERIVED:
-        return v2_1_backend_crd()
     return yaml.safe_load((require_crds() / f"{name}-backends.yaml").read_text())  # type: ignore[no-any-return]
 
 
@@ -61,4 +51,13 @@ def crd_errors(manifest: dict[str, Any], crd_file: str, served: str = "v1alpha1"
     return crd_validation.crd_errors(manifest, crd_file, served, require_crds())
 
 
-CHECKED_KINDS = ("Backend", "GatewayParameters", "HTTPRoute", "ReferenceGrant", "Gateway", "TrafficPolicy")
+CHECKED_KINDS = (
+    "Backend",
+    "GatewayParameters",
+    "HTTPRoute",
+    "ReferenceGrant",
+    "Gateway",
+    "TrafficPolicy",
+    "GatewayExtension",
+    "BackendConfigPolicy",
+)
