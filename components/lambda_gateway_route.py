@@ -23,17 +23,12 @@ from .credentials import (
 )
 from .execution_role import regional_arn
 from .inputs import checked_inputs
-from .kgateway_api import (
-    LAMBDA_MAX_TIMEOUT_S,
-    LAMBDA_SYNC_PAYLOAD,
-    TRAFFIC_POLICY_SUPPORT,
-    envoy_mode_body_cap,
-    route_request_timeout,
-)
+from .kgateway_api import LAMBDA_SYNC_PAYLOAD, TRAFFIC_POLICY_SUPPORT, route_request_timeout
 from .lambda_function import LambdaFunction, LambdaFunctionArgs, check_function_args
 from .protection_checks import check_protection_args
 from .protection_inputs import RouteProtectionArgs
 from .route import LambdaRoute, LambdaRouteArgs, PathMatch, check_match_args
+from .route_limits import LAMBDA_MAX_TIMEOUT_S, envoy_mode_body_cap
 from .tokens import component_options, token
 from .validation import (
     DNS_LABEL_RE,

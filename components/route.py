@@ -11,22 +11,19 @@ from .inputs import checked_inputs
 from .k8s_objects import awaited_resources, custom_resource
 from .kgateway_api import (
     AUTO,
-    ENVOY_STREAM_IDLE_DEFAULT_S,
     LAMBDA_INIT_LIMIT_S,
-    LAMBDA_MAX_TIMEOUT_S,
     TRAFFIC_POLICY_SUPPORT,
-    duration_seconds,
     first_line_with,
     http_route_manifest,
     protection_problems,
     reference_grant_manifest,
     route_request_timeout,
-    stream_idle_timeout,
 )
 from .protection import RouteProtection
 from .protection_checks import check_protection_args
 from .protection_inputs import RouteProtectionArgs
 from .protection_spec import policy_kinds
+from .route_limits import ENVOY_STREAM_IDLE_DEFAULT_S, LAMBDA_MAX_TIMEOUT_S, duration_seconds, stream_idle_timeout
 from .tokens import component_options, token
 from .validation import (
     DNS_LABEL_RE,

@@ -26,11 +26,11 @@ from components.kgateway_api import (
     http_route_manifest,
     jwt_gateway_extension_manifest,
     reference_grant_manifest,
-    stream_idle_timeout,
     traffic_policy_manifest,
 )
 from components.lambda_gateway_route import lambda_route_limits, route_protection_with_limits
 from components.protection_spec import jwks_access, policy_kinds, protection_objects
+from components.route_limits import stream_idle_timeout
 from components.validation import subdomain_cut
 from program.config import PROJECT, Origin, Problem, RouteSettings, StackSettings, TargetSettings
 from program.crd_validation import object_violations

@@ -70,6 +70,7 @@ TESTS_BY_FILE: dict[str, tuple[str, ...]] = {
     "components/protection_checks.py": ("tests/test_protection.py", "tests/test_pure_helpers.py"),
     "components/protection_spec.py": ("tests/test_protection.py", "tests/test_pure_helpers.py"),
     "components/route.py": ("tests/test_components.py", "tests/test_golden.py"),
+    "components/route_limits.py": ("tests/test_route_limits.py", "tests/test_golden.py"),
     "components/validation.py": ("tests/test_components.py", "tests/test_inputs.py", "tests/test_golden.py"),
     **{
         f"program/config/{part}.py": ("tests/test_config.py", "tests/test_properties.py")
@@ -716,7 +717,7 @@ MUTATIONS = [
     ),
     Mutation(
         "the stream idle timeout kept at Envoy's 5 minutes for a long call",
-        "components/kgateway_api.py",
+        "components/route_limits.py",
         "return request_timeout if duration_seconds(request_timeout) > ENVOY_STREAM_IDLE_DEFAULT_S else None",
         "return None",
         tests=("tests/test_route_limits.py",),

@@ -109,7 +109,7 @@ def test_v2_1_is_validated_against_its_own_release_and_offers_what_its_crd_has()
     """v2.1.x's own TrafficPolicy CRD (issue 27): CORS, the buffer and retry came to main months before v2.1 was
     cut; API keys and JWT did not. Before, v2.1 refused all but the rate limit (no file to verify against)."""
     assert BASIS["v2.1"].policy_crds == ("kgateway-v2.1.x-0d04052",)
-    assert TRAFFIC_POLICY_SUPPORT["v2.1"].kinds == {"cors", "rateLimit", "retry", "requestBody"}
+    assert TRAFFIC_POLICY_SUPPORT["v2.1"].kinds == {"cors", "rateLimit", "retry", "requestBody", "streamIdle"}
     for kind in ("cors", "retry"):
         (policy,) = manifests(KIND_EXAMPLES[kind], "v2.1")
         assert object_errors(policy, "v2.1") == []

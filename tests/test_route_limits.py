@@ -16,15 +16,14 @@ import pulumi
 import pytest
 
 from components import LambdaGatewayRoute
-from components.kgateway_api import (
+from components.kgateway_api import TRAFFIC_POLICY_SUPPORT, traffic_policy_support_from_crd
+from components.route_limits import (
     ENVOY_ENVELOPE_RESERVE_BYTES,
     ENVOY_STREAM_IDLE_DEFAULT_S,
     LAMBDA_SYNC_PAYLOAD_BYTES,
-    TRAFFIC_POLICY_SUPPORT,
     duration_seconds,
     envoy_mode_body_cap,
     stream_idle_timeout,
-    traffic_policy_support_from_crd,
 )
 from components.validation import quantity_bytes
 from program.config import MappingConfigSource, load_settings

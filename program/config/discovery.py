@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from components.kgateway_api import LAMBDA_MAX_TIMEOUT_S
+from components.route_limits import LAMBDA_MAX_TIMEOUT_S
 from components.validation import FUNCTION_ARN_RE, TAG_KEY, dns_label_for, path_problem
 from program.config.errors import ConfigError, Problem
 from program.config.functions import SharedBackend
