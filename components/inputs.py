@@ -53,6 +53,7 @@ class _Shown:
 
 
 _AN_OUTPUT = _Shown("an Output")
+_UNKNOWN = _Shown("an unknown value")
 
 
 def input_name(location: Location) -> str:
@@ -150,7 +151,19 @@ class _Walk:
     def value(self, location: Location, value: Any, hint: Any) -> Any:  # noqa: PLR0911 (one branch a kind)
         """`value` against `hint`: the value to keep (None: dropped, for an unset optional input)."""
         hint = _unwrap_required(hint)
-        if _is_unknown(value):
+        if _is_unknown(value) and _input_base(hint) is None:
+            # Not known yet (a preview's value another resource computes) where the schema declares a plain value:
+            # what the component makes depends on it, so it must be known when the program runs, as an Output
+            # must not be there (the rules would otherwise read into a value that is not there).
+            self.checker.fail(
+                input_name(location),
+                _UNKNOWN,
+                f"{_describe(hint)}, known when the program runs: the schema declares it plain, and this one is not "
+                "known yet",
+                _example(hint),
+            )
+            return value
+        if _is_unknown(value):  # an Input: checked by the service that receives it, once known
             return value
         if (base := _input_base(hint)) is not None:
             if isinstance(value, pulumi.Output) or inspect.isawaitable(value):
@@ -247,6 +260,12 @@ def _place(args: Any, location: Location, value: Any) -> Any:
         copy = dict(args)
     copy[step] = _place(copy[step], rest, value)
     return copy
+
+
+def check_types(checker: InputChecker, args: Mapping[str, Any], args_type: type) -> None:
+    """Every problem of `args` against the types `args_type` declares, into `checker`, as `checked_inputs` finds
+    them: for args that come from elsewhere (the stack config's `protection`), before their rules read into them."""
+    _Walk(checker).fields((), args, args_type)
 
 
 def checked_inputs(

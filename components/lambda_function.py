@@ -30,6 +30,7 @@ from .validation import (
     dns_label_for,
     environment_problem,
     environment_size,
+    pending,
     plain,
     whole,
 )
@@ -149,7 +150,7 @@ def check_function_args(checker: InputChecker, args: LambdaFunctionArgs, prefix:
     checker.rule(f"{prefix}runtime", plain(args.get("runtime")), RUNTIME)
     checker.rule(f"{prefix}handler", args.get("handler"), HANDLER)
     environment = args.get("environment")
-    if environment is not None and not isinstance(environment, pulumi.Output):  # an output is checked by AWS
+    if environment is not None and not pending(environment):  # an output is checked by AWS
         if not isinstance(environment, Mapping):
             checker.fail(f"{prefix}environment", "(set)", "must map variable names to values", "{STAGE: prod}")
         else:
@@ -185,11 +186,13 @@ LOG_GROUP_PREFIX = LAMBDA_LOG_GROUP_PREFIX
 
 def taken_message(what: str, name: str, owner: str | None) -> str:
     made_by = f"by {owner}" if owner else "outside Pulumi (the guide's hand-made one?)"
+    function = name.removeprefix(LOG_GROUP_PREFIX)
     return (
         f"a {what} named {name!r} already exists in this account and region, made {made_by}, not by this stack: "
         "creating it would fail with ResourceConflict. Delete it (the guide's cleanup: `aws lambda delete-function "
-        "--function-name <name>`, `aws logs delete-log-group --log-group-name /aws/lambda/<name>`), choose another "
-        "functionName, or route the existing function as it is with functionArn (nothing of it is then created)"
+        f"--function-name {function}`, `aws logs delete-log-group --log-group-name {LOG_GROUP_PREFIX}{function}`), "
+        "choose another functionName, or route the existing function as it is with functionArn (nothing of it is then "
+        "created)"
     )
 
 

@@ -23,6 +23,7 @@ from .validation import (
     ROTATION,
     InputChecker,
     max_request_size_problem,
+    pending,
     plain,
     whole,
 )
@@ -73,6 +74,23 @@ def _duration(checker: InputChecker, name: str, value: Any, minimum_ms: int, exa
         checker.fail(name, value, f"must be at least {minimum_ms}ms", example)
 
 
+def _distinct(values: list[Any]) -> bool:
+    """No value twice (values of any JSON shape: a list or mapping in a list of names is no crash)."""
+    texts = [json.dumps(value, sort_keys=True, default=str) for value in values]
+    return len(set(texts)) == len(texts)
+
+
+def _section(checker: InputChecker, name: str, value: Any) -> Mapping[str, Any] | None:
+    """A protection's section (`apiKeys`, `jwt`, ...) when it is a mapping; anything else is refused by name (a
+    list where a mapping belongs), and a value not known yet is left to when it is (None: nothing to check)."""
+    if value is None or pending(value):
+        return None
+    if not isinstance(value, Mapping):
+        checker.fail(name, value, "must be a mapping of fields", "{...}")
+        return None
+    return value
+
+
 def check_api_keys(checker: InputChecker, keys: Mapping[str, Any], prefix: str) -> None:
     provided = keys.get("keys")
     generated = any(keys.get(key) is not None for key in ("clients", "rotation", "previous_rotation"))
@@ -102,7 +120,7 @@ def check_api_keys(checker: InputChecker, keys: Mapping[str, Any], prefix: str) 
         rule="must be 1 to 253 of A-Z a-z 0-9 - . _",
         example="mobile",
     )
-    if isinstance(clients, list) and (not clients or len(set(clients)) != len(clients)):
+    if isinstance(clients, list) and (not clients or not _distinct(clients)):
         checker.fail(f"{prefix}clients", clients, "must list distinct client ids", "[mobile, partner]")
     if isinstance(clients, list) and any(str(c).endswith(".previous") for c in clients):
         checker.fail(f"{prefix}clients", clients, "must not end in .previous (that names the previous keys)", "mobile")
@@ -208,7 +226,10 @@ def check_jwt(checker: InputChecker, jwt: Mapping[str, Any], prefix: str) -> Non
         )
     if jwt.get("token_prefix") is not None and jwt.get("token_header") is None:
         checker.fail(f"{prefix}tokenPrefix", jwt.get("token_prefix"), "goes with tokenHeader", "Bearer ")
-    for claim, header in (jwt.get("claims_to_headers") or {}).items():
+    claims = jwt.get("claims_to_headers")
+    if claims is not None and not isinstance(claims, Mapping):
+        checker.fail(f"{prefix}claimsToHeaders", claims, "must map claims to header names", "{sub: x-user}")
+    for claim, header in (claims if isinstance(claims, Mapping) else {}).items():
         if (
             not isinstance(claim, str)
             or not 1 <= len(claim) <= 2048
@@ -254,7 +275,7 @@ def check_cors(checker: InputChecker, cors: Mapping[str, Any], prefix: str) -> N
         values = cors.get(key)
         if values is None:
             continue
-        if not isinstance(values, list) or not 1 <= len(values) <= allowed or len(set(values)) != len(values):
+        if not isinstance(values, list) or not 1 <= len(values) <= allowed or not _distinct(values):
             checker.fail(f"{prefix}{schema_name}", values, f"must list 1 to {allowed} distinct values", f"[{example}]")
             continue
         if key == "allow_methods":
@@ -340,20 +361,23 @@ def check_retry(checker: InputChecker, retry: Mapping[str, Any], prefix: str, ti
 
 
 def check_protection_args(checker: InputChecker, args: Mapping[str, Any], prefix: str = "") -> None:
-    """A route's protection, against kgateway's CRD rules and Envoy's behaviour (the line is checked separately)."""
+    """A route's protection, against kgateway's CRD rules and Envoy's behaviour (the line is checked separately).
+    Any JSON may reach it (the config reader, other languages): each section's shape is checked before it is read."""
+    if _section(checker, prefix.rstrip(".") or "protection", args) is None:
+        return
     known = set(RouteProtectionArgs.__annotations__)
     for key in args:
         if key not in known:
             checker.fail(
                 f"{prefix}{key}", "(set)", f"is not a protection; use {', '.join(sorted(known))}", "rate_limit"
             )
-    if (keys := args.get("api_keys")) is not None:
+    if (keys := _section(checker, f"{prefix}apiKeys", args.get("api_keys"))) is not None:
         check_api_keys(checker, keys, f"{prefix}apiKeys.")
-    if (jwt := args.get("jwt")) is not None:
+    if (jwt := _section(checker, f"{prefix}jwt", args.get("jwt"))) is not None:
         check_jwt(checker, jwt, f"{prefix}jwt.")
-    if (cors := args.get("cors")) is not None:
+    if (cors := _section(checker, f"{prefix}cors", args.get("cors"))) is not None:
         check_cors(checker, cors, f"{prefix}cors.")
-    if (limit := args.get("rate_limit")) is not None:
+    if (limit := _section(checker, f"{prefix}rateLimit", args.get("rate_limit"))) is not None:
         check_rate_limit(checker, limit, f"{prefix}rateLimit.")
     cidrs = args.get("ip_allow")
     if cidrs is not None:
@@ -371,7 +395,7 @@ def check_protection_args(checker: InputChecker, args: Mapping[str, Any], prefix
                         "203.0.113.0/24",
                     )
     _duration(checker, f"{prefix}timeout", args.get("timeout"), 1, "30s")
-    if (retry := args.get("retry")) is not None:
+    if (retry := _section(checker, f"{prefix}retry", args.get("retry"))) is not None:
         check_retry(checker, retry, f"{prefix}retry.", args.get("timeout"))
     size = args.get("max_request_size")
     checker.rule(f"{prefix}maxRequestSize", size, QUANTITY)

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 import pulumi
+import pulumi.output
 
 FUNCTION_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -70,6 +71,9 @@ FUNCTION_ARN_RE = re.compile(
 # Gateway API's path rules for Exact/PathPrefix matches (the CRD's pattern and CEL rules).
 PATH_CHARS_RE = re.compile(r"^/[-A-Za-z0-9._~!$&'()*+,;=:@%/]*$")
 PATH_FORBIDDEN = ("//", "/./", "/../", "%2f", "%2F", "#")
+# Gateway API's HTTPPathMatch `value`: `maxLength: 1024` (program/crds/gateway-api-v1.6.1-httproutes.yaml, from
+# apis/v1/httproute_types.go).
+MAX_PATH = 1024
 HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]{1,256}$")
 HOSTNAME_RE = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # Gateway API (gateway-api `apis/v1/httproute_types.go`, the CRD's maxItems/minLength): at most 16 hostnames and
@@ -261,12 +265,9 @@ def regex_problem(expression: str) -> str | None:
 
 def path_problem(path: str) -> str | None:
     """Why Gateway API refuses this Exact/PathPrefix path, or None."""
-    bad = (
-        not PATH_CHARS_RE.match(path)
-        or len(path) > 1024
-        or any(s in path for s in PATH_FORBIDDEN)
-        or path.endswith(("/.", "/.."))
-    )
+    if len(path) > MAX_PATH:
+        return f"must be at most {MAX_PATH} characters (Gateway API's limit on a path match); this one has {len(path)}"
+    bad = not PATH_CHARS_RE.match(path) or any(s in path for s in PATH_FORBIDDEN) or path.endswith(("/.", "/.."))
     if bad:
         return (
             "must be an absolute path starting with '/', of the characters Gateway API allows, "
@@ -300,6 +301,12 @@ class ComponentInputError(pulumi.RunError):
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"{component} {resource_name!r}: invalid inputs ({len(problems)} problem(s)):\n{lines}")
+
+
+def pending(value: Any) -> bool:
+    """A value known only later: an Output, or a preview's unknown (checked when it resolves, or by the service
+    that receives it)."""
+    return isinstance(value, pulumi.Output | pulumi.output.Unknown)
 
 
 def plain(value: Any) -> Any:
@@ -338,7 +345,7 @@ class InputChecker:
         """Checks a plain string; an output (known only at deploy) is left to the service that receives it."""
         if isinstance(value, str) and not regex.match(value):
             self.fail(name, value, allowed, example)
-        elif value is not None and not isinstance(value, str | pulumi.Output):
+        elif value is not None and not isinstance(value, str) and not pending(value):
             self.fail(name, value, "must be a string", example)
 
     def rule(self, name: str, value: Any, rule: Rule, example: str | None = None) -> None:
@@ -347,12 +354,12 @@ class InputChecker:
 
     def choice(self, name: str, value: Any, allowed: Iterable[str]) -> None:
         options = list(allowed)
-        if value is not None and plain(value) not in options:
+        if value is not None and not pending(value) and plain(value) not in options:
             self.fail(name, plain(value), f"must be one of {', '.join(options)}", options[0])
 
     def integer(self, name: str, value: Any, low: int, high: int, example: int) -> None:
         number = whole(value)
-        if value is not None and (number is None or not low <= number <= high):
+        if value is not None and not pending(value) and (number is None or not low <= number <= high):
             self.fail(name, value, f"must be a whole number from {low} to {high}", str(example))
 
     def done(self) -> None:

@@ -102,8 +102,11 @@ class ManagedGateway(pulumi.CustomResource):
     A fixed-name object like the library's (`components.k8s_objects`): named `namespace/name` (its URN was
     `gateway` before, kept as an alias) and replaced delete-first. It carries the stack that made it
     (`CREATED_BY_STACK`). Creating a Gateway that already exists fails in the Kubernetes provider with
-    AlreadyExists (client-side create, pulumi/pulumi-kubernetes `provider/pkg/await/await.go` `Creation`, at
-    preview too); the program says what that means here.
+    AlreadyExists (client-side create, pulumi/pulumi-kubernetes `provider/pkg/await/await.go` `Creation`), but only
+    in the `up`: a preview drops AlreadyExists from its dry run, in server-side apply mode
+    (pulumi/pulumi-kubernetes `provider/pkg/provider/provider.go` `Create`, "failedPreview"). So one this stack
+    did not make is refused before anything is created, in preview and up alike (program/guide_objects.py); the
+    message below is for one made meanwhile.
     """
 
     metadata: pulumi.Output[Any]

@@ -79,12 +79,13 @@ KEYS: tuple[Key, ...] = (
         "`<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>` or `@sha256:<digest>`, in the stack's "
         "region; images are not built here", function_field="imageUri"),
     Key("environment", "Plain environment variables of the function",
-        "a mapping of names (`[a-zA-Z][a-zA-Z0-9_]+`, not Lambda's reserved ones) to values; with "
-        "`secretEnvironment` at most 4 KB as compact JSON", type="mapping", function_field="environment"),
+        "a mapping of names (`[a-zA-Z][a-zA-Z0-9_]+`, not Lambda's reserved ones) to values, none also in "
+        "`secretEnvironment`; with `secretEnvironment` at most 4 KB as compact JSON", type="mapping",
+        function_field="environment"),
     Key("secretEnvironment", "Secret environment variables, by function name",
         "`{<function name>: {VARIABLE: value}}`, set with `pulumi config set --secret --path "
         "'secretEnvironment.<function>.<VARIABLE>' <value>`: values stay Pulumi secrets (never in the plan, "
-        "outputs or logs)", type="mapping", secret=True),
+        "outputs or logs); one set without `--secret` is refused", type="mapping", secret=True),
     Key("architecture", "Instruction set (arm64 or x86_64)", "`arm64`, `x86_64`", default="arm64",
         function_field="architecture"),
     Key("memorySize", "Memory in MB (128-10240)", "128–10240 (MB)", default="128", type="integer",
@@ -180,7 +181,8 @@ KEYS: tuple[Key, ...] = (
         type="mapping", route_field="protection"),
     Key("providedApiKeys", "API keys given by you: client id -> key (secret), named by protection.apiKeys.provided",
         "a mapping of client ids to keys of 16–4096 visible ASCII characters, each set with `pulumi config set "
-        "--secret --path 'providedApiKeys.<client id>' <key>`", type="mapping", secret=True),
+        "--secret --path 'providedApiKeys.<client id>' <key>` (one set without `--secret` is refused)",
+        type="mapping", secret=True),
     Key("gatewayName", "Gateway the HTTPRoute attaches to", "the Gateway the route attaches to", default="http"),
     Key("gatewayNamespace", "Namespace of that Gateway", "a DNS label", default="kgateway-system"),
     Key("gatewayListener", "A listener name (sectionName) of that Gateway", "a listener name of that Gateway"),

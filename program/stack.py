@@ -49,6 +49,7 @@ from program.gateway import (
     read_gateway_url,
 )
 from program.guide import EXPECT_ASYNC, EXPECT_ENVOY, EXPECT_GUIDE, EXPECT_STATUS, GUIDE_REQUEST_BODY
+from program.guide_objects import refuse_objects_in_the_way, verify_request
 from program.preflight import preflight_problems
 from program.regex_path import sample_path
 
@@ -160,20 +161,17 @@ def verify_checks(settings: StackSettings, base_url: str, payload_modes: Sequenc
             url = verify_url(base_url, route)
             if url is None:
                 continue
-            host = next((h for h in route.hostnames if not h.startswith("*.")), None)
-            if host is None and route.hostnames:
-                host = "verify." + route.hostnames[0][2:]
-            method = "POST" if not route.methods or "POST" in route.methods else route.methods[0]
+            request = verify_request(route)
             check: dict[str, Any] = {
                 "route": route.name,
                 "url": url,
                 "expect": expected_answer(target, payload_mode),
-                "host": host,
-                "method": method,
+                "host": request.host,
+                "method": request.method,
                 "function": target.function.name,
             }
             if route.protection:
-                check["protection"] = verify_protection(route.protection, method)
+                check["protection"] = verify_protection(route.protection, request.method)
             checks.append(check)
     return checks
 
@@ -369,6 +367,8 @@ def deploy(settings: StackSettings) -> None:
         raise ConfigError(problems)
     for warning in settings.warnings:
         pulumi.log.warn(warning)
+    # Objects of others in the stack's way (the guide's, made by hand) are refused in preview and up alike.
+    refuse_objects_in_the_way(settings)
     build_all(settings)
     shared = shared_credentials(settings)
     creates_functions = any(target.function.existing_arn is None for target in settings.targets)

@@ -76,6 +76,7 @@ TESTS_BY_FILE: dict[str, tuple[str, ...]] = {
         f"program/config/{part}.py": ("tests/test_config.py", "tests/test_properties.py")
         for part in ("credentials", "discovery", "errors", "functions", "load", "protection", "reader", "routes")
     },
+    "program/guide_objects.py": ("tests/test_guide_follower.py",),
     "program/preflight.py": ("tests/test_config.py",),
     "program/regex_path.py": ("tests/test_verify.py",),
     "program/runtime.py": ("tests/test_golden.py",),
@@ -219,9 +220,10 @@ MUTATIONS = [
     ),
     Mutation(
         "verify sends GET to a route that accepts POST",
-        "program/stack.py",
+        "program/guide_objects.py",
         'method = "POST" if not route.methods or "POST" in route.methods else route.methods[0]',
         'method = "GET" if not route.methods or "GET" in route.methods else route.methods[0]',
+        tests=("tests/test_verify.py", "tests/test_guide_follower.py"),
     ),
     # --- namespaces and names -----------------------------------------------------------------------------
     Mutation(
@@ -672,9 +674,10 @@ MUTATIONS = [
     # --- verify (tools/verify.py, program/stack.py) --------------------------------------------------------------
     Mutation(
         "verify: the wildcard hostname sent as the Host",
-        "program/stack.py",
-        '                host = "verify." + route.hostnames[0][2:]',
-        "                host = route.hostnames[0]",
+        "program/guide_objects.py",
+        '        host = "verify." + route.hostnames[0][2:]',
+        "        host = route.hostnames[0]",
+        tests=("tests/test_verify.py", "tests/test_guide_follower.py"),
     ),
     Mutation(
         "verify: RegularExpression routes skipped",
@@ -764,6 +767,49 @@ MUTATIONS = [
         "        if seen[mark] == 0:",
         tests=("tests/test_api_limits.py",),
     ),
+    Mutation(
+        "a secret mapping's value set without --secret accepted (kept in plain text in git)",
+        "program/config/reader.py",
+        "places = reader.source.plain_places(key) if reader.source.is_secret(key) else None",
+        "places = None",
+        tests=("tests/test_bad_input.py",),
+    ),
+    Mutation(
+        "the stack file trusted for plain values when it holds other values than the program was given",
+        "program/config/sources.py",
+        "elif isinstance(stored, str) and not isinstance(received, dict | list) and stored == config_text(received):",
+        "elif isinstance(stored, str) and not isinstance(received, dict | list):",
+        tests=("tests/test_bad_input.py",),
+    ),
+    Mutation(
+        "a variable in both environment and secretEnvironment accepted (its plain copy kept in git)",
+        "program/config/functions.py",
+        "    plain_names = {name for name, _ in environment}",
+        "    plain_names: set[str] = set()",
+        tests=("tests/test_bad_input.py",),
+    ),
+    Mutation(
+        "a client id of providedApiKeys cut out of messages as if it were key material",
+        "program/config/errors.py",
+        "for leaf in _leaves(text, names_are_secret=k not in NAMED_SECRET_KEYS)",
+        "for leaf in _leaves(text)",
+        tests=("tests/test_bad_input.py",),
+    ),
+    # --- shapes: never a traceback -------------------------------------------------------------------------------
+    Mutation(
+        "an unknown value where the schema declares a plain one read into by the checks",
+        "components/inputs.py",
+        "if _is_unknown(value) and _input_base(hint) is None:",
+        "if _is_unknown(value) and _input_base(hint) is not None:",
+        tests=("tests/test_input_shapes.py",),
+    ),
+    Mutation(
+        "protection from the stack config checked without the component's type walk",
+        "program/config/protection.py",
+        "        check_types(checker, args, RouteProtectionArgs)  # the component's own type checks first, by name\n",
+        "",
+        tests=("tests/test_bad_input.py", "tests/test_config_shapes.py"),
+    ),
     # --- remote JWKS: TLS and the grant (issue 27) ------------------------------------------------------------
     Mutation(
         "the JWKS TLS policy accepts any certificate the CA set signed (no SAN to match)",
@@ -802,6 +848,35 @@ MUTATIONS = [
         '_V2_1_KINDS = frozenset({"cors", "rateLimit", "retry", "requestBody", "streamIdle"})',
         '_V2_1_KINDS = frozenset({"rateLimit", "retry", "requestBody", "streamIdle"})',
         tests=("tests/test_kgateway_testdata.py", "tests/test_protection.py"),
+    ),
+    # --- objects of others in the stack's way (the guide follower) -------------------------------------------
+    Mutation(
+        "an object of others taken for the stack's own (any label counts)",
+        "program/guide_objects.py",
+        "return bool(labels.get(PART_OF) == COMMON_LABELS[PART_OF])",
+        "return bool(labels)",
+        tests=("tests/test_guide_follower.py",),
+    ),
+    Mutation(
+        "route tie-break: the younger route wins",
+        "program/guide_objects.py",
+        "return theirs[1] < ours_[1]",
+        "return theirs[1] > ours_[1]",
+        tests=("tests/test_guide_follower.py",),
+    ),
+    Mutation(
+        "a route on another Gateway counts as competing",
+        "program/guide_objects.py",
+        "if same_gateway and (listener is None",
+        "if (listener is None",
+        tests=("tests/test_guide_follower.py",),
+    ),
+    Mutation(
+        "the check of objects in the way runs in the preview only",
+        "program/guide_objects.py",
+        "    with cluster_lookup() as lookup:\n        if lookup is None:",
+        "    with cluster_lookup() as lookup:\n        if lookup is None or not pulumi.runtime.is_dry_run():",
+        tests=("tests/test_guide_follower.py",),
     ),
     # --- equivalent: no behaviour a user could observe ----------------------------------------------------
     Mutation(

@@ -86,7 +86,13 @@ def settings_problems(**config: Any) -> str:
     ("config", "expected"),
     [
         ({"runtime": "python3.11"}, "kgateway-lambda:runtime = 'python3.11': must be one of nodejs24.x, nodejs22.x"),
-        ({"runtime": "python3.13"}, "kgateway-lambda:handler = 'handler.handler': needs handler.py or"),  # echo
+        # A source of the other language: the runtime is named, not the handler the user never wrote (issue 32).
+        ({"runtime": "python3.13"}, "runtime = 'python3.13': does not run echo: it holds index.mjs (a Node.js"),
+        (
+            {"runtime": "nodejs24.x", "functionSource": "greet-python"},
+            "runtime = 'nodejs24.x': does not run greet-python: it holds handler.py (a Python source)",
+        ),
+        ({"runtime": "python3.13", "handler": "index.handler"}, "set runtime to a Node.js runtime"),
         ({"handler": "index handler"}, "kgateway-lambda:handler = 'index handler': must be <file or module>"),
         ({"handler": "x" * 127 + ".h"}, "at most 128 characters"),
         ({"handler": "main.handler"}, "needs main.js or main.mjs or main.cjs in echo for nodejs24.x"),
@@ -113,7 +119,8 @@ def test_secret_environment_must_be_encrypted_and_never_shows() -> None:
     unknown = {"kgateway-lambda:secretEnvironment": json.dumps({"ecko": {"API_TOKEN": "hunter2-value"}})}
     with pytest.raises(ConfigError) as caught:
         load_settings(MappingConfigSource({"aws:region": "eu-west-1", **unknown}, {"secretEnvironment"}))
-    assert "secretEnvironment.ecko = [secret]: must name a function of this stack: ['echo']" in str(caught.value)
+    # A function name is a name, not a secret: shown as written (only the values under it are secret).
+    assert "secretEnvironment.ecko = 'ecko': must name a function of this stack: ['echo']" in str(caught.value)
     assert "hunter2-value" not in str(caught.value)
 
 

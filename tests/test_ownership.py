@@ -95,7 +95,8 @@ def test_the_guides_hand_made_function_is_refused_at_preview_with_what_to_do() -
     message = str(failure.value)
     assert "outside Pulumi (the guide's hand-made one?)" in message
     assert "functionArn" in message
-    assert "aws lambda delete-function" in message
+    assert "`aws lambda delete-function --function-name echo`" in message  # exact, ready to paste
+    assert "`aws logs delete-log-group --log-group-name /aws/lambda/echo`" in message
     assert "another functionName" in message
 
 

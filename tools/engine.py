@@ -34,6 +34,7 @@ from pulumi.runtime.rpc_manager import RPCManager
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from program.cluster_lookup import LOOKUP, NO_CLUSTER
 from program.config import PROJECT, PROJECT_ROOT
 from program.crd_validation import load_yaml
 from tools.pulumi_cli import load_project, merge_config, read_stack_file
@@ -503,6 +504,9 @@ def run_program(
         logger.propagate = False
         logger.addHandler(handler)
         pulumi.runtime.set_all_config(config, secret_keys or [])
+        # The cluster the program looks at for objects in its way: the mocks' own (the deploy harness's API server),
+        # else none (the offline plan: nothing to look at, nothing claimed).
+        LOOKUP.set(getattr(mocks, "cluster_lookup", NO_CLUSTER))
         monitor = _RecordingMonitor(mocks)
         pulumi_mocks.set_mocks(
             mocks,

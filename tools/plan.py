@@ -17,7 +17,7 @@ import yaml
 from pulumi.runtime.rpc import UNKNOWN
 
 from components.kgateway_api import AUTO, CRD_TYPE, KGATEWAY_VERSIONS, describe_shape, shape_from_crd
-from program.config import PROJECT
+from program.config import PROJECT, sources
 from tools.engine import (
     SECRET,
     ProgramRun,
@@ -158,7 +158,12 @@ def plan(
     """`tagged`: the functions (ARN -> tags) the plan takes `discover` to find."""
     config, secret_keys = stack_config(stack, stacks_dir)
     crd = read_crd_file(kgateway_crd) if kgateway_crd is not None else None
-    run = run_program(PlaceholderMocks(config, crd, tagged), config, secret_keys, stack=stack, preview=True)
+    # The program reads the stack file too (which parts of a secret mapping are encrypted): this one.
+    previous, sources.STACK_CONFIG_DIR = sources.STACK_CONFIG_DIR, stacks_dir
+    try:
+        run = run_program(PlaceholderMocks(config, crd, tagged), config, secret_keys, stack=stack, preview=True)
+    finally:
+        sources.STACK_CONFIG_DIR = previous
     run.logs.insert(0, f"info: {assumed_shape(config.get(f'{PROJECT}:kgatewayVersion', AUTO), kgateway_crd)}")
     return run
 

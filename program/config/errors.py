@@ -13,6 +13,8 @@ import pulumi
 from components.validation import (
     InputProblem,
 )
+from program import keys
+from program.config.project import PROJECT
 from program.config.sources import ConfigSource
 
 SHOWN_VALUE_LIMIT = 80
@@ -49,8 +51,20 @@ class _Hidden:
 HIDDEN = _Hidden()
 
 
-def _leaves(text: str) -> list[str]:
-    """The text of a config value and, for an object value (JSON), the text of each scalar inside it."""
+class Named(str):
+    """A name inside a secret key's value (a client id of `providedApiKeys`, a function or variable name of
+    `secretEnvironment`): shown in a message as it is. Only the values under those names are secret."""
+
+    __slots__ = ()
+
+
+# The project's secret keys whose mapping keys are names, not key material (program/keys.py: secret mappings).
+NAMED_SECRET_KEYS = frozenset(f"{PROJECT}:{key.name}" for key in keys.KEYS if key.secret and key.type == "mapping")
+
+
+def _leaves(text: str, names_are_secret: bool = True) -> list[str]:
+    """The text of a config value and, for an object value (JSON), the text of each scalar inside it (and of
+    each mapping key, unless the key's names are not secret)."""
     found = [text]
     try:
         stack: list[Any] = [json.loads(text)]
@@ -59,7 +73,8 @@ def _leaves(text: str) -> list[str]:
     while stack:
         value = stack.pop()
         if isinstance(value, dict):
-            stack.extend(value.keys())
+            if names_are_secret:
+                stack.extend(value.keys())
             stack.extend(value.values())
         elif isinstance(value, list):
             stack.extend(value)
@@ -82,9 +97,14 @@ class Redactor:
     @classmethod
     def of(cls, source: ConfigSource) -> Redactor:
         present = source.keys()
-        keys = [k for k in present if source.is_secret(k) or secret_by_name(k)]
-        texts = [leaf for k in keys if (text := source.get(k)) is not None for leaf in _leaves(text)]
-        return cls(keys, texts)
+        secret = [k for k in present if source.is_secret(k) or secret_by_name(k)]
+        texts = [
+            leaf
+            for k in secret
+            if (text := source.get(k)) is not None
+            for leaf in _leaves(text, names_are_secret=k not in NAMED_SECRET_KEYS)
+        ]
+        return cls(secret, texts)
 
     def __repr__(self) -> str:  # never the texts
         return f"Redactor({len(self.secret_keys)} secret keys)"
@@ -98,9 +118,10 @@ class Redactor:
         return self._pattern.sub("[secret]", text) if self._pattern is not None else text
 
     def problem(self, problem: Problem) -> Problem:
-        value = HIDDEN if self.is_secret(problem.name) else problem.value
+        named = isinstance(problem.value, Named)
+        value = HIDDEN if self.is_secret(problem.name) and not named else problem.value
         if isinstance(value, str):
-            value = self.scrub(value)
+            value = str(self.scrub(value))  # a name equal to a secret value is cut too
         return Problem(problem.name, value, self.scrub(problem.allowed), self.scrub(problem.example))
 
     def problems(self, problems: Iterable[Problem]) -> list[Problem]:

@@ -31,11 +31,11 @@ from components.validation import (
     environment_size,
 )
 from program import keys
-from program.config.errors import Problem
+from program.config.errors import Named, Problem
 from program.config.project import LAMBDA_SRC, PROJECT, PROJECT_ROOT
 from program.config.reader import DEFAULTS, Reader, closest, only_in
 from program.config.settings import BackendSettings, FunctionSettings, Origin
-from program.config.sources import config_text
+from program.config.sources import config_path, config_text
 
 ARCHITECTURES: tuple[str, ...] = tuple(a.value for a in Architecture)
 PACKAGE_TYPES: tuple[str, ...] = tuple(t.value for t in PackageType)
@@ -79,6 +79,7 @@ def read_target(reader: Reader, shared: SharedBackend) -> tuple[FunctionSettings
     code = read_code(reader, shared.region) if existing is None else Code(None, "nodejs24.x", "", "Zip", None)
     if existing is not None and reader.raw("alias") is not None:
         reader.fail("alias", reader.raw("alias"), "is only for functions this stack creates; use qualifier", "unset")
+    environment = read_environment(reader)
     function = FunctionSettings(
         existing_arn=existing,
         name=function_name,
@@ -87,8 +88,8 @@ def read_target(reader: Reader, shared: SharedBackend) -> tuple[FunctionSettings
         handler=code.handler,
         package_type=code.package_type,
         image_uri=code.image_uri,
-        environment=read_environment(reader),
-        secret_environment=secret_environment(reader, function_name),
+        environment=environment,
+        secret_environment=secret_environment(reader, function_name, environment),
         architecture=reader.choice("architecture", ARCHITECTURES),
         memory_mb=reader.integer("memorySize", 128, 10240, 128),
         timeout_s=reader.integer("timeout", 1, 900, 10),
@@ -219,13 +220,38 @@ def read_code(reader: Reader, region: str) -> Code:
         files = _source_files(source)
         candidates = handler_files(runtime, handler)
         if not any(candidate in files for candidate in candidates):
-            reader.fail(
-                "handler",
-                handler,
-                f"needs {' or '.join(candidates)} in {written} for {runtime}; set handler to its file and function",
-                default_handler(runtime),
-            )
+            other = _runtime_of_source(files, runtime, handler)
+            if other is not None:
+                # The source is another language's: the runtime is what is wrong, not the handler.
+                reader.fail(
+                    "runtime",
+                    runtime,
+                    f"does not run {written}: it holds {other[1]} (a {other[0]} source) and no "
+                    f"{' or '.join(candidates)}; set runtime to a {other[0]} runtime, or give a source for {runtime}",
+                    other[2],
+                )
+            else:
+                reader.fail(
+                    "handler",
+                    handler,
+                    f"needs {' or '.join(candidates)} in {written} for {runtime}; set handler to its file and function",
+                    default_handler(runtime),
+                )
     return Code(source, runtime, handler, "Zip", None)
+
+
+def _runtime_of_source(files: set[str], runtime: str, handler: str) -> tuple[str, str, str] | None:
+    """(language, the file found, a runtime of it) when the source holds the handler's file (or the default
+    handler's) for a runtime of another language than `runtime`'s, else None."""
+    for language, prefix in (("Node.js", "nodejs"), ("Python", "python")):
+        if runtime.startswith(prefix):
+            continue
+        other = next(name for name in RUNTIME_NAMES if name.startswith(prefix))
+        for name in (handler, default_handler(other)):
+            found = [candidate for candidate in handler_files(other, name) if candidate in files]
+            if found:
+                return language, found[0], other
+    return None
 
 
 def _source_files(source: Path) -> set[str]:
@@ -278,9 +304,13 @@ def check_environment_size(reader: Reader, plain: dict[str, str], function_name:
 SECRET_ENVIRONMENT = f"{PROJECT}:secretEnvironment"
 
 
-def secret_environment(reader: Reader, function_name: str) -> pulumi.Output[dict[str, str]] | None:
+def secret_environment(
+    reader: Reader, function_name: str, environment: tuple[tuple[str, str], ...] = ()
+) -> pulumi.Output[dict[str, str]] | None:
     """This function's entry of `secretEnvironment` (`{<function name>: {VARIABLE: value}}`, stored encrypted): its
-    names are checked here from the text; the values reach the function only as a Pulumi secret."""
+    names are checked here from the text; the values reach the function only as a Pulumi secret. A variable also
+    in the function's plain `environment` is refused there: the secret would win, and the plain copy would stay in
+    the stack file (in git)."""
     key = SECRET_ENVIRONMENT
     text = reader.source.get(key)
     if text is None:
@@ -312,9 +342,29 @@ def secret_environment(reader: Reader, function_name: str) -> pulumi.Output[dict
     mine = entries.get(function_name)
     if mine is None:
         return None
-    for variable in mine:
+    plain_names = {name for name, _ in environment}
+    for variable, text in mine.items():
+        if isinstance(text, dict | list) or text is None:
+            place = config_path("secretEnvironment", function_name, variable)
+            reader.problems.append(
+                Problem(
+                    f"{PROJECT}:{place}",
+                    "[secret]",
+                    "must be a text value (Lambda's variables are text)",
+                    f"pulumi config set --secret --path '{place}' <value>",
+                )
+            )
+        if variable in plain_names:
+            reader.fail(
+                "environment",
+                Named(variable),
+                f"is also set in secretEnvironment ({config_path('secretEnvironment', function_name, variable)}): "
+                "the function gets the secret, and this plain copy stays in the stack file (in git); remove it from "
+                "environment",
+                "remove it",
+            )
         if (problem := environment_problem(variable)) is not None:
-            reader.problems.append(Problem(f"{key}.{function_name}", variable, problem, "API_TOKEN"))
+            reader.problems.append(Problem(f"{key}.{function_name}", Named(variable), problem, "API_TOKEN"))
     value = reader.source.secret(key)
     if value is None:  # validation only (no engine): the names are checked, nothing is deployed
         return None
@@ -335,7 +385,12 @@ def check_secret_environment_names(reader: Reader, function_names: list[str]) ->
         if name not in function_names:
             guess = closest(name, function_names)
             reader.problems.append(
-                Problem(f"{key}.{name}", name, f"must name a function of this stack: {function_names}", guess or "echo")
+                Problem(
+                    f"{key}.{name}",
+                    Named(name),
+                    f"must name a function of this stack: {function_names}",
+                    guess or "echo",
+                )
             )
 
 

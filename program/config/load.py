@@ -23,7 +23,7 @@ from program.config.discovery import read_discovery
 from program.config.errors import ConfigError, Redactor
 from program.config.functions import FUNCTION_FIELDS, SharedBackend, check_secret_environment_names, read_target
 from program.config.protection import read_provided_keys
-from program.config.reader import Reader, check_keys, check_unique, entries, only_in
+from program.config.reader import Reader, check_all_secret, check_keys, check_unique, entries, only_in
 from program.config.routes import read_routes
 from program.config.settings import RouteSettings, StackSettings, TargetSettings
 from program.config.sources import ConfigSource, PulumiConfigSource
@@ -91,6 +91,7 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
     read = [read_target(entry_reader, shared) for entry_reader in function_readers]
     unique = check_unique(reader, [(f.name, o["name"]) for f, _, o in read], "function name")
     check_secret_environment_names(reader, [f.name for f, _, _ in read])
+    check_all_secret(reader, "secretEnvironment", "<value>")
     unique = unique and check_unique(
         reader, [(b.name, o["backendName"]) for _, b, o in read], "Kubernetes (Backend) name"
     )

@@ -17,13 +17,15 @@ from typing import Any, NotRequired, Required, get_args, get_origin, is_typeddic
 import pulumi
 from pulumi.provider.experimental.util import camel_case
 
+from components.inputs import check_types
 from components.kgateway_api import TRAFFIC_POLICY_SUPPORT, KgatewayVersion, protection_problems
 from components.protection_checks import CLIENT_ID_RE, PROVIDED_KEY_RE, check_protection_args
 from components.protection_inputs import RouteProtectionArgs
 from components.protection_spec import protection_objects
 from components.validation import InputChecker
-from program.config.errors import Problem
-from program.config.reader import Reader
+from program.config.errors import Named, Problem
+from program.config.reader import Reader, check_all_secret
+from program.config.sources import config_path
 
 PROVIDED_KEYS = "providedApiKeys"
 # Mappings whose keys are the user's data (client ids, claim names), not field names.
@@ -99,13 +101,19 @@ def _key_of(client: str) -> typing.Callable[[str], str]:
     return pick
 
 
+def _set_command(place: str) -> str:
+    return f"pulumi config set --secret --path '{place}' <key>"
+
+
 def read_provided_keys(reader: Reader) -> tuple[dict[str, pulumi.Output[str]], set[str]]:
-    """`providedApiKeys`: client id -> key, from secret config (its values are checked, never shown)."""
+    """`providedApiKeys`: client id -> key, from secret config (its values are checked, never shown; its client
+    ids are names, shown as they are). The client ids returned are every one the config names, refused or not: a
+    route naming one is not told it is unset when its problem is reported here."""
     key = reader.key(PROVIDED_KEYS)
     text = reader.source.get(key)
     if text is None:
         return {}, set()
-    command = f"pulumi config set --secret --path '{PROVIDED_KEYS}.<client id>' <key>"
+    command = _set_command(f"{PROVIDED_KEYS}.<client id>")
     if not reader.source.is_secret(key):
         reader.fail(PROVIDED_KEYS, "[plain text]", f"must be stored encrypted; set each key with `{command}`", command)
         return {}, set()
@@ -116,22 +124,34 @@ def read_provided_keys(reader: Reader) -> tuple[dict[str, pulumi.Output[str]], s
     if not isinstance(parsed, dict) or not parsed:
         reader.fail(PROVIDED_KEYS, "[secret]", "must map client ids to keys", command)
         return {}, set()
-    clients = set()
+    check_all_secret(reader, PROVIDED_KEYS, "<key>")
+    clients, usable = set(), set()
     for client, value in parsed.items():
-        if not CLIENT_ID_RE.match(str(client)):
-            reader.fail(PROVIDED_KEYS, client, "client ids must be 1 to 253 of A-Z a-z 0-9 - . _", "mobile")
+        clients.add(client)
+        if not CLIENT_ID_RE.match(client):
+            reader.problems.append(
+                Problem(key, Named(client), "has a client id that is not 1 to 253 of A-Z a-z 0-9 - . _", "mobile")
+            )
             continue
-        clients.add(str(client))  # named by routes even when its key is refused (one problem, not two)
+        place = config_path(PROVIDED_KEYS, client)
         if not isinstance(value, str) or not PROVIDED_KEY_RE.match(value):
             reader.problems.append(
-                Problem(f"{key}.{client}", "[secret]", "must be 16 to 4096 visible ASCII characters", command)
+                Problem(
+                    f"{key}.{client}",
+                    "[secret]",
+                    f"must be 16 to 4096 visible ASCII characters; set it again with `{_set_command(place)}`",
+                    _set_command(place),
+                )
             )
-    if len(set(parsed.values())) != len(parsed):
+            continue
+        usable.add(client)
+    texts = [value for value in parsed.values() if isinstance(value, str)]
+    if len(set(texts)) != len(texts):
         reader.fail(PROVIDED_KEYS, "[secret]", "must give each client a different key", command)
     whole = reader.source.secret(key)
     outputs: dict[str, pulumi.Output[str]] = {}
     if whole is not None:
-        for client in clients:
+        for client in usable:
             outputs[client] = pulumi.Output.secret(whole.apply(_key_of(client)))
     return outputs, clients
 
@@ -149,6 +169,7 @@ def read_protection(
     found: list[tuple[str, object, str, str]] = []
     args = to_args(value, RouteProtectionArgs, "", found)
     keys_args = (args or {}).get("api_keys")
+    refused_there = False
     if isinstance(keys_args, dict) and _PROVIDED in keys_args:
         clients = keys_args.pop(_PROVIDED)
         outputs, known = provided
@@ -156,7 +177,7 @@ def read_protection(
             found.append(
                 ("apiKeys.provided", clients, "give either provided or clients/rotation (generated)", "[mobile]")
             )
-        if not isinstance(clients, list) or not clients:
+        if not isinstance(clients, list) or not clients or not all(isinstance(c, str) for c in clients):
             found.append(("apiKeys.provided", clients, f"must list client ids of {PROVIDED_KEYS}", "[mobile]"))
         else:
             found.extend(
@@ -164,12 +185,14 @@ def read_protection(
                     "apiKeys.provided",
                     client,
                     f"must name a client id set in the secret config {PROVIDED_KEYS} "
-                    f"(`pulumi config set --secret --path '{PROVIDED_KEYS}.{client}' <key>`)",
+                    f"(`{_set_command(config_path(PROVIDED_KEYS, client))}`)",
                     "mobile",
                 )
                 for client in clients
                 if client not in known
             )
+            # A client id refused in providedApiKeys is reported there, once.
+            refused_there = any(c in known and not CLIENT_ID_RE.match(c) for c in clients)
             # Offline validation has no secret values: a stand-in that the checks accept and nothing shows.
             keys_args["keys"] = {c: outputs.get(c, pulumi.Output.secret("")) for c in clients if c in known}
     size = (args or {}).get("max_request_size")
@@ -177,9 +200,11 @@ def read_protection(
         # A plain number of bytes: the CRD's field is int-or-string (a Kubernetes quantity), and the digits alone
         # are the same quantity, which every later check reads.
         typing.cast(dict[str, Any], args)["max_request_size"] = str(size)
-    if args is not None and not found:
+    if args is not None and not found and not refused_there:
         checker = InputChecker("protection", base)
-        check_protection_args(checker, args)
+        check_types(checker, args, RouteProtectionArgs)  # the component's own type checks first, by name
+        if not checker.problems:
+            check_protection_args(checker, args)
         found += [(p.name, p.value, p.allowed, p.example) for p in checker.problems]
         support = TRAFFIC_POLICY_SUPPORT.get(line.name) if line is not None else None
         if support is not None and not found:
@@ -197,4 +222,4 @@ def read_protection(
                 )
     for name, shown, allowed, example in found:
         reader.problems.append(Problem(f"{base}.{name}" if name else base, shown, allowed, example))
-    return typing.cast(RouteProtectionArgs, args) if args is not None and not found else None
+    return typing.cast(RouteProtectionArgs, args) if args is not None and not found and not refused_there else None

@@ -262,3 +262,23 @@ def check_keys(reader: Reader) -> None:
                     DEFAULTS.get(name, "see README"),
                 )
             )
+
+
+def check_all_secret(reader: Reader, name: str, placeholder: str) -> bool:
+    """Every value of the secret mapping `name` stored encrypted. `pulumi config set --path` without `--secret` keeps
+    that one value in plain text in the stack file (in git) beside the encrypted ones, and the engine still lists
+    the whole key as secret: each such value is refused by its place, never shown. True if there is none."""
+    key = f"{PROJECT}:{name}"
+    places = reader.source.plain_places(key) if reader.source.is_secret(key) else None
+    for place in places or []:
+        command = f"pulumi config set --secret --path '{place}' {placeholder}"
+        reader.problems.append(
+            Problem(
+                f"{PROJECT}:{place}",
+                "[plain text]",
+                f"is stored in plain text in the stack file (in git), unlike the rest of {name}: set it again with "
+                f"`{command}`",
+                command,
+            )
+        )
+    return not places

@@ -60,7 +60,7 @@ def read_routes(
                 reader.scoped({"function": name, "path": f"/{dns_label_for(name)}"}, "routes", ROUTE_FIELDS)
                 for name in function_names
             ]
-    parsed: list[tuple[str, RouteSettings, Reader]] = []
+    parsed: list[tuple[str, RouteSettings, Reader, bool]] = []
     # How many routes each function has (counted once: the loop below asks for every route).
     routes_per_function = collections.Counter(_function_of(r, function_names) for r in readers)
     known_functions = set(function_names)
@@ -145,36 +145,53 @@ def read_routes(
             protection=read_protection(route_reader, line, provided_keys),
         )
         origins["protection"] = (route_reader.key("protection"), route_reader.structured("protection", dict))
-        parsed.append((function, route, route_reader))
-    seen: dict[str, str] = {}
+        parsed.append((function, route, route_reader, synthetic))
+    seen: dict[str, tuple[str, Origin]] = {}
     names: dict[tuple[str | None, str], Origin] = {}
-    for _, route, route_reader in parsed:
+    for function, route, route_reader, synthetic in parsed:
         signature = _route_signature(route.match, route.path, route.methods, route.hostnames, route.headers)
+        origin = function_origins[function]
+        if signature in seen and synthetic:
+            # A route the user never wrote: the clash is the functions' names, reported on them (one problem).
+            _, (first_key, first_written) = seen[signature]
+            reader.problems.append(
+                Problem(
+                    origin[0],
+                    origin[1],
+                    f"gets the route {route.path} (derived from its name), as {first_key.partition(':')[2]} "
+                    f"({first_written!r}) does: names that differ only in case or punctuation derive the same path; "
+                    "rename one, or list routes with a path for each",
+                    f"{function}-2",
+                )
+            )
+            continue
         if signature in seen:
             route_reader.fail(
                 "routePath",
                 route.path,
                 f"is routed twice with the same match ({route.match}), methods, headers and hostnames "
-                f"(also {seen[signature]}); make each route distinct",
+                f"(also {seen[signature][0]}); make each route distinct",
                 "/echo-v2",
             )
-        seen[signature] = route_reader.prefix or "routePath"
+        seen.setdefault(signature, (route_reader.prefix or "routePath", origin))
         first = names.setdefault((route.namespace, route.name), route.origins["name"])
         if first is not route.origins["name"]:
             # Reported on what the user wrote: their name, or (for a derived name) the entry it is derived from.
             key, name_written = route.origins["name"]
-            written_name = route_reader.in_entry("routeName") or route_reader is reader
+            written_name = route_reader.in_entry("routeName") or route_reader is reader or synthetic
             made = "" if written_name else " (derived from its function and path)"
+            first_shown = f" ({first[1]!r})" if isinstance(first[1], str) and first[1] != route.name else ""
             reader.problems.append(
                 Problem(
                     key,
                     name_written if written_name else route.path,
-                    f"gives the HTTPRoute name {route.name!r}{made}, as {first[0].partition(':')[2]} does; "
+                    f"gives the HTTPRoute name {route.name!r}{made}, as {first[0].partition(':')[2]}{first_shown} "
+                    "does; "
                     "HTTPRoute names must be unique per namespace: set a distinct name on one of them",
                     f"{route.name}-2",
                 )
             )
-    return [(function, route) for function, route, _ in parsed]
+    return [(function, route) for function, route, _, _ in parsed]
 
 
 def _route_signature(

@@ -3,7 +3,10 @@ real CRDs refuse) and what it answers to a read."""
 
 from __future__ import annotations
 
+import copy
+import itertools
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from components.kgateway_api import CRD_TYPE
@@ -29,9 +32,14 @@ class Cluster:
 
     def __init__(self, gateway: dict[str, Any] | None = None, *, with_gateway: bool = True) -> None:
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
+        # Each object's metadata.creationTimestamp (kept beside it: `objects` holds exactly what was applied), one
+        # simulated second apart, in the order they were made: Gateway API's tie-break reads it.
+        self.created_at: dict[tuple[str, str, str], str] = {}
+        self._clock = itertools.count()
+        self.lookups: list[tuple[str, str]] = []  # the program's own lookups: (get|list, kind)
         for crd_file in (MAIN_BACKEND_CRD, MAIN_TRAFFIC_POLICY_CRD):
             crd = read_crd_file(crd_file)
-            self.objects[self._identity(CRD_TYPE, crd)] = crd
+            self._store(self._identity(CRD_TYPE, crd), crd)
         if with_gateway:
             guide = gateway or {
                 "spec": {
@@ -46,7 +54,80 @@ class Cluster:
                 "metadata": {"name": "http", "namespace": "kgateway-system"},
                 **guide,
             }
-            self.objects[self._identity(GATEWAY_TYPE, manifest)] = manifest
+            self._store(self._identity(GATEWAY_TYPE, manifest), manifest)
+
+    def _store(self, identity: tuple[str, str, str], manifest: dict[str, Any]) -> None:
+        if identity not in self.objects:
+            second = next(self._clock)
+            self.created_at[identity] = (datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=second)).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            )
+        self.objects[identity] = manifest
+
+    def apply_by_hand(self, manifest: dict[str, Any]) -> None:
+        """`kubectl apply` of an object someone made by hand (the guide's), as their kgateway accepted it."""
+        api_version = "core/v1" if manifest["apiVersion"] == "v1" else manifest["apiVersion"]
+        type_ = f"kubernetes:{api_version}:{manifest['kind']}"
+        self._store(self._identity(type_, manifest), manifest)
+
+    def kubectl_delete(self, command: str) -> None:
+        """`kubectl delete <kind> <name> -n <namespace>`, as a refusal prints it; refuses any other command."""
+        words = command.split()
+        assert words[:2] == ["kubectl", "delete"] and len(words) == 6 and words[4] == "-n", command
+        kind, name, namespace = words[2].lower(), words[3], words[5]  # kubectl takes a kind in any case
+        matches = [i for i in self.objects if i[0].rsplit(":", 1)[-1].lower() == kind and i[1:] == (namespace, name)]
+        assert len(matches) == 1, f"{command}: NotFound"
+        del self.objects[matches[0]]
+        del self.created_at[matches[0]]
+
+    def route_for(
+        self, gateway: tuple[str, str], path: str, method: str = "POST", listener: str = "http"
+    ) -> tuple[str, str] | None:
+        """The HTTPRoute (namespace, name) a request with no Host, headers or query goes to on a Gateway, by Gateway
+        API's precedence (the HTTPRouteRule `matches` description in program/crds/gateway-api-v1.2.1-httproutes.yaml):
+        "Exact" path, then the longest "Prefix", then a method match; ties to "The oldest Route based on creation
+        timestamp", then "{namespace}/{name}". Routes with hostnames are left out (no Host matches them), and so
+        are those attached to another listener (`sectionName`)."""
+        candidates: list[tuple[tuple[int, int, int], str, str, tuple[str, str]]] = []
+        for identity, route in self.objects.items():
+            if not identity[0].endswith(":HTTPRoute") or route["spec"].get("hostnames"):
+                continue
+            parents = {
+                (p.get("namespace") or identity[1], p["name"])
+                for p in route["spec"].get("parentRefs", [])
+                if p.get("sectionName", listener) == listener
+            }
+            if gateway not in parents:
+                continue
+            for rule in route["spec"].get("rules") or [{}]:
+                for match in rule.get("matches") or [{"path": {"type": "PathPrefix", "value": "/"}}]:
+                    kind, value = match["path"].get("type", "PathPrefix"), match["path"].get("value", "/")
+                    prefix = value.rstrip("/")
+                    taken = path == value if kind == "Exact" else path == prefix or path.startswith(prefix + "/")
+                    if not taken or match.get("method", method) != method:
+                        continue
+                    rank = (-1 if kind == "Exact" else 0, -len(prefix), -int("method" in match))
+                    candidates.append((rank, self.created_at[identity], f"{identity[1]}/{identity[2]}", identity[1:]))
+        return min(candidates)[3] if candidates else None
+
+    # --- what the program reads itself (program/cluster_lookup.py `ClusterLookup`, kubectl's answers) -----------
+    def _live(self, identity: tuple[str, str, str]) -> dict[str, Any]:
+        found = copy.deepcopy(self.objects[identity])
+        found.setdefault("metadata", {})["creationTimestamp"] = self.created_at[identity]
+        if found.get("kind") == "Secret":  # `-o jsonpath={.metadata}`: never the data
+            return {"kind": "Secret", "metadata": found["metadata"]}
+        return found
+
+    def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        self.lookups.append(("get", kind))
+        for identity in self.objects:
+            if identity[0].rsplit(":", 1)[-1] == kind and identity[1:] == (namespace, name):
+                return self._live(identity)
+        return None
+
+    def list(self, kind: str) -> list[dict[str, Any]]:
+        self.lookups.append(("list", kind))
+        return [self._live(i) for i in sorted(self.objects) if i[0].rsplit(":", 1)[-1] == kind]
 
     @staticmethod
     def _identity(type_: str, manifest: dict[str, Any]) -> tuple[str, str, str]:
@@ -68,17 +149,19 @@ class Cluster:
                 "\n\nThe resource already exists in the cluster."
             )
         if not dry_run:
-            self.objects[identity] = manifest
+            self._store(identity, manifest)
         return f"{identity[1]}/{identity[2]}" if identity[1] else identity[2]
 
     def update(self, type_: str, manifest: dict[str, Any], *, dry_run: bool = False) -> None:
         """A server-side apply of the whole object (pulumi-kubernetes' Update), validated like a create."""
         self._validate(manifest)
         if not dry_run:
-            self.objects[self._identity(type_, manifest)] = manifest
+            self._store(self._identity(type_, manifest), manifest)
 
     def delete(self, type_: str, manifest: dict[str, Any]) -> None:
-        self.objects.pop(self._identity(type_, reveal(manifest)), None)
+        identity = self._identity(type_, reveal(manifest))
+        self.objects.pop(identity, None)
+        self.created_at.pop(identity, None)
 
     def read(self, type_: str, resource_id: str) -> dict[str, Any] | None:
         """What pulumi-kubernetes' Read returns for an ID `namespace/name` (or `name`): the live object, or None."""

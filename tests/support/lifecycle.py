@@ -158,6 +158,8 @@ class MotoDeployment(pulumi.runtime.Mocks):
         self.changes: list[tuple[str, Key]] = []  # what the last run did: (create|update|replace|delete|alias, key)
         self.invokes: list[tuple[str, bool]] = []  # every invoke the program made: (token, during a preview)
         self.cluster = Cluster(gateway, with_gateway=with_gateway)
+        # What the program reads of the cluster itself (program/cluster_lookup.py), in preview and up alike.
+        self.cluster_lookup = self.cluster
         self._lock = threading.RLock()
         self.dry_run = False
         self._target_replace: set[str] = set()
