@@ -14,6 +14,9 @@ from typing import Any, Literal
 
 import pulumi
 
+# pulumi-kubernetes (>= 4.18) waits for these before it reports the object created; `skipAwait` turns it off.
+from .readiness import ROUTE_ACCEPTED, SKIP_AWAIT, WAIT_FOR
+
 BACKEND_API_VERSION = "gateway.kgateway.dev/v1alpha1"
 BACKEND_GROUP = "gateway.kgateway.dev"
 HTTPROUTE_API_VERSION = "gateway.networking.k8s.io/v1"
@@ -205,15 +208,6 @@ class LambdaTarget:
     # Unset: "None" (raw pass-through, the guide's response) where the shape has the switch, omitted where not.
     payload_transform_mode: PayloadTransformMode | None = None
     endpoint_url: str | None = None
-
-
-# pulumi-kubernetes (>= 4.18) waits for these before it reports the object created; `skipAwait` turns it off.
-WAIT_FOR = "pulumi.com/waitFor"
-SKIP_AWAIT = "pulumi.com/skipAwait"
-ROUTE_ACCEPTED = [
-    'jsonpath={.status.parents[0].conditions[?(@.type=="Accepted")].status}=True',
-    'jsonpath={.status.parents[0].conditions[?(@.type=="ResolvedRefs")].status}=True',
-]
 
 
 def readiness_annotations(kind: str, version: KgatewayVersion, wait: bool) -> dict[str, str]:
@@ -462,6 +456,9 @@ class TrafficPolicySupport:
     kinds: frozenset[str]
     # Why a kind this line lacks is refused, beyond "first in <line>" (v2.1: no CRD to verify against).
     refusal_note: str = ""
+    # The status shape kgateway writes: `status.ancestors[].conditions[]` (v2.2+, True), `status.conditions[]`
+    # (v2.0, False), or not known here (None: the policy's acceptance is not awaited), TRAFFICPOLICY.md §10.
+    status_ancestors: bool | None = True
 
 
 _RATE_LIMIT_ONLY = frozenset({"rateLimit"})
@@ -474,7 +471,7 @@ _V2_3_KINDS = _V2_2_KINDS | {"ipAllow"}
 TRAFFIC_POLICY_SUPPORT: dict[str, TrafficPolicySupport] = {
     support.name: support
     for support in (
-        TrafficPolicySupport("v2.0", _RATE_LIMIT_ONLY),
+        TrafficPolicySupport("v2.0", _RATE_LIMIT_ONLY, status_ancestors=False),
         TrafficPolicySupport("v2.1", _V2_1_KINDS),
         TrafficPolicySupport("v2.2", _V2_2_KINDS),
         TrafficPolicySupport("v2.3", _V2_3_KINDS),
@@ -520,9 +517,11 @@ def traffic_policy_support_from_crd(crd: Mapping[str, Any], name: str) -> Traffi
         "requestBody": "maxRequestSize" in ((spec.get("buffer") or {}).get("properties") or {}),
         "streamIdle": "streamIdle" in ((spec.get("timeouts") or {}).get("properties") or {}),
     }
+    status = served["schema"]["openAPIV3Schema"]["properties"].get("status") or {}
     return TrafficPolicySupport(
         name=name,
         kinds=frozenset(kind for kind, there in present.items() if there),
+        status_ancestors="ancestors" in (status.get("properties") or {}),
     )
 
 
@@ -597,9 +596,11 @@ class RouteProtectionSpec:
 
 
 def traffic_policy_annotations(wait: bool) -> dict[str, str]:
-    """No wait: kgateway writes a TrafficPolicy's status only once its target route is translated, and the policy
-    is created *before* the route (so the route is never served without it): a wait would never end
-    (TRAFFICPOLICY.md §10). `wait` false: skip even pulumi-kubernetes' generic readiness check."""
+    """No wait on the policy itself: kgateway writes a TrafficPolicy's status only once its target route is
+    translated, and the policy is created *before* the route (so the route is never served without it): a wait
+    would never end (TRAFFICPOLICY.md §10). Its acceptance is awaited after the route instead
+    (components/readiness.py `policy_acceptance_gate`). `wait` false: skip even pulumi-kubernetes' generic
+    readiness check."""
     return {} if wait else {SKIP_AWAIT: "true"}
 
 

@@ -25,8 +25,9 @@ resources no longer registered are deleted after all of them, dependents first: 
 
 A protection `timeout` is not emitted here: `LambdaRoute` sets it as the HTTPRoute rule's `timeouts.request`
 (every line has it, and it overrides a TrafficPolicy's: TRAFFICPOLICY.md §7), so the route's timeout is one fact.
-With `kgateway_version` auto, the cluster's TrafficPolicy CRD is read (like the Backend CRD) and the policy is built
-from what its schema offers; a kind it lacks fails the deploy naming the first line that has it.
+With `kgateway_version` auto, the cluster's TrafficPolicy CRD and its controller's Deployment are read
+(components/controller.py: the CRD says what is accepted, the controller's line what is enforced) and the policy is
+built from what both offer; a kind either lacks fails the deploy naming the first line that has it.
 
 Secret values are written to `data` (base64), never `stringData`: Kubernetes merges `stringData` into `data` on
 write (k8s.io/api `core/v1/types.go`, `Secret.StringData`), so a key removed from `stringData` would stay valid.
@@ -41,6 +42,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from .backend import CrdRead, crd_read_id
+from .controller import DEFAULT_CONTROLLER, DEPLOYMENT_TYPE, installed_enforced_support
 from .k8s_objects import COMMON_LABELS, object_resource_name
 from .kgateway_api import (
     AUTO,
@@ -57,6 +59,7 @@ from .kgateway_api import (
 from .protection_checks import check_protection_args
 from .protection_inputs import RouteProtectionArgs
 from .protection_spec import jwks_access, protection_objects, protection_policy_name
+from .readiness import policy_acceptance_gate
 from .tokens import component_options, token
 from .validation import (
     DNS_LABEL_RE,
@@ -82,6 +85,19 @@ def _secret_keys(entries: dict[str, Any]) -> pulumi.Output[dict[str, str]]:
 def _encoded(entries: Mapping[str, Any]) -> dict[str, str]:
     """A Secret's `data`: each value base64-encoded, byte for byte (kgateway uses the value as it is)."""
     return {client: base64.b64encode(str(value).encode()).decode() for client, value in sorted(entries.items())}
+
+
+def _gate(manifest: dict[str, Any], support: TrafficPolicySupport) -> dict[str, Any] | None:
+    """The acceptance gate's patch for this policy, or None where the line's status shape is not known here."""
+    if support.status_ancestors is None:
+        return None
+    return policy_acceptance_gate(manifest, support.status_ancestors)
+
+
+def _gate_metadata(gate: dict[str, Any] | None) -> dict[str, Any]:
+    assert gate is not None  # await_acceptance registers no gate where there is none
+    metadata: dict[str, Any] = gate["metadata"]
+    return metadata
 
 
 def installed_traffic_policy_support(
@@ -110,7 +126,8 @@ class RouteProtection(pulumi.ComponentResource):
 
     The route must wait for this component (`depends_on`), so that it is never served before its policy exists.
     Python only for now: the route's name, namespace and the kgateway line are keyword arguments; `auto` reads
-    the cluster's TrafficPolicy CRD (`crds_ready`: what installs it in the same program); `stream_idle_timeout`
+    the cluster's TrafficPolicy CRD (`crds_ready`: what installs it in the same program) and the controller's
+    Deployment (`controller_deployment`, `namespace/name`); `stream_idle_timeout`
     is the route's `timeouts.streamIdle` (`LambdaRoute` derives it from the route's request timeout).
     """
 
@@ -132,6 +149,7 @@ class RouteProtection(pulumi.ComponentResource):
         kgateway_version: str = "main",
         wait: bool = True,
         crds_ready: pulumi.Input[str] | None = None,
+        controller_deployment: str = DEFAULT_CONTROLLER,
         stream_idle_timeout: str | None = None,
     ):
         super().__init__(token("RouteProtection"), name, None, component_options("RouteProtection", None, opts))
@@ -151,8 +169,14 @@ class RouteProtection(pulumi.ComponentResource):
         installed: pulumi.Output[TrafficPolicySupport] | None = None
         if support is None:  # auto: the cluster's CRD decides (a kind it lacks fails the deploy, naming the line)
             read_id = crd_read_id(self.get_provider(CRD_TYPE), crds_ready, TRAFFIC_POLICY_CRD_NAME)
-            installed = installed_traffic_policy_support(
+            offered = installed_traffic_policy_support(
                 f"{name}-trafficpolicy-crd", pulumi.ResourceOptions(parent=self), read_id
+            )
+            # ... and what the controller enforces (components/controller.py): a kind the CRD has but the
+            # controller's line lacks is refused, never written for a controller that would drop it.
+            controller_id = crd_read_id(self.get_provider(DEPLOYMENT_TYPE), crds_ready, controller_deployment)
+            installed = installed_enforced_support(
+                offered, f"{name}-controller", pulumi.ResourceOptions(parent=self), controller_id, controller_deployment
             )
 
         waited: list[pulumi.Resource] = []
@@ -186,11 +210,13 @@ class RouteProtection(pulumi.ComponentResource):
         policy_name = protection_policy_name(route_name)
         policy_opts = pulumi.ResourceOptions(parent=self, depends_on=waited)
         policy: pulumi.Resource
+        gate: pulumi.Input[dict[str, Any] | None]
         if support is not None:
             manifest = traffic_policy_manifest(
                 support, name=policy_name, namespace=namespace, route_name=route_name, protection=spec, wait=wait
             )
             policy = self._object(manifest, policy_opts)
+            gate = _gate(manifest, support) if wait else None
         else:
             assert installed is not None
             deferred = installed.apply(
@@ -199,10 +225,31 @@ class RouteProtection(pulumi.ComponentResource):
                 )
             )
             policy = self._deferred("TrafficPolicy", policy_name, namespace, deferred, policy_opts)
+            gate = pulumi.Output.all(deferred, installed).apply(lambda both: _gate(*both)) if wait else None
         self.policy = policy  # Python only: what a route waits for
+        self._gate = gate
+        self._policy_identity = (policy_name, namespace)
         self.policy_name = policy.urn.apply(lambda _: policy_name)
         self.register_outputs(
             {"policy_name": self.policy_name, "api_keys": self.api_keys, "secret_name": self.secret_name}
+        )
+
+    def await_acceptance(self, route: pulumi.Resource) -> pulumi.Resource | None:
+        """After `route` (the HTTPRoute the policy targets): a gate that makes `pulumi up` wait until kgateway
+        accepted the policy's current generation (components/readiness.py). None when nothing is awaited (`wait`
+        false, or a line whose status shape is not known here)."""
+        if self._gate is None:
+            return None
+        name, namespace = self._policy_identity
+        gate = pulumi.Output.from_input(self._gate)
+        return k8s.apiextensions.CustomResourcePatch(
+            object_resource_name(namespace, name),
+            api_version=BACKEND_API_VERSION,
+            kind="TrafficPolicy",
+            metadata=gate.apply(_gate_metadata),
+            # Named like the policy it patches (a fixed-name object, components/k8s_objects.py): replaced delete-first,
+            # so two gates never own the same annotations.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy, route], delete_before_replace=True),
         )
 
     def _deferred(

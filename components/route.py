@@ -262,6 +262,7 @@ class LambdaRoute(pulumi.ComponentResource):
             depends_on.append(guard.policy)
             self.api_keys = guard.api_keys
         else:
+            guard = None
             self.api_keys = pulumi.Output.from_input(None)
         manifest = http_route_manifest(
             name=route_name,
@@ -282,5 +283,7 @@ class LambdaRoute(pulumi.ComponentResource):
         route = custom_resource(
             f"{name}-httproute", manifest, pulumi.ResourceOptions(parent=self, depends_on=depends_on)
         )
+        if guard is not None:  # `pulumi up` then waits until kgateway accepted the route's policy, too
+            guard.await_acceptance(route)
         self.route_name = route.urn.apply(lambda _: route_name)
         self.register_outputs({"route_name": self.route_name, "api_keys": self.api_keys})

@@ -148,8 +148,9 @@ KEYS: tuple[Key, ...] = (
     Key("endpointUrl", "A Lambda-compatible endpoint (LocalStack, moto)", "an http(s) URL with its port"),
     Key("waitForAcceptance", "Wait until kgateway accepted the Backend and HTTPRoute (false for clusters without a "
         "controller yet)",
-        "`pulumi up` waits until kgateway accepted the HTTPRoute (`Accepted`, `ResolvedRefs`) and, from `v2.1`, the "
-        "Backend (`Accepted`), through pulumi-kubernetes' `pulumi.com/waitFor` annotation; `false` sets "
+        "`pulumi up` waits until kgateway accepted the HTTPRoute (`Accepted`, `ResolvedRefs`, at the generation just "
+        "written), the route's TrafficPolicy (through a patch made after the route) and, from `v2.1`, the Backend "
+        "(`Accepted`), through pulumi-kubernetes' `pulumi.com/waitFor` annotation; `false` sets "
         "`pulumi.com/skipAwait` for clusters without a controller yet", default="true", type="boolean"),
     Key("routePath", "PathPrefix the HTTPRoute matches on the Gateway",
         "an absolute path Gateway API accepts (no `//`, `/./`, `/../`, `%2f`, `#`; `%` only as `%` and two hex "
@@ -202,12 +203,14 @@ KEYS: tuple[Key, ...] = (
         "IAM writes in all instead of 2 per function); only for functions that need no permissions of their own",
         default="false", type="boolean"),
     Key("discover", "Route every Lambda function of the account and region that carries a tag (a mapping: tag, "
-        "namespace, invocationMode)",
+        "namespace, invocationMode, unprotected)",
         "a mapping: `tag` (required: the tag key to look for, AWS's tag-key rule, not `aws:`), `namespace` (of the "
-        "found functions' HTTPRoutes; default `namespace`), `invocationMode` (`Sync`, `Async`; default `Sync`); each "
-        "function carrying the tag gets a Backend and a PathPrefix HTTPRoute on the tag's value (an absolute path) "
-        "or, when the value is empty, `/<function name>`; nothing of the function is created, changed or deleted; "
-        "with it, `functions: []` routes only the found functions",
+        "found functions' HTTPRoutes; default `namespace`), `invocationMode` (`Sync`, `Async`; default `Sync`), "
+        "`unprotected` (`{<function>: <path>}`: served without `protection`, on exactly that path); each function "
+        "carrying the tag gets a Backend and a PathPrefix HTTPRoute on the tag's value (an absolute path) or, when "
+        "the value is empty, `/<function name>`, under the stack-wide `protection`; a bad value is a warning that "
+        "skips the function; nothing of the function is created, changed or deleted; with it, `functions: []` "
+        "routes only the found functions (none found: the stack holds nothing)",
         type="mapping"),
     Key("functions", "Several functions: a list of entries (fields: the function_field of each key)",
         "a list of function entries; each field stands for the key of that name for one function", type="list"),

@@ -361,6 +361,11 @@ def shared_credentials(settings: StackSettings) -> GatewayCredentials:
 def deploy(settings: StackSettings) -> None:
     # The functions found by tag join the configured ones before anything is checked or registered.
     settings = with_found_functions(settings)
+    if not settings.targets:
+        # `discover` found nothing and `functions: []`: nothing to route, so nothing is held (the warning says so).
+        for warning in settings.warnings:
+            pulumi.log.warn(warning)
+        return
     # Every object the API server would refuse is refused here, before any resource exists.
     problems = preflight_problems(settings)
     if problems:

@@ -281,9 +281,12 @@ def test_provided_session_token_is_warned_about_and_kept_secret(run_stack: RunSt
 def test_readiness_annotations_follow_the_version_and_the_switch(run_stack: RunStack) -> None:
     run = run_stack()
     route = run.one("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute").inputs["metadata"]["annotations"]
+    # Only conditions written for the route's current generation count (components/readiness.py).
     assert json.loads(route["pulumi.com/waitFor"]) == [
-        'jsonpath={.status.parents[0].conditions[?(@.type=="Accepted")].status}=True',
-        'jsonpath={.status.parents[0].conditions[?(@.type=="ResolvedRefs")].status}=True',
+        'jsonpath={.status.parents[0].conditions[?@.type=="Accepted" && '
+        "@.observedGeneration==$.metadata.generation].status}=True",
+        'jsonpath={.status.parents[0].conditions[?@.type=="ResolvedRefs" && '
+        "@.observedGeneration==$.metadata.generation].status}=True",
     ]
     backend = run.one("kubernetes:gateway.kgateway.dev/v1alpha1:Backend").inputs["metadata"]["annotations"]
     assert backend == {"pulumi.com/waitFor": "condition=Accepted"}

@@ -25,6 +25,7 @@ INSTALLED_BY_THE_GUIDE = {
     ("apiextensions.k8s.io/v1:CustomResourceDefinition", "", "backends.gateway.kgateway.dev"),
     ("apiextensions.k8s.io/v1:CustomResourceDefinition", "", "trafficpolicies.gateway.kgateway.dev"),
     ("gateway.networking.k8s.io/v1:Gateway", "kgateway-system", "http"),
+    ("apps/v1:Deployment", "kgateway-system", "kgateway"),  # the controller, as kgateway's Helm chart installs it
 }
 CREDENTIAL_TYPES = ("aws:iam/user:User", "aws:iam/accessKey:AccessKey", "kubernetes:core/v1:Secret")
 

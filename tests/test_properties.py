@@ -16,7 +16,7 @@ from components.validation import FUNCTION_NAME_RE
 from program.config import ConfigError, MappingConfigSource, load_settings
 from tests.support.fake_aws import FakeAwsMocks
 from tests.support.kgateway_reference import CHECKED_KINDS, object_errors
-from tools.engine import reveal, run_program, stack_config
+from tools.engine import ProgramRun, RegisteredResource, reveal, run_program, stack_config
 
 function_names = st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,15}", fullmatch=True)
 paths = st.from_regex(r"/([a-z0-9-]{1,8}(/[a-z0-9._~]{1,6}){0,2})?", fullmatch=True).filter(
@@ -119,6 +119,20 @@ def covering_config(version: str) -> dict[str, Any]:
     return config
 
 
+def patched(run: ProgramRun, patch: RegisteredResource) -> dict[str, Any]:
+    """The object a Patch resource applies to, with the patch's annotations merged in (as the API server holds it)."""
+    change = reveal(patch.inputs)
+    target = next(
+        reveal(r.inputs)
+        for r in run.by_type(patch.type.removesuffix("Patch"))
+        if reveal(r.inputs)["metadata"]["name"] == change["metadata"]["name"]
+        and reveal(r.inputs)["metadata"]["namespace"] == change["metadata"]["namespace"]
+    )
+    annotations = {**(target["metadata"].get("annotations") or {}), **change["metadata"]["annotations"]}
+    merged: dict[str, Any] = {**target, "metadata": {**target["metadata"], "annotations": annotations}}
+    return merged
+
+
 def assert_every_object_accepted(version: str, overrides: dict[str, Any]) -> None:
     config, secret_keys = stack_config("dev")
     config.update({f"kgateway-lambda:{k}": v for k, v in overrides.items()})
@@ -128,6 +142,9 @@ def assert_every_object_accepted(version: str, overrides: dict[str, Any]) -> Non
         if resource.read_id is not None:  # the existing Gateway is read, never written
             continue
         if not resource.type.startswith("kubernetes:gateway"):
+            continue
+        if resource.type.endswith("Patch"):  # a server-side apply: what must pass is the object it patches
+            assert object_errors(patched(run, resource), version) == [], (resource.name, overrides)
             continue
         assert resource.type.rsplit(":", 1)[1] in CHECKED_KINDS, resource.type
         assert object_errors(reveal(resource.inputs), version) == [], (resource.name, overrides)

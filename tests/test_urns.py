@@ -128,8 +128,10 @@ def test_the_library_alone_registers_its_objects_the_same_way(tmp_path: Any, req
     run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=program)
     objects = custom_objects(requests)
     assert sorted(r.type.rsplit(":", 1)[-1] for r in objects) == sorted(
-        # On v2.4 each route also has its body-limit TrafficPolicy (a fixed-name object like the others).
-        ["Secret", "GatewayParameters"] + ["Backend", "HTTPRoute", "ReferenceGrant", "TrafficPolicy"] * 2
+        # On v2.4 each route also has its body-limit TrafficPolicy (a fixed-name object like the others), and the
+        # patch that awaits the policy's acceptance (components/readiness.py).
+        ["Secret", "GatewayParameters"]
+        + ["Backend", "HTTPRoute", "ReferenceGrant", "TrafficPolicy", "TrafficPolicyPatch"] * 2
     )
     assert all(r.delete_before_replace is True for r in objects)
 

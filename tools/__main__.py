@@ -1,5 +1,5 @@
-"""Command line: `python -m tools plan --stack dev [--kgateway-crd FILE] [--tagged FILE] [--json | --manifests DIR]`,
-`python -m tools schema [--markdown [--write]]`, `python -m tools keys [--write]` and
+"""Command line: `python -m tools plan --stack dev [--kgateway-crd FILE] [--kgateway-image IMAGE] [--tagged FILE]
+[--json | --manifests DIR]`, `python -m tools schema [--markdown [--write]]`, `python -m tools keys [--write]` and
 `python -m tools verify (--stack NAME | --outputs FILE | --url URL) [--invoke] [--wait SECONDS]`."""
 
 from __future__ import annotations
@@ -32,6 +32,12 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         metavar="FILE",
         help="with kgatewayVersion auto: plan for a cluster whose Backend CRD is this file",
+    )
+    plan_cmd.add_argument(
+        "--kgateway-image",
+        metavar="IMAGE",
+        help="with kgatewayVersion auto and protection: the image the cluster's kgateway controller runs (`kubectl "
+        "-n kgateway-system get deploy kgateway -o jsonpath='{..image}'`), which decides what it enforces",
     )
     plan_cmd.add_argument(
         "--tagged",
@@ -101,7 +107,13 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         tagged = tagged_from_listing(json.loads(args.tagged.read_text())) if args.tagged is not None else None
-        run = plan(args.stack, stacks_dir=args.stacks_dir, kgateway_crd=args.kgateway_crd, tagged=tagged)
+        run = plan(
+            args.stack,
+            stacks_dir=args.stacks_dir,
+            kgateway_crd=args.kgateway_crd,
+            tagged=tagged,
+            kgateway_image=args.kgateway_image,
+        )
         close_event_loop()
     except (ConfigError, PulumiCliError, FileNotFoundError, ValueError, pulumi.RunError) as error:
         print(f"error: {error}", file=sys.stderr)

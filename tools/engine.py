@@ -338,6 +338,20 @@ def crd_read_result(name: str, crd: dict[str, Any] | None) -> dict[str, Any]:
     return crd
 
 
+# What kgateway's Helm chart runs (its `kgateway` container), for the offline rigs' controller Deployment.
+KGATEWAY_IMAGE = "cr.kgateway.dev/kgateway-dev/kgateway:v2.4.0"
+
+
+def controller_deployment(image: str, namespace: str = "kgateway-system", name: str = "kgateway") -> dict[str, Any]:
+    """A kgateway controller Deployment as a read returns it (only what components/controller.py looks at)."""
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"template": {"spec": {"containers": [{"name": "kgateway", "image": image}]}}},
+    }
+
+
 def inventory_invoke_result(
     token: str, args: dict[str, Any], functions: dict[str, dict[str, str]], log_groups: dict[str, dict[str, str]]
 ) -> dict[str, Any] | None:
@@ -359,6 +373,22 @@ def inventory_invoke_result(
             raise RuntimeError(f"reading CloudWatch Logs Log Group ({name}): empty result")
         return {"name": name, "tags": log_groups[name], "id": name}
     return None
+
+
+READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
+
+
+def stack_outputs_result(token: str, args: dict[str, Any], outputs: dict[str, Any]) -> dict[str, Any] | None:
+    """What the engine's builtin provider answers a program's `pulumi:pulumi:readStackOutputs` (the invoke behind a
+    StackReference: pulumi/pulumi pkg/resource/deploy/builtins.go `readStackReference`): the named stack's outputs
+    as its last completed update left them (a new stack has none). The rigs keep the plain outputs only (the engine
+    would also hand back secret ones, marked secret; the program reads none of them). None for other invokes."""
+    if token != READ_STACK_OUTPUTS:
+        return None
+    name = str(args.get("name", ""))
+    if name.count("/") != 2:
+        raise RuntimeError(f"readStackOutputs: {name!r} is no fully qualified stack name (org/project/stack)")
+    return {"name": name, "outputs": dict(outputs), "secretOutputNames": []}
 
 
 TAGGED_RESOURCES = "aws:resourcegroupstaggingapi/getResources:getResources"

@@ -16,12 +16,14 @@ import pulumi
 import yaml
 from pulumi.runtime.rpc import UNKNOWN
 
+from components.controller import DEPLOYMENT_TYPE
 from components.kgateway_api import AUTO, CRD_TYPE, KGATEWAY_VERSIONS, describe_shape, shape_from_crd
 from program.config import PROJECT, sources
 from tools.engine import (
     SECRET,
     ProgramRun,
     RegisteredResource,
+    controller_deployment,
     crd_read_result,
     inventory_invoke_result,
     inventory_tagging_page,
@@ -30,6 +32,7 @@ from tools.engine import (
     region_invoke_result,
     run_program,
     stack_config,
+    stack_outputs_result,
     tagged_resources_result,
 )
 
@@ -61,6 +64,7 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         config: dict[str, str],
         kgateway_crd: dict[str, Any] | None = None,
         tagged: dict[str, dict[str, str]] | None = None,
+        kgateway_image: str | None = None,
     ):
         self.config = config
         # The functions `discover` would find (ARN -> tags), e.g. from `aws resourcegroupstaggingapi get-resources`;
@@ -68,12 +72,16 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         self.tagged = tagged or {}
         # The Backend CRD `auto` reads: given (`--kgateway-crd FILE`), the plan is what that cluster would get.
         self.kgateway_crd = kgateway_crd
+        # The image of the cluster's kgateway controller (`--kgateway-image`), which `auto` reads for protection.
+        self.kgateway_image = kgateway_image
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if args.resource_id and args.typ == CRD_TYPE:
             if self.kgateway_crd is not None:
                 return args.resource_id, crd_read_result(args.resource_id, self.kgateway_crd)
             return args.resource_id, {"spec": UNKNOWN}
+        if args.resource_id and args.typ == DEPLOYMENT_TYPE and self.kgateway_image is not None:
+            return args.resource_id, controller_deployment(self.kgateway_image)
         if args.resource_id:  # a read of an existing object (the Gateway): nothing is known offline
             return args.resource_id, {"spec": UNKNOWN, "status": UNKNOWN}
         if args.typ == "kubernetes:gateway.networking.k8s.io/v1:Gateway":  # created: its address comes later
@@ -101,6 +109,10 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         found = tagged_resources_result(args.token, args.args, "aws", inventory_tagging_page(self.tagged))
         if found is not None:
             return found, []
+        # The plan is of a stack's first `up`: no previous outputs (so every found function shows as added).
+        previous = stack_outputs_result(args.token, args.args, {})
+        if previous is not None:
+            return previous, []
         # Offline, the account's functions and log groups are unknown: the plan assumes the names are free.
         listed = inventory_invoke_result(args.token, args.args, {}, {})
         if listed is not None:
@@ -154,14 +166,17 @@ def plan(
     stacks_dir: Path | None = None,
     kgateway_crd: Path | None = None,
     tagged: dict[str, dict[str, str]] | None = None,
+    kgateway_image: str | None = None,
 ) -> ProgramRun:
-    """`tagged`: the functions (ARN -> tags) the plan takes `discover` to find."""
+    """`tagged`: the functions (ARN -> tags) the plan takes `discover` to find; `kgateway_image`: the image the
+    cluster's kgateway controller runs (with `auto`, what decides which protection it enforces)."""
     config, secret_keys = stack_config(stack, stacks_dir)
     crd = read_crd_file(kgateway_crd) if kgateway_crd is not None else None
     # The program reads the stack file too (which parts of a secret mapping are encrypted): this one.
     previous, sources.STACK_CONFIG_DIR = sources.STACK_CONFIG_DIR, stacks_dir
     try:
-        run = run_program(PlaceholderMocks(config, crd, tagged), config, secret_keys, stack=stack, preview=True)
+        mocks = PlaceholderMocks(config, crd, tagged, kgateway_image)
+        run = run_program(mocks, config, secret_keys, stack=stack, preview=True)
     finally:
         sources.STACK_CONFIG_DIR = previous
     run.logs.insert(0, f"info: {assumed_shape(config.get(f'{PROJECT}:kgatewayVersion', AUTO), kgateway_crd)}")

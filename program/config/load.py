@@ -19,10 +19,10 @@ from components.validation import (
     endpoint_url_problem,
 )
 from program.config.credentials import read_credentials
-from program.config.discovery import read_discovery
+from program.config.discovery import read_discovery, with_stack_protection
 from program.config.errors import ConfigError, Redactor
 from program.config.functions import FUNCTION_FIELDS, SharedBackend, check_secret_environment_names, read_target
-from program.config.protection import read_provided_keys
+from program.config.protection import read_protection, read_provided_keys
 from program.config.reader import Reader, check_all_secret, check_keys, check_unique, entries, only_in
 from program.config.routes import read_routes
 from program.config.settings import RouteSettings, StackSettings, TargetSettings
@@ -99,6 +99,13 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
     provided_keys = read_provided_keys(reader)
     function_origins = {f.name: o["name"] for f, _, o in read}
     routes = read_routes(reader, function_origins, gateway, version, provided_keys) if unique else []
+    if discovery is not None:
+        # Every found route gets the stack-wide protection; read once more on a reader of its own, so that a
+        # problem the routes already reported (they read the same key) is reported once.
+        scratch = Reader(reader.source)
+        protection = read_protection(scratch, version, provided_keys)
+        reader.problems.extend(p for p in scratch.problems if p not in reader.problems)
+        discovery = with_stack_protection(discovery, protection, reader)
     routes_of: dict[str, list[RouteSettings]] = collections.defaultdict(list)
     for function_name, route in routes:
         routes_of[function_name].append(route)

@@ -121,6 +121,11 @@ class DiscoverySettings:
     # Namespace of the found functions' HTTPRoutes; None: the Backends' (`namespace`).
     route_namespace: str | None = None
     invocation_mode: Literal["Sync", "Async"] = "Sync"
+    # The stack-wide `protection` (RouteProtectionArgs), every found route's; None: the stack protects no route.
+    protection: Mapping[str, Any] | None = field(default=None, compare=False)
+    # `discover.unprotected`: function name -> the one path on which that found function is served without the
+    # stack's protection (the stack config's words only: a tag can never turn protection off).
+    unprotected: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from components.kgateway_api import CRD_TYPE
 from program.crd_validation import object_errors
 from program.gateway import GATEWAY_TYPE
 from tests.support.kgateway_reference import MAIN_BACKEND_CRD, MAIN_TRAFFIC_POLICY_CRD
-from tools.engine import read_crd_file, reveal
+from tools.engine import KGATEWAY_IMAGE, controller_deployment, read_crd_file, reveal
 
 
 class AlreadyExistsError(RuntimeError):
@@ -22,6 +22,17 @@ class AlreadyExistsError(RuntimeError):
 
 # Kinds without a namespace (the API server keeps them cluster-wide).
 CLUSTER_SCOPED_KINDS = {"CustomResourceDefinition", "Namespace", "ClusterRole", "ClusterRoleBinding"}
+
+
+def is_patch(type_: str) -> bool:
+    """A pulumi-kubernetes Patch resource (`kubernetes:<apiVersion>:<Kind>Patch`; pulumi/pulumi-kubernetes
+    `provider/pkg/kinds/util.go` `IsPatchResource`)."""
+    return type_.startswith("kubernetes:") and type_.endswith("Patch")
+
+
+def target_type(type_: str) -> str:
+    """The type of the object a Patch resource patches."""
+    return type_.removesuffix("Patch")
 
 
 class Cluster:
@@ -37,9 +48,14 @@ class Cluster:
         self.created_at: dict[tuple[str, str, str], str] = {}
         self._clock = itertools.count()
         self.lookups: list[tuple[str, str]] = []  # the program's own lookups: (get|list, kind)
+        # Each patch resource's identity -> the annotation keys its field manager owns on the patched object.
+        self.patches: dict[tuple[str, str, str], set[str]] = {}
         for crd_file in (MAIN_BACKEND_CRD, MAIN_TRAFFIC_POLICY_CRD):
             crd = read_crd_file(crd_file)
             self._store(self._identity(CRD_TYPE, crd), crd)
+        # kgateway's controller, as its Helm chart installs it (components/controller.py reads its image).
+        controller = controller_deployment(KGATEWAY_IMAGE)
+        self._store(self._identity("kubernetes:apps/v1:Deployment", controller), controller)
         if with_gateway:
             guide = gateway or {
                 "spec": {
@@ -141,6 +157,8 @@ class Cluster:
         """A create (client-side, as pulumi-kubernetes >= 4.29 makes it:
         pulumi/pulumi-kubernetes provider/pkg/await/await.go `Creation`);
         validation comes before the name check, as in the API server (admission, then storage)."""
+        if is_patch(type_):
+            return self._apply_patch(type_, manifest, dry_run=dry_run)
         identity = self._identity(type_, manifest)
         self._validate(manifest)
         if identity in self.objects:
@@ -154,14 +172,47 @@ class Cluster:
 
     def update(self, type_: str, manifest: dict[str, Any], *, dry_run: bool = False) -> None:
         """A server-side apply of the whole object (pulumi-kubernetes' Update), validated like a create."""
+        if is_patch(type_):
+            self._apply_patch(type_, manifest, dry_run=dry_run, previewed=True)
+            return
         self._validate(manifest)
         if not dry_run:
             self._store(self._identity(type_, manifest), manifest)
 
     def delete(self, type_: str, manifest: dict[str, Any]) -> None:
+        if is_patch(type_):  # an empty apply: the fields this patch's field manager owned go
+            self._unapply_patch(type_, reveal(manifest))
+            return
         identity = self._identity(type_, reveal(manifest))
         self.objects.pop(identity, None)
         self.created_at.pop(identity, None)
+
+    def _apply_patch(self, type_: str, manifest: dict[str, Any], *, dry_run: bool, previewed: bool = False) -> str:
+        """A server-side apply of a partial object (a pulumi-kubernetes `...Patch` resource: `provider/pkg/await/
+        await.go` `Creation` sends it as an apply patch). The API server merges it into the live object and
+        validates the result; on an object that does not exist, the patch alone is the object (and a patch
+        without the kind's required fields is refused). Only metadata annotations are modelled."""
+        target = self._identity(target_type(type_), manifest)
+        if dry_run and not previewed:  # a Patch's create is never previewed (provider.go `Create`, `skipPreview`)
+            return f"{target[1]}/{target[2]}" if target[1] else target[2]
+        annotations = dict((manifest.get("metadata") or {}).get("annotations") or {})
+        live = self.objects.get(target)
+        merged = json.loads(json.dumps(live if live is not None else {k: v for k, v in manifest.items()}))
+        metadata = merged.setdefault("metadata", {})
+        metadata["annotations"] = {**(metadata.get("annotations") or {}), **annotations}
+        self._validate(merged)
+        if not dry_run:
+            self._store(target, merged)
+            self.patches[self._identity(type_, manifest)] = set(annotations)
+        return f"{target[1]}/{target[2]}" if target[1] else target[2]
+
+    def _unapply_patch(self, type_: str, manifest: dict[str, Any]) -> None:
+        owned = self.patches.pop(self._identity(type_, manifest), set())
+        live = self.objects.get(self._identity(target_type(type_), manifest))
+        if live is not None:
+            annotations = (live.get("metadata") or {}).get("annotations") or {}
+            for key in owned:
+                annotations.pop(key, None)
 
     def read(self, type_: str, resource_id: str) -> dict[str, Any] | None:
         """What pulumi-kubernetes' Read returns for an ID `namespace/name` (or `name`): the live object, or None."""

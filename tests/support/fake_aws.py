@@ -9,15 +9,19 @@ from typing import Any
 
 import pulumi
 
+from components.controller import DEFAULT_CONTROLLER, DEPLOYMENT_TYPE
 from components.kgateway_api import BACKEND_CRD_NAME, CRD_TYPE, TRAFFIC_POLICY_CRD_NAME
 from tests.support.kgateway_reference import MAIN_BACKEND_CRD, MAIN_TRAFFIC_POLICY_CRD
 from tools.aws_rules import IamState, enforce_iam_limits, physical_name
 from tools.engine import (
+    KGATEWAY_IMAGE,
+    controller_deployment,
     crd_read_result,
     inventory_invoke_result,
     inventory_tagging_page,
     read_crd_file,
     region_invoke_result,
+    stack_outputs_result,
     tagged_resources_result,
 )
 
@@ -47,6 +51,7 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
         hand_made: tuple[str, ...] = (),
         *,
         traffic_policy_crd: Path | dict[str, Any] | None = MAIN_TRAFFIC_POLICY_CRD,
+        controller_image: str | None = KGATEWAY_IMAGE,
     ):
         # The Gateway the cluster has: a mapping, the default (True), or none (None).
         self.gateway: dict[str, Any] | None = (
@@ -67,6 +72,8 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
             if isinstance(traffic_policy_crd, Path)
             else traffic_policy_crd
         }
+        # The image kgateway's controller Deployment runs (None: no controller Deployment at the default name).
+        self.controller_image = controller_image
         self.counter = 0
         self.iam_state = IamState()
         self.lock = threading.RLock()
@@ -81,10 +88,14 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
         with self.lock:  # the SDK registers from several threads
             return self._new_resource(args)
 
-    def _new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    def _new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:  # noqa: PLR0911
         if args.resource_id and args.typ == CRD_TYPE:
             crd = self.kgateway_crd if args.resource_id == BACKEND_CRD_NAME else self.other_crds.get(args.resource_id)
             return args.resource_id, crd_read_result(args.resource_id, crd)
+        if args.resource_id and args.typ == DEPLOYMENT_TYPE:
+            if self.controller_image is None or args.resource_id != DEFAULT_CONTROLLER:
+                raise RuntimeError(f"resource '{args.resource_id}' does not exist")
+            return args.resource_id, controller_deployment(self.controller_image)
         if args.resource_id:
             if self.gateway is None:  # the engine's read step for an object the cluster lacks
                 raise RuntimeError(f"resource '{args.resource_id}' does not exist")
@@ -153,4 +164,7 @@ class FakeAwsMocks(pulumi.runtime.Mocks):
         listed = inventory_invoke_result(args.token, args.args, self.functions, self.log_groups)
         if listed is not None:
             return listed, []
+        previous = stack_outputs_result(args.token, args.args, {})
+        if previous is not None:
+            return previous, []
         raise NotImplementedError(args.token)

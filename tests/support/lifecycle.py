@@ -36,6 +36,7 @@ from tools.engine import (
     reveal,
     run_program,
     stack_config,
+    stack_outputs_result,
     tagged_resources_result,
 )
 
@@ -157,6 +158,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         self._replaced: list[Key] = []  # old resources a replacement made, deleted after the run
         self.changes: list[tuple[str, Key]] = []  # what the last run did: (create|update|replace|delete|alias, key)
         self.invokes: list[tuple[str, bool]] = []  # every invoke the program made: (token, during a preview)
+        self.stack_outputs: dict[str, Any] = {}  # the last completed update's plain outputs
         self.cluster = Cluster(gateway, with_gateway=with_gateway)
         # What the program reads of the cluster itself (program/cluster_lookup.py), in preview and up alike.
         self.cluster_lookup = self.cluster
@@ -185,6 +187,8 @@ class MotoDeployment(pulumi.runtime.Mocks):
         self._begin(dry_run=False)
         run = run_program(self, config, secret_keys, **options)
         self._delete_all([k for k in self.deployed if k not in self._declared] + self._replaced)
+        # The stack's outputs as the engine saves them at the end of an update (a failed run leaves the old ones).
+        self.stack_outputs = {k: reveal(v) for k, v in run.outputs.items() if k not in run.secret_outputs}
         return run
 
     def preview(self, config: dict[str, str], secret_keys: list[str] | None = None, **options: Any) -> ProgramRun:
@@ -502,6 +506,9 @@ class MotoDeployment(pulumi.runtime.Mocks):
         listed = inventory_invoke_result(args.token, args.args, self.aws.functions(), self.aws.log_groups())
         if listed is not None:
             return listed, []
+        previous = stack_outputs_result(args.token, args.args, self.stack_outputs)
+        if previous is not None:
+            return previous, []
         raise NotImplementedError(f"the moto harness has no model of the call {args.token}")
 
 
