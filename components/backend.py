@@ -143,7 +143,8 @@ class LambdaBackendArgs(TypedDict):
     wait_for_acceptance: NotRequired[bool]
     """Wait until kgateway accepted the Backend, where it reports that (default true)."""
     crds_ready: NotRequired[pulumi.Input[str]]
-    """auto: an output of what installs kgateway's CRDs in the same program (e.g. its Helm release's id)."""
+    """auto: an output of what installs kgateway's CRDs in the same program that is unknown while it changes (e.g. its
+    Helm release's status, as text); an id stays known through an upgrade."""
 
 
 def check_backend_args(checker: InputChecker, args: Mapping[str, Any], prefix: str = "") -> None:
@@ -205,8 +206,9 @@ def crd_read_id(
     crds_ready: pulumi.Input[str] | None,
     crd_name: str = BACKEND_CRD_NAME,
 ) -> pulumi.Output[str]:
-    """The id the CRD is read by: unknown at preview exactly while the Kubernetes provider or the CRDs' installer is
-    being created (or replaced), so the engine skips the read then (pulumi/pulumi pkg/resource/deploy/step.go
+    """The id the CRD is read by: unknown at preview exactly while the Kubernetes provider or `crds_ready` is (the
+    CRDs' installer created or replaced; upgraded too when it is the Helm release's status), so the engine skips
+    the read then (pulumi/pulumi pkg/resource/deploy/step.go
     `ReadStep.Apply`: an unknown id is not read, its outputs are unknown) instead of failing it through a provider
     with no cluster yet; at update the read waits for both, so it sees the cluster and the CRDs they make.
 

@@ -403,12 +403,20 @@ class GatewayCredentials(pulumi.ComponentResource):
         }
         if session_token is not None:
             string_data["sessionToken"] = pulumi.Output.secret(session_token)
+        # Releases 0.1.0 and 0.2.0 named their one Secret `<component>-secret`, always `secret_name` whatever the
+        # rotation: the alias carries it over only to the Secret of that same name. Onto another name it would be
+        # a rename, which a fixed-name object replaces delete-first while the Backend still names the old one (a
+        # window with no Secret); without it the new Secret is made, the Backend moves, and the old one goes last.
+        if secret_name == resolved.secret_name:
+            secret_options = fixed_name_options(child, f"{name}-secret")
+        else:
+            secret_options = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True))
         secret = k8s.core.v1.Secret(
             object_resource_name(resolved.namespace, secret_name),
             metadata=k8s.meta.v1.ObjectMetaArgs(name=secret_name, namespace=resolved.namespace, labels=COMMON_LABELS),
             type="Opaque",
             string_data=string_data,
-            opts=fixed_name_options(child, f"{name}-secret"),
+            opts=secret_options,
         )
         # What the Backend references: known once the Secret exists and, during a rotation, the new key has settled.
         self.secret_name = pulumi.Output.all(secret.urn, settled).apply(lambda _: secret_name)

@@ -1,6 +1,7 @@
 """One Lambda function (Node.js or Python from a zip, or a container image): execution role, log group, function,
 the S3 object of a package too large to upload directly, and optionally an alias."""
 
+import asyncio
 import hashlib
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
@@ -276,6 +277,50 @@ def _free_or_ours(arn: pulumi.Output[str], owner: str, wanted: _Name) -> pulumi.
     return cast(pulumi.Output[str], pulumi.Output.from_input(checked))
 
 
+# Who holds a name in AWS as an update starts: (held, its owner tag).
+_Holder = tuple[bool, str | None]
+
+
+def _holder(wanted: _Name) -> asyncio.Future[_Holder]:
+    """Whether AWS has the name before this run creates anything, and its owner tag, looked up while the resource
+    waits for it (its name is gated on this): so the create's hook finds the answer ready and makes no call itself.
+    An invoke from inside a hook would wait for one of the program's executor threads while the registrations
+    waiting on their steps hold them all (pulumi sdk/python cmd/pulumi-language-python-exec: `parallel` x 4
+    threads; runtime/invoke.py and runtime/resource.py run every call in that executor)."""
+
+    async def look() -> _Holder:
+        if not await wanted.exists():
+            return False, None
+        return True, (await wanted.tags().future() or {}).get(OWNER_TAG)
+
+    return asyncio.ensure_future(look())
+
+
+async def _when_looked_up(holders: list[asyncio.Future[_Holder]], value: str) -> str:
+    await asyncio.gather(*holders)
+    return value
+
+
+def _refuse_taken_on_create(
+    owner: str, holders: list[tuple[_Name, asyncio.Future[_Holder]]]
+) -> Callable[[pulumi.ResourceHookArgs], Awaitable[None]]:
+    """The ownership check at the create itself, in every mode: a `before_create` hook runs right before the
+    provider's Create and only for a create (pulumi/pulumi pkg/resource/deploy/step.go `CreateStep.Apply`, a
+    replacement's create included), never for a resource that stays in the state. So `pulumi up --skip-preview`,
+    the Automation API's `up()` (`up --skip-preview`) and a remote deployment refuse a taken name before AWS is
+    asked, as the preview does. Either create is refused while either name is someone else's: the log group of a
+    hand-made function that never ran does not exist yet, and making it would make the stack its owner. Our own
+    name being replaced (deleted first) carries our owner tag: accepted."""
+
+    async def hook(_args: pulumi.ResourceHookArgs) -> None:
+        for wanted, holder in holders:
+            held, found = await holder
+            if held and found != owner:
+                raise pulumi.RunError(taken_message(wanted.what, wanted.name, found))
+
+    return hook
+
+
 def _archive_file(code: Any) -> Path | None:
     """The zip file a FileArchive names (None for any other archive, or a folder)."""
     if isinstance(code, pulumi.FileArchive) and Path(code.path).is_file():
@@ -354,18 +399,54 @@ class LambdaFunction(pulumi.ComponentResource):
         owner = f"{pulumi.get_project()}/{pulumi.get_stack()}/{name}"
         tags = {OWNER_TAG: owner}
         log_group_name = f"{LOG_GROUP_PREFIX}{function_name}"
+        inventory = _inventory(self)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        log_group_wanted = _Name(
+            "CloudWatch log group",
+            log_group_name,
+            lambda: inventory.has_log_group(log_group_name),
+            lambda: aws.cloudwatch.get_log_group_output(name=log_group_name, opts=invoke).tags,
+        )
+        function_wanted = _Name(
+            "Lambda function",
+            function_name,
+            lambda: inventory.has_function(function_name),
+            lambda: aws.lambda_.get_function_output(function_name=function_name, opts=invoke).tags,
+        )
+        # Outside a preview, both names wait for who holds them in AWS, which the create hook then reads.
+        log_group_input: pulumi.Input[str] = log_group_name
+        function_name_input: pulumi.Input[str] = function_name
+        holders: list[tuple[_Name, asyncio.Future[_Holder]]] = []
+        if not pulumi.runtime.is_dry_run():
+            holders = [(wanted, _holder(wanted)) for wanted in (function_wanted, log_group_wanted)]
+            looked_up = [holder for _, holder in holders]
+            log_group_input = pulumi.Output.from_input(_when_looked_up(looked_up, log_group_name))
+            function_name_input = pulumi.Output.from_input(_when_looked_up(looked_up, function_name))
+        names_free = pulumi.ResourceHook(
+            f"{token('LambdaFunction')}::{name}::names-free", _refuse_taken_on_create(owner, holders)
+        )
+        # Both have fixed names, which AWS holds once per account and region: every replacement deletes first.
+        # The bridge asks for that itself only when its own Diff replaces (pulumi-terraform-bridge
+        # pkg/tfbridge/schema.go `nameRequiresDeleteBeforeReplace`); a `--target-replace`, a `pulumi state taint`
+        # or a provider change never reaches that Diff and is create-first (pulumi/pulumi
+        # pkg/resource/deploy/step_generator.go `diff`), which AWS refuses as a name conflict.
+        named = pulumi.ResourceOptions(
+            parent=self,
+            delete_before_replace=True,
+            hooks=pulumi.ResourceHookBinding(before_create=[names_free]),
+        )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=log_group_name,
+            name=log_group_input,
             tags=tags,
             retention_in_days=whole(args.get("log_retention_days")) or 14,
-            opts=child,
+            opts=named,
         )
         if args.get("role_arn") is None:
             own_log_group_policy(name, role, log_group.arn, self)
         function = aws.lambda_.Function(
             f"{name}-function",
-            name=function_name,
+            name=function_name_input,
             tags=tags,
             role=role_arn,
             architectures=[plain(args.get("architecture")) or Architecture.ARM64.value],
@@ -378,7 +459,7 @@ class LambdaFunction(pulumi.ComponentResource):
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=log_group.name),
             publish=alias_name is not None,
             # Waits for the role and log group it names, nothing else: the logging permission lands in parallel.
-            opts=child,
+            opts=named,
         )
 
         self.alias_name = pulumi.Output.from_input(None)
@@ -397,30 +478,10 @@ class LambdaFunction(pulumi.ComponentResource):
         self.role_arn = pulumi.Output.from_input(role_arn)
         self.log_group_name = log_group.name
         # Registered with the outputs, so a name someone else has fails the deployment: at preview, before
-        # anything is created (a `pulumi up` previews first).
-        inventory = _inventory(self)
-        invoke = pulumi.InvokeOutputOptions(parent=self)
+        # anything is created (a `pulumi up` previews first; without one, the create hook above refuses it).
         names_checked = pulumi.Output.all(
-            _free_or_ours(
-                log_group.arn,
-                owner,
-                _Name(
-                    "CloudWatch log group",
-                    log_group_name,
-                    lambda: inventory.has_log_group(log_group_name),
-                    lambda: aws.cloudwatch.get_log_group_output(name=log_group_name, opts=invoke).tags,
-                ),
-            ),
-            _free_or_ours(
-                function.arn,
-                owner,
-                _Name(
-                    "Lambda function",
-                    function_name,
-                    lambda: inventory.has_function(function_name),
-                    lambda: aws.lambda_.get_function_output(function_name=function_name, opts=invoke).tags,
-                ),
-            ),
+            _free_or_ours(log_group.arn, owner, log_group_wanted),
+            _free_or_ours(function.arn, owner, function_wanted),
         )
         self.register_outputs(
             {

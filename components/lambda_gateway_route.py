@@ -66,7 +66,8 @@ class BackendOptions(TypedDict):
     wait_for_acceptance: NotRequired[bool]
     """Wait until kgateway accepted the Backend and routes (default true)."""
     crds_ready: NotRequired[pulumi.Input[str]]
-    """auto: an output of what installs kgateway's CRDs in the same program (e.g. its Helm release's id)."""
+    """auto: an output of what installs kgateway's CRDs in the same program that is unknown while it changes (e.g. its
+    Helm release's status, as text); an id stays known through an upgrade."""
 
 
 class RouteOptions(TypedDict):

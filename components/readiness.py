@@ -5,10 +5,11 @@ pulumi-kubernetes (>= 4.18) reads `pulumi.com/waitFor` from the live object afte
 (pulumi/pulumi-kubernetes `provider/pkg/metadata/overrides.go` `ReadyCondition`), in two forms:
 
 - `condition=T` checks `status.conditions[type=T]` and refuses a condition whose own `observedGeneration` is older
-  than `metadata.generation` (`provider/pkg/await/condition/kubectl.go` `checkCondition`, vendored from kubectl).
+  than `metadata.generation` (pulumi/pulumi-kubernetes `provider/pkg/await/condition/kubectl.go` `checkCondition`,
+  vendored from kubectl).
 - `jsonpath={...}=V` compares the *first* value the RFC 9535 query selects with V; the only generation it checks
-  is a top-level `status.observedGeneration` (`provider/pkg/await/condition/jsonpath.go` `Satisfied`,
-  `provider/pkg/jsonpath/jsonpath.go` `Matches`, github.com/theory/jsonpath).
+  is a top-level `status.observedGeneration` (pulumi/pulumi-kubernetes `provider/pkg/await/condition/jsonpath.go`
+  `Satisfied`; pulumi/pulumi-kubernetes `provider/pkg/jsonpath/jsonpath.go` `Matches`, github.com/theory/jsonpath).
 
 Gateway API objects carry their generation per condition, not at `status.observedGeneration`: an HTTPRoute's
 `status.parents[].conditions[]` (kgateway `internal/kgateway/reports/status.go`, `BuildRouteStatus`: every

@@ -95,7 +95,8 @@ class LambdaRouteArgs(TypedDict):
     kgateway_version: NotRequired[KgatewayRelease]
     """What the protection may use: auto reads the cluster's TrafficPolicy CRD (the default), or a release line."""
     crds_ready: NotRequired[pulumi.Input[str]]
-    """auto: an output of what installs kgateway's CRDs in the same program (e.g. its Helm release's id)."""
+    """auto: an output of what installs kgateway's CRDs in the same program that is unknown while it changes (e.g. its
+    Helm release's status, as text); an id stays known through an upgrade."""
     max_request_size: NotRequired[str]
     (
         "The largest request body, a quantity such as 6Mi: `buffer.maxRequestSize` in the route's one TrafficPolicy "

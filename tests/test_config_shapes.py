@@ -13,12 +13,13 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from program import keys
 from program.config import ConfigError, MappingConfigSource, load_settings
 from program.config.discovery import FIELDS as DISCOVER_FIELDS
+from tests.support.json_shapes import ANY_JSON_SETTINGS, json_values
 from tools.schema import package_schema
 
 SCHEMA = package_schema()
@@ -204,24 +205,11 @@ def test_every_place_of_the_config_takes_every_json_kind_without_a_traceback() -
             check(place, spec, value)
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
-    max_leaves=6,
-)
-
-
-@settings(
-    max_examples=100,
-    deadline=None,
-    derandomize=True,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-)
+@ANY_JSON_SETTINGS
 @given(data=st.data())
 def test_any_json_at_any_place_of_the_config_is_refused_naming_it_or_accepted(data: st.DataObject) -> None:
     place, spec = data.draw(st.sampled_from(PLACES), label="place")
-    check(place, spec, data.draw(json_values, label="value"))
+    check(place, spec, data.draw(json_values(6), label="value"))
 
 
 def test_the_places_cover_every_key_and_protection_to_the_bottom() -> None:

@@ -181,8 +181,9 @@ def test_target_replace_is_create_before_delete_unless_delete_before_replace(
 
 
 def test_a_provider_change_to_another_active_cluster_replaces_create_first(aws: boto3.Session, tmp_path: Path) -> None:
-    """The new provider's DiffConfig: a different active cluster (here another server for the same cluster) replaces
-    every object, create-before-delete; the same kubeconfig does not."""
+    """The new provider's DiffConfig: a different active cluster replaces every object, create-before-delete; the
+    same kubeconfig does not. Each cluster is its own API server: the new object cannot collide with the old one,
+    which goes from the old cluster after the run."""
     deployment = MotoDeployment(aws)
     config = {"kubernetes:kubeconfig": KUBECONFIG % "https://10.0.0.1"}
     deployment.up(config, program=program(tmp_path, config_map("a")))
@@ -192,10 +193,14 @@ def test_a_provider_change_to_another_active_cluster_replaces_create_first(aws: 
     )
     assert "replace" not in [op for op, _ in deployment.changes]
     other = f'p = k8s.Provider("own2", kubeconfig={KUBECONFIG % "https://cluster.example"!r})\n'
-    with pytest.raises(AlreadyExistsError):
-        deployment.up(
-            config, program=program(tmp_path, other + config_map("a", options="pulumi.ResourceOptions(provider=p)"))
-        )
+    deployment.up(
+        config, program=program(tmp_path, other + config_map("a", options="pulumi.ResourceOptions(provider=p)"))
+    )
+    assert [op for op, key in deployment.changes if key[0] == CONFIG_MAP] == ["replace", "create", "delete"]
+    assert ("default", "a") not in objects(deployment)
+    assert ("default", "a") in deployment.cluster_of({"kubeconfig": KUBECONFIG % "https://cluster.example"}).of_kind(
+        "ConfigMap"
+    )
 
 
 # --- the day-2 changes of issue 17 ---------------------------------------------------------------------------
@@ -365,5 +370,7 @@ def test_a_reusing_stack_moving_to_its_own_kubernetes_provider_replaces_without_
     deployment.up(config, program=program(tmp_path, own))
     replaced = {key[0].rsplit(":", 1)[-1] for op, key in deployment.changes if op == "replace"}
     assert {"Secret", "Backend", "HTTPRoute"} <= replaced
-    assert set(objects(deployment, "HTTPRoute")) == {("kgateway-system", "echo")}
-    assert set(objects(deployment, "Backend")) == {("kgateway-system", "echo")}
+    moved_to = deployment.cluster_of({"kubeconfig": KUBECONFIG % "https://cluster.example"})
+    assert set(moved_to.of_kind("HTTPRoute")) == {("kgateway-system", "echo")}
+    assert set(moved_to.of_kind("Backend")) == {("kgateway-system", "echo")}
+    assert objects(deployment, "HTTPRoute") == {} and objects(deployment, "Backend") == {}

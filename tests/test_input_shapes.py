@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import pulumi.output
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from components.backend import LambdaBackendArgs, check_backend_args
@@ -27,6 +27,7 @@ from components.lambda_function import LambdaFunctionArgs, check_function_args
 from components.lambda_gateway_route import LambdaGatewayRouteArgs, check_composite_args
 from components.route import LambdaRouteArgs, check_route_args
 from components.validation import ComponentInputError
+from tests.support.json_shapes import ANY_JSON_SETTINGS, json_values
 from tools.schema import package_schema
 
 SCHEMA = package_schema()
@@ -162,24 +163,11 @@ def test_every_place_of_every_input_takes_every_json_shape_without_a_traceback(c
             check(component, path, name, spec, value)
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
-    max_leaves=8,
-)
-
-
-@settings(
-    max_examples=100,
-    deadline=None,
-    derandomize=True,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-)
+@ANY_JSON_SETTINGS
 @given(data=st.data())
 def test_any_json_anywhere_in_the_inputs_ends_in_an_error_naming_it_or_is_accepted(data: st.DataObject) -> None:
     component, path, name, spec = data.draw(st.sampled_from(CASES), label="place")
-    check(component, path, name, spec, data.draw(json_values, label="value"))
+    check(component, path, name, spec, data.draw(json_values(8), label="value"))
 
 
 def test_the_places_follow_the_schema_to_the_bottom() -> None:

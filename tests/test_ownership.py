@@ -211,12 +211,15 @@ def test_a_collision_among_many_is_found_with_one_listing_per_provider(tmp_path:
     assert mocks.invokes[LIST_FUNCTIONS] <= 2
 
 
-def test_functions_in_state_and_updates_list_nothing(tmp_path: Path) -> None:
+def test_a_preview_of_functions_in_state_lists_nothing_and_an_update_lists_once(tmp_path: Path) -> None:
+    """A preview knows a resource in the state by its known `arn`: nothing to list. An update cannot tell a create
+    from a resource that stays before the engine answers, so it lists once per provider (the create hook then
+    reads the answer; tests/test_engine_modes.py) and looks up the owner tag only of a name AWS has."""
     program = many_functions(tmp_path, 20)
     in_state = EngineAwsMocks(preview=True, in_state={f"fn{index}": {} for index in range(20)})
     run_dev(in_state, program=program)
+    assert in_state.invokes[LIST_FUNCTIONS] == in_state.invokes[LIST_LOG_GROUPS] == 0
     update = EngineAwsMocks(preview=False)
     run_dev(update, program=program)
-    for mocks in (in_state, update):
-        assert mocks.invokes[LIST_FUNCTIONS] == 0
-        assert mocks.invokes[LIST_LOG_GROUPS] == 0
+    assert update.invokes[LIST_FUNCTIONS] == update.invokes[LIST_LOG_GROUPS] == 2
+    assert update.invokes["aws:lambda/getFunction:getFunction"] == 0

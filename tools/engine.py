@@ -18,17 +18,18 @@ import logging
 import runpy
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from unittest import mock
 
 import pulumi
 from pulumi.output import Unknown
+from pulumi.runtime import _callbacks as pulumi_callbacks
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import resource as pulumi_resource_runtime
-from pulumi.runtime.proto import source_pb2
+from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.rpc import UNKNOWN
 from pulumi.runtime.rpc_manager import RPCManager
 from pulumi.runtime.stack import run_pulumi_func
@@ -144,6 +145,9 @@ class Registration:
     provider: str = ""
     delete_before_replace: bool | None = None
     read: bool = False  # a ReadResource (`get`), not a registration
+    # The names of the resource's `before_create` hooks, and its inputs as sent (what the engine hands a hook).
+    before_create: tuple[str, ...] = ()
+    inputs: Any = None
 
 
 _CURRENT = threading.local()
@@ -152,6 +156,15 @@ _CURRENT = threading.local()
 def current_registration() -> Registration | None:
     """The registration a `Mocks.new_resource` call is answering (for mocks that keep state by URN)."""
     return getattr(_CURRENT, "registration", None)
+
+
+def run_before_create_hooks(registration: Registration, type_: str, name: str, *, dry_run: bool) -> None:
+    """Run the `before_create` hooks of the registration being answered (see `_RecordingMonitor.run_hooks`)."""
+    if registration.before_create:
+        monitor = _CURRENT.monitor
+        monitor.run_hooks(
+            registration.before_create, registration.urn, type_, name, registration.inputs, dry_run=dry_run
+        )
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -164,6 +177,8 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         self._engine_urns: dict[str, str] = {}  # the mock's URN -> the engine's
         self.in_flight = 0  # registrations under way in the SDK's executor threads
         self._in_flight_lock = threading.Lock()
+        self.hooks: dict[str, tuple[str, bool]] = {}  # resource hook name -> (callback token, runs on dry run)
+        self.program_loop = asyncio.get_event_loop()  # made in the program's thread: where callbacks run
 
     @staticmethod
     def engine_urn(parent: str, type_: str, name: str) -> str:
@@ -210,7 +225,32 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             provider=request.provider,
             delete_before_replace=bool(request.deleteBeforeReplace) if defined else None,
             read=not hasattr(request, "aliases"),
+            before_create=tuple(request.hooks.before_create) if hasattr(request, "hooks") else (),
+            inputs=request.object if hasattr(request, "hooks") else None,
         )
+
+    def RegisterResourceHook(self, request: Any) -> Any:  # noqa: N802 (the gRPC method's name)
+        self.hooks[request.name] = (request.callback.token, request.on_dry_run)
+        return super().RegisterResourceHook(request)  # type: ignore[no-untyped-call]
+
+    def run_hooks(self, names: tuple[str, ...], urn: str, type_: str, name: str, inputs: Any, *, dry_run: bool) -> None:
+        """Run a step's `before_create` hooks as the engine does before the provider's Create (pulumi/pulumi
+        pkg/resource/deploy/step.go `CreateStep.Apply` -> deployment.go `RunHooks`): skipped in a preview unless
+        the hook asks (`OnDryRun`), each called back in the program, and a hook's error fails the step with
+        "before hook %q failed". The call runs on the program's event loop, as the SDK's callback server does."""
+        for hook in names:
+            token, on_dry_run = self.hooks[hook]
+            if dry_run and not on_dry_run:
+                continue
+            # The servicer that holds the token (as the SDK's mocks find their transforms: `_resolve_callbacks`).
+            servicers = pulumi_callbacks._CallbackServicer._servicers
+            (callback,) = [s._callbacks[token] for s in servicers if token in s._callbacks]
+            request = resource_pb2.ResourceHookRequest(urn=urn, name=name, type=type_, new_inputs=inputs)
+            call = cast(Coroutine[Any, Any, resource_pb2.ResourceHookResponse], callback(request.SerializeToString()))
+            # A hook that waited on a call of its own would hang here, as it can in a real run (see DEVELOPMENT.md).
+            response = asyncio.run_coroutine_threadsafe(call, self.program_loop).result(timeout=60)
+            if response.error:
+                raise RuntimeError(f'before hook "{hook}" failed: {response.error}')
 
     def Invoke(self, request: Any) -> Any:  # noqa: N802
         response = super().Invoke(request)  # type: ignore[no-untyped-call]
@@ -233,6 +273,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             time.sleep(0.01)
 
     def _register(self, request: Any) -> Any:
+        _CURRENT.monitor = self
         _CURRENT.registration = self._registration(request) if request.type != "pulumi:pulumi:Stack" else None
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         _remember_this_threads_loop()

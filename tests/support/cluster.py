@@ -25,8 +25,8 @@ CLUSTER_SCOPED_KINDS = {"CustomResourceDefinition", "Namespace", "ClusterRole", 
 
 
 def is_patch(type_: str) -> bool:
-    """A pulumi-kubernetes Patch resource (`kubernetes:<apiVersion>:<Kind>Patch`; pulumi/pulumi-kubernetes
-    `provider/pkg/kinds/util.go` `IsPatchResource`)."""
+    """A pulumi-kubernetes Patch resource (`kubernetes:<apiVersion>:<Kind>Patch`;
+    pulumi/pulumi-kubernetes `provider/pkg/kinds/util.go` `IsPatchResource`)."""
     return type_.startswith("kubernetes:") and type_.endswith("Patch")
 
 
@@ -79,6 +79,10 @@ class Cluster:
                 "%Y-%m-%dT%H:%M:%SZ"
             )
         self.objects[identity] = manifest
+
+    def install(self, type_: str, manifest: dict[str, Any]) -> None:
+        """What an installer (a Helm chart) applies, stored as it is (a CRD replaces the one of its name)."""
+        self._store(self._identity(type_, manifest), manifest)
 
     def apply_by_hand(self, manifest: dict[str, Any]) -> None:
         """`kubectl apply` of an object someone made by hand (the guide's), as their kgateway accepted it."""
@@ -188,8 +192,9 @@ class Cluster:
         self.created_at.pop(identity, None)
 
     def _apply_patch(self, type_: str, manifest: dict[str, Any], *, dry_run: bool, previewed: bool = False) -> str:
-        """A server-side apply of a partial object (a pulumi-kubernetes `...Patch` resource: `provider/pkg/await/
-        await.go` `Creation` sends it as an apply patch). The API server merges it into the live object and
+        """A server-side apply of a partial object (a pulumi-kubernetes `...Patch` resource:
+        pulumi/pulumi-kubernetes `provider/pkg/await/await.go` `Creation` sends it as an apply patch). The API
+        server merges it into the live object and
         validates the result; on an object that does not exist, the patch alone is the object (and a patch
         without the kind's required fields is refused). Only metadata annotations are modelled."""
         target = self._identity(target_type(type_), manifest)

@@ -103,6 +103,9 @@ class _MonitorServicer(resource_pb2_grpc.ResourceMonitorServicer):
     def Invoke(self, request: Any, context: Any) -> Any:  # noqa: N802
         return self.mock.Invoke(request)  # type: ignore[no-untyped-call]
 
+    def RegisterResourceHook(self, request: Any, context: Any) -> Any:  # noqa: N802 (the components' create hook)
+        return self.mock.RegisterResourceHook(request)  # type: ignore[no-untyped-call]
+
     def RegisterPackage(self, request: Any, context: Any) -> Any:  # noqa: N802
         return self.mock.RegisterPackage(request)  # type: ignore[no-untyped-call]
 

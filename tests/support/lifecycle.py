@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import io
 import secrets
 import subprocess
 import sys
+import tarfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,16 +26,21 @@ import boto3
 import pulumi
 import yaml
 
+from components.kgateway_api import CRD_TYPE
+from program.crd_validation import CRDS, MAIN, V2_2
 from tests.support.aws_models import PUBLISHED_OUTPUTS, AwsModels, aws_replaces
 from tests.support.cluster import AlreadyExistsError, Cluster
+from tests.support.plans import Plan, PlannedStep, check_delete, check_step
 from tests.support.state import CREATED, Deployed, Key, comparable, has_unknowns, is_unknown
 from tools.engine import (
     ProgramRun,
     Registration,
     current_registration,
     inventory_invoke_result,
+    read_crd_file,
     region_invoke_result,
     reveal,
+    run_before_create_hooks,
     run_program,
     stack_config,
     stack_outputs_result,
@@ -41,6 +48,9 @@ from tools.engine import (
 )
 
 RANDOM_BYTES = "random:index/randomBytes:RandomBytes"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+# The Backend CRD each version of kgateway's CRD chart installs (oci://cr.kgateway.dev/kgateway-dev/charts/kgateway-crds).
+CRD_CHARTS = {"v2.2.0": CRDS / f"{V2_2}-backends.yaml", "v2.4.0": CRDS / f"{MAIN}-backends.yaml"}
 
 
 def random_bytes_state(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -114,6 +124,22 @@ def kubernetes_config_replaces(old: dict[str, Any], new: dict[str, Any]) -> bool
     return before is not None and after is not None and before != after
 
 
+def _state_urn(key_urn: str) -> str:
+    """The URN a state entry has in the engine's snapshot: an old half of a replacement (kept here under
+    `<urn>#replaced-N`) has the URN of the resource that replaced it."""
+    return key_urn.split("#", 1)[0]
+
+
+def cluster_identity(config: dict[str, Any]) -> str:
+    """Which cluster a Kubernetes provider's config reaches: the server of the kubeconfig's active cluster
+    (pulumi/pulumi-kubernetes provider/pkg/provider/util.go `getActiveClusterFromConfig`), else its
+    `clusterIdentifier`, else "" (the ambient kubeconfig, the default provider's)."""
+    active = _active_cluster(config)
+    if isinstance(active, dict) and active.get("server"):
+        return str(active["server"])
+    return str(config.get("clusterIdentifier") or "")
+
+
 def _provider_key(urn: str) -> str:
     """A provider by its type and name (the SDK's references carry the mock's URN, the state the engine's)."""
     parts = urn.split("::")
@@ -159,13 +185,20 @@ class MotoDeployment(pulumi.runtime.Mocks):
         self.changes: list[tuple[str, Key]] = []  # what the last run did: (create|update|replace|delete|alias, key)
         self.invokes: list[tuple[str, bool]] = []  # every invoke the program made: (token, during a preview)
         self.stack_outputs: dict[str, Any] = {}  # the last completed update's plain outputs
+        # One in-memory API server per cluster (`cluster_of`); `cluster` is the one the stack's default Kubernetes
+        # provider reaches, and every other cluster starts as it did (kgateway's CRDs, the guide's Gateway).
         self.cluster = Cluster(gateway, with_gateway=with_gateway)
+        self.clusters: dict[str, Cluster] = {}
+        self._cluster_setup: tuple[dict[str, Any] | None, bool] = (gateway, with_gateway)
         # What the program reads of the cluster itself (program/cluster_lookup.py), in preview and up alike.
         self.cluster_lookup = self.cluster
         self._lock = threading.RLock()
         self.dry_run = False
         self._target_replace: set[str] = set()
         self._default_providers: dict[str, dict[str, Any]] = {}
+        self.saved_plan: Plan | None = None  # the plan the last `preview(save_plan=True)` made
+        self._plan: Plan | None = None  # the plan this `up` follows
+        self._previewed: set[str] = set()  # the state URNs the preview registered (the rest it plans to delete)
         self._provider_configs: dict[str, dict[str, Any]] = {}  # provider reference -> its config in this run
 
     # --- the pulumi up / destroy lifecycle -------------------------------------------------------------
@@ -175,30 +208,52 @@ class MotoDeployment(pulumi.runtime.Mocks):
         secret_keys: list[str] | None = None,
         *,
         target_replace: tuple[str, ...] | list[str] = (),
+        skip_preview: bool = False,
+        plan: Plan | None = None,
         **options: Any,
     ) -> ProgramRun:
-        """Like `pulumi up [--target-replace URN ...]`: a preview first (nothing is made; its failure is the
-        `up`'s), then creates and updates as the program registers (dependencies first), then deletes what it no
-        longer declares, and the old halves of replacements, dependents before what they depend on."""
+        """Like `pulumi up [--target-replace URN ...] [--skip-preview]`: a preview first (nothing is made; its
+        failure is the `up`'s) unless skipped, then creates and updates as the program registers (dependencies
+        first), then deletes what it no longer declares, and the old halves of replacements, dependents before
+        what they depend on. `skip_preview` is also the Automation API's `up()` (pulumi sdk/python
+        automation/_stack.py `Stack.up`: `up --yes --skip-preview`)."""
         self.aws.stack = str(options.get("stack", "test"))
         self._default_providers = _default_provider_config(config)
         self._target_replace = set(target_replace)
-        self.preview(config, secret_keys, **options)
+        if not skip_preview:  # pulumi/pulumi pkg/cmd/pulumi/operations/up.go `--skip-preview`
+            self.preview(config, secret_keys, **options)
+        # `--plan FILE` (up.go: it needs the preview, never with --skip-preview): every step checked against it.
+        assert plan is None or not skip_preview
         self._begin(dry_run=False)
-        run = run_program(self, config, secret_keys, **options)
-        self._delete_all([k for k in self.deployed if k not in self._declared] + self._replaced)
+        self._plan = plan
+        try:
+            run = run_program(self, config, secret_keys, **options)
+            doomed = [k for k in self.deployed if k not in self._declared] + self._replaced
+            for doomed_key in doomed if plan is not None else []:
+                check_delete(plan, _state_urn(doomed_key[1]))  # type: ignore[arg-type]
+        finally:
+            self._plan = None
+        self._delete_all(doomed)
         # The stack's outputs as the engine saves them at the end of an update (a failed run leaves the old ones).
         self.stack_outputs = {k: reveal(v) for k, v in run.outputs.items() if k not in run.secret_outputs}
         return run
 
-    def preview(self, config: dict[str, str], secret_keys: list[str] | None = None, **options: Any) -> ProgramRun:
-        """`pulumi preview`: the program run as a dry run; AWS, the cluster and the state are left as they are."""
+    def preview(
+        self, config: dict[str, str], secret_keys: list[str] | None = None, *, save_plan: bool = False, **options: Any
+    ) -> ProgramRun:
+        """`pulumi preview [--save-plan]`: the program run as a dry run; AWS, the cluster and the state are left as
+        they are. With `save_plan`, `saved_plan` holds the plan (each resource's op and goal, and the deletes)."""
         self._default_providers = _default_provider_config(config)
         self._begin(dry_run=True)
+        self.saved_plan = Plan() if save_plan else None
+        self._previewed = set()
         try:
-            return run_program(self, config, secret_keys, preview=True, **options)
+            run = run_program(self, config, secret_keys, preview=True, **options)
         finally:
             self.dry_run = False
+        if self.saved_plan is not None:
+            self.saved_plan.deletes = {urn for _, urn in self.deployed if urn not in self._previewed}
+        return run
 
     def _begin(self, *, dry_run: bool) -> None:
         self.dry_run = dry_run
@@ -210,7 +265,11 @@ class MotoDeployment(pulumi.runtime.Mocks):
         self._delete_all(list(self.deployed))
 
     def _delete_all(self, keys: list[Key]) -> None:
-        """Dependents first, from the dependencies (and parents) the program declared, as the engine orders them.
+        """Dependents first, over the old state's dependency graph (the dependencies and parents each resource had
+        when it was made or last updated), as pulumi/pulumi pkg/resource/deploy/step_generator.go `ScheduleDeletes`
+        orders every delete of a run, the old halves of create-first replacements among them: a condemned resource
+        goes only once no other condemned resource depends on its URN (`getDepgraphForScheduling` builds the graph
+        from the previous snapshot, where an old half still has its URN).
 
         Among deletes the graph leaves unordered, the oldest goes first: the order most likely to break when an
         edge is missing (a Secret made before its Backend would go before it), so a wrong `depends_on` shows up
@@ -219,7 +278,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         pending = set(keys)
         while pending:
             needed = {d for k in pending for d in self.deployed[k].depends_on}
-            ready = [k for k in pending if k[1] not in needed]
+            ready = [k for k in pending if _state_urn(k[1]) not in needed]
             if not ready:
                 raise AssertionError(f"a dependency cycle among {sorted(pending)}")
             key = min(ready, key=lambda k: (self.deployed[k].created, k))
@@ -237,8 +296,8 @@ class MotoDeployment(pulumi.runtime.Mocks):
         deleter = self.aws.deleters().get(resource.type)
         if deleter is not None:
             deleter(resource)
-        elif resource.type.startswith("kubernetes:"):
-            self.cluster.delete(resource.type, resource.inputs)
+        elif resource.type.startswith("kubernetes:") and resource.type != HELM_RELEASE:  # an uninstall keeps CRDs
+            self.cluster_of(resource.provider_config).delete(resource.type, resource.inputs)
 
     # --- pulumi.runtime.Mocks --------------------------------------------------------------------------
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
@@ -268,6 +327,10 @@ class MotoDeployment(pulumi.runtime.Mocks):
                 self.deployed[key] = self.deployed.pop(old_key)
                 self.changes.append(("alias", key))
         previous = self.deployed.get(key if not self.dry_run else old_key) if old_key is not None else None
+        if self.dry_run and old_key is not None:
+            self._previewed.add(old_key[1])
+        if not registration.read and (self._plan is not None or self.saved_plan is not None):
+            self._plan_step(key, args, registration, previous)
         if registration.read:
             return self._read(key, args, previous, depends_on)
         if not args.custom:  # a component: nothing of its own in AWS or the cluster
@@ -283,13 +346,13 @@ class MotoDeployment(pulumi.runtime.Mocks):
             # pulumi/pulumi step_generator.go `generateSteps`, "Case 2: wasExternal": a resource that was read and
             # is now registered is created ("creating instead"), and the read entry is discarded afterwards.
             return self._replace(key, previous, args, depends_on, registration, delete_first=False)
-        if not self.dry_run:
-            previous.depends_on = depends_on
         replace, delete_first = self._diff(key, previous, args, registration.provider, provider_config)
         if registration.delete_before_replace is not None:  # the caller's option overrides the provider's choice
             delete_first = registration.delete_before_replace
-        if replace:
+        if replace:  # the old half keeps its old dependencies: its delete is scheduled over the old graph
             return self._replace(key, previous, args, depends_on, registration, delete_first=delete_first)
+        if not self.dry_run:
+            previous.depends_on = depends_on
         if comparable(previous.inputs) == comparable(args.inputs):
             # A SameStep (pulumi/pulumi pkg/resource/deploy/step.go `SameStep.Apply`): the new state keeps the old
             # ID and outputs, and takes the new registration's inputs, so a value that became a secret is saved as
@@ -299,6 +362,50 @@ class MotoDeployment(pulumi.runtime.Mocks):
                 previous.provider, previous.provider_config = registration.provider, provider_config
             return previous.id, previous.state
         return self._update(key, previous, args, registration.provider, provider_config)
+
+    def _plan_step(
+        self, key: Key, args: pulumi.runtime.MockResourceArgs, registration: Registration, previous: Deployed | None
+    ) -> None:
+        """Record the step and goal in the plan a `preview --save-plan` makes, or check them against the plan an
+        `up --plan` follows (tests/support/plans.py, after pulumi/pulumi plan.go and step_generator.go)."""
+        targeted = key[1] in self._target_replace
+        if previous is None:
+            op = "create"
+        elif previous.external or (
+            args.custom
+            and self._diff(
+                key, previous, args, registration.provider, self._provider_config(args.typ, registration.provider)
+            )[0]
+        ):
+            op = "replace"
+        else:
+            op = "same" if comparable(previous.inputs) == comparable(args.inputs) else "update"
+        # step_generator.go: a create, a read entry now managed, or a targeted replace is diffed against nothing.
+        diffed = previous is not None and not previous.external and not targeted
+        step = PlannedStep(
+            op,
+            bool(args.custom),
+            registration.parent,
+            registration.provider,
+            registration.delete_before_replace,
+            tuple(sorted(registration.dependencies)),
+            dict(previous.inputs) if diffed and previous is not None else {},
+            dict(args.inputs),
+        )
+        if self.dry_run and self.saved_plan is not None:
+            self.saved_plan.steps[key[1]] = step
+        elif not self.dry_run and self._plan is not None:
+            check_step(self._plan, key[1], step)
+
+    def cluster_of(self, provider_config: dict[str, Any] | None) -> Cluster:
+        """The API server a Kubernetes provider with this config reaches: one per cluster, by `cluster_identity`."""
+        identity = cluster_identity(provider_config or {})
+        if identity == cluster_identity(self._default_providers.get("kubernetes", {})):
+            return self.cluster
+        if identity not in self.clusters:
+            gateway, with_gateway = self._cluster_setup
+            self.clusters[identity] = Cluster(gateway, with_gateway=with_gateway)
+        return self.clusters[identity]
 
     def _provider_config(self, type_: str, reference: str) -> dict[str, Any]:
         """The config of the provider a resource goes through: an explicit provider's inputs, or the package's
@@ -344,9 +451,13 @@ class MotoDeployment(pulumi.runtime.Mocks):
         match ("relinquish": never deleted), else it is deleted after the run (step_generator.go
         `GenerateReadSteps`, read-replacement)."""
         resource_id = str(args.resource_id)
+        if self.dry_run and is_unknown(resource_id):  # step.go `ReadStep.Apply`: an unknown id is not read
+            return "", {}
         if not args.typ.startswith("kubernetes:"):
             raise NotImplementedError(f"the moto harness has no read of {args.typ}; add one")
-        found = self.cluster.read(args.typ, resource_id)
+        registration = current_registration()
+        reference = registration.provider if registration is not None else ""
+        found = self.cluster_of(self._provider_config(args.typ, reference)).read(args.typ, resource_id)
         if found is None:
             raise RuntimeError(f"resource '{resource_id}' does not exist")
         if self.dry_run:
@@ -372,14 +483,19 @@ class MotoDeployment(pulumi.runtime.Mocks):
         provider: str = "",
         provider_config: dict[str, Any] | None = None,
     ) -> tuple[str, dict[str, Any]]:
+        registration = current_registration()
+        if registration is not None:  # before the provider's Create, in every mode (step.go `CreateStep.Apply`)
+            run_before_create_hooks(registration, args.typ, args.name, dry_run=self.dry_run)
         if self.dry_run:
-            return self._preview_create(args)
+            return self._preview_create(args, provider_config)
         creator = self.aws.creators().get(args.typ)
         extra: dict[str, Any]
         if creator is not None:
             resource_id, extra = creator(args.name, reveal(args.inputs))
+        elif args.typ == HELM_RELEASE:
+            resource_id, extra = self._helm_install(args, provider_config, revision=1)
         elif args.typ.startswith("kubernetes:"):
-            resource_id, extra = self.cluster.create(args.typ, reveal(args.inputs)), {}
+            resource_id, extra = self.cluster_of(provider_config).create(args.typ, reveal(args.inputs)), {}
         elif args.typ.startswith("pulumi:providers:"):
             resource_id, extra = f"{args.name}-{next(CREATED)}", {}
         elif args.typ == RANDOM_BYTES:
@@ -400,7 +516,20 @@ class MotoDeployment(pulumi.runtime.Mocks):
         self.changes.append(("create", key))
         return resource_id, state
 
-    def _preview_create(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+    def _helm_install(
+        self, args: pulumi.runtime.MockResourceArgs, provider_config: dict[str, Any] | None, *, revision: int
+    ) -> tuple[str, dict[str, Any]]:
+        """A Helm release of kgateway's CRD chart: its version's Backend CRD installed (replacing the cluster's),
+        and the release's `status` with its revision (helm upgrade counts them)."""
+        inputs = reveal(args.inputs)
+        crd = read_crd_file(CRD_CHARTS[str(inputs["version"])])
+        self.cluster_of(provider_config).install(CRD_TYPE, crd)
+        name = f"{inputs.get('namespace', 'default')}/{inputs.get('name') or args.name}"
+        return name, {"status": {"revision": revision, "status": "deployed", "version": inputs["version"]}}
+
+    def _preview_create(
+        self, args: pulumi.runtime.MockResourceArgs, provider_config: dict[str, Any] | None
+    ) -> tuple[str, dict[str, Any]]:
         """A create in a dry run: no ID, and the inputs only (the SDK then treats every other output as unknown).
 
         pulumi/pulumi-kubernetes provider/pkg/provider/provider.go `Create` with preview: when the inputs are all
@@ -408,9 +537,9 @@ class MotoDeployment(pulumi.runtime.Mocks):
         AlreadyExists from that dry run is dropped in the default (server-side apply) mode ("failedPreview"): the
         name collision fails the `up` itself, at that create.
         """
-        if args.typ.startswith("kubernetes:") and not has_unknowns(args.inputs):
+        if args.typ.startswith("kubernetes:") and args.typ != HELM_RELEASE and not has_unknowns(args.inputs):
             with contextlib.suppress(AlreadyExistsError):
-                self.cluster.create(args.typ, reveal(args.inputs), dry_run=True)
+                self.cluster_of(provider_config).create(args.typ, reveal(args.inputs), dry_run=True)
         return "", dict(args.inputs)
 
     def _update(
@@ -421,10 +550,17 @@ class MotoDeployment(pulumi.runtime.Mocks):
         provider: str = "",
         provider_config: dict[str, Any] | None = None,
     ) -> tuple[str, dict[str, Any]]:
-        if args.typ.startswith("kubernetes:"):
+        if args.typ == HELM_RELEASE:
+            # pulumi/pulumi-kubernetes provider/pkg/provider/helm_release.go `Update`: a preview makes `status`
+            # (and `resourceNames`) unknown (`checkpointRelease`); the update upgrades the release.
+            state = {**args.inputs}
+            if not self.dry_run:
+                revision = int(previous.state["status"]["revision"]) + 1
+                state.update(self._helm_install(args, provider_config, revision=revision)[1])
+        elif args.typ.startswith("kubernetes:"):
             known = not has_unknowns(args.inputs)
             if known or not self.dry_run:  # a dry-run apply when the inputs are known, as pulumi-kubernetes' Update
-                self.cluster.update(args.typ, reveal(args.inputs), dry_run=self.dry_run)
+                self.cluster_of(provider_config).update(args.typ, reveal(args.inputs), dry_run=self.dry_run)
             state = dict(args.inputs)
         elif args.typ.startswith("pulumi:providers:"):
             state = dict(args.inputs)
@@ -469,7 +605,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         DeleteBeforeCreate, and the caller's `deleteBeforeReplace` overrides it)."""
         provider_config = self._provider_config(args.typ, registration.provider)
         if self.dry_run:
-            return self._preview_create(args)
+            return self._preview_create(args, provider_config)
         old_key: Key = (key[0], f"{key[1]}#replaced-{len(self._replaced)}")
         self.deployed[old_key] = previous
         del self.deployed[key]
@@ -538,16 +674,13 @@ RELEASE_0_1 = "af51791^"
 
 
 def extract_release(revision: str, into: Path) -> Path:
-    """The whole tree of the program at `revision` (from git), written under `into`; returns its `__main__.py`."""
+    """The whole tree of the program at `revision` (from git, one `git archive`), written under `into`; returns its
+    `__main__.py`."""
     root = Path(__file__).resolve().parents[2]
-    names = subprocess.run(
-        ["git", "ls-tree", "-r", "--name-only", revision], cwd=root, capture_output=True, text=True, check=True
-    ).stdout.split()
-    for name in names:
-        content = subprocess.run(["git", "show", f"{revision}:{name}"], cwd=root, capture_output=True, check=True)
-        target = into / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content.stdout)
+    archive = subprocess.run(["git", "archive", "--format=tar", revision], cwd=root, capture_output=True, check=True)
+    into.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tree:
+        tree.extractall(into, filter="data")
     return into / "__main__.py"
 
 

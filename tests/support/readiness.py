@@ -2,14 +2,17 @@
 deciding in tests whether `pulumi up` would report an object ready.
 
 Modelled on pulumi/pulumi-kubernetes at 94977969d (2026-07-01):
-- `provider/pkg/metadata/overrides.go` `ReadyCondition`: `skipAwait` read from the inputs; `waitFor` read from the
-  live object, one expression or a JSON array of them, all of which must hold; no annotation: ready at once.
-- `provider/pkg/await/condition/jsonpath.go` `Satisfied` and `provider/pkg/jsonpath/jsonpath.go` `Parse`/`Matches`:
-  a top-level `status.observedGeneration` older than `metadata.generation` is not ready; otherwise the first value
-  the RFC 9535 query selects (github.com/theory/jsonpath) is compared, as Go's `fmt.Sprint` prints it, with the
-  expected value. The query is evaluated here with jsonpath-rfc9535, another implementation of the same RFC.
-- `provider/pkg/await/condition/kubectl.go` `checkCondition`: `condition=T[=S]` reads `status.conditions`, the first
-  condition of type T (case-insensitive), not ready while its own `observedGeneration` is older than the object's.
+- pulumi/pulumi-kubernetes `provider/pkg/metadata/overrides.go` `ReadyCondition`: `skipAwait` read from the inputs;
+  `waitFor` read from the live object, one expression or a JSON array of them, all of which must hold; no annotation:
+  ready at once.
+- pulumi/pulumi-kubernetes `provider/pkg/await/condition/jsonpath.go` `Satisfied` and
+  pulumi/pulumi-kubernetes `provider/pkg/jsonpath/jsonpath.go` `Parse`/`Matches`: a top-level
+  `status.observedGeneration` older than `metadata.generation` is not ready; otherwise the first value the RFC 9535
+  query selects (github.com/theory/jsonpath) is compared, as Go's `fmt.Sprint` prints it, with the expected value.
+  The query is evaluated here with jsonpath-rfc9535, another implementation of the same RFC.
+- pulumi/pulumi-kubernetes `provider/pkg/await/condition/kubectl.go` `checkCondition`: `condition=T[=S]` reads
+  `status.conditions`, the first condition of type T (case-insensitive), not ready while its own
+  `observedGeneration` is older than the object's.
 
 kgateway's side (`route_status`, `policy_status`): the status it writes, each condition with the generation it
 translated (kgateway `internal/kgateway/reports/status.go` `BuildRouteStatus`; TrafficPolicy from v2.2:
