@@ -117,10 +117,10 @@ class InvokeTarget(TypedDict):
 
 
 def _bound(target: Mapping[str, Any]) -> int:
-    """Characters the target's two ARNs (unqualified, qualified) take at most in a policy, with quotes and commas."""
+    """Characters the target's one ARN (qualified) takes at most in a policy, with quotes and a comma."""
     function, qualifier = str(target["function"]), str(target.get("qualifier") or "$LATEST")
     arn = len(function) if function.startswith("arn:") else _ARN_PREFIX_BOUND + len(function)
-    return 2 * (arn + 3) + len(qualifier) + 1
+    return arn + 3 + len(qualifier) + 1
 
 
 def policy_chunks(targets: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
@@ -185,7 +185,7 @@ class GatewayCredentialsArgs(TypedDict):
     """The identity kgateway signs Lambda invocations with."""
 
     functions: list[InvokeTarget]
-    """The functions kgateway may invoke (each unqualified and at its qualifier); nothing else is allowed."""
+    """The functions kgateway may invoke, each at exactly its qualifier (what a Backend invokes); nothing else."""
     mode: NotRequired[CredentialsMode]
     """How kgateway authenticates (default generated)."""
     namespace: NotRequired[str]
@@ -433,7 +433,12 @@ class GatewayCredentials(pulumi.ComponentResource):
             for target in chunk:
                 function, qualifier = str(target["function"]), str(target.get("qualifier") or "$LATEST")
                 arn = function if function.startswith("arn:") else pulumi.Output.concat(prefix, function)
-                arns += [arn, pulumi.Output.concat(arn, ":", qualifier)]
+                # Exactly the ARN a Backend invokes: kgateway always signs `function:<name>:<qualifier>` (the CRD
+                # defaults the qualifier to $LATEST; `buildLambdaARN` in pkg/kgateway/extensions2/plugins/backend/
+                # aws.go @ 207dff9, 1eb924f, 354c0f6, and internal/.../backend/aws.go @ v2.0.0). IAM matches the
+                # request's ARN literally, so the unqualified ARN (which invokes $LATEST) would grant more than the
+                # route uses: with an alias, the function's unpublished code.
+                arns.append(pulumi.Output.concat(arn, ":", qualifier))
             policy_name = iam_resource_name(name, f"invoke-only-{index}", IAM_POLICY_NAME)
             policy = aws.iam.Policy(
                 policy_name,

@@ -311,16 +311,24 @@ def http_route_manifest(
     hostnames: tuple[str, ...] = (),
     wait: bool = True,
     request_timeout: str | None = None,
+    cors: bool = False,
 ) -> dict[str, Any]:
     """An `HTTPRoute` sending `path` on the Gateway (one match per method) to a kgateway Lambda `Backend`;
     `request_timeout`: the rule's `timeouts.request` (Gateway API duration; every kgateway line maps it; for a Sync
-    function the composite's default is `route_request_timeout`)."""
+    function the composite's default is `route_request_timeout`); `cors`: the route's policy answers CORS
+    preflights, so a route limited to `methods` also matches OPTIONS."""
     parent_ref: dict[str, Any] = {"name": gateway_name, "namespace": gateway_namespace}
     if listener_name is not None:
         parent_ref["sectionName"] = listener_name
     base: dict[str, Any] = {"path": {"type": match, "value": path}}
     if headers:
         base["headers"] = [{"type": "Exact", "name": header, "value": value} for header, value in headers]
+    if cors and methods and "OPTIONS" not in methods:
+        # A browser's preflight is an OPTIONS request. Envoy's CORS filter answers it from the policy of the route
+        # the request matched (kgateway puts `cors` in the route's per-filter config, TRAFFICPOLICY.md §4), so an
+        # OPTIONS that matches no rule never reaches it: the router answers 404 and the browser refuses the call.
+        # A non-preflight OPTIONS now also matches; it passes auth like any other method.
+        methods = (*methods, "OPTIONS")
     matches = [{**base, "method": method} for method in methods] if methods else [base]
     backend_ref: dict[str, Any] = {"group": BACKEND_GROUP, "kind": "Backend", "name": backend_name}
     if backend_namespace is not None and backend_namespace != namespace:

@@ -25,7 +25,7 @@ from .execution_role import regional_arn
 from .inputs import checked_inputs
 from .kgateway_api import LAMBDA_SYNC_PAYLOAD, TRAFFIC_POLICY_SUPPORT, route_request_timeout
 from .lambda_function import LambdaFunction, LambdaFunctionArgs, check_function_args
-from .protection_checks import check_protection_args
+from .protection_checks import check_client_id_forwarding, check_protection_args
 from .protection_inputs import RouteProtectionArgs
 from .route import LambdaRoute, LambdaRouteArgs, PathMatch, check_match_args
 from .route_limits import LAMBDA_MAX_TIMEOUT_S, envoy_mode_body_cap
@@ -257,14 +257,17 @@ def check_composite_args(checker: InputChecker, args: Mapping[str, Any]) -> None
             "arn:aws:lambda:us-east-1:123456789012:function:echo",
         )
     check_backend_args(checker, args.get("backend") or {}, "backend.")
+    payload_mode = plain((args.get("backend") or {}).get("payload_transform_mode"))
     for index, route in enumerate(args.get("routes") or []):
         check_match_args(checker, route, f"routes[{index}].")
         checker.pattern(f"routes[{index}].name", route.get("name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "echo")
         checker.pattern(f"routes[{index}].namespace", route.get("namespace"), DNS_LABEL_RE, DNS_LABEL_RULE, "team-a")
         if (protection := route.get("protection")) is not None:
             check_protection_args(checker, protection, f"routes[{index}].protection.")
+            check_client_id_forwarding(checker, protection, payload_mode, f"routes[{index}].protection.")
     if (protection := args.get("protection")) is not None:
         check_protection_args(checker, protection, "protection.")
+        check_client_id_forwarding(checker, protection, payload_mode, "protection.")
     checker.pattern("gatewayName", args.get("gateway_name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "http")
     checker.pattern("gatewayNamespace", args.get("gateway_namespace"), DNS_LABEL_RE, DNS_LABEL_RULE, "kgateway-system")
     if "credentials" in args and "shared_credentials" in args:

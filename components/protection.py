@@ -183,7 +183,7 @@ class RouteProtection(pulumi.ComponentResource):
         none: pulumi.Output[Any] = pulumi.Output.from_input(None)
         self.api_keys = self.secret_name = none
         if (keys := args.get("api_keys")) is not None:
-            secret = self._api_key_secret(name, keys, namespace, secret_name)
+            secret = self._api_key_secret(name, keys, namespace, secret_name, route_name)
             waited.append(secret)
             self.secret_name = secret.urn.apply(lambda _: secret_name)
         if provider is not None and extension_name is not None:
@@ -288,7 +288,7 @@ class RouteProtection(pulumi.ComponentResource):
         )
 
     def _api_key_secret(
-        self, name: str, keys: Mapping[str, Any], namespace: str, secret_name: str
+        self, name: str, keys: Mapping[str, Any], namespace: str, secret_name: str, route_name: str
     ) -> k8s.core.v1.Secret:
         """The Secret kgateway reads: one data entry per client (entry name = client id, value = the key)."""
         entries: dict[str, pulumi.Input[str]] = {}
@@ -302,9 +302,9 @@ class RouteProtection(pulumi.ComponentResource):
             for client in keys.get("clients") or ["default"]:
                 # The rotation is in the resource name: a new rotation is a new random key (created, then the
                 # Secret switched to it, then the old one deleted); the previous rotation's resource is kept.
-                current[client] = self._random_key(name, client, rotation)
+                current[client] = self._random_key(name, namespace, route_name, client, rotation)
                 if previous is not None:
-                    entries[f"{client}.previous"] = self._random_key(name, client, previous)
+                    entries[f"{client}.previous"] = self._random_key(name, namespace, route_name, client, previous)
             entries.update(current)
         # Secret from the start (also for provided keys given as plain strings): never plain in the state or a diff.
         data: pulumi.Output[dict[str, str]] = pulumi.Output.all(**entries).apply(_secret_data)
@@ -318,11 +318,20 @@ class RouteProtection(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
 
-    def _random_key(self, name: str, client: str, rotation: str) -> pulumi.Output[str]:
-        """256 random bits from the random provider's crypto RNG, made once and kept in the state (a secret)."""
+    def _random_key(self, name: str, namespace: str, route_name: str, client: str, rotation: str) -> pulumi.Output[str]:
+        """256 random bits from the random provider's crypto RNG, made once and kept in the state (a secret).
+
+        Its Pulumi name is the HTTPRoute's identity (`namespace/route`), not this component's name: a URN holds its
+        parents' types but not their names (pulumi/pulumi `sdk/go/common/resource/urn.go` `NewURN` @ 1b5949891b),
+        so renaming the function behind a pinned route name leaves every key's URN, and so the key, where it is.
+        With the component's name in it, a rename made new keys, and the Secret (same name, new data) was replaced
+        delete-first: a 500, then 401 for every old key. The name it had before is an alias (deployed stacks keep
+        their keys)."""
         key = random.RandomBytes(
-            f"{name}-api-key-{client}-{rotation}",
+            f"{namespace}/{route_name}-api-key-{client}-{rotation}",
             length=GENERATED_KEY_BYTES,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(
+                parent=self, aliases=[pulumi.Alias(name=f"{name}-api-key-{client}-{rotation}")]
+            ),
         )
         return key.hex

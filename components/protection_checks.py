@@ -211,6 +211,7 @@ def check_jwt(checker: InputChecker, jwt: Mapping[str, Any], prefix: str) -> Non
         or not all(isinstance(a, str) and a for a in audiences)
     ):
         checker.fail(f"{prefix}audiences", audiences, "must list 1 to 32 audiences", "[api]")
+    check_jwt_audience_and_issuer(checker, jwt, prefix)
     checker.pattern(
         f"{prefix}tokenHeader", jwt.get("token_header"), HEADER_NAME_RE, "must be a header name", "Authorization"
     )
@@ -226,6 +227,17 @@ def check_jwt(checker: InputChecker, jwt: Mapping[str, Any], prefix: str) -> Non
         )
     if jwt.get("token_prefix") is not None and jwt.get("token_header") is None:
         checker.fail(f"{prefix}tokenPrefix", jwt.get("token_prefix"), "goes with tokenHeader", "Bearer ")
+    if jwt.get("claims_to_headers") is not None:
+        checker.fail(
+            f"{prefix}claimsToHeaders",
+            "(set)",
+            "is refused: in payloadTransformMode None the function receives only the body, so the headers never "
+            "reach it; in Envoy mode Envoy's jwt_authn adds a claim's header only when the token has the claim, so "
+            "a client-sent header of that name reaches the function as if the gateway had set it, and no kgateway "
+            "line shipped here can strip it before authentication (headerModifiers run after it); set "
+            "forwardToken: true and read the claims from the verified token",
+            "unset",
+        )
     claims = jwt.get("claims_to_headers")
     if claims is not None and not isinstance(claims, Mapping):
         checker.fail(f"{prefix}claimsToHeaders", claims, "must map claims to header names", "{sub: x-user}")
@@ -252,6 +264,34 @@ def _first_repeated(values: list[Any]) -> Any:
             return value
         seen.add(text)
     return None
+
+
+def check_jwt_audience_and_issuer(checker: InputChecker, jwt: Mapping[str, Any], prefix: str) -> None:
+    """Envoy's jwt_authn checks `iss` only when the provider names an issuer and `aud` only when it lists audiences
+    (envoyproxy/envoy api/envoy/extensions/filters/http/jwt_authn/v3/config.proto @ 0016b9515b1b, JwtProvider
+    `issuer`, `audiences`): without them any token signed by a key in the JWKS gets in, and a public JWKS (an
+    identity provider's shared one) signs tokens for every application of every account. Both are required, or
+    refused in words the user chose (`allowAnyIssuer`, `allowAnyAudience`)."""
+    for value_key, value_name, opt_out_key, opt_out_name, example in (
+        ("issuer", "issuer", "allow_any_issuer", "allowAnyIssuer", "https://issuer.example.com"),
+        ("audiences", "audiences", "allow_any_audience", "allowAnyAudience", "[api]"),
+    ):
+        opt_out = jwt.get(opt_out_key)
+        if opt_out is not None and not isinstance(opt_out, bool):
+            checker.fail(f"{prefix}{opt_out_name}", opt_out, "must be true or false", "false")
+            continue
+        given = jwt.get(value_key) is not None
+        if opt_out is True and given:
+            checker.fail(f"{prefix}{opt_out_name}", opt_out, f"contradicts {value_name}: give one of them", "unset")
+        elif opt_out is not True and not given:
+            checker.fail(
+                f"{prefix}{value_name}",
+                None,
+                f"is required: without it Envoy does not check the token's "
+                f"{'iss' if value_key == 'issuer' else 'aud'}, so a token any party got from a key in the JWKS "
+                f"gets in; set {opt_out_name}: true only if that is really meant",
+                example,
+            )
 
 
 def check_cors(checker: InputChecker, cors: Mapping[str, Any], prefix: str) -> None:
@@ -294,6 +334,22 @@ def check_cors(checker: InputChecker, cors: Mapping[str, Any], prefix: str) -> N
         once = [origin for index, origin in enumerate(origins) if origin not in origins[:index]]
         checker.fail(
             f"{prefix}allowOrigins", repeated, "must list each origin once (the CRD's list is a set)", str(once)
+        )
+    credentials = cors.get("allow_credentials")
+    if credentials is not None and not isinstance(credentials, bool):
+        checker.fail(f"{prefix}allowCredentials", credentials, "must be true or false", "false")
+    if credentials is True and isinstance(origins, list) and "*" in origins:
+        # The Fetch standard refuses `Access-Control-Allow-Origin: *` on a credentialed request (fetch.spec.whatwg.org,
+        # "CORS check"), but Envoy's CORS filter answers an allowed origin with the request's own Origin, never `*`
+        # (envoyproxy/envoy source/extensions/filters/http/cors/cors_filter.cc, `decodeHeaders`:
+        # `setInline(access_control_allow_origin_handle, origin)`), so browsers accept it: any web site could call
+        # the route with its visitor's cookies.
+        checker.fail(
+            f"{prefix}allowCredentials",
+            True,
+            "cannot go with allowOrigins [*]: the gateway would echo every Origin with credentials allowed, so any "
+            "web site could call the route as its visitor; list the origins that may send credentials",
+            "allowOrigins: [https://app.example.com]",
         )
     checker.integer(f"{prefix}maxAgeSeconds", cors.get("max_age_seconds"), 1, MAX_INT32, 600)
 
@@ -401,3 +457,21 @@ def check_protection_args(checker: InputChecker, args: Mapping[str, Any], prefix
     checker.rule(f"{prefix}maxRequestSize", size, QUANTITY)
     if isinstance(size, str) and (problem := max_request_size_problem(size)) is not None:
         checker.fail(f"{prefix}maxRequestSize", size, problem, QUANTITY.example)
+
+
+def check_client_id_forwarding(
+    checker: InputChecker, args: Mapping[str, Any], payload_mode: str | None, prefix: str = ""
+) -> None:
+    """`apiKeys.clientIdHeader` adds a request header, and a Lambda Backend in payloadTransformMode None (the
+    default from v2.1) hands the function only the request body (kgateway `api/v1alpha1/kgateway/backend_types.go`
+    `PayloadTransformMode`; docs/functions.md): the function would never see it, so it is refused there."""
+    keys = args.get("api_keys")
+    if not isinstance(keys, Mapping) or keys.get("client_id_header") is None or payload_mode == "Envoy":
+        return
+    checker.fail(
+        f"{prefix}apiKeys.clientIdHeader",
+        keys.get("client_id_header"),
+        f"never reaches the function: in payloadTransformMode {payload_mode or 'None'} (the default) Lambda receives "
+        "only the request body; set payloadTransformMode: Envoy, or remove clientIdHeader",
+        "unset",
+    )

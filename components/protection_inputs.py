@@ -40,7 +40,8 @@ class ApiKeysArgs(TypedDict):
     """Base name of the Secret of keys (default `<route>-api-keys`), followed by a hash of the key set (client ids
     and rotations), so a new key set is a new Secret and the policy moves to it with no window."""
     client_id_header: NotRequired[str]
-    """A header that carries the caller's client id to the function."""
+    """A header that carries the caller's client id to the function (payloadTransformMode Envoy only: in None the
+    function gets only the body)."""
     forward_key: NotRequired[bool]
     """Pass the key on to the function (default false: it is removed)."""
 
@@ -71,9 +72,19 @@ class JwtArgs(TypedDict):
     """Require a valid JWT (401 without one, 403 for a wrong audience), through a kgateway GatewayExtension."""
 
     issuer: NotRequired[str]
-    """The `iss` tokens must carry."""
+    """The `iss` tokens must carry (required unless `allowAnyIssuer`)."""
     audiences: NotRequired[list[str]]
-    """Accepted `aud` values (default: any)."""
+    """Accepted `aud` values (required unless `allowAnyAudience`)."""
+    allow_any_issuer: NotRequired[bool]
+    (
+        "DANGEROUS: accept a token from any issuer whose key is in the JWKS (Envoy checks `iss` only when an issuer "
+        "is set); instead of `issuer`."
+    )
+    allow_any_audience: NotRequired[bool]
+    (
+        "DANGEROUS: accept a token minted for any audience (Envoy skips the `aud` check without audiences): with a "
+        "shared JWKS (Google's, say) any application's token gets in; instead of `audiences`."
+    )
     jwks_uri: NotRequired[str]
     """The provider's JWKS URL; give `jwksBackend` too. Or give `jwksInline`."""
     jwks_backend: NotRequired[JwksBackendArgs]
@@ -91,7 +102,11 @@ class JwtArgs(TypedDict):
     forward_token: NotRequired[bool]
     """Pass the token on to the function (default false)."""
     claims_to_headers: NotRequired[dict[str, str]]
-    """Claims copied into request headers for the function: claim -> header."""
+    (
+        "Refused on every line (kept so a config that sets it is told why): in payloadTransformMode None the "
+        "function gets only the body, and in Envoy a client can send the header itself (no kgateway line shipped "
+        "here can strip it before authentication); use forwardToken and read the claims from the token."
+    )
     extension_name: NotRequired[str]
     """Name of the GatewayExtension (default `<route>-jwt`)."""
 
@@ -108,7 +123,7 @@ class CorsArgs(TypedDict):
     expose_headers: NotRequired[list[str]]
     """Response headers the browser may read."""
     allow_credentials: NotRequired[bool]
-    """Allow cookies and credentials (default false)."""
+    """Allow cookies and credentials (default false; refused with the origin `*`)."""
     max_age_seconds: NotRequired[int]
     """How long a browser may cache a preflight (kgateway's default 5)."""
 

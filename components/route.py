@@ -280,6 +280,7 @@ class LambdaRoute(pulumi.ComponentResource):
             hostnames=tuple(args.get("hostnames") or ()),
             wait=wait,
             request_timeout=request_timeout,
+            cors=(protection or {}).get("cors") is not None,
         )
         route = custom_resource(
             f"{name}-httproute", manifest, pulumi.ResourceOptions(parent=self, depends_on=depends_on)

@@ -247,6 +247,7 @@ def objects(settings: StackSettings) -> list[tuple[ObjectSource, dict[str, Any]]
                         wait=target.backend.wait_for_acceptance,
                         # The rule's one timeouts.request: the protection's, else the Sync function's own.
                         request_timeout=request_timeout,
+                        cors=(route.protection or {}).get("cors") is not None,
                     ),
                 )
             )

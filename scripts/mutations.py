@@ -93,6 +93,9 @@ TESTS_BY_FILE: dict[str, tuple[str, ...]] = {
     "tools/plan.py": ("tests/test_secrets.py", "tests/test_plan.py", "tests/test_golden.py"),
     "tools/pulumi_cli.py": ("tests/test_pulumi_cli.py", "tests/test_secrets.py"),
     "tools/verify.py": ("tests/test_verify.py",),
+    "tools/grants.py": ("tests/test_operator.py",),
+    "tools/operator.py": ("tests/test_operator.py",),
+    "tools/rbac.py": ("tests/test_operator.py",),
 }
 
 
@@ -277,10 +280,17 @@ MUTATIONS = [
     ),
     # --- least privilege ----------------------------------------------------------------------------------
     Mutation(
-        "invoke policy forgets the qualified ARN",
+        "invoke policy grants the unqualified ARN instead of the qualified one the Backend invokes",
         "components/credentials.py",
+        'arns.append(pulumi.Output.concat(arn, ":", qualifier))',
+        "arns.append(arn)",
+    ),
+    Mutation(
+        "invoke policy also grants the unqualified ARN ($LATEST beside an alias)",
+        "components/credentials.py",
+        'arns.append(pulumi.Output.concat(arn, ":", qualifier))',
         'arns += [arn, pulumi.Output.concat(arn, ":", qualifier)]',
-        "arns += [arn]",
+        tests=("tests/test_components.py", "tests/test_moto_deploy.py"),
     ),
     Mutation(
         "invoke policy allows every function",
@@ -595,6 +605,105 @@ MUTATIONS = [
         "components/protection.py",
         "return {client: base64.b64encode(str(value).encode()).decode() for client, value in sorted(entries.items())}",
         "return {client: str(value) for client, value in sorted(entries.items())}",
+    ),
+    # --- who gets in (issue 27) -----------------------------------------------------------------------------
+    Mutation(
+        "who gets in: a JWT without audiences accepted",
+        "components/protection_checks.py",
+        "        elif opt_out is not True and not given:",
+        "        elif opt_out is not True and not given and value_key == 'issuer':",
+    ),
+    Mutation(
+        "who gets in: a JWT without an issuer accepted",
+        "components/protection_checks.py",
+        "        elif opt_out is not True and not given:",
+        "        elif opt_out is not True and not given and value_key == 'audiences':",
+    ),
+    Mutation(
+        "who gets in: an unset opt-out read as allowAnyAudience/allowAnyIssuer",
+        "components/protection_checks.py",
+        "        opt_out = jwt.get(opt_out_key)",
+        "        opt_out = jwt.get(opt_out_key, True)",
+    ),
+    Mutation(
+        "who gets in: the JWT's audiences not emitted (Envoy then skips the aud check)",
+        "components/kgateway_api.py",
+        '    if provider.audiences:\n        entry["audiences"] = list(provider.audiences)',
+        "    pass",
+        tests=("tests/test_protection.py",),
+    ),
+    Mutation(
+        "who gets in: the JWT's issuer not emitted (Envoy then accepts any iss)",
+        "components/kgateway_api.py",
+        '    if provider.issuer is not None:\n        entry["issuer"] = provider.issuer',
+        "    pass",
+        tests=("tests/test_protection.py",),
+    ),
+    Mutation(
+        "who gets in: CORS '*' with credentials accepted",
+        "components/protection_checks.py",
+        'if credentials is True and isinstance(origins, list) and "*" in origins:',
+        'if credentials is True and isinstance(origins, list) and "*" in origins[1:]:',
+    ),
+    Mutation(
+        "who gets in: CORS credentials turned on where the user wrote them off",
+        "components/protection_spec.py",
+        'allow_credentials=cors_args.get("allow_credentials") is True,',
+        'allow_credentials=cors_args.get("allow_credentials") is not None,',
+    ),
+    Mutation(
+        "who gets in: claimsToHeaders accepted (a client can forge the claim header)",
+        "components/protection_checks.py",
+        '    if jwt.get("claims_to_headers") is not None:\n        checker.fail(',
+        '    if jwt.get("claims_to_headers") == 0:\n        checker.fail(',
+    ),
+    Mutation(
+        "who gets in: clientIdHeader accepted where the function gets only the body",
+        "components/protection_checks.py",
+        'keys.get("client_id_header") is None or payload_mode == "Envoy":',
+        'keys.get("client_id_header") is None or payload_mode != "None":',
+        tests=("tests/test_protection_config.py", "tests/test_protection.py"),
+    ),
+    Mutation(
+        "who gets in: only the first client's key generated (the others' clients refused)",
+        "components/protection.py",
+        '            for client in keys.get("clients") or ["default"]:',
+        '            for client in (keys.get("clients") or ["default"])[:1]:',
+    ),
+    Mutation(
+        "who gets in: ipAllow's default action allow (every client admitted)",
+        "components/kgateway_api.py",
+        '"defaultAction": "deny",',
+        '"defaultAction": "allow",',
+        tests=("tests/test_protection.py",),
+    ),
+    Mutation(
+        "who gets in: ipAllow's CIDRs not emitted",
+        "components/kgateway_api.py",
+        '"rules": [{"name": "ip-allow", "cidrs": list(protection.ip_allow), "action": "allow"}],',
+        '"rules": [{"name": "ip-allow", "cidrs": ["0.0.0.0/0"], "action": "allow"}],',
+        tests=("tests/test_protection.py",),
+    ),
+    Mutation(
+        "preflight: a CORS route limited to methods gets no OPTIONS match (preflights 404)",
+        "components/kgateway_api.py",
+        '    if cors and methods and "OPTIONS" not in methods:',
+        "    if False:",
+        tests=("tests/test_protection_config.py", "tests/test_protection.py"),
+    ),
+    Mutation(
+        "rename: API keys named after the component (a rename revokes them)",
+        "components/protection.py",
+        'f"{namespace}/{route_name}-api-key-{client}-{rotation}",',
+        'f"{name}-api-key-{client}-{rotation}",',
+        tests=("tests/test_protection.py", "tests/test_protection_day2.py"),
+    ),
+    Mutation(
+        "rename: keys made under their old names not kept (no alias)",
+        "components/protection.py",
+        'parent=self, aliases=[pulumi.Alias(name=f"{name}-api-key-{client}-{rotation}")]',
+        "parent=self",
+        tests=("tests/test_protection_day2.py",),
     ),
     # --- rotation (components/credentials.py) ---------------------------------------------------------------
     Mutation(
@@ -1014,6 +1123,49 @@ MUTATIONS = [
         "            ready = [k for k in pending if _state_urn(k[1]) not in needed]",
         "            ready = [k for k in pending if k[1] not in needed]",
         tests=("tests/test_engine_modes.py",),
+    ),
+    # --- the operator's grants (issue 31): who may write what in the cluster and in AWS ----------------------
+    Mutation(
+        "operator RBAC: no watch on managed objects (the provider's await would be forbidden)",
+        "tools/grants.py",
+        'WRITE_VERBS = ("create", "delete", "get", "list", "patch", "update", "watch")',
+        'WRITE_VERBS = ("create", "delete", "get", "list", "patch", "update")',
+    ),
+    Mutation(
+        "operator RBAC: reads granted for every object of the kind, not the one read",
+        "tools/grants.py",
+        'rule = {"apiGroups": [group], "resources": [resource], "resourceNames": names, "verbs": ["get"]}',
+        'rule = {"apiGroups": [group], "resources": [resource], "verbs": ["get"]}',
+    ),
+    Mutation(
+        "operator RBAC: any resource of the Gateway API group writable",
+        "tools/grants.py",
+        '"HTTPRoute": ("gateway.networking.k8s.io", "httproutes"),',
+        '"HTTPRoute": ("gateway.networking.k8s.io", "*"),',
+    ),
+    Mutation(
+        "deployer policy: PassRole to any service",
+        "tools/grants.py",
+        'passed = (("StringEquals", "iam:PassedToService", "lambda.amazonaws.com"),)',
+        "passed: Condition = ()",
+    ),
+    Mutation(
+        "deployer policy: any IAM name instead of the stack's own",
+        "tools/grants.py",
+        'name = resource.inputs.get("name") or f"{resource.name}{AUTONAME}"',
+        'name = resource.inputs.get("name") or "*"',
+    ),
+    Mutation(
+        "RBAC validation: a Role may name non-resource URLs",
+        "tools/rbac.py",
+        "        if namespaced:\n",
+        "        if False:\n",
+    ),
+    Mutation(
+        "operator: the Stack is not checked against PKO's CRD",
+        "tools/operator.py",
+        "problems += [f\"Stack {obj['metadata']['name']}: {e}\" for e in schema_errors(obj, STACK_CRD, \"v1\")]",
+        "pass",
     ),
 ]
 

@@ -71,9 +71,9 @@ def test_a_64_character_function_name_deploys_within_iams_limits(run_stack: RunS
     assert role_resource_name("echo") == "echo-role"  # short names keep the URNs they had
 
 
-def functions_config(count: int, name_length: int = 12) -> dict[str, str]:
+def functions_config(count: int, name_length: int = 12, qualifier: str = "live") -> dict[str, str]:
     config, _ = stack_config("multi")
-    functions = [{"name": f"fn{i:03d}".ljust(name_length, "x"), "qualifier": "live"} for i in range(count)]
+    functions = [{"name": f"fn{i:03d}".ljust(name_length, "x"), "qualifier": qualifier} for i in range(count)]
     config["kgateway-lambda:functions"] = json.dumps(functions)
     config.pop("kgateway-lambda:routes")
     return config
@@ -96,7 +96,7 @@ def test_200_functions_get_exactly_their_arns_in_managed_policies() -> None:
     assert 2 <= len(policies) <= ATTACHED_POLICIES
     granted = sorted(arn for policy in policies for arn in policy["Statement"][0]["Resource"])
     prefix = "arn:aws:lambda:us-east-1:123456789012:function:"
-    assert granted == sorted(f"{prefix}{name}{suffix}" for name in names for suffix in ("", ":live"))
+    assert granted == sorted(f"{prefix}{name}:live" for name in names)  # exactly what each Backend invokes
     assert len(run.by_type("aws:iam/userPolicyAttachment:UserPolicyAttachment")) == len(policies)
     key = run.one("aws:iam/accessKey:AccessKey")
     # The key waits for its user alone, not for the permissions (issue 11: IAM is eventually consistent anyway).
@@ -104,15 +104,15 @@ def test_200_functions_get_exactly_their_arns_in_managed_policies() -> None:
 
 
 def test_more_functions_than_iam_can_name_are_refused_before_anything_is_made(run_stack: RunStack) -> None:
-    config = functions_config(400, name_length=64)
-    with pytest.raises(Exception, match=r"functions = '\[400 functions\]': need \d+ managed policies") as failure:
+    config = functions_config(500, name_length=64)
+    with pytest.raises(Exception, match=r"functions = '\[500 functions\]': need \d+ managed policies") as failure:
         run_stack({k: v for k, v in config.items() if k.startswith("kgateway-lambda:")})
     assert "at most 10 to a user or role" in str(failure.value)
 
 
 def test_provided_keys_make_no_policies_so_iams_quota_does_not_cap_them() -> None:
-    """400 functions: refused where the stack writes the invoke policies, accepted with the user's own keys."""
-    targets: list[InvokeTarget] = [{"function": f"fn{i:03d}".ljust(64, "x")} for i in range(400)]
+    """500 functions: refused where the stack writes the invoke policies, accepted with the user's own keys."""
+    targets: list[InvokeTarget] = [{"function": f"fn{i:03d}".ljust(64, "x")} for i in range(500)]
 
     def program() -> None:
         mode = CredentialsMode(pulumi.Config().require("mode"))
@@ -124,13 +124,15 @@ def test_provided_keys_make_no_policies_so_iams_quota_does_not_cap_them() -> Non
     config = {"aws:region": "us-east-1"}
     run = run_program(FakeAwsMocks(), {**config, "kgateway-lambda:mode": "provided"}, program=program)
     assert run.by_type("aws:iam/policy:Policy") == [] and len(run.by_type("kubernetes:core/v1:Secret")) == 1
-    with pytest.raises(Exception, match=r"\[400 functions\]': need \d+ managed policies"):
+    with pytest.raises(Exception, match=r"\[500 functions\]': need \d+ managed policies"):
         run_program(FakeAwsMocks(), {**config, "kgateway-lambda:mode": "generated"}, program=program)
 
 
 def test_many_functions_deploy_into_moto_and_the_key_may_invoke_exactly_them(aws: boto3.Session) -> None:
-    """24 functions with 64-character names already need two managed policies (200 would take minutes here)."""
-    config = functions_config(24, name_length=64)
+    """24 functions with 64-character names at a 128-character alias already need two managed policies (200 would
+    take minutes here)."""
+    alias = "live".ljust(128, "x")
+    config = functions_config(24, name_length=64, qualifier=alias)
     config["aws:region"] = "us-east-1"
     deployment = MotoDeployment(aws)
     run = deployment.up(config, stack="multi")
@@ -141,7 +143,8 @@ def test_many_functions_deploy_into_moto_and_the_key_may_invoke_exactly_them(aws
     arns = run.outputs["functions"]
     combined = json.dumps({"Version": "2012-10-17", "Statement": [s for d in documents for s in d["Statement"]]})
     for name in (f"fn{i:03d}".ljust(64, "x") for i in (0, 11, 23)):
-        assert evaluate(combined, "lambda:InvokeFunction", f"{arns[name]}:live")
+        assert evaluate(combined, "lambda:InvokeFunction", f"{arns[name]}:{alias}")
+        assert not evaluate(combined, "lambda:InvokeFunction", arns[name])  # the unqualified ARN invokes $LATEST
         assert not evaluate(combined, "lambda:InvokeFunction", f"{arns[name]}:other")
     assert not evaluate(combined, "lambda:InvokeFunction", arns["fn000".ljust(64, "x")].replace("fn000", "fn999"))
     deployment.destroy()

@@ -113,7 +113,7 @@ def test_generated_credentials_invoke_only_exact_arns(run_stack: RunStack) -> No
             "Sid": "InvokeRoutedFunctions",
             "Effect": "Allow",
             "Action": "lambda:InvokeFunction",
-            "Resource": [FUNCTION_ARN, f"{FUNCTION_ARN}:$LATEST"],
+            "Resource": [f"{FUNCTION_ARN}:$LATEST"],  # exactly the ARN the Backend invokes
         }
     ]
     secret = run.one("kubernetes:core/v1:Secret").inputs
@@ -133,7 +133,7 @@ def test_generated_credentials_invoke_only_exact_arns(run_stack: RunStack) -> No
 def test_qualifier_is_in_the_policy_and_the_backend(run_stack: RunStack) -> None:
     run = run_stack({"qualifier": "live"})
     policy = json.loads(run.one("aws:iam/policy:Policy").inputs["policy"])
-    assert policy["Statement"][0]["Resource"] == [FUNCTION_ARN, f"{FUNCTION_ARN}:live"]
+    assert policy["Statement"][0]["Resource"] == [f"{FUNCTION_ARN}:live"]
     spec = run.one("kubernetes:gateway.kgateway.dev/v1alpha1:Backend").inputs["spec"]
     assert spec["aws"]["lambda"]["qualifier"] == "live"
 
@@ -308,7 +308,7 @@ def test_alias_publishes_a_version_and_is_what_kgateway_invokes(run_stack: RunSt
     spec = run.one("kubernetes:gateway.kgateway.dev/v1alpha1:Backend").inputs["spec"]
     assert spec["aws"]["lambda"]["qualifier"] == "live"
     policy = json.loads(run.one("aws:iam/policy:Policy").inputs["policy"])
-    assert policy["Statement"][0]["Resource"] == [FUNCTION_ARN, f"{FUNCTION_ARN}:live"]
+    assert policy["Statement"][0]["Resource"] == [f"{FUNCTION_ARN}:live"]
     # The alias's name is known from config: the Backend does not wait for the alias (nor the function).
     assert not depends_on(run, "kubernetes:gateway.kgateway.dev/v1alpha1:Backend", "aws:lambda/alias:Alias")
 
@@ -392,7 +392,7 @@ def test_the_backend_is_in_the_region_of_the_components_own_provider() -> None:
     }
     assert regions == {"echo": "eu-central-1", "default-region": "us-east-1"}
     policy = json.loads(run.one("aws:iam/policy:Policy").inputs["policy"])
-    assert policy["Statement"][0]["Resource"][0] == f"arn:aws:lambda:eu-central-1:{ACCOUNT}:function:echo"
+    assert policy["Statement"][0]["Resource"][0] == f"arn:aws:lambda:eu-central-1:{ACCOUNT}:function:echo:$LATEST"
     multi = run_stack_multi()
     assert {reveal(b.inputs)["spec"]["aws"]["region"] for b in multi.by_type(BACKEND)} == {"eu-west-1"}
 

@@ -15,6 +15,7 @@ from components.credentials import rotation_secret_name
 from tests.support.aws_models import DeleteConflictError, attached_documents
 from tests.support.lifecycle import MotoDeployment, dev_config, generated_key, secret_data
 from tests.support.moto_account import REGION, evaluate
+from tools.engine import reveal
 from tools.plan import plan_document
 
 
@@ -259,8 +260,11 @@ def test_generated_key_is_invoke_only(aws: boto3.Session) -> None:
     (stored,) = attached_documents(iam, user=user)
     document = json.dumps(stored)
     assert iam.list_user_policies(UserName=user)["PolicyNames"] == []  # no inline policy besides
-    assert evaluate(document, "lambda:InvokeFunction", function_arn)
+    # Exactly what the Backend invokes (kgateway signs `function:<name>:<qualifier>`): not the unqualified ARN,
+    # which invokes $LATEST.
     assert evaluate(document, "lambda:InvokeFunction", f"{function_arn}:live")
+    assert not evaluate(document, "lambda:InvokeFunction", function_arn)
+    assert not evaluate(document, "lambda:InvokeFunction", f"{function_arn}:$LATEST")
     assert not evaluate(document, "lambda:InvokeFunction", f"{function_arn}:other-alias")
     assert not evaluate(document, "lambda:InvokeFunction", other_arn)
     for action in ("lambda:ListFunctions", "lambda:GetFunction", "lambda:UpdateFunctionCode", "iam:ListUsers"):
@@ -280,11 +284,23 @@ def test_key_material_never_appears_in_plan_output_or_logs(aws: boto3.Session) -
 
 def test_alias_points_at_the_published_version(aws: boto3.Session) -> None:
     deployment = MotoDeployment(aws)
-    deployment.up(dev_config(alias="live"))
+    run = deployment.up(dev_config(alias="live"))
     admin = aws.client("lambda")
     alias = admin.get_alias(FunctionName="echo", Name="live")
     versions = [v["Version"] for v in admin.list_versions_by_function(FunctionName="echo")["Versions"]]
     assert alias["FunctionVersion"] in versions
     assert alias["FunctionVersion"] != "$LATEST"
+    # The credentials may invoke exactly the alias the Backend invokes (README): not $LATEST (the unpublished code,
+    # reached through the unqualified ARN or `:$LATEST`), not the version behind the alias.
+    (backend,) = [r for r in run.resources if r.type.endswith(":Backend")]
+    assert reveal(backend.inputs)["spec"]["aws"]["lambda"]["qualifier"] == "live"
+    iam = aws.client("iam")
+    user = iam.list_users(PathPrefix="/kgateway-lambda/")["Users"][0]["UserName"]
+    (stored,) = attached_documents(iam, user=user)
+    document = json.dumps(stored)
+    function_arn = alias["AliasArn"].rsplit(":", 1)[0]
+    assert evaluate(document, "lambda:InvokeFunction", alias["AliasArn"])
+    for denied in (function_arn, f"{function_arn}:$LATEST", f"{function_arn}:{alias['FunctionVersion']}"):
+        assert not evaluate(document, "lambda:InvokeFunction", denied), denied
     deployment.destroy()
     assert admin.list_functions()["Functions"] == []

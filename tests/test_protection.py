@@ -20,6 +20,7 @@ from components.kgateway_api import (
     traffic_policy_manifest,
     traffic_policy_support_from_crd,
 )
+from components.lambda_gateway_route import check_composite_args
 from components.protection_checks import check_protection_args
 from components.protection_spec import key_secret_name, protection_objects, token_bucket
 from components.validation import DNS_SUBDOMAIN_RE, ComponentInputError, InputChecker
@@ -46,7 +47,6 @@ KIND_EXAMPLES: dict[str, dict[str, Any]] = {
             "jwks_cache_duration": "10m",
             "token_header": "Authorization",
             "token_prefix": "Bearer ",
-            "claims_to_headers": {"sub": "x-user"},
         }
     },
     "cors": {
@@ -215,6 +215,36 @@ def test_api_keys_ip_allow_and_retry_shapes() -> None:
         ({"api_keys": {"rotation": "2", "previous_rotation": "2"}}, "previousRotation = '2': must differ"),
         ({"rate_limits": {}}, "rate_limits = '\\(set\\)': is not a protection"),
         ({"cors": {"allow_origins": ["*", "https://a.example.com"]}}, "allowOrigins = .*'\\*' must stand alone"),
+        # Who gets in (issue 27): a JWT whose issuer or audience Envoy would not check, credentials for any origin,
+        # claim headers a client can forge.
+        ({"jwt": {"issuer": "https://i.example.com", "jwks_inline": "{}"}}, r"jwt.audiences = \(unset\): is required"),
+        ({"jwt": {"audiences": ["api"], "jwks_inline": "{}"}}, r"jwt.issuer = \(unset\): is required"),
+        (
+            {
+                "jwt": {
+                    "issuer": "https://i.example.com",
+                    "audiences": ["api"],
+                    "allow_any_audience": True,
+                    "jwks_inline": "{}",
+                }
+            },
+            "jwt.allowAnyAudience = True: contradicts audiences",
+        ),
+        (
+            {"cors": {"allow_origins": ["*"], "allow_credentials": True}},
+            r"cors.allowCredentials = True: cannot go with allowOrigins \[\*\]",
+        ),
+        (
+            {
+                "jwt": {
+                    "issuer": "https://i.example.com",
+                    "audiences": ["api"],
+                    "jwks_inline": "{}",
+                    "claims_to_headers": {"sub": "x-user"},
+                }
+            },
+            r"jwt.claimsToHeaders = '\(set\)': is refused: .* a client-sent header",
+        ),
     ],
 )
 def test_bad_protection_is_refused_with_the_input_and_the_rule(args: dict[str, Any], message: str) -> None:
@@ -223,6 +253,22 @@ def test_bad_protection_is_refused_with_the_input_and_the_rule(args: dict[str, A
     assert checker.problems
     with pytest.raises(ComponentInputError, match=message):
         checker.done()
+
+
+def test_the_loose_jwt_and_cors_settings_pass_only_when_asked_for_in_words() -> None:
+    """The opt-outs are the only way to a JWT without issuer or audience; credentials go with listed origins."""
+    for args in (
+        {"jwt": {"allow_any_issuer": True, "allow_any_audience": True, "jwks_inline": "{}"}},
+        {"jwt": {"issuer": "https://i.example.com", "allow_any_audience": True, "jwks_inline": "{}"}},
+        {"cors": {"allow_origins": ["https://app.example.com"], "allow_credentials": True}},
+        {"cors": {"allow_origins": ["*"], "allow_credentials": False}},
+    ):
+        checker = InputChecker("RouteProtection", "echo")
+        check_protection_args(checker, args)
+        assert checker.problems == [], args
+    checker = InputChecker("RouteProtection", "echo")
+    check_protection_args(checker, {"jwt": {"allow_any_issuer": "yes", "audiences": ["api"], "jwks_inline": "{}"}})
+    assert [p.name for p in checker.problems] == ["jwt.allowAnyIssuer"]
 
 
 def test_a_provided_key_is_never_shown_in_the_error() -> None:
@@ -285,7 +331,7 @@ def run_protected(tmp_path: Path, protection: str, *, version: str = "main") -> 
 def test_generated_keys_are_random_secret_and_in_the_format_kgateway_reads(tmp_path: Path) -> None:
     run = run_protected(tmp_path, "{'api_keys': {'clients': ['mobile', 'partner']}}")
     keys = run.by_type(RANDOM_BYTES)
-    assert sorted(k.name for k in keys) == ["echo-api-key-mobile-1", "echo-api-key-partner-1"]
+    assert sorted(k.name for k in keys) == ["team-a/echo-api-key-mobile-1", "team-a/echo-api-key-partner-1"]
     assert {k.inputs["length"] for k in keys} == {32}
     secret = run.one(SECRET)
     secret_name = key_secret_name("echo-api-keys", {"clients": ["mobile", "partner"]})
@@ -309,7 +355,8 @@ def test_generated_keys_are_random_secret_and_in_the_format_kgateway_reads(tmp_p
 
 def test_rotation_keeps_the_previous_keys_beside_the_new_ones(tmp_path: Path) -> None:
     run = run_protected(tmp_path, "{'api_keys': {'rotation': '2', 'previous_rotation': '1'}}")
-    assert sorted(k.name for k in run.by_type(RANDOM_BYTES)) == ["echo-api-key-default-1", "echo-api-key-default-2"]
+    names = sorted(k.name for k in run.by_type(RANDOM_BYTES))
+    assert names == ["team-a/echo-api-key-default-1", "team-a/echo-api-key-default-2"]
     data = reveal(run.one(SECRET).inputs["data"])
     assert set(data) == {"default", "default.previous"}
     assert set(run.outputs["api_keys"]) == {"default"}  # the output holds the current keys only
@@ -468,3 +515,52 @@ def test_names_derived_from_a_long_route_name_stay_within_253() -> None:
     assert extension_name.endswith("-jwt") and re.fullmatch(r"r{200,}-[0-9a-f]{8}", secret_name), secret_name
     for name in (secret_name, extension_name):
         assert len(name) <= 253 and DNS_SUBDOMAIN_RE.fullmatch(name) and name.startswith("r" * 200), name
+
+
+def test_the_composite_refuses_a_client_id_header_the_function_would_never_see() -> None:
+    base: dict[str, Any] = {"existing_function": "echo", "backend": {"kgateway_version": "v2.3"}}
+    keys = {"api_keys": {"client_id_header": "x-client-id"}}
+    for args in ({**base, "protection": keys}, {**base, "routes": [{"path": "/echo", "protection": keys}]}):
+        checker = InputChecker("LambdaGatewayRoute", "echo")
+        check_composite_args(checker, args)
+        assert [p.name for p in checker.problems] in (
+            ["protection.apiKeys.clientIdHeader"],
+            ["routes[0].protection.apiKeys.clientIdHeader"],
+        ), checker.problems
+    checker = InputChecker("LambdaGatewayRoute", "echo")
+    envoy = {**base, "backend": {"kgateway_version": "v2.3", "payload_transform_mode": "Envoy"}, "protection": keys}
+    check_composite_args(checker, envoy)
+    assert checker.problems == []
+
+
+def test_the_route_component_matches_the_preflight_where_its_protection_has_cors(tmp_path: Path) -> None:
+    program = tmp_path / "cors_route.py"
+    program.write_text(
+        "from components import LambdaRoute\n"
+        "LambdaRoute('echo', {'path': '/echo', 'backend_name': 'echo', 'methods': ['POST'],"
+        " 'kgateway_version': 'v2.3', 'protection': {'cors': {'allow_origins': ['https://app.example.com']}}})\n"
+    )
+    run = run_program(RandomMocks(), {"aws:region": "us-east-1"}, program=program)
+    matches = reveal(run.one(ROUTE).inputs)["spec"]["rules"][0]["matches"]
+    assert [match["method"] for match in matches] == ["POST", "OPTIONS"]
+
+
+def test_who_gets_in_is_emitted_exactly_as_written() -> None:
+    """The fields that decide who gets in, pinned (issue 27): the JWT's issuer and audiences and its Strict mode,
+    CORS credentials only where the user turned them on."""
+    policy, extension = manifests(KIND_EXAMPLES["jwt"], "main")
+    (provider,) = extension["spec"]["jwt"]["providers"]
+    assert extension["spec"]["jwt"]["validationMode"] == "Strict"  # a request without a token is refused
+    assert provider["issuer"] == "https://issuer.example.com" and provider["audiences"] == ["orders"]
+    assert policy["spec"]["jwtAuth"] == {"extensionRef": {"name": "echo-jwt"}}
+    loose = manifests({"jwt": {"allow_any_issuer": True, "allow_any_audience": True, "jwks_inline": "{}"}}, "main")
+    assert "issuer" not in loose[1]["spec"]["jwt"]["providers"][0]
+    assert "audiences" not in loose[1]["spec"]["jwt"]["providers"][0]
+    origins = ["https://app.example.com"]
+    for written, emitted in ((True, True), (False, None), (None, None)):
+        cors: dict[str, Any] = {"allow_origins": origins}
+        if written is not None:
+            cors["allow_credentials"] = written
+        spec = manifests({"cors": cors}, "main")[0]["spec"]["cors"]
+        assert spec.get("allowCredentials") == emitted, written
+        assert spec["allowOrigins"] == origins

@@ -5,13 +5,19 @@ GatewayExtension against the chosen line's real CRDs."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import hashlib
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from program.config import ConfigError, MappingConfigSource, load_settings
+from program.crd_validation import schema_errors
 from program.preflight import objects, preflight_problems
 from tools.engine import stack_config
 
@@ -169,3 +175,88 @@ def test_the_example_stack_plans_with_its_keys_secret() -> None:
     assert types.count("TrafficPolicy") == 2 and types.count("GatewayExtension") == 1
     assert types.count("RandomBytes") == 2  # web and mobile, on the default-protected route
     assert "api_keys" in run.secret_outputs
+
+
+def test_a_client_id_header_is_refused_where_the_function_gets_only_the_body() -> None:
+    """payloadTransformMode None (the default from v2.1) hands the function only the body: a header set for it is a
+    promise the gateway cannot keep (issue 27); in Envoy mode the header reaches the function."""
+    protection = {"apiKeys": {"clients": ["web"], "clientIdHeader": "x-client-id"}}
+    text = refused({"kgateway-lambda:protection": protection})
+    assert "kgateway-lambda:protection.apiKeys.clientIdHeader = 'x-client-id': never reaches the function" in text
+    explicit = refused({"kgateway-lambda:protection": protection, "kgateway-lambda:payloadTransformMode": "None"})
+    assert "apiKeys.clientIdHeader" in explicit
+    settings = load({"kgateway-lambda:protection": protection, "kgateway-lambda:payloadTransformMode": "Envoy"})
+    assert settings.targets[0].routes[0].protection["api_keys"]["client_id_header"] == "x-client-id"
+
+
+def test_a_jwt_needs_its_issuer_and_audiences_or_the_opt_out_in_words() -> None:
+    jwt = {"jwksInline": '{"keys": []}'}
+    text = refused({"kgateway-lambda:protection": {"jwt": jwt}})
+    assert "kgateway-lambda:protection.jwt.issuer = (unset): is required" in text
+    assert "kgateway-lambda:protection.jwt.audiences = (unset): is required" in text
+    loose = load({"kgateway-lambda:protection": {"jwt": {**jwt, "allowAnyIssuer": True, "allowAnyAudience": True}}})
+    assert loose.targets[0].routes[0].protection["jwt"]["allow_any_audience"] is True
+
+
+def route_methods(extra: dict[str, Any]) -> list[str | None]:
+    settings = load(extra)
+    (route,) = [manifest for _, manifest in objects(settings) if manifest["kind"] == "HTTPRoute"]
+    return [match.get("method") for match in route["spec"]["rules"][0]["matches"]]
+
+
+def test_a_cors_route_limited_to_methods_also_matches_the_preflight() -> None:
+    """A preflight (OPTIONS) that matches no rule gets 404 before Envoy's CORS filter sees it (issue 27): where the
+    route's protection has CORS, its methods gain OPTIONS; without CORS, the route matches what the user wrote."""
+    routes = [{"path": "/echo", "methods": ["GET", "POST"]}]
+    cors = {"cors": {"allowOrigins": ["https://app.example.com"]}}
+    assert route_methods({"kgateway-lambda:routes": routes, "kgateway-lambda:protection": cors}) == [
+        "GET",
+        "POST",
+        "OPTIONS",
+    ]
+    assert route_methods({"kgateway-lambda:routes": routes}) == ["GET", "POST"]
+    with_options = [{"path": "/echo", "methods": ["OPTIONS", "GET"]}]
+    assert route_methods({"kgateway-lambda:routes": with_options, "kgateway-lambda:protection": cors}) == [
+        "OPTIONS",
+        "GET",
+    ]
+    assert route_methods({"kgateway-lambda:routes": [{"path": "/echo"}], "kgateway-lambda:protection": cors}) == [None]
+
+
+LISTENER_POLICY_CRDS = Path(__file__).parent / "data" / "kgateway-listenerpolicy"
+
+
+def test_the_documented_listener_policy_passes_kgateways_crds_and_the_copies_are_the_upstream_files() -> None:
+    """docs/protection.md tells the Gateway's owner how to make `ipAllow` read the real client address; the
+    example must be what the API server of every line with `ipAllow` (v2.3+) accepts."""
+    text = (Path(__file__).parent.parent / "docs" / "protection.md").read_text()
+    (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "kind: ListenerPolicy" in b]
+    policy = yaml.safe_load(block)
+    assert policy["spec"]["default"]["httpSettings"] == {"xffNumTrustedHops": 1}
+    sources = (LISTENER_POLICY_CRDS / "SOURCES.md").read_text()
+    crds = sorted(LISTENER_POLICY_CRDS.glob("*.yaml"))
+    assert [crd.name for crd in crds] == [
+        "kgateway-main-354c0f6-listenerpolicies.yaml",
+        "kgateway-v2.3.x-1eb924f-listenerpolicies.yaml",
+    ]
+    for crd in crds:
+        assert hashlib.sha256(crd.read_bytes()).hexdigest() in sources, crd.name
+        assert schema_errors(policy, crd, "v1alpha1") == [], crd.name
+        # The CRD's own rules apply (so a pass means something): trusted hops and CIDRs are exclusive.
+        both = copy.deepcopy(policy)
+        both["spec"]["default"]["httpSettings"]["xffTrustedCIDRs"] = ["10.0.0.0/8"]
+        assert any("only one of xffNumTrustedHops" in e for e in schema_errors(both, crd, "v1alpha1")), crd.name
+
+
+def test_a_client_id_header_is_refused_for_the_functions_discover_finds() -> None:
+    """A found function's Backend is made in the default payloadTransformMode (None): it would never see the
+    header the stack-wide protection promises it."""
+    text = refused(
+        {
+            "kgateway-lambda:functions": [],
+            "kgateway-lambda:discover": {"tag": "kgateway-lambda:path"},
+            "kgateway-lambda:protection": {"apiKeys": {"clientIdHeader": "x-client-id"}},
+        }
+    )
+    assert "kgateway-lambda:protection.apiKeys.clientIdHeader = 'x-client-id': never reaches the function" in text
+    assert "(functions found by discover)" in text

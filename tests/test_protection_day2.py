@@ -156,7 +156,7 @@ def test_add_change_rotate_and_remove_protection_never_leave_the_route_open(aws:
 def test_a_jwt_route_gets_its_extension_before_its_policy_and_loses_it_after(aws: boto3.Session) -> None:
     deployment = MotoDeployment(aws)
     guard = Guard(deployment)
-    jwt = {"issuer": "https://issuer.example.com", "jwksInline": '{"keys": []}'}
+    jwt = {"issuer": "https://issuer.example.com", "audiences": ["echo"], "jwksInline": '{"keys": []}'}
     deployment.up(protected(jwt=jwt))
     changes = [(op, key[0].rsplit(":", 1)[1]) for op, key in deployment.changes if "gateway.kgateway.dev" in key[0]]
     kinds = [kind for _, kind in changes]
@@ -166,3 +166,52 @@ def test_a_jwt_route_gets_its_extension_before_its_policy_and_loses_it_after(aws
     ops = [(op, key[0].rsplit(":", 1)[1]) for op, key in deployment.changes if "gateway.kgateway.dev" in key[0]]
     # The acceptance gate follows the policy's change (components/readiness.py), then the extension goes.
     assert ops == [("update", "TrafficPolicy"), ("update", "TrafficPolicyPatch"), ("delete", "GatewayExtension")]
+
+
+def renamed(function: str, **protection: Any) -> dict[str, str]:
+    """One function whose route has a pinned name (`routes[].name`), protected."""
+    return dev_config(
+        functions=json.dumps([{"name": function}]),
+        routes=json.dumps([{"function": function, "name": ROUTE[1], "path": "/echo"}]),
+        protection=json.dumps(protection),
+    )
+
+
+def test_renaming_the_function_keeps_every_api_key_with_no_window(aws: boto3.Session) -> None:
+    """Issue 27: a rename (with the route's name pinned) made new keys and replaced their Secret delete-first: a
+    500 window, then 401 for every old key. The keys and their Secret keep their identity instead: the key in use
+    stays valid at every write, and the route still names the same Secret holding the same keys afterwards."""
+    deployment = MotoDeployment(aws)
+    guard = Guard(deployment)
+    keys = {"clients": ["web", "mobile"]}
+    run = deployment.up(renamed("echo", apiKeys=keys))
+    before = keys_of(run)
+    secret_before = guard.policy()["spec"]["apiKeyAuth"]["secretRef"]["name"]  # type: ignore[index]
+    guard.protected, guard.key_that_must_work = True, before["web"]
+
+    run = deployment.up(renamed("echo-v2", apiKeys=keys))
+    assert keys_of(run) == before, "a rename must not change any key"
+    assert guard.valid_keys() == set(before.values())
+    assert guard.policy()["spec"]["apiKeyAuth"]["secretRef"]["name"] == secret_before  # type: ignore[index]
+    touched = {(op, kind) for op, kind in order(deployment)}
+    assert not touched & {("create", "RandomBytes"), ("delete", "RandomBytes"), ("create", "Secret")}, touched
+    assert ("delete", "Secret") not in touched and ("replace", "Secret") not in touched, touched
+    assert {f["FunctionName"] for f in aws.client("lambda").list_functions()["Functions"]} == {"echo-v2"}
+
+
+def test_keys_made_under_their_old_names_are_kept_through_the_alias(aws: boto3.Session) -> None:
+    """A stack whose keys were named after the component (`echo-protection-api-key-web-1`, before issue 27) keeps
+    them: the engine moves each to its new URN by the alias, with no new key and no new Secret."""
+    deployment = MotoDeployment(aws)
+    run = deployment.up(protected(apiKeys={"clients": ["web"]}))
+    before = keys_of(run)
+    moved = {}
+    for (type_, urn), resource in deployment.deployed.items():
+        old = urn.replace("::kgateway-system/echo-api-key-", "::echo-protection-api-key-") if type_ == RANDOM else urn
+        moved[(type_, old)] = resource
+    assert moved.keys() != deployment.deployed.keys()
+    deployment.deployed = moved  # the state as the older program left it
+    run = deployment.up(protected(apiKeys={"clients": ["web"]}))
+    assert keys_of(run) == before
+    assert RANDOM in {key[0] for op, key in deployment.changes if op == "alias"}
+    assert not [change for change in order(deployment) if change[0] in ("create", "delete", "replace")]

@@ -46,7 +46,7 @@ def worst_case_policy(chunk: list[Any]) -> str:
     arns = []
     for target in chunk:
         arn = target["function"] if target["function"].startswith("arn:") else LONGEST_PREFIX + target["function"]
-        arns += [arn, f"{arn}:{target.get('qualifier') or '$LATEST'}"]
+        arns.append(f"{arn}:{target.get('qualifier') or '$LATEST'}")  # the one ARN its Backend invokes
     return invoke_only_policy(arns)
 
 

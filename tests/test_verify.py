@@ -16,8 +16,19 @@ from program.regex_path import sample_path
 from tests.support.commands import run_tools
 from tests.support.fake_aws import FakeAwsMocks
 from tests.support.local_servers import free_port, gateway_server, lambda_api_server, protected_server
+from tools.__main__ import main
 from tools.engine import run_program, stack_config
-from tools.verify import Check, Clock, Protection, Result, http_check, invoke_check, run_checks, until_passed
+from tools.verify import (
+    Check,
+    Clock,
+    Protection,
+    Result,
+    http_check,
+    invoke_check,
+    run_checks,
+    through,
+    until_passed,
+)
 
 
 def test_the_guides_answer_passes() -> None:
@@ -383,3 +394,21 @@ def test_a_regular_expression_route_is_checked_at_a_path_it_fully_matches(patter
     assert sample_path(pattern) == sample
     if sample is not None:
         assert re.fullmatch(pattern, sample)
+
+
+def test_verify_reaches_the_gateway_from_inside_the_cluster_through_another_address(tmp_path: Path) -> None:
+    """Outside, the checks go to the published address (`gateway_url`); inside the cluster (a PKO workspace, a Job)
+    that load balancer may be out of reach, and `--base-url` sends the same requests to the Gateway's Service."""
+    published = f"http://127.0.0.1:{free_port()}"  # nothing listens: the address this machine cannot reach
+    check = {"route": "echo", "url": f"{published}/echo?x=1", "expect": "guide", "host": None, "method": "POST"}
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"verify": [check]}))
+    with gateway_server("passthrough") as service:
+        assert main(["verify", "--outputs", str(outputs), "--timeout", "2"]) == 1
+        assert main(["verify", "--outputs", str(outputs), "--base-url", service]) == 0
+    moved = through([Check(route="echo", url=f"{published}/echo?x=1")], "http://http.kgateway-system.svc:8080")
+    assert moved == [Check(route="echo", url="http://http.kgateway-system.svc:8080/echo?x=1", host=published[7:])]
+    named = through([Check(route="hello", url=f"{published}/hello", host="api.example.com")], "http://gw:8080/")
+    assert named[0].host == "api.example.com"
+    with pytest.raises(ValueError, match=r"--base-url 'gw:8080': expected scheme://host\[:port\]"):
+        through([], "gw:8080")

@@ -1,6 +1,7 @@
 """Command line: `python -m tools plan --stack dev [--kgateway-crd FILE] [--kgateway-image IMAGE] [--tagged FILE]
-[--json | --manifests DIR]`, `python -m tools schema [--markdown [--write]]`, `python -m tools keys [--write]` and
-`python -m tools verify (--stack NAME | --outputs FILE | --url URL) [--invoke] [--wait SECONDS]`."""
+[--json | --manifests DIR]`, `python -m tools schema [--markdown [--write]]`, `python -m tools keys [--write]`,
+`python -m tools verify (--stack NAME | --outputs FILE | --url URL) [--invoke] [--wait SECONDS]` and
+`python -m tools operator --stack NAME --repo URL --branch B [--out DIR]` (docs/fleet.md)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ if TYPE_CHECKING:
     from tools.verify import Result
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, end_loop: bool = True) -> int:  # noqa: PLR0911 (a return per command)
+    """`end_loop`: close the runs' event loops at the end (a test running commands in one process keeps them)."""
     parser = argparse.ArgumentParser(prog="python -m tools", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     plan_cmd = commands.add_parser("plan", help="show what `pulumi up` would create, offline")
@@ -58,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--outputs", type=Path, metavar="FILE", help="the outputs as JSON (from pulumi stack output)")
     source.add_argument("--url", help="check one URL (the echo route) for the guide's exact response")
     verify_cmd.add_argument("--host", help="Host header to send with --url")
+    verify_cmd.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="send every check to this address of the Gateway instead (inside the cluster: "
+        "http://GATEWAY.NAMESPACE.svc.cluster.local:PORT), keeping each check's path and Host",
+    )
     verify_cmd.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
     verify_cmd.add_argument("--invoke", action="store_true", help="also invoke each function with the AWS SDK")
     verify_cmd.add_argument("--endpoint-url", help="Lambda API endpoint for --invoke (moto, LocalStack)")
@@ -75,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     schema_cmd.add_argument("--write", action="store_true", help="with --markdown: update it in docs/reference.md")
     keys_cmd = commands.add_parser("keys", help="print the README's config-key table, generated from program/keys.py")
     keys_cmd.add_argument("--write", action="store_true", help="update it in README.md between its markers")
+    add_operator_command(commands)
     args = parser.parse_args(argv)
+    if args.command == "operator":
+        return operator(args, end_loop)
     if args.command == "keys":
         from program.keys import README, readme_table, with_readme_table
 
@@ -126,8 +137,71 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def add_operator_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from tools.operator import DEFAULT_RESYNC_SECONDS, Settings
+
+    defaults = Settings(stack="", repo="", branch="")
+    cmd = commands.add_parser(
+        "operator", help="write the Pulumi Kubernetes Operator's Stack, RBAC and AWS policies for a stack"
+    )
+    cmd.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
+    cmd.add_argument("--repo", required=True, help="the Git repository the workspace clones (https or ssh URL)")
+    cmd.add_argument("--branch", required=True, help="the branch PKO follows")
+    cmd.add_argument(
+        "--out", type=Path, default=None, metavar="DIR", help="where to write (default: deploy/operator/<stack>)"
+    )
+    cmd.add_argument("--stacks-dir", type=Path, metavar="DIR", help="where Pulumi.<stack>.yaml is (default stacks/)")
+    cmd.add_argument("--namespace", default=defaults.namespace, help="namespace of the Stack and its workspace")
+    cmd.add_argument("--repo-dir", default="", help="folder of Pulumi.yaml in the repository (default: its root)")
+    cmd.add_argument("--resync-seconds", type=int, default=DEFAULT_RESYNC_SECONDS, help="drift check and poll period")
+    cmd.add_argument("--image", default=defaults.image, help="the workspace image (Pulumi CLI with Python)")
+    cmd.add_argument("--state-bucket", default=defaults.state_bucket, help="S3 bucket of the state (s3:// backend)")
+    cmd.add_argument("--state-region", default=defaults.state_region, help="region of the bucket and the KMS key")
+    cmd.add_argument("--kms-key", default=defaults.kms_key, help="KMS key alias (alias/NAME) or ARN for secrets")
+    cmd.add_argument("--account-id", default=defaults.account, help="the AWS account the stack deploys into")
+    cmd.add_argument("--identity", choices=("pod-identity", "irsa"), default=defaults.identity)
+    cmd.add_argument("--oidc-issuer", default="", help="irsa: the cluster's OIDC issuer (oidc.eks.REGION...)")
+
+
+def operator(args: argparse.Namespace, end_loop: bool) -> int:
+    from program.config import ConfigError
+    from tools.engine import close_event_loop
+    from tools.operator import OperatorError, Settings, plan_stack, settings_problems, write
+    from tools.pulumi_cli import PulumiCliError
+
+    settings = Settings(
+        stack=args.stack, repo=args.repo, branch=args.branch, namespace=args.namespace, repo_dir=args.repo_dir,
+        resync_seconds=args.resync_seconds, image=args.image, state_bucket=args.state_bucket,
+        state_region=args.state_region, kms_key=args.kms_key, account=args.account_id, identity=args.identity,
+        oidc_issuer=args.oidc_issuer,
+    )  # fmt: skip
+    problems = settings_problems(settings)
+    if problems:
+        print("error: " + "\n  - ".join(["refused before writing anything:", *problems]), file=sys.stderr)
+        return 2
+    try:
+        planned = plan_stack(args.stack, args.stacks_dir)
+        if end_loop:
+            close_event_loop()
+        out = args.out if args.out is not None else Path("deploy") / "operator" / args.stack
+        for path in write(settings, planned, out):
+            print(f"wrote {path}", file=sys.stderr)
+    except (OperatorError, ConfigError, PulumiCliError, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def verify(args: argparse.Namespace) -> int:
-    from tools.verify import Check, ProgressLines, checks_from_outputs, http_check, invoke_check, run_checks
+    from tools.verify import (
+        Check,
+        ProgressLines,
+        checks_from_outputs,
+        http_check,
+        invoke_check,
+        run_checks,
+        through,
+    )
 
     if args.url:
         outputs: dict[str, object] = {}
@@ -136,6 +210,8 @@ def verify(args: argparse.Namespace) -> int:
         try:
             outputs = read_outputs(args.stack, args.outputs)
             checks = checks_from_outputs(outputs)
+            if args.base_url:
+                checks = through(checks, args.base_url)
         except (OSError, ValueError, subprocess.CalledProcessError) as error:
             print(f"error: cannot read the stack's outputs: {error}", file=sys.stderr)
             return 2

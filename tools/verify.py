@@ -9,6 +9,7 @@ until it passes or the deadline comes, for the seconds after `pulumi up` in whic
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import socket
 import threading
@@ -96,6 +97,22 @@ def checks_from_outputs(outputs: dict[str, Any]) -> list[Check]:
     if "echo_url" in outputs:
         return [Check(route=str(outputs.get("route_name", "echo")), url=str(outputs["echo_url"]))]
     raise ValueError("the outputs have neither `verify` nor `echo_url`: is this a kgateway-lambda stack?")
+
+
+def through(checks: list[Check], base_url: str) -> list[Check]:
+    """The same checks sent to another address of the same Gateway: from inside the cluster its Service
+    (`http://<gateway>.<namespace>.svc.cluster.local:<port>`, the Service kgateway's deployer names after the
+    Gateway), from outside a port-forward or load balancer. Path and query stay; so does the Host the stack's URL
+    carried, so Envoy picks the same virtual host and route as for the published address."""
+    base = urllib.parse.urlsplit(base_url)
+    if base.scheme not in ("http", "https") or not base.netloc or base.path not in ("", "/"):
+        raise ValueError(f"--base-url {base_url!r}: expected scheme://host[:port] with no path")
+    moved = []
+    for check in checks:
+        url = urllib.parse.urlsplit(check.url)
+        new_url = urllib.parse.urlunsplit((base.scheme, base.netloc, url.path, url.query, ""))
+        moved.append(dataclasses.replace(check, url=new_url, host=check.host or url.netloc))
+    return moved
 
 
 # More requests than this in one burst are not sent: a bucket larger than it is not checked (said in the result).

@@ -11,16 +11,18 @@ from components.kgateway_api import (
     KGATEWAY_VERSIONS,
     versions_with,
 )
+from components.protection_checks import check_client_id_forwarding
 from components.validation import (
     ACCOUNT_ID,
     DNS_SUBDOMAIN_RE,
     ENDPOINT_URL,
     REGION,
+    InputChecker,
     endpoint_url_problem,
 )
 from program.config.credentials import read_credentials
 from program.config.discovery import read_discovery, with_stack_protection
-from program.config.errors import ConfigError, Redactor
+from program.config.errors import ConfigError, Problem, Redactor
 from program.config.functions import FUNCTION_FIELDS, SharedBackend, check_secret_environment_names, read_target
 from program.config.protection import read_protection, read_provided_keys
 from program.config.reader import Reader, check_all_secret, check_keys, check_unique, entries, only_in
@@ -106,6 +108,19 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
         protection = read_protection(scratch, version, provided_keys)
         reader.problems.extend(p for p in scratch.problems if p not in reader.problems)
         discovery = with_stack_protection(discovery, protection, reader)
+        if protection:
+            # A found function's Backend has the default payloadTransformMode, None: a clientIdHeader never reaches it.
+            found = InputChecker("protection", "discover")
+            check_client_id_forwarding(found, protection, None)
+            reader.problems.extend(
+                Problem(
+                    f"{reader.key('protection')}.{p.name}",
+                    p.value,
+                    f"{p.allowed} (functions found by discover)",
+                    p.example,
+                )
+                for p in found.problems
+            )
     routes_of: dict[str, list[RouteSettings]] = collections.defaultdict(list)
     for function_name, route in routes:
         routes_of[function_name].append(route)
@@ -113,6 +128,15 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
         TargetSettings(function, backend, tuple(routes_of[function.name]), origins)
         for function, backend, origins in read
     )
+    for target in targets:
+        for route in target.routes:
+            if route.protection:
+                checker = InputChecker("protection", route.origins["protection"][0])
+                check_client_id_forwarding(checker, route.protection, target.backend.payload_transform_mode)
+                reader.problems.extend(
+                    Problem(f"{route.origins['protection'][0]}.{p.name}", p.value, p.allowed, p.example)
+                    for p in checker.problems
+                )
     gateway_url = reader.optional_pattern(
         "gatewayUrl", GATEWAY_URL_RE, "must be http(s)://host[:port] with no path", "http://localhost:8080"
     )
