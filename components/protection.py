@@ -127,7 +127,8 @@ class RouteProtection(pulumi.ComponentResource):
     The route must wait for this component (`depends_on`), so that it is never served before its policy exists.
     Python only for now: the route's name, namespace and the kgateway line are keyword arguments; `auto` reads
     the cluster's TrafficPolicy CRD (`crds_ready`: what installs it in the same program) and the controller's
-    Deployment (`controller_deployment`, `namespace/name`).
+    Deployment (`controller_deployment`, `namespace/name`); `stream_idle_timeout`
+    is the route's `timeouts.streamIdle` (`LambdaRoute` derives it from the route's request timeout).
     """
 
     policy_name: pulumi.Output[str]
@@ -149,6 +150,7 @@ class RouteProtection(pulumi.ComponentResource):
         wait: bool = True,
         crds_ready: pulumi.Input[str] | None = None,
         controller_deployment: str = DEFAULT_CONTROLLER,
+        stream_idle_timeout: str | None = None,
     ):
         super().__init__(token("RouteProtection"), name, None, component_options("RouteProtection", None, opts))
         checker = InputChecker("RouteProtection", name)
@@ -159,7 +161,7 @@ class RouteProtection(pulumi.ComponentResource):
         checker.pattern("routeName", route_name, DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "echo")
         checker.pattern("namespace", namespace, DNS_LABEL_RE, DNS_LABEL_RULE, "kgateway-system")
         checker.done()
-        spec, provider, secret_name, extension_name = protection_objects(args, route_name)
+        spec, provider, secret_name, extension_name = protection_objects(args, route_name, stream_idle_timeout)
         problems = protection_problems(support, spec.kinds()) if support is not None else []
         if problems:
             checker.fail("kgatewayVersion", kgateway_version, "; ".join(problems), "main")

@@ -70,6 +70,7 @@ TESTS_BY_FILE: dict[str, tuple[str, ...]] = {
     "components/protection_checks.py": ("tests/test_protection.py", "tests/test_pure_helpers.py"),
     "components/protection_spec.py": ("tests/test_protection.py", "tests/test_pure_helpers.py"),
     "components/route.py": ("tests/test_components.py", "tests/test_golden.py"),
+    "components/route_limits.py": ("tests/test_route_limits.py", "tests/test_golden.py"),
     "components/validation.py": ("tests/test_components.py", "tests/test_inputs.py", "tests/test_golden.py"),
     **{
         f"program/config/{part}.py": ("tests/test_config.py", "tests/test_properties.py")
@@ -820,6 +821,63 @@ MUTATIONS = [
         'SENSITIVE_PROVIDER_KEYS = {"accessKey", "secretKey", "token", "kubeconfig"}',
         'SENSITIVE_PROVIDER_KEYS = {"accessKey", "secretKey", "kubeconfig"}',
     ),
+    # --- route limits and limits measured as the API does (issues 27, 32) ----------------------------------------
+    Mutation(
+        "the Lambda body limit replaces the user's maxRequestSize again",
+        "components/lambda_gateway_route.py",
+        "if field in limits and not merged.get(field):",
+        "if field in limits:",
+        tests=("tests/test_route_limits.py",),
+    ),
+    Mutation(
+        "the stream idle timeout kept at Envoy's 5 minutes for a long call",
+        "components/route_limits.py",
+        "return request_timeout if duration_seconds(request_timeout) > ENVOY_STREAM_IDLE_DEFAULT_S else None",
+        "return None",
+        tests=("tests/test_route_limits.py",),
+    ),
+    Mutation(
+        "a function made elsewhere routed with Envoy's 15 s again",
+        "components/lambda_gateway_route.py",
+        'limits: dict[str, Any] = {"timeout": route_request_timeout(function_timeout)}',
+        'limits: dict[str, Any] = {"timeout": route_request_timeout(function_timeout)} if "function" in args else {}',
+        tests=("tests/test_route_limits.py",),
+    ),
+    Mutation(
+        "Envoy mode capped like pass-through (the envelope outgrows Lambda's 6 MB)",
+        "components/lambda_gateway_route.py",
+        'envoy_mode = plain(backend_options.get("payload_transform_mode")) == "Envoy"',
+        "envoy_mode = False",
+        tests=("tests/test_route_limits.py",),
+    ),
+    Mutation(
+        "an endpoint URL without a port accepted",
+        "components/validation.py",
+        "    if port is None:\n        fixed",
+        "    if port == -2:\n        fixed",
+        tests=("tests/test_api_limits.py",),
+    ),
+    Mutation(
+        "the environment measured as names plus values again",
+        "components/validation.py",
+        'return len(json.dumps(dict(variables), separators=(",", ":")).encode())',
+        "return sum(len(k.encode()) + len(v.encode()) for k, v in variables.items())",
+        tests=("tests/test_api_limits.py",),
+    ),
+    Mutation(
+        "secret variables left out of the 4 KB",
+        "program/config/functions.py",
+        "size = environment_size({**plain, **secret})",
+        "size = environment_size(plain)",
+        tests=("tests/test_api_limits.py",),
+    ),
+    Mutation(
+        "a CRD set's repeated item not refused by the preflight",
+        "program/crd_validation.py",
+        "        if seen[mark] == 2:",
+        "        if seen[mark] == 0:",
+        tests=("tests/test_api_limits.py",),
+    ),
     Mutation(
         "a secret mapping's value set without --secret accepted (kept in plain text in git)",
         "program/config/reader.py",
@@ -976,8 +1034,8 @@ MUTATIONS = [
     Mutation(
         "v2.1 refuses CORS its own CRD has",
         "components/kgateway_api.py",
-        '_V2_1_KINDS = frozenset({"cors", "rateLimit", "retry", "requestBody"})',
-        '_V2_1_KINDS = frozenset({"rateLimit", "retry", "requestBody"})',
+        '_V2_1_KINDS = frozenset({"cors", "rateLimit", "retry", "requestBody", "streamIdle"})',
+        '_V2_1_KINDS = frozenset({"rateLimit", "retry", "requestBody", "streamIdle"})',
         tests=("tests/test_kgateway_testdata.py", "tests/test_protection.py"),
     ),
     # --- objects of others in the stack's way (the guide follower) -------------------------------------------
