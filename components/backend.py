@@ -38,6 +38,7 @@ from .validation import (
     ROLE_ARN,
     InputChecker,
     dns_label_for,
+    endpoint_url_problem,
     plain,
 )
 
@@ -141,7 +142,7 @@ class LambdaBackendArgs(TypedDict):
     payload_transform_mode: NotRequired[PayloadTransformMode]
     """None (default where kgateway has the switch) or Envoy; refused where the installed kgateway lacks it."""
     endpoint_url: NotRequired[str]
-    """A Lambda-compatible endpoint kgateway calls instead of AWS's (LocalStack, moto)."""
+    """A Lambda-compatible endpoint kgateway calls instead of AWS's (LocalStack, moto), with its port."""
     wait_for_acceptance: NotRequired[bool]
     """Wait until kgateway accepted the Backend, where it reports that (default true)."""
     crds_ready: NotRequired[pulumi.Input[str]]
@@ -167,6 +168,8 @@ def check_backend_args(checker: InputChecker, args: Mapping[str, Any], prefix: s
         f"{prefix}payloadTransformMode", args.get("payload_transform_mode"), [m.value for m in PayloadTransformMode]
     )
     checker.rule(f"{prefix}endpointUrl", args.get("endpoint_url"), ENDPOINT_URL)
+    if (endpoint := endpoint_url_problem(args.get("endpoint_url"))) is not None:
+        checker.fail(f"{prefix}endpointUrl", args.get("endpoint_url"), *endpoint)
     release = plain(args.get("kgateway_version"))
     shape = KGATEWAY_VERSIONS.get(release) if isinstance(release, str) else None
     if (

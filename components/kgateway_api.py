@@ -445,6 +445,7 @@ PROTECTION_FIELDS: dict[str, str] = {
     "ipAllow": "acl",
     "retry": "retry",
     "requestBody": "buffer.maxRequestSize",
+    "streamIdle": "timeouts.streamIdle",
 }
 # A protection `timeout` is not a TrafficPolicy field here: it is the HTTPRoute rule's `timeouts.request`, which
 # every line has and which overrides a TrafficPolicy's (TRAFFICPOLICY.md §7), so the route's timeout is one fact.
@@ -470,8 +471,9 @@ class TrafficPolicySupport:
 
 _RATE_LIMIT_ONLY = frozenset({"rateLimit"})
 # v2.1.x's own TrafficPolicy CRD (program/crds/kgateway-v2.1.x-0d04052-*): cors, buffer, retry and timeouts came
-# to main months before v2.1 was cut; apiKeyAuth and jwtAuth came with v2.2, acl with v2.3.
-_V2_1_KINDS = frozenset({"cors", "rateLimit", "retry", "requestBody"})
+# to main months before v2.1 was cut; apiKeyAuth and jwtAuth came with v2.2, acl with v2.3. `timeouts.streamIdle`
+# is mapped to the route's idle timeout from v2.1 on (`stream_idle_timeout`).
+_V2_1_KINDS = frozenset({"cors", "rateLimit", "retry", "requestBody", "streamIdle"})
 _V2_2_KINDS = _V2_1_KINDS | {"apiKeys", "jwt"}
 _V2_3_KINDS = _V2_2_KINDS | {"ipAllow"}
 TRAFFIC_POLICY_SUPPORT: dict[str, TrafficPolicySupport] = {
@@ -521,6 +523,7 @@ def traffic_policy_support_from_crd(crd: Mapping[str, Any], name: str) -> Traffi
         "ipAllow": "acl" in spec,
         "retry": "retry" in spec,
         "requestBody": "maxRequestSize" in ((spec.get("buffer") or {}).get("properties") or {}),
+        "streamIdle": "streamIdle" in ((spec.get("timeouts") or {}).get("properties") or {}),
     }
     status = served["schema"]["openAPIV3Schema"]["properties"].get("status") or {}
     return TrafficPolicySupport(
@@ -581,6 +584,9 @@ class RouteProtectionSpec:
     retry: Retry | None = None
     # The largest request body the route takes (a Kubernetes quantity, e.g. "6Mi"; Envoy answers 413 above it).
     max_request_size: str | None = None
+    # How long the route's stream may be idle (`timeouts.streamIdle`, Envoy's per-route `idle_timeout`): set where
+    # the route's request timeout is longer than Envoy's stream idle default (ENVOY_STREAM_IDLE_DEFAULT_S).
+    stream_idle_timeout: str | None = None
 
     def kinds(self) -> set[str]:
         """The protection kinds this spec asks for (keys of PROTECTION_FIELDS)."""
@@ -592,6 +598,7 @@ class RouteProtectionSpec:
             "ipAllow": bool(self.ip_allow),
             "retry": self.retry is not None,
             "requestBody": self.max_request_size is not None,
+            "streamIdle": self.stream_idle_timeout is not None,
         }
         return {kind for kind, there in present.items() if there}
 
@@ -669,6 +676,8 @@ def traffic_policy_manifest(
         spec["retry"] = retry_spec
     if protection.max_request_size is not None:
         spec["buffer"] = {"maxRequestSize": protection.max_request_size}
+    if protection.stream_idle_timeout is not None:
+        spec["timeouts"] = {"streamIdle": protection.stream_idle_timeout}
     return {
         "apiVersion": BACKEND_API_VERSION,
         "kind": "TrafficPolicy",

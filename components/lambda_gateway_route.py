@@ -29,6 +29,7 @@ from .lambda_function import LambdaFunction, LambdaFunctionArgs, check_function_
 from .protection_checks import check_client_id_forwarding, check_protection_args
 from .protection_inputs import RouteProtectionArgs
 from .route import LambdaRoute, LambdaRouteArgs, PathMatch, check_match_args
+from .route_limits import LAMBDA_MAX_TIMEOUT_S, envoy_mode_body_cap
 from .tokens import component_options, token
 from .validation import (
     DNS_LABEL_RE,
@@ -62,7 +63,7 @@ class BackendOptions(TypedDict):
     payload_transform_mode: NotRequired[PayloadTransformMode]
     """None (default where kgateway has the switch) or Envoy."""
     endpoint_url: NotRequired[str]
-    """A Lambda-compatible endpoint kgateway calls instead of AWS's (LocalStack, moto)."""
+    """A Lambda-compatible endpoint kgateway calls instead of AWS's (LocalStack, moto), with its port."""
     wait_for_acceptance: NotRequired[bool]
     """Wait until kgateway accepted the Backend and routes (default true)."""
     crds_ready: NotRequired[pulumi.Input[str]]
@@ -210,18 +211,32 @@ def unique_route_names(name: str, label: str, routes: Sequence[Mapping[str, Any]
 
 def lambda_route_limits(args: Mapping[str, Any], backend_options: Mapping[str, Any]) -> dict[str, Any]:
     """What a route to a synchronously invoked function needs from the gateway: a request timeout that covers the
-    function's own (known for a function made here), and bodies up to Lambda's synchronous payload where the pinned
-    kgateway line has `buffer` (v2.1+; `auto` and older lines keep Envoy's 1 MiB). Async calls return at once."""
+    function's own (a function made here: its timeout; one made elsewhere: Lambda's longest, LAMBDA_MAX_TIMEOUT_S),
+    and bodies up to what Lambda takes in the Backend's payload mode where the pinned kgateway line has `buffer`
+    (v2.1+; `auto` and v2.0 keep Envoy's 1 MiB): the body itself in pass-through, the body in base64 inside
+    Envoy's JSON envelope in `Envoy` mode (`envoy_mode_body_cap`). Async calls return at once."""
     if plain(backend_options.get("invocation_mode")) == "Async":
         return {}
-    limits: dict[str, Any] = {}
-    if "function" in args:
-        limits["timeout"] = route_request_timeout(whole(args["function"].get("timeout")) or 10)
+    function_timeout = whole(args["function"].get("timeout")) or 10 if "function" in args else LAMBDA_MAX_TIMEOUT_S
+    limits: dict[str, Any] = {"timeout": route_request_timeout(function_timeout)}
     version = plain(backend_options.get("kgateway_version"))
     support = TRAFFIC_POLICY_SUPPORT.get(str(version))
     if support is not None and "requestBody" in support.kinds:
-        limits["max_request_size"] = LAMBDA_SYNC_PAYLOAD
+        envoy_mode = plain(backend_options.get("payload_transform_mode")) == "Envoy"
+        limits["max_request_size"] = envoy_mode_body_cap() if envoy_mode else LAMBDA_SYNC_PAYLOAD
     return limits
+
+
+def route_protection_with_limits(
+    protection: Mapping[str, Any] | None, limits: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """A route's protection with the Lambda limits it does not set itself: the user's `timeout` and
+    `maxRequestSize` win over the function's (the preflight builds the same, program/preflight.py)."""
+    merged = dict(protection or {})
+    for field in ("timeout", "max_request_size"):
+        if field in limits and not merged.get(field):
+            merged[field] = limits[field]
+    return merged or None
 
 
 def check_composite_args(checker: InputChecker, args: Mapping[str, Any]) -> None:
@@ -416,19 +431,16 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
             if args.get("listener_name") is not None:
                 route_args["listener_name"] = args["listener_name"]
             # A route's own protection replaces the composite's (`{}`: none); the line is the Backend's.
-            protection = route.get("protection", args.get("protection"))
-            limits = lambda_route_limits(args, backend_options)
-            if "timeout" in limits and not (protection or {}).get("timeout"):
-                # The rule's one timeouts.request: the function's own (Sync), unless the protection sets it.
-                protection = {**(protection or {}), "timeout": limits["timeout"]}
-            if protection or "max_request_size" in limits:
+            # The rule's one timeouts.request and the policy's body limit: the function's (Sync), unless the
+            # protection sets them.
+            protection = route_protection_with_limits(
+                route.get("protection", args.get("protection")), lambda_route_limits(args, backend_options)
+            )
+            if protection:
+                route_args["protection"] = protection
                 route_args["kgateway_version"] = backend_options.get("kgateway_version") or "auto"
                 if backend_options.get("crds_ready") is not None:
                     route_args["crds_ready"] = backend_options["crds_ready"]
-            if protection:
-                route_args["protection"] = protection
-            if "max_request_size" in limits:
-                route_args["max_request_size"] = limits["max_request_size"]
             route_components.append(
                 LambdaRoute(
                     # Child names must be unique across composites: prefix the composite's name where it is missing.

@@ -109,7 +109,8 @@ class RouteProtection(pulumi.ComponentResource):
     Python only for now: the route's name, namespace and the kgateway line are keyword arguments; `auto` reads
     the cluster's TrafficPolicy CRD (`crds_ready`: what installs it in the same program) and the controller's
     Deployment (`controller_deployment`, `namespace/name`), for this component alone, or takes them from
-    `cluster_reads`, read once for the stack (components/cluster_reads.py).
+    `cluster_reads`, read once for the stack (components/cluster_reads.py); `stream_idle_timeout`
+    is the route's `timeouts.streamIdle` (`LambdaRoute` derives it from the route's request timeout).
     """
 
     policy_name: pulumi.Output[str]
@@ -132,6 +133,7 @@ class RouteProtection(pulumi.ComponentResource):
         crds_ready: pulumi.Input[str] | None = None,
         controller_deployment: str = DEFAULT_CONTROLLER,
         cluster_reads: ClusterReads | None = None,
+        stream_idle_timeout: str | None = None,
     ):
         super().__init__(token("RouteProtection"), name, None, component_options("RouteProtection", None, opts))
         check_cluster_reads("RouteProtection", name, cluster_reads, self.get_provider(CRD_TYPE))
@@ -143,7 +145,7 @@ class RouteProtection(pulumi.ComponentResource):
         checker.pattern("routeName", route_name, DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "echo")
         checker.pattern("namespace", namespace, DNS_LABEL_RE, DNS_LABEL_RULE, "kgateway-system")
         checker.done()
-        spec, provider, secret_name, extension_name = protection_objects(args, route_name)
+        spec, provider, secret_name, extension_name = protection_objects(args, route_name, stream_idle_timeout)
         problems = protection_problems(support, spec.kinds()) if support is not None else []
         if problems:
             checker.fail("kgatewayVersion", kgateway_version, "; ".join(problems), "main")

@@ -255,6 +255,17 @@ def check_jwt(checker: InputChecker, jwt: Mapping[str, Any], prefix: str) -> Non
     )
 
 
+def _first_repeated(values: list[Any]) -> Any:
+    """The first item that appears twice (compared as the API server compares a set's items: by their JSON)."""
+    seen: set[str] = set()
+    for value in values:
+        text = json.dumps(value, sort_keys=True, default=str)
+        if text in seen:
+            return value
+        seen.add(text)
+    return None
+
+
 def check_jwt_audience_and_issuer(checker: InputChecker, jwt: Mapping[str, Any], prefix: str) -> None:
     """Envoy's jwt_authn checks `iss` only when the provider names an issuer and `aud` only when it lists audiences
     (envoyproxy/envoy api/envoy/extensions/filters/http/jwt_authn/v3/config.proto @ 0016b9515b1b, JwtProvider
@@ -318,6 +329,12 @@ def check_cors(checker: InputChecker, cors: Mapping[str, Any], prefix: str) -> N
             checker.fail(f"{prefix}{schema_name}", values, "'*' must stand alone", "[*]")
     if isinstance(origins, list) and "*" in origins and len(origins) > 1:
         checker.fail(f"{prefix}allowOrigins", origins, "'*' must stand alone", "[*]")
+    elif isinstance(origins, list) and (repeated := _first_repeated(origins)) is not None:
+        # Every line's TrafficPolicy CRD declares the list `x-kubernetes-list-type: set`: the API server refuses it.
+        once = [origin for index, origin in enumerate(origins) if origin not in origins[:index]]
+        checker.fail(
+            f"{prefix}allowOrigins", repeated, "must list each origin once (the CRD's list is a set)", str(once)
+        )
     credentials = cors.get("allow_credentials")
     if credentials is not None and not isinstance(credentials, bool):
         checker.fail(f"{prefix}allowCredentials", credentials, "must be true or false", "false")

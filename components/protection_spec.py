@@ -66,9 +66,10 @@ def key_secret_name(base: str, keys: Mapping[str, Any]) -> str:
 
 
 def protection_objects(
-    args: Mapping[str, Any], route_name: str
+    args: Mapping[str, Any], route_name: str, stream_idle_timeout: str | None = None
 ) -> tuple[RouteProtectionSpec, JwtProvider | None, str, str | None]:
-    """The plain TrafficPolicy values, the JWT provider, the Secret's name and the GatewayExtension's name."""
+    """The plain TrafficPolicy values, the JWT provider, the Secret's name and the GatewayExtension's name;
+    `stream_idle_timeout`: the route's, derived from its request timeout (components/route.py), not a user field."""
     secret_name = _bounded(route_name, "-api-keys")
     api_keys = None
     if (keys := args.get("api_keys")) is not None:
@@ -142,6 +143,7 @@ def protection_objects(
         ip_allow=tuple(str(c) for c in args.get("ip_allow") or ()),
         retry=retry,
         max_request_size=args.get("max_request_size"),
+        stream_idle_timeout=stream_idle_timeout,
     )
     return spec, provider, secret_name, extension_name
 
@@ -157,7 +159,8 @@ def jwks_access(provider: JwtProvider, extension_name: str, namespace: str) -> l
     return [manifest for manifest in (grant, tls) if manifest is not None]
 
 
-def policy_kinds(args: Mapping[str, Any]) -> set[str]:
-    """The TrafficPolicy kinds a protection asks for (a `timeout` alone needs no policy: it is the route's)."""
-    spec, _, _, _ = protection_objects(args, "route")
+def policy_kinds(args: Mapping[str, Any], stream_idle_timeout: str | None = None) -> set[str]:
+    """The TrafficPolicy kinds a protection asks for (a `timeout` alone needs no policy: it is the route's, unless
+    it outlasts Envoy's stream idle timeout, `stream_idle_timeout`)."""
+    spec, _, _, _ = protection_objects(args, "route", stream_idle_timeout)
     return spec.kinds()

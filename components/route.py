@@ -12,21 +12,26 @@ from .inputs import checked_inputs
 from .k8s_objects import awaited_resources, custom_resource
 from .kgateway_api import (
     AUTO,
+    LAMBDA_INIT_LIMIT_S,
     TRAFFIC_POLICY_SUPPORT,
+    first_line_with,
     http_route_manifest,
     protection_problems,
     reference_grant_manifest,
+    route_request_timeout,
 )
 from .protection import RouteProtection
 from .protection_checks import check_protection_args
 from .protection_inputs import RouteProtectionArgs
 from .protection_spec import policy_kinds
+from .route_limits import ENVOY_STREAM_IDLE_DEFAULT_S, LAMBDA_MAX_TIMEOUT_S, duration_seconds, stream_idle_timeout
 from .tokens import component_options, token
 from .validation import (
     DNS_LABEL_RE,
     DNS_LABEL_RULE,
     DNS_SUBDOMAIN_RE,
     DNS_SUBDOMAIN_RULE,
+    DURATION_RE,
     HEADER_NAME_RE,
     HOSTNAME_RE,
     HTTP_METHODS,
@@ -40,6 +45,7 @@ from .validation import (
     plain,
     regex_problem,
     subdomain_cut,
+    whole,
 )
 
 
@@ -169,6 +175,47 @@ def check_route_args(checker: InputChecker, args: Mapping[str, Any], prefix: str
             checker.fail(f"{prefix}maxRequestSize", size, "; ".join(problems), "unset")
 
 
+def route_stream_idle_timeout(route_name: str, request_timeout: str | None, line: str) -> str | None:
+    """The route's `timeouts.streamIdle` where its request timeout outlasts Envoy's default stream idle timeout and
+    the pinned line has the field (v2.1+); elsewhere (v2.0, `auto`) a warning says calls end at 300 s."""
+    idle = stream_idle_timeout(request_timeout)
+    if idle is None:
+        return None
+    support = TRAFFIC_POLICY_SUPPORT.get(line)
+    if support is not None and "streamIdle" in support.kinds:
+        return idle
+    why = (
+        "kgatewayVersion auto cannot tell at plan time whether the cluster's TrafficPolicy has it"
+        if line == AUTO
+        else f"kgateway {line}'s TrafficPolicy has no timeouts.streamIdle (first in {first_line_with('streamIdle')})"
+    )
+    pulumi.log.warn(
+        f"route {route_name}: its request timeout is {request_timeout}, but Envoy's stream idle timeout (5 minutes; "
+        f"kgateway sets none) answers 408 to a call still unanswered after {ENVOY_STREAM_IDLE_DEFAULT_S} s; {why}. "
+        f"With kgateway {first_line_with('streamIdle')} or newer and kgatewayVersion pinned to it, the route's idle "
+        "timeout follows its request "
+        f"timeout; until then calls end at {ENVOY_STREAM_IDLE_DEFAULT_S} s",
+    )
+    return None
+
+
+def warn_about_timeout(route_name: str, protection: Mapping[str, Any] | None) -> None:
+    """A `timeout` longer than every try Lambda can run (LAMBDA_MAX_TIMEOUT_S plus a cold start, once per try) is
+    allowed (it changes nothing: Lambda ends each call first) but said, since it reads as if calls could run longer."""
+    timeout = (protection or {}).get("timeout")
+    if not isinstance(timeout, str) or not DURATION_RE.match(timeout):
+        return
+    retry = (protection or {}).get("retry")
+    tries = 1 + ((whole(retry.get("attempts")) or 1) if isinstance(retry, Mapping) else 0)
+    longest = duration_seconds(route_request_timeout(LAMBDA_MAX_TIMEOUT_S)) * tries
+    if duration_seconds(timeout) > longest:
+        pulumi.log.warn(
+            f"route {route_name}: protection.timeout {timeout} is longer than Lambda can run "
+            f"({'one call' if tries == 1 else f'{tries} tries'} of at most {LAMBDA_MAX_TIMEOUT_S} s plus a "
+            f"{LAMBDA_INIT_LIMIT_S} s cold start: {int(longest)} s); the function's own timeout ends each call first"
+        )
+
+
 class LambdaRoute(pulumi.ComponentResource):
     """The HTTPRoute that sends a Gateway path to a Lambda Backend."""
 
@@ -203,10 +250,14 @@ class LambdaRoute(pulumi.ComponentResource):
             )
             depends_on.append(custom_resource(f"{name}-reference-grant", grant, pulumi.ResourceOptions(parent=self)))
         protection: RouteProtectionArgs | None = args.get("protection")
-        if (size := args.get("max_request_size")) is not None:  # the body limit is a field of the one policy
-            protection = {**(protection or {}), "max_request_size": size}
+        if (size := args.get("max_request_size")) is not None and not (protection or {}).get("max_request_size"):
+            protection = {**(protection or {}), "max_request_size": size}  # a field of the one policy
         wait = args.get("wait_for_acceptance", True) is not False
-        if protection is not None and policy_kinds(protection):
+        line = plain(args.get("kgateway_version")) or AUTO
+        request_timeout = (protection or {}).get("timeout")
+        idle = route_stream_idle_timeout(route_name, request_timeout, line)
+        warn_about_timeout(route_name, protection)
+        if protection is not None and policy_kinds(protection, idle):
             # One TrafficPolicy per HTTPRoute, created (with its Secret and GatewayExtension) before the route.
             guard = RouteProtection(
                 f"{name}-protection",
@@ -214,10 +265,11 @@ class LambdaRoute(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
                 route_name=route_name,
                 namespace=namespace,
-                kgateway_version=plain(args.get("kgateway_version")) or AUTO,
+                kgateway_version=line,
                 wait=wait,
                 crds_ready=args.get("crds_ready"),
                 cluster_reads=cluster_reads,
+                stream_idle_timeout=idle,
             )
             depends_on.append(guard.policy)
             self.api_keys = guard.api_keys
@@ -238,7 +290,7 @@ class LambdaRoute(pulumi.ComponentResource):
             headers=tuple(sorted((args.get("headers") or {}).items())),
             hostnames=tuple(args.get("hostnames") or ()),
             wait=wait,
-            request_timeout=(protection or {}).get("timeout"),
+            request_timeout=request_timeout,
             cors=(protection or {}).get("cors") is not None,
         )
         route = custom_resource(

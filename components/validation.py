@@ -5,11 +5,13 @@ the program's config layer uses the same patterns, so a stack config and a compo
 Each problem names the input (as every language's SDK spells it), the bad value, what is allowed and an example.
 """
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
 import pulumi
 import pulumi.output
@@ -41,8 +43,9 @@ IMAGE_URI_RE = re.compile(
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$"
 )
 # Lambda's rules for environment variables (API Reference, Environment: keys `[a-zA-Z]([a-zA-Z0-9_])+`; Developer
-# Guide, "Working with Lambda environment variables": the reserved keys a function cannot set, and "The total size
-# of all environment variables doesn't exceed 4 KB").
+# Guide, "Working with Lambda environment variables": the reserved keys a function cannot set; "Lambda quotas":
+# "4 KB, for all environment variables associated with the function, in aggregate"). How the 4 KB is measured:
+# `environment_size`.
 ENVIRONMENT_NAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]+$")
 RESERVED_ENVIRONMENT = frozenset(
     {
@@ -127,7 +130,10 @@ ENVIRONMENT_NAME = Rule(
     ENVIRONMENT_NAME_RE, "must start with a letter and have at least 2 of A-Z a-z 0-9 _ (Lambda's rule)", "STAGE"
 )
 ENVIRONMENT_RESERVED = "is reserved by Lambda (the runtime sets it)"
-ENVIRONMENT_SIZE = f"must be at most {ENVIRONMENT_SIZE_LIMIT} bytes of names and values in all (Lambda's limit)"
+ENVIRONMENT_SIZE = (
+    f"must be at most {ENVIRONMENT_SIZE_LIMIT} bytes as Lambda measures them, the variables written as compact JSON "
+    '({"NAME":"value",...}; Lambda\'s limit)'
+)
 DURATION = Rule(
     DURATION_RE,
     "must be a duration like 30s, 1m30s or 500ms (1 to 4 parts of up to 5 digits and h, m, s or ms)",
@@ -178,6 +184,34 @@ def max_request_size_problem(text: str) -> str | None:
     return None
 
 
+def endpoint_url_problem(url: object) -> tuple[str, str] | None:
+    """Why kgateway refuses a Backend's `endpointURL` that its CRD's pattern accepts, with the fixed URL; or None.
+
+    Every line reads the port from the URL with `strconv.ParseUint(parsedURL.Port(), 10, 32)` and fails the
+    Backend without one ("failed to parse port": kgateway `pkg/kgateway/extensions2/plugins/backend/aws.go`
+    `configureLambdaEndpoint` at v2.2.x 207dff98230f, v2.3.x 1eb924fe752b and main 354c0f605fa8, `internal/...` at
+    v2.0.0; main's `aws_test.go` `TestBuildTranslateFuncFailsClosedForLambdaEndpointWithoutPort` refuses
+    `https://lambda.us-east-1.amazonaws.com`), so the Backend is never accepted and a deploy waits for it in vain.
+    """
+    if not isinstance(url, str) or not ENDPOINT_URL_RE.match(url):
+        return None  # the pattern's own message says what is wrong
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port is None:
+        fixed = urlunsplit(parts._replace(netloc=f"{parts.netloc}:{443 if parts.scheme == 'https' else 80}"))
+        return (
+            "must give the port (kgateway reads it from the URL and refuses a URL without one, 'failed to parse "
+            "port': the Backend would never be accepted)",
+            fixed,
+        )
+    if not 1 <= port <= 65535:
+        return "must have a port from 1 to 65535", ENDPOINT_URL.example
+    return None
+
+
 def environment_problem(name: object) -> str | None:
     """Why Lambda refuses an environment variable name, or None."""
     if not isinstance(name, str) or not ENVIRONMENT_NAME_RE.match(name):
@@ -188,8 +222,13 @@ def environment_problem(name: object) -> str | None:
 
 
 def environment_size(variables: Mapping[str, str]) -> int:
-    """Bytes Lambda counts against its 4 KB: every name and value."""
-    return sum(len(k.encode()) + len(v.encode()) for k, v in variables.items())
+    """Bytes Lambda counts against its 4 KB: the variables as one compact JSON object, quotes, colons and commas
+    included. Lambda's refusal quotes what it measured ("...exceeded the 4KB limit. String measured:
+    {"NAME":"value"}"), and LocalStack reproduces it as `json.dumps(variables, separators=(",", ":"))` in UTF-8
+    (localstack/localstack `localstack-core/localstack/services/lambda_/provider.py` @ 223ce47fa98d,
+    `_verify_env_variables`), each non-ASCII character escaped as `\\uXXXX` (should Lambda count raw UTF-8 instead,
+    this reading is the stricter one)."""
+    return len(json.dumps(dict(variables), separators=(",", ":")).encode())
 
 
 # Inputs whose values are never shown in a message, whatever their type (they are credentials).

@@ -1,6 +1,7 @@
 """Validate objects against a real CRD's served schema the way an API server with strict field validation
-would: schema defaults applied, unknown fields are errors, and the CEL rules (`x-kubernetes-validations`) are
-evaluated (with cel-python; a rule that fails to evaluate refuses the object, as the API server's does).
+would: schema defaults applied, unknown fields are errors, list types (`x-kubernetes-list-type` set and map) hold,
+and the CEL rules (`x-kubernetes-validations`) are evaluated (with cel-python; a rule that fails to evaluate refuses
+the object, as the API server's does).
 
 The program's preflight and the tests both use it; `CRDS` are the files the program ships (program/crds).
 """
@@ -135,12 +136,63 @@ def schema_violations(obj: dict[str, Any], crd: Path | dict[str, Any], version: 
     obj = with_defaults(obj, schema)
     validator = jsonschema.Draft7Validator(schema)
     found = [Violation(tuple(e.absolute_path), _rule(e), e.message) for e in validator.iter_errors(obj)]
-    return found + cel_violations(obj, schema)
+    return found + list_type_violations(obj, schema) + cel_violations(obj, schema)
 
 
 def schema_errors(obj: dict[str, Any], crd: Path | dict[str, Any], version: str) -> list[str]:
     """Errors of `obj` against a CRD (a file, or a document) as an API server would report them."""
     return [str(violation) for violation in schema_violations(obj, crd, version)]
+
+
+def _uniqueness_key(value: Any) -> tuple[str, str]:
+    """How the API server tells list items apart: compounds by their JSON, scalars by type and value (Go's
+    interface equality: 1 and 1.0, or true and 1, differ)."""
+    if isinstance(value, dict | list):
+        return ("compound", json.dumps(value, sort_keys=True))
+    return (type(value).__name__, json.dumps(value))
+
+
+def _repeated(keys: list[Any]) -> list[int]:
+    """The index of each value's second appearance (once per value), as `validateListSet` reports them."""
+    seen: dict[tuple[str, str], int] = {}
+    repeated = []
+    for index, key in enumerate(keys):
+        mark = _uniqueness_key(key)
+        seen[mark] = seen.get(mark, 0) + 1
+        if seen[mark] == 2:
+            repeated.append(index)
+    return repeated
+
+
+def list_type_violations(obj: Any, schema: dict[str, Any], path: tuple[str | int, ...] = ()) -> list[Violation]:
+    """Lists the CRD declares `x-kubernetes-list-type: set` (no item twice) or `map` (no two items with the same
+    `x-kubernetes-list-map-keys`), checked as the API server does (kubernetes/kubernetes
+    staging/src/k8s.io/apiextensions-apiserver/pkg/apiserver/schema/listtype/validation.go @ 95f08499d652,
+    `ValidateListSetsAndMaps`: "Duplicate value" at the repeated item's index); JSON Schema has no such rule."""
+    found: list[Violation] = []
+    if isinstance(obj, list):
+        kind = schema.get("x-kubernetes-list-type")
+        if kind == "set":
+            rule = "must not repeat an item (x-kubernetes-list-type: set)"
+            found.extend(Violation((*path, i), rule, f"Duplicate value: {json.dumps(obj[i])}") for i in _repeated(obj))
+        elif kind == "map":
+            names = list(schema.get("x-kubernetes-list-map-keys") or [])
+            keys = [{n: item[n] for n in names if n in item} if isinstance(item, dict) else {} for item in obj]
+            rule = f"must not repeat a key ({', '.join(names)}; x-kubernetes-list-type: map)"
+            found.extend(
+                Violation((*path, i), rule, f"Duplicate value: {json.dumps(keys[i], sort_keys=True)}")
+                for i in _repeated(keys)
+            )
+        if isinstance(schema.get("items"), dict):
+            for index, item in enumerate(obj):
+                found += list_type_violations(item, schema["items"], (*path, index))
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            if key in schema.get("properties", {}):
+                found += list_type_violations(value, schema["properties"][key], (*path, key))
+            elif isinstance(schema.get("additionalProperties"), dict):
+                found += list_type_violations(value, schema["additionalProperties"], (*path, key))
+    return found
 
 
 # Kubernetes' CEL quantity library, the part the shipped CRDs use (kubernetes/kubernetes

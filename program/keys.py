@@ -80,7 +80,7 @@ KEYS: tuple[Key, ...] = (
         "region; images are not built here", function_field="imageUri"),
     Key("environment", "Plain environment variables of the function",
         "a mapping of names (`[a-zA-Z][a-zA-Z0-9_]+`, not Lambda's reserved ones) to values, none also in "
-        "`secretEnvironment`; with `secretEnvironment` at most 4 KB in all", type="mapping",
+        "`secretEnvironment`; with `secretEnvironment` at most 4 KB as compact JSON", type="mapping",
         function_field="environment"),
     Key("secretEnvironment", "Secret environment variables, by function name",
         "`{<function name>: {VARIABLE: value}}`, set with `pulumi config set --secret --path "
@@ -145,7 +145,7 @@ KEYS: tuple[Key, ...] = (
         default=DEFAULT_KGATEWAY_VERSION),
     Key("accountId", "AWS account id of the functions (default: the deploying identity's)", "12 digits",
         shown_default="the deploying identity's (`aws.get_caller_identity`)"),
-    Key("endpointUrl", "A Lambda-compatible endpoint (LocalStack, moto)", "an http(s) URL"),
+    Key("endpointUrl", "A Lambda-compatible endpoint (LocalStack, moto)", "an http(s) URL with its port"),
     Key("waitForAcceptance", "Wait until kgateway accepted the Backend and HTTPRoute (false for clusters without a "
         "controller yet)",
         "`pulumi up` waits until kgateway accepted the HTTPRoute (`Accepted`, `ResolvedRefs`, at the generation just "

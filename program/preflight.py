@@ -28,8 +28,9 @@ from components.kgateway_api import (
     reference_grant_manifest,
     traffic_policy_manifest,
 )
-from components.lambda_gateway_route import lambda_route_limits
+from components.lambda_gateway_route import lambda_route_limits, route_protection_with_limits
 from components.protection_spec import jwks_access, policy_kinds, protection_objects
+from components.route_limits import stream_idle_timeout
 from components.validation import subdomain_cut
 from program.config import PROJECT, Origin, Problem, RouteSettings, StackSettings, TargetSettings
 from program.crd_validation import object_violations
@@ -160,14 +161,19 @@ def _route_source(route: RouteSettings, target: TargetSettings) -> ObjectSource:
 _POLICY_FIELD_KEYS = {field.split(".")[0]: kind for kind, field in PROTECTION_FIELDS.items()}
 
 
-def _protection_objects(
-    route: RouteSettings, protection: Mapping[str, Any], namespace: str, line: str, wait: bool
+def _protection_objects(  # noqa: PLR0917 (the route's facts, each named once)
+    route: RouteSettings,
+    protection: Mapping[str, Any],
+    namespace: str,
+    line: str,
+    wait: bool,
+    stream_idle: str | None = None,
 ) -> list[tuple[ObjectSource, dict[str, Any]]]:
     """The route's TrafficPolicy, JWT GatewayExtension and its JWKS's grant and TLS policy as the component emits
     them (auto: main's shape, checked against v2.4's and main's CRDs); each refusal reported on the protection key
     the field comes from.
     `protection`: the route's, with the body limit the composite adds (components/lambda_gateway_route.py)."""
-    if not protection or not policy_kinds(protection):
+    if not protection or not policy_kinds(protection, stream_idle):
         return []
     key, written = route.origins.get("protection", _flat("protection", None))
     raw: Mapping[str, Any] = written if isinstance(written, Mapping) else {}
@@ -175,7 +181,7 @@ def _protection_objects(
     def origin(field: str) -> Origin:
         return (f"{key}.{field}", raw.get(field))
 
-    spec, provider, _, extension_name = protection_objects(protection, route.name)
+    spec, provider, _, extension_name = protection_objects(protection, route.name, stream_idle)
     support = TRAFFIC_POLICY_SUPPORT.get(line, TRAFFIC_POLICY_SUPPORT["main"])
     policy = traffic_policy_manifest(
         support,
@@ -186,6 +192,7 @@ def _protection_objects(
         wait=wait,
     )
     by_segment = {field: origin(config) for field, config in _POLICY_FIELD_KEYS.items()}
+    by_segment["timeouts"] = origin("timeout")  # the stream idle timeout follows the route's timeout
     found = [(ObjectSource(fallback=(key, "(set)"), by_segment=by_segment), policy)]
     if provider is not None and extension_name is not None:
         extension = jwt_gateway_extension_manifest(support, name=extension_name, namespace=namespace, provider=provider)
@@ -212,11 +219,15 @@ def objects(settings: StackSettings) -> list[tuple[ObjectSource, dict[str, Any]]
             {
                 "invocation_mode": target.backend.invocation_mode,
                 "kgateway_version": target.backend.kgateway.name if target.backend.kgateway else "auto",
+                "payload_transform_mode": target.backend.payload_transform_mode,
             },
         )
+        line = target.backend.kgateway.name if target.backend.kgateway is not None else "auto"
         for route in target.routes:
             namespace = route.namespace or target.backend.namespace
             route_source = _route_source(route, target)
+            protection = route_protection_with_limits(route.protection, limits) or {}
+            request_timeout = protection.get("timeout")
             found.append(
                 (
                     route_source,
@@ -235,16 +246,15 @@ def objects(settings: StackSettings) -> list[tuple[ObjectSource, dict[str, Any]]
                         hostnames=route.hostnames,
                         wait=target.backend.wait_for_acceptance,
                         # The rule's one timeouts.request: the protection's, else the Sync function's own.
-                        request_timeout=(route.protection or {}).get("timeout") or limits.get("timeout"),
+                        request_timeout=request_timeout,
                         cors=(route.protection or {}).get("cors") is not None,
                     ),
                 )
             )
-            line = target.backend.kgateway.name if target.backend.kgateway is not None else "auto"
-            protection = dict(route.protection or {})
-            if "max_request_size" in limits:  # the body limit is a field of the route's one TrafficPolicy
-                protection["max_request_size"] = limits["max_request_size"]
-            found += _protection_objects(route, protection, namespace, line, target.backend.wait_for_acceptance)
+            support = TRAFFIC_POLICY_SUPPORT.get(line)
+            idle = stream_idle_timeout(request_timeout)  # as components/route.py derives it, where the line has it
+            idle = idle if support is not None and "streamIdle" in support.kinds else None
+            found += _protection_objects(route, protection, namespace, line, target.backend.wait_for_acceptance, idle)
             if namespace != target.backend.namespace:
                 grant = reference_grant_manifest(
                     name=subdomain_cut(f"{route.name}-from-{namespace}"),  # as components/route.py names it

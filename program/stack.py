@@ -139,18 +139,28 @@ def expected_answer(target: TargetSettings, payload_mode: str | None) -> str:
 
 
 def verify_protection(protection: Mapping[str, Any], method: str) -> dict[str, Any]:
-    """What `verify` must see of a route's protection (plain: where the key goes, never the key itself)."""
-    spec, _, _, _ = protection_objects(protection, "route")
+    """What `verify` must see of a route's protection (plain: where keys and tokens go, never a key): every key
+    source in the policy's order, where the JWT goes, the token bucket's three figures, whether ipAllow is set."""
+    spec, provider, _, _ = protection_objects(protection, "route")
     described: dict[str, Any] = {"jwt": spec.jwt_extension is not None}
+    if provider is not None and provider.token_source is not None:
+        kind, name, prefix = provider.token_source
+        described["jwtSource"] = [kind, name, prefix]
     if spec.api_keys is not None:
-        described["keySource"] = list(spec.api_keys.key_sources[0])
+        described["keySources"] = [list(source) for source in spec.api_keys.key_sources]
     if spec.cors is not None:
         origin = spec.cors.allow_origins[0]
         origin = "https://verify.example.com" if origin == "*" else origin.replace("*.", "verify.", 1)
         allowed = [m for m in spec.cors.allow_methods if m != "*"]
         described["cors"] = {"origin": origin, "method": method if not allowed or method in allowed else allowed[0]}
     if spec.rate_limit is not None:
-        described["burst"] = spec.rate_limit.max_tokens
+        described["rateLimit"] = {
+            "maxTokens": spec.rate_limit.max_tokens,
+            "tokensPerFill": spec.rate_limit.tokens_per_fill,
+            "fillInterval": spec.rate_limit.fill_interval,
+        }
+    if spec.ip_allow:
+        described["ipAllow"] = True
     return described
 
 

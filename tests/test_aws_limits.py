@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pulumi
 import pytest
 
+from components import LambdaFunction, Runtime, packaging
 from components.credentials import (
     CredentialsMode,
     GatewayCredentials,
@@ -170,3 +172,28 @@ def test_200_functions_identity_deploys_into_moto_and_allows_exactly_them(aws: b
     assert not evaluate(combined, "lambda:GetFunction", f"{prefix}{names[0]}")
     deployment.destroy()
     assert iam.list_policies(Scope="Local")["Policies"] == []
+
+
+@pytest.mark.parametrize(("size", "through_s3"), [(52_428_800, False), (52_428_801, True)])
+def test_a_zip_of_exactly_50_mb_is_uploaded_directly_and_one_byte_more_goes_through_s3(
+    tmp_path: Path, size: int, through_s3: bool
+) -> None:
+    """Lambda's direct-upload quota is 50 MB zipped, 52,428,800 bytes as the Lambda API reports it (the Developer
+    Guide's GetAccountSettings example, docs.aws.amazon.com/lambda/latest/dg/example_lambda_GetAccountSettings_
+    section.html: `"CodeSizeZipped": 52428800`; the "Lambda quotas" page: 50 MB zipped, larger through Amazon S3).
+    The value is pinned, not only patched (tests/test_functions_deploy.py lowers it), and so is its boundary."""
+    assert packaging.DIRECT_UPLOAD_LIMIT == 52_428_800
+    archive = tmp_path / "big.zip"
+    with archive.open("wb") as sparse:  # its size is what counts (the content only when it goes through S3)
+        sparse.truncate(size)
+
+    def program() -> None:
+        LambdaFunction(
+            "big",
+            {"function_name": "big", "code": pulumi.FileArchive(str(archive)), "runtime": Runtime.NODEJS24_X},
+        )
+
+    run = run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=program)
+    function = run.one("aws:lambda/function:Function")
+    assert bool(run.by_type("aws:s3/bucketObjectv2:BucketObjectv2")) is through_s3
+    assert ("code" not in function.inputs) is through_s3

@@ -6,6 +6,7 @@ up and destroy pass with the policy and fail with any one needed action removed;
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import subprocess
 import sys
@@ -127,35 +128,32 @@ DEV_REFUSED = [
 ]
 
 
-@pytest.fixture(scope="module")
-def policies() -> dict[str, dict[str, Any]]:
+@functools.cache
+def example_policies() -> dict[str, dict[str, Any]]:
+    """Each example stack's policy, planned once per test process (fixtures live only in conftest.py)."""
     return {stack: stack_policy(stack, EXAMPLE_ACCOUNT) for stack in EXAMPLE_STACKS}
 
 
 @pytest.mark.parametrize(("action", "resource", "source"), DEV_CALLS, ids=[f"{a} {r}" for a, r, _ in DEV_CALLS])
-def test_the_dev_policy_allows_each_call_the_provider_makes(
-    policies: dict[str, dict[str, Any]], action: str, resource: str, source: str
-) -> None:
-    assert evaluate(json.dumps(policies["dev"]), action, resource), f"{action} on {resource} ({source})"
+def test_the_dev_policy_allows_each_call_the_provider_makes(action: str, resource: str, source: str) -> None:
+    assert evaluate(json.dumps(example_policies()["dev"]), action, resource), f"{action} on {resource} ({source})"
 
 
 @pytest.mark.parametrize(("action", "resource", "source"), MULTI_CALLS + DISCOVERED_CALLS)
-def test_the_alias_and_discover_add_their_calls(
-    policies: dict[str, dict[str, Any]], action: str, resource: str, source: str
-) -> None:
+def test_the_alias_and_discover_add_their_calls(action: str, resource: str, source: str) -> None:
     stack = "discovered" if action.startswith("tag:") else "multi"
-    assert evaluate(json.dumps(policies[stack]), action, resource), f"{action} on {resource} ({source})"
+    assert evaluate(json.dumps(example_policies()[stack]), action, resource), f"{action} on {resource} ({source})"
 
 
 @pytest.mark.parametrize(("action", "resource"), DEV_REFUSED)
-def test_the_dev_policy_allows_nothing_else(policies: dict[str, dict[str, Any]], action: str, resource: str) -> None:
-    assert not evaluate(json.dumps(policies["dev"]), action, resource)
+def test_the_dev_policy_allows_nothing_else(action: str, resource: str) -> None:
+    assert not evaluate(json.dumps(example_policies()["dev"]), action, resource)
 
 
-def test_only_the_listings_are_on_every_resource(policies: dict[str, dict[str, Any]]) -> None:
+def test_only_the_listings_are_on_every_resource() -> None:
     """Service Authorization Reference: ListFunctions and GetResources have no resource type; DescribeLogGroups
     lists every group. Nothing else may be granted on `*`."""
-    for stack, policy in policies.items():
+    for stack, policy in example_policies().items():
         unscoped = {a for s in policy["Statement"] if "*" in s["Resource"] for a in s["Action"]}
         assert unscoped <= {"lambda:ListFunctions", "logs:DescribeLogGroups", "tag:GetResources"}, stack
         assert all(s["Effect"] == "Allow" for s in policy["Statement"])
@@ -166,9 +164,9 @@ def test_only_the_listings_are_on_every_resource(policies: dict[str, dict[str, A
     [("dev", DEV_CALLS), ("multi", DEV_CALLS + MULTI_CALLS), ("discovered", DISCOVERED_CALLS)],
 )
 def test_the_policy_grants_no_action_the_table_does_not_trace_to_a_call(
-    policies: dict[str, dict[str, Any]], stack: str, calls: list[tuple[str, str, str]]
+    stack: str, calls: list[tuple[str, str, str]]
 ) -> None:
-    granted = {a for s in policies[stack]["Statement"] for a in s["Action"]}
+    granted = {a for s in example_policies()[stack]["Statement"] for a in s["Action"]}
     assert granted <= {action for action, _, _ in calls}
 
 
@@ -184,9 +182,9 @@ def test_the_command_asks_for_the_account_a_stack_does_not_set(capsys: pytest.Ca
 
 
 @pytest.mark.parametrize("stack", EXAMPLE_STACKS)
-def test_the_published_files_are_the_generators_output(policies: dict[str, dict[str, Any]], stack: str) -> None:
+def test_the_published_files_are_the_generators_output(stack: str) -> None:
     path = EXAMPLES_DIR / f"{stack}.json"
-    assert path.read_text() == policy_text(policies[stack]), (
+    assert path.read_text() == policy_text(example_policies()[stack]), (
         f"{path} is stale: .venv/bin/python -m tools deployer-policy --write"
     )
 
@@ -270,8 +268,8 @@ class PolicyEnforcer:
                 )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def moto_policy() -> dict[str, Any]:
+@functools.cache
+def dev_moto_policy() -> dict[str, Any]:
     """The dev stack's policy for moto's account."""
     return stack_policy("dev", DEFAULT_ACCOUNT_ID)
 
@@ -291,10 +289,8 @@ def without(policy: dict[str, Any], action: str) -> dict[str, Any]:
     return reduced
 
 
-def test_the_dev_stack_deploys_updates_and_destroys_under_its_policy(
-    aws: boto3.Session, moto_policy: dict[str, Any]
-) -> None:
-    deployment, enforcer = _deploy_under(aws, moto_policy)
+def test_the_dev_stack_deploys_updates_and_destroys_under_its_policy(aws: boto3.Session) -> None:
+    deployment, enforcer = _deploy_under(aws, dev_moto_policy())
     deployment.up(dev_config())
     deployment.up(dev_config(credentialsRotation="2"))  # day 2: a new key and policy, the old ones deleted
     deployment.destroy()
@@ -321,10 +317,8 @@ def test_the_dev_stack_deploys_updates_and_destroys_under_its_policy(
         ("iam:ListGroupsForUser", "destroy"),  # the provider's user delete lists its groups first
     ],
 )
-def test_with_one_action_removed_the_deploy_fails(
-    aws: boto3.Session, moto_policy: dict[str, Any], action: str, step: str
-) -> None:
-    deployment, enforcer = _deploy_under(aws, without(moto_policy, action))
+def test_with_one_action_removed_the_deploy_fails(aws: boto3.Session, action: str, step: str) -> None:
+    deployment, enforcer = _deploy_under(aws, without(dev_moto_policy(), action))
     with pytest.raises(Exception, match=r"AccessDenied|not authorized"):
         deployment.up(dev_config())
         if step == "destroy":

@@ -342,8 +342,10 @@ def test_the_example_stack_plans_the_functions_it_would_find() -> None:
         for p in run.by_type("kubernetes:gateway.kgateway.dev/v1alpha1:TrafficPolicy")
     }
     assert all("apiKeyAuth" in policies[name] and "rateLimit" in policies[name] for name in ("orders", billing))
-    # status's policy is the body limit of every Sync route on v2.2+, nothing that asks who calls.
-    assert set(policies["status"]) == {"targetRefs", "buffer"}
+    # status's policy is the body limit of every Sync route on v2.2+ and, since a found function is routed for
+    # Lambda's 900 s (911s), the stream idle timeout past Envoy's 5 minutes: nothing that asks who calls.
+    assert set(policies["status"]) == {"targetRefs", "buffer", "timeouts"}
+    assert policies["status"]["timeouts"] == {"streamIdle": "911s"}
     assert reveal(run.outputs["discovered"])["status"] == {"arn": f"{arn}status", "path": "/status", "protected": False}
     # Nothing found: the stack routes nothing (and says so) rather than failing every `up`.
     empty = plan("discovered")
@@ -403,7 +405,7 @@ def test_a_found_function_under_a_protected_stack_needs_the_stacks_key(aws: boto
     assert {base64.b64decode(v).decode() for v in secret["data"].values()} == {keys["web"]}
     # `verify` expects the refusal without a key on the found route, as on a listed one.
     (check,) = reveal(run.outputs["verify"])
-    assert check["route"] == "admin" and check["protection"]["keySource"] == ["header", "api-key"]
+    assert check["route"] == "admin" and check["protection"]["keySources"] == [["header", "api-key"]]
 
 
 def test_found_routes_carry_the_stack_wide_protection_whatever_their_tag_says() -> None:

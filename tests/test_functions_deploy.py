@@ -61,6 +61,9 @@ def test_the_example_functions_deploy_with_their_dependencies_change_nothing_twi
     assert deployment.cluster.of_kind("TrafficPolicy")[("kgateway-system", "greet-protection")]["spec"]["buffer"] == {
         "maxRequestSize": "6Mi"
     }
+    # The 10-minute function in Envoy mode: past Envoy's 5-minute idle cut, its envelope within Lambda's 6 MB.
+    uptime = deployment.cluster.of_kind("TrafficPolicy")[("kgateway-system", "uptime-protection")]["spec"]
+    assert (uptime["timeouts"], uptime["buffer"]) == ({"streamIdle": "611s"}, {"maxRequestSize": "4416Ki"})
 
     deployment.up(config, secret_keys, stack="functions")
     assert [change for change in deployment.changes if change[0] != "alias"] == []  # reproducible: nothing changes

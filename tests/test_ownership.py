@@ -223,3 +223,12 @@ def test_a_preview_of_functions_in_state_lists_nothing_and_an_update_lists_once(
     run_dev(update, program=program)
     assert update.invokes[LIST_FUNCTIONS] == update.invokes[LIST_LOG_GROUPS] == 2
     assert update.invokes["aws:lambda/getFunction:getFunction"] == 0
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_names_that_only_begin_or_end_like_ours_are_not_ours(preview: bool) -> None:
+    """Names are compared whole: an `echo-legacy` (or `old-echo`) function and log group in the account leave `echo`
+    free (the listing holds other functions' names; a prefix or substring match would refuse the stack's own)."""
+    mocks = EngineAwsMocks(preview=preview, elsewhere={"echo-legacy": {}, "old-echo": {}, "ech": {}})
+    run = run_dev(mocks)
+    assert [r.inputs["name"] for r in run.by_type(FUNCTION)] == ["echo"]

@@ -109,7 +109,7 @@ def test_v2_1_is_validated_against_its_own_release_and_offers_what_its_crd_has()
     """v2.1.x's own TrafficPolicy CRD (issue 27): CORS, the buffer and retry came to main months before v2.1 was
     cut; API keys and JWT did not. Before, v2.1 refused all but the rate limit (no file to verify against)."""
     assert BASIS["v2.1"].policy_crds == ("kgateway-v2.1.x-0d04052",)
-    assert TRAFFIC_POLICY_SUPPORT["v2.1"].kinds == {"cors", "rateLimit", "retry", "requestBody"}
+    assert TRAFFIC_POLICY_SUPPORT["v2.1"].kinds == {"cors", "rateLimit", "retry", "requestBody", "streamIdle"}
     for kind in ("cors", "retry"):
         (policy,) = manifests(KIND_EXAMPLES[kind], "v2.1")
         assert object_errors(policy, "v2.1") == []
@@ -486,10 +486,14 @@ def test_the_composites_protection_covers_routes_without_their_own(tmp_path: Pat
         reveal(p.inputs)["spec"]["targetRefs"][0]["name"]: reveal(p.inputs)["spec"] for p in run.by_type(POLICY)
     }
     first, open_route, limited = run.outputs["routes"]
-    # The open route has no protection: its one policy holds only the Lambda body limit (issue 18, v2.2+).
+    # The open route has no protection: its one policy holds only the Lambda body limit (issue 18, v2.2+) and,
+    # since a function made elsewhere is routed for Lambda's 900 s, the stream idle timeout that lets such a call
+    # run past Envoy's 5 minutes (issue 27).
     assert set(policies) == {first, open_route, limited}
-    assert set(policies[open_route]) == {"targetRefs", "buffer"}
-    assert "apiKeyAuth" in policies[first] and set(policies[limited]) == {"targetRefs", "rateLimit", "buffer"}
+    assert set(policies[open_route]) == {"targetRefs", "buffer", "timeouts"}
+    assert policies[open_route]["timeouts"] == {"streamIdle": "911s"}
+    assert "apiKeyAuth" in policies[first]
+    assert set(policies[limited]) == {"targetRefs", "rateLimit", "buffer", "timeouts"}
     assert run.secret_outputs >= {"api_keys"} and set(run.outputs["api_keys"]) == {first}
     assert set(run.outputs["api_keys"][first]) == {"web"}
 

@@ -223,3 +223,20 @@ def test_the_composite_keeps_the_previous_key_too(program_clock: SimulatedClock)
     assert secret.inputs["metadata"]["name"] == rotation_secret_name("orders-aws-creds", "2")
     assert "previous_rotation" in CredentialsOptions.__annotations__
     assert program_clock.now() - start >= KEY_SETTLE_SECONDS
+
+
+def test_only_a_new_key_waits_to_settle_not_every_up_that_keeps_the_previous_one(aws: boto3.Session) -> None:
+    """The 30 s wait is for a key just made: an `up` that changes nothing while `credentialsPreviousRotation` is
+    still set (the key is minutes old by then) takes no simulated time, and moves nothing."""
+    deployment = PropagatingDeployment(aws)
+    deployment.up(dev_config(credentialsRotation="1"))
+    rotating = dev_config(credentialsRotation="2", credentialsPreviousRotation="1")
+    first_up = deployment.model.clock.now()
+    deployment.up(rotating)
+    assert deployment.model.clock.now() - first_up >= KEY_SETTLE_SECONDS  # the new key settled
+    deployment.settle(120)
+    keys = access_key_ids(aws)
+    again = deployment.model.clock.now()
+    deployment.up(rotating)
+    assert deployment.model.clock.now() - again < KEY_SETTLE_SECONDS / 2, deployment.model.clock.now() - again
+    assert access_key_ids(aws) == keys

@@ -15,13 +15,12 @@ from program.guide import GUIDE_RESPONSE
 from program.regex_path import sample_path
 from tests.support.commands import run_tools
 from tests.support.fake_aws import FakeAwsMocks
-from tests.support.local_servers import free_port, gateway_server, lambda_api_server, protected_server
+from tests.support.local_servers import free_port, gateway_server, lambda_api_server
 from tools.__main__ import main
 from tools.engine import run_program, stack_config
 from tools.verify import (
     Check,
     Clock,
-    Protection,
     Result,
     http_check,
     invoke_check,
@@ -250,70 +249,6 @@ def test_cli_wait_retries_each_route_in_real_time(tmp_path: Path) -> None:
     assert "PASS route late" in failed.stdout
     assert "FAIL route never" in failed.stdout and "HTTP 502" in failed.stdout and "waited up to 1.5s" in failed.stdout
     assert took < 1.5 + 15  # bounded: the deadline plus the interpreter's start (slow on a loaded machine)
-
-
-KEY = "0123456789abcdef" * 4
-PROTECTED = Protection(
-    key_source=("header", "api-key"), api_key=KEY, cors_origin="https://app.example.com", cors_method="POST", burst=5
-)
-
-
-def test_a_protected_route_passes_when_it_refuses_lets_in_answers_preflights_and_limits() -> None:
-    with protected_server(key=KEY) as base:
-        result = http_check(Check(route="echo", url=f"{base}/echo", protection=PROTECTED))
-    assert result.passed, result.line()
-    assert "without credentials expected 401 or 403, got HTTP 401" in result.detail
-    assert "CORS preflight from https://app.example.com for POST" in result.detail
-    assert "expected some HTTP 429" in result.detail
-    assert KEY not in result.line()  # the key is never shown
-
-
-@pytest.mark.parametrize(
-    ("misbehaviour", "complaint"),
-    [
-        ("open", "the route is open"),
-        ("no-cors", "Access-Control-Allow-Origin None"),
-        ("no-429", "got 0"),
-    ],
-)
-def test_a_route_that_does_not_protect_fails(misbehaviour: str, complaint: str) -> None:
-    with protected_server(key=KEY, misbehave=frozenset({misbehaviour})) as base:
-        result = http_check(Check(route="echo", url=f"{base}/echo", protection=PROTECTED))
-    assert not result.passed and complaint in result.detail, result.line()
-    assert KEY not in result.line()
-
-
-def test_a_wrong_key_in_the_outputs_fails_and_a_missing_one_says_how_to_read_it() -> None:
-    with protected_server(key=KEY) as base:
-        wrong = http_check(
-            Check(route="echo", url=f"{base}/echo", protection=Protection(("header", "api-key"), api_key="x" * 32))
-        )
-        missing = http_check(Check(route="echo", url=f"{base}/echo", protection=Protection(("header", "api-key"))))
-    assert not wrong.passed and "with credentials expected HTTP 200" in wrong.detail and "HTTP 401" in wrong.detail
-    assert not missing.passed and "--show-secrets" in missing.detail
-
-
-def test_the_cli_reads_the_protection_and_the_secret_keys_from_the_outputs(tmp_path: Path) -> None:
-    with protected_server(key=KEY, burst=3) as base:
-        outputs = tmp_path / "outputs.json"
-        check = {
-            "route": "echo",
-            "url": f"{base}/echo",
-            "expect": "guide",
-            "host": None,
-            "method": "POST",
-            "function": "echo",
-            "protection": {
-                "keySource": ["header", "api-key"],
-                "jwt": False,
-                "cors": {"origin": "https://app.example.com", "method": "POST"},
-                "burst": 3,
-            },
-        }
-        outputs.write_text(json.dumps({"verify": [check], "api_keys": {"echo": {"default": KEY}}}))
-        done = run_cli("--outputs", str(outputs))
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert KEY not in done.stdout + done.stderr
 
 
 def verify_outputs(routes: list[dict[str, Any]]) -> list[dict[str, Any]]:

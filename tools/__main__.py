@@ -1,7 +1,8 @@
 """Command line: `python -m tools plan --stack dev [--kgateway-crd FILE] [--kgateway-image IMAGE] [--tagged FILE]
 [--json | --manifests DIR]`, `python -m tools schema [--markdown [--write]]`, `python -m tools keys [--write]`,
 `python -m tools deployer-policy --stack NAME [--account ID] [--write]`,
-`python -m tools verify (--stack NAME | --outputs FILE | --url URL) [--invoke] [--wait SECONDS]` and
+`python -m tools verify (--stack NAME | --outputs FILE | --url URL) [--invoke] [--wait SECONDS]
+[--jwt TOKEN | --jwt-file FILE] [--replicas N] [--base-url URL]` and
 `python -m tools operator --stack NAME --repo URL --branch B [--out DIR]` (docs/fleet.md)."""
 
 from __future__ import annotations
@@ -79,6 +80,20 @@ def main(argv: list[str] | None = None, *, end_loop: bool = True) -> int:  # noq
         default=0.0,
         metavar="SECONDS",
         help="retry each check with backoff until it passes or SECONDS are over (right after `pulumi up`: 60)",
+    )
+    token = verify_cmd.add_mutually_exclusive_group()
+    token.add_argument(
+        "--jwt",
+        metavar="TOKEN",
+        help="a valid JWT for the JWT routes (never printed; --jwt-file keeps it out of the process list)",
+    )
+    token.add_argument("--jwt-file", type=Path, metavar="FILE", help="read the JWT for the JWT routes from FILE")
+    verify_cmd.add_argument(
+        "--replicas",
+        type=positive_count,
+        default=1,
+        metavar="N",
+        help="the gateway's replicas (default 1): each has its own rate-limit bucket, so the burst is sized for N",
     )
     schema_cmd = commands.add_parser(
         "schema", help="print the component package's schema, as `pulumi package add` gets it"
@@ -252,10 +267,19 @@ def verify(args: argparse.Namespace) -> int:
     else:
         try:
             outputs = read_outputs(args.stack, args.outputs)
-            checks = checks_from_outputs(outputs)
+        except (OSError, ValueError, subprocess.CalledProcessError) as error:
+            print(f"error: cannot read the stack's outputs: {error}", file=sys.stderr)
+            return 2
+        try:
+            token = args.jwt if args.jwt_file is None else args.jwt_file.read_text().strip()
+        except OSError as error:
+            print(f"error: cannot read --jwt-file {args.jwt_file}: {error.strerror}", file=sys.stderr)
+            return 2
+        try:
+            checks = checks_from_outputs(outputs, jwt_token=token or None, replicas=args.replicas)
             if args.base_url:
                 checks = through(checks, args.base_url)
-        except (OSError, ValueError, subprocess.CalledProcessError) as error:
+        except (ValueError, KeyError) as error:
             print(f"error: cannot read the stack's outputs: {error}", file=sys.stderr)
             return 2
     attempts: list[tuple[str, Callable[[float], Result]]] = [
@@ -282,6 +306,17 @@ def verify(args: argparse.Namespace) -> int:
     failed = sum(not r.passed for r in results)
     print(f"{len(results) - failed} passed, {failed} failed")
     return 0 if failed == 0 else 1
+
+
+def positive_count(text: str) -> int:
+    """--replicas: a whole number from 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--replicas {text!r}: must be a whole number from 1")
+    return value
 
 
 def read_outputs(stack: str | None, path: Path | None) -> dict[str, object]:

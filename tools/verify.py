@@ -33,27 +33,14 @@ from program.guide import (
     GUIDE_RESPONSE,
     Expect,
 )
-
-
-@dataclass(frozen=True)
-class Protection:
-    """What a protected route must show (from the stack's `verify` output; the key from the secret `api_keys`)."""
-
-    # Where the API key goes: ("header" | "query" | "cookie", name); None: no API keys.
-    key_source: tuple[str, str] | None = None
-    # A key that must be let in (from `pulumi stack output --show-secrets`); never shown in a result.
-    api_key: str | None = None
-    # A JWT is required (verify has no token: it checks only the refusal).
-    jwt: bool = False
-    # CORS: an allowed origin and method a preflight must get back.
-    cors_origin: str | None = None
-    cors_method: str | None = None
-    # The token bucket's size: a burst past it must see 429.
-    burst: int | None = None
-
-    @property
-    def needs_credentials(self) -> bool:
-        return self.key_source is not None or self.jwt
+from tools.verify_protection import (
+    Credentials,
+    Protection,
+    auth_steps,
+    burst_step,
+    ip_allow_step,
+    protection_from,
+)
 
 
 @dataclass(frozen=True)
@@ -77,8 +64,9 @@ class Result:
         return f"{'PASS' if self.passed else 'FAIL'} {self.name}: {self.detail}"
 
 
-def checks_from_outputs(outputs: dict[str, Any]) -> list[Check]:
-    """The checks a stack's outputs describe (`verify`), or one guide check of `echo_url`."""
+def checks_from_outputs(outputs: dict[str, Any], jwt_token: str | None = None, replicas: int = 1) -> list[Check]:
+    """The checks a stack's outputs describe (`verify`), or one guide check of `echo_url`; `jwt_token` for every
+    JWT route, `replicas` the gateway's (each has its own rate-limit bucket)."""
     if isinstance(outputs.get("verify"), list):
         found = outputs.get("api_keys")
         keys: dict[str, Any] = found if isinstance(found, dict) else {}
@@ -90,7 +78,7 @@ def checks_from_outputs(outputs: dict[str, Any]) -> list[Check]:
                 host=item.get("host"),
                 method=str(item.get("method", "POST")),
                 function=item.get("function"),
-                protection=protection_from(item.get("protection"), keys.get(str(item["route"]))),
+                protection=protection_from(item.get("protection"), keys.get(str(item["route"])), jwt_token, replicas),
             )
             for item in outputs["verify"]
         ]
@@ -113,29 +101,6 @@ def through(checks: list[Check], base_url: str) -> list[Check]:
         new_url = urllib.parse.urlunsplit((base.scheme, base.netloc, url.path, url.query, ""))
         moved.append(dataclasses.replace(check, url=new_url, host=check.host or url.netloc))
     return moved
-
-
-# More requests than this in one burst are not sent: a bucket larger than it is not checked (said in the result).
-MAX_BURST_REQUESTS = 300
-
-
-def protection_from(described: Any, route_keys: Any) -> Protection | None:
-    """A route's protection as the stack's `verify` output describes it, with a key of the route's if known."""
-    if not isinstance(described, dict):
-        return None
-    source = described.get("keySource")
-    key = next(iter(route_keys.values()), None) if isinstance(route_keys, dict) and route_keys else None
-    found = described.get("cors")
-    cors: dict[str, Any] = found if isinstance(found, dict) else {}
-    burst = described.get("burst")
-    return Protection(
-        key_source=(str(source[0]), str(source[1])) if isinstance(source, list) and len(source) == 2 else None,
-        api_key=str(key) if key is not None else None,
-        jwt=described.get("jwt") is True,
-        cors_origin=cors.get("origin"),
-        cors_method=cors.get("method"),
-        burst=int(burst) if isinstance(burst, int) else None,
-    )
 
 
 def expected_text(expect: Expect) -> str:
@@ -197,47 +162,34 @@ def http_check(check: Check, timeout: float = 10.0) -> Result:
 
 
 def protected_check(check: Check, protection: Protection, timeout: float) -> Result:
-    """A protected route: refused without credentials (401/403), the function's answer with them, a CORS preflight
-    answered with the configured headers, 429 within a bounded burst past the bucket. Every step is one line of
-    the result; the key itself is never shown."""
+    """A protected route: each protection's refusals exactly (tools/verify_protection.py), each way in let in, a
+    CORS preflight answered with the configured headers, a concurrent burst past the bucket(s) seeing 429, and a
+    NOT CHECKED line for what cannot be checked from outside. Keys and tokens are never shown."""
     name = f"route {check.route}"
+
+    def send(credentials: Credentials, request_timeout: float) -> tuple[int, str]:
+        return _send(check, request_timeout, credentials)
+
+    def judge_answer(status: int, body: str) -> tuple[bool, str]:
+        return judge(check.expect, status, body)
+
     steps: list[tuple[bool, str]] = []
-    credentials = _credentials(protection)
     try:
-        if protection.needs_credentials:
-            status, body = _send(check, timeout)
-            refused = status in (401, 403)
-            steps.append(
-                (
-                    refused,
-                    f"without credentials expected 401 or 403, got HTTP {status}"
-                    + ("" if refused else f": the route is open ({body[:80]!r})"),
-                )
-            )
-        if protection.jwt:
-            steps.append((True, "with credentials not checked (a JWT is required and verify has no token)"))
-        elif protection.key_source is not None and protection.api_key is None:
-            steps.append((False, "no API key in the outputs: read them with `pulumi stack output --show-secrets`"))
-        else:
-            status, body = _send(check, timeout, credentials)
+        steps += auth_steps(protection, send, judge_answer, timeout)
+        if not protection.needs_credentials:
+            status, body = send((), timeout)
             passed, got = judge(check.expect, status, body)
-            steps.append((passed, f"with credentials expected {expected_text(check.expect)}, got {got}"))
+            steps.append((passed, f"expected {expected_text(check.expect)}, got {got}"))
         if protection.cors_origin is not None:
             steps.append(_cors_step(check, protection, timeout))
-        if protection.burst is not None and not protection.jwt:
-            steps.append(_burst_step(check, protection.burst, credentials, timeout))
+        if protection.bucket is not None:
+            steps.append(burst_step(protection, send, judge_answer, timeout))
+        if (ip_step := ip_allow_step(protection)) is not None:
+            steps.append(ip_step)
     except OSError as error:
         return Result(name, False, f"{check.method} {check.url}: {_describe(error, timeout)}")
     passed = all(ok for ok, _ in steps)
     return Result(name, passed, f"{check.method} {check.url}: " + "; ".join(text for _, text in steps))
-
-
-def _credentials(protection: Protection) -> dict[str, str]:
-    """Where the key goes: {"header": name}, {"query": name} or {"cookie": name} mapped to the key."""
-    if protection.key_source is None or protection.api_key is None:
-        return {}
-    kind, key_name = protection.key_source
-    return {kind: key_name, "key": protection.api_key}
 
 
 def _cors_step(check: Check, protection: Protection, timeout: float) -> tuple[bool, str]:
@@ -259,31 +211,24 @@ def _cors_step(check: Check, protection: Protection, timeout: float) -> tuple[bo
     return passed, f"CORS preflight from {origin} for {method} expected the origin and method allowed, got {got}"
 
 
-def _burst_step(check: Check, burst: int, credentials: dict[str, str], timeout: float) -> tuple[bool, str]:
-    count = burst + max(5, burst // 2)
-    if count > MAX_BURST_REQUESTS:
-        return True, f"rate limit not checked (a burst of {burst} needs more than {MAX_BURST_REQUESTS} requests)"
-    statuses = [_send(check, timeout, credentials)[0] for _ in range(count)]
-    limited = statuses.count(429)
-    return limited > 0, f"a burst of {count} past a bucket of {burst} expected some HTTP 429, got {limited}"
-
-
-def _send(check: Check, timeout: float, credentials: dict[str, str] | None = None) -> tuple[int, str]:
+def _send(check: Check, timeout: float, credentials: Credentials = ()) -> tuple[int, str]:
     # The guide's event goes with every method that may carry a body (a GET-only route's function still gets it:
     # Envoy forwards a GET's body), so the echo function answers the same whatever method the route accepts.
     data = GUIDE_REQUEST_BODY.encode() if check.method not in BODILESS_METHODS else None
     url = check.url
-    credentials = credentials or {}
-    if "query" in credentials:
-        url += ("&" if "?" in url else "?") + urllib.parse.urlencode({credentials["query"]: credentials["key"]})
+    query = [(name, value) for kind, name, value in credentials if kind == "query"]
+    if query:
+        url += ("&" if "?" in url else "?") + urllib.parse.urlencode(query)
     request = urllib.request.Request(url, data=data, method=check.method)
     request.add_header("content-type", "application/json")
     if check.host:
         request.add_header("Host", check.host)
-    if "header" in credentials:
-        request.add_header(credentials["header"], credentials["key"])
-    if "cookie" in credentials:
-        request.add_header("Cookie", f"{credentials['cookie']}={credentials['key']}")
+    for kind, name, value in credentials:
+        if kind == "header":
+            request.add_header(name, value)
+    cookies = [f"{name}={value}" for kind, name, value in credentials if kind == "cookie"]
+    if cookies:
+        request.add_header("Cookie", "; ".join(cookies))
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.read().decode(errors="replace")

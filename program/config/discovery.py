@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from components.route_limits import LAMBDA_MAX_TIMEOUT_S
 from components.validation import FUNCTION_ARN_RE, FUNCTION_NAME, TAG_KEY, dns_label_for, path_problem
 from program.config.errors import Problem
 from program.config.functions import SharedBackend
@@ -36,7 +37,7 @@ UNPROTECTED_EXAMPLE = "{status: /status}"
 # Lambda's longest timeout (AWS Lambda Developer Guide, "Lambda quotas": 900 seconds). The tagging API does not
 # return a function's configuration and one call per function is what discovery must not do, so a found function
 # is taken to run as long as any can.
-LONGEST_TIMEOUT_S = 900
+LONGEST_TIMEOUT_S = LAMBDA_MAX_TIMEOUT_S
 
 
 def read_discovery(reader: Reader, shared: SharedBackend) -> DiscoverySettings | None:

@@ -96,6 +96,7 @@ def read_target(reader: Reader, shared: SharedBackend) -> tuple[FunctionSettings
         log_retention_days=_read_retention(reader),
         alias=reader.optional_rule("alias", ALIAS),
     )
+    check_environment_size(reader, dict(function.environment), function_name)
     version = shared.kgateway
     # Unset means pass-through ("None"), the guide's response, where the version has the switch at all.
     payload_mode = (
@@ -273,14 +274,31 @@ def read_environment(reader: Reader) -> tuple[tuple[str, str], ...]:
         if isinstance(value, dict | list) or value is None:
             reader.fail("environment", {variable: value}, "must map each variable to a text value", "STAGE: prod")
     pairs = {str(k): config_text(v) for k, v in variables.items()}
-    if environment_size(pairs) > ENVIRONMENT_SIZE_LIMIT:
-        reader.fail(
-            "environment",
-            f"{environment_size(pairs)} bytes",
-            f"{ENVIRONMENT_SIZE}, secretEnvironment included",
-            "fewer or shorter variables",
-        )
     return tuple(sorted(pairs.items()))
+
+
+def check_environment_size(reader: Reader, plain: dict[str, str], function_name: str) -> None:
+    """Lambda's 4 KB on the function's whole environment as Lambda measures it (`environment_size`): the plain
+    variables and its `secretEnvironment` entry, merged as the function gets them (program/stack.py
+    `function_args`). Secret values are measured from the decrypted config text and never shown: only the size."""
+    secret: dict[str, str] = {}
+    text = reader.source.get(SECRET_ENVIRONMENT) if reader.source.is_secret(SECRET_ENVIRONMENT) else None
+    try:
+        entries = json.loads(text) if text is not None else {}
+    except ValueError:
+        entries = {}  # reported by `secret_environment`
+    mine = entries.get(function_name) if isinstance(entries, dict) else None
+    if isinstance(mine, dict):
+        secret = {str(k): config_text(v) for k, v in mine.items()}
+    size = environment_size({**plain, **secret})
+    if size <= ENVIRONMENT_SIZE_LIMIT:
+        return
+    where = f"{ENVIRONMENT_SIZE}, this function's secretEnvironment included" if secret else ""
+    if plain:
+        reader.fail("environment", f"{size} bytes", where or ENVIRONMENT_SIZE, "fewer or shorter variables")
+    else:
+        key = f"{SECRET_ENVIRONMENT}.{function_name}"
+        reader.problems.append(Problem(key, f"{size} bytes", f"measures {size} bytes: {where}", "fewer variables"))
 
 
 SECRET_ENVIRONMENT = f"{PROJECT}:secretEnvironment"

@@ -18,6 +18,7 @@ from components.validation import (
     ENDPOINT_URL,
     REGION,
     InputChecker,
+    endpoint_url_problem,
 )
 from program.config.credentials import read_credentials
 from program.config.discovery import read_discovery, with_stack_protection
@@ -30,6 +31,14 @@ from program.config.settings import RouteSettings, StackSettings, TargetSettings
 from program.config.sources import ConfigSource, PulumiConfigSource
 
 GATEWAY_URL_RE = re.compile(r"^https?://[^\s/]+$")
+
+
+def read_endpoint_url(reader: Reader) -> str | None:
+    """`endpointUrl`: an http(s) URL with its port, as kgateway needs it (`endpoint_url_problem`)."""
+    url = reader.optional_rule("endpointUrl", ENDPOINT_URL)
+    if (problem := endpoint_url_problem(url)) is not None:
+        reader.fail("endpointUrl", url, *problem)
+    return url
 
 
 def load_settings(source: ConfigSource | None = None) -> StackSettings:
@@ -54,7 +63,7 @@ def load_settings(source: ConfigSource | None = None) -> StackSettings:
         kgateway=version,
         namespace=reader.dns_label("namespace", "kgateway-system"),
         account_id=reader.optional_rule("accountId", ACCOUNT_ID),
-        endpoint_url=reader.optional_rule("endpointUrl", ENDPOINT_URL),
+        endpoint_url=read_endpoint_url(reader),
         wait_for_acceptance=reader.boolean("waitForAcceptance"),
     )
     secret_namespace = reader.raw("secretNamespace")

@@ -195,6 +195,11 @@ def read_protection(
             refused_there = any(c in known and not CLIENT_ID_RE.match(c) for c in clients)
             # Offline validation has no secret values: a stand-in that the checks accept and nothing shows.
             keys_args["keys"] = {c: outputs.get(c, pulumi.Output.secret("")) for c in clients if c in known}
+    size = (args or {}).get("max_request_size")
+    if isinstance(size, int) and not isinstance(size, bool):
+        # A plain number of bytes: the CRD's field is int-or-string (a Kubernetes quantity), and the digits alone
+        # are the same quantity, which every later check reads.
+        typing.cast(dict[str, Any], args)["max_request_size"] = str(size)
     if args is not None and not found and not refused_there:
         checker = InputChecker("protection", base)
         check_types(checker, args, RouteProtectionArgs)  # the component's own type checks first, by name

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import http.cookies
 import json
 import os
 import re
@@ -11,6 +12,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,10 +29,15 @@ def free_port() -> int:
     return port
 
 
+class BurstReadyServer(ThreadingHTTPServer):
+    # socketserver's listen backlog is 5: verify's concurrent burst (16 in flight) would wait on dropped SYNs.
+    request_queue_size = 64
+
+
 @contextmanager
 def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     """Serve `handler` on a free loopback port in a background thread; yields the base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = BurstReadyServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     # serve_forever notices a shutdown only between polls: the default half second was paid by every test.
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
@@ -168,20 +175,52 @@ def moto_server() -> Iterator[str]:
 @contextmanager
 def protected_server(
     *,
-    key_header: str = "api-key",
+    key_sources: tuple[tuple[str, str], ...] = (("header", "api-key"),),
+    keys: dict[str, str] | None = None,
     key: str = "k" * 32,
+    jwt: str | None = None,
     cors_origin: str = "https://app.example.com",
     cors_methods: str = "GET, POST",
     burst: int = 5,
+    tokens_per_fill: int = 1,
+    fill_seconds: float = 60.0,
+    replicas: int = 1,
     misbehave: frozenset[str] = frozenset(),
 ) -> Iterator[str]:
-    """A protected route as kgateway's Envoy answers it (TRAFFICPOLICY.md §1, §4, §5): a CORS preflight from an
-    allowed origin answered 200 with the CORS headers before any auth; 401 "Client authentication failed." without
-    the key; a token bucket of `burst` (refilled 1 a minute) answering 429 "local_rate_limited" once empty; else the
-    echo function (pass-through). `misbehave`: "open" (no key needed), "no-cors" (preflights forwarded: no CORS
-    headers), "no-429" (no rate limit)."""
-    tokens = [burst]
+    """A protected route as kgateway's Envoy answers it (TRAFFICPOLICY.md §1, §2, §4, §5): a CORS preflight from an
+    allowed origin answered 200 with the CORS headers before any auth; the API key read from the first of
+    `key_sources` the request has (`keys`: client -> key, else one client with `key`), 401 "Client authentication
+    failed." without a known one; with `jwt` (the one valid token) also `Authorization: Bearer <jwt>` required,
+    401 "Jwt is missing" / "Jwt verification fails"; then `replicas` token buckets of `burst` tokens (taken in turn,
+    `tokens_per_fill` added every `fill_seconds`) answering 429 "local_rate_limited" once empty; else the echo
+    function (pass-through).
+
+    `misbehave`: "open" (no key needed), "no-cors" (preflights forwarded: no CORS headers), "no-429" (no rate
+    limit), "500" (an invalid policy: every request 500), "403" (refusals 403), "first-source-only" (keys read only
+    from the first source), "first-client-only" (only the first client's key), "jwt-open" (no JWT needed),
+    "jwt-any" (any token taken), "jwt-or-key" (either credential is enough)."""
+    clients = keys if keys is not None else {"default": key}
+    ordered = [clients[c] for c in sorted(clients)]
+    accepted = set(ordered[:1] if "first-client-only" in misbehave else ordered)
+    sources = key_sources[:1] if "first-source-only" in misbehave else key_sources
+    refusal = 403 if "403" in misbehave else 401
     lock = threading.Lock()
+    start = time.monotonic()
+    buckets = [{"tokens": burst, "fills": 0} for _ in range(replicas)]
+    turn = [0]
+    answers: dict[str, tuple[int, str]] = {}
+
+    def take_token() -> bool:
+        with lock:
+            bucket = buckets[turn[0] % replicas]
+            turn[0] += 1
+            fills = int((time.monotonic() - start) // fill_seconds)
+            bucket["tokens"] = min(burst, bucket["tokens"] + (fills - bucket["fills"]) * tokens_per_fill)
+            bucket["fills"] = fills
+            if bucket["tokens"] <= 0:
+                return False
+            bucket["tokens"] -= 1
+            return True
 
     class Handler(BaseHTTPRequestHandler):
         def _answer(self, status: int, text: str, headers: dict[str, str] | None = None) -> None:
@@ -205,19 +244,52 @@ def protected_server(
             else:
                 self._answer(404, "")
 
+        def _key(self) -> str | None:
+            """Envoy's api_key_auth: the first source the request has decides (no fallback past a wrong key)."""
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            cookies = http.cookies.SimpleCookie(self.headers.get("Cookie") or "")
+            for kind, name in sources:
+                if kind == "header" and self.headers.get(name) is not None:
+                    return str(self.headers.get(name)).removeprefix("Bearer ")
+                if kind == "query" and name in query:
+                    return query[name][0]
+                if kind == "cookie" and name in cookies:
+                    return cookies[name].value
+            return None
+
+        def _key_ok(self) -> bool:
+            return "open" in misbehave or not key_sources or self._key() in accepted
+
+        def _jwt_ok(self) -> tuple[bool, str]:
+            if jwt is None or "jwt-open" in misbehave:
+                return True, ""
+            header = self.headers.get("Authorization") or ""
+            if not header.startswith("Bearer "):
+                return False, "Jwt is missing"
+            if "jwt-any" in misbehave or header.removeprefix("Bearer ") == jwt:
+                return True, ""
+            return False, "Jwt verification fails"
+
         def _serve(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
-            if "open" not in misbehave and self.headers.get(key_header) != key:
-                self._answer(401, "Client authentication failed.")
+            if "500" in misbehave:
+                self._answer(500, "invalid route configuration detected and replaced with a direct response.")
                 return
-            with lock:
-                empty = tokens[0] <= 0
-                tokens[0] -= 1
-            if empty and "no-429" not in misbehave:
+            key_ok, (jwt_ok, jwt_refusal) = self._key_ok(), self._jwt_ok()
+            let_in = (key_ok and jwt_ok) if "jwt-or-key" not in misbehave else (key_ok or jwt_ok)
+            if not let_in:
+                self._answer(refusal, "Client authentication failed." if not key_ok else jwt_refusal)
+                return
+            if not take_token() and "no-429" not in misbehave:
                 self._answer(429, "local_rate_limited")
                 return
-            status, text = answer_for("passthrough", self.path, self.command, body)
-            self._answer(status, text)
+            with lock:  # the real handler runs once per distinct body (a burst sends one body many times)
+                answered = answers.get(body)
+            if answered is None:
+                answered = answer_for("passthrough", self.path, self.command, body)
+                with lock:
+                    answers[body] = answered
+            self._answer(*answered)
 
         do_POST = do_GET = _serve  # noqa: N815
 
