@@ -11,6 +11,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from .backend import InvocationMode, KgatewayRelease, LambdaBackend, LambdaBackendArgs, PayloadTransformMode
+from .cluster_reads import ClusterReads
 from .credentials import CredentialsMode, GatewayCredentials, GatewayCredentialsArgs
 from .execution_role import ExecutionRole, ExecutionRoleArgs
 from .lambda_function import Architecture, LambdaFunction, LambdaFunctionArgs, PackageType, Runtime
@@ -47,6 +48,7 @@ __all__ = [
     "COMPONENTS",
     "Architecture",
     "BackendOptions",
+    "ClusterReads",
     "ComponentInputError",
     "CredentialsMode",
     "CredentialsOptions",

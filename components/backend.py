@@ -3,7 +3,7 @@
 import asyncio
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -41,6 +41,9 @@ from .validation import (
     endpoint_url_problem,
     plain,
 )
+
+if TYPE_CHECKING:
+    from .cluster_reads import ClusterReads
 
 CRDS_MISSING = (
     f"kgateway's CRDs are not installed: the cluster has no CustomResourceDefinition {BACKEND_CRD_NAME}, which "
@@ -285,6 +288,22 @@ def installed_backend_shape(
     return pulumi.Output(futures[0], value, futures[1], futures[2])  # type: ignore[arg-type]  # unknown: None
 
 
+def check_cluster_reads(
+    component: str, name: str, cluster_reads: "ClusterReads | None", provider: pulumi.ProviderResource | None
+) -> None:
+    """Shared reads must be of the cluster the component deploys to: another cluster's CRD would pick the shape."""
+    if cluster_reads is not None and not cluster_reads.serves(provider):
+        checker = InputChecker(component, name)
+        checker.fail(
+            "cluster_reads",
+            cluster_reads.name,
+            "reads another Kubernetes provider's cluster than this component's; give the ClusterReads made with "
+            "this component's provider",
+            "ClusterReads('kgateway', provider=<this component's Kubernetes provider>)",
+        )
+        checker.done()
+
+
 def _manifest(
     args: Mapping[str, Any], name: str, namespace: str, shape: KgatewayVersion, values: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -324,9 +343,19 @@ class LambdaBackend(pulumi.ComponentResource):
     payload_transform_mode: pulumi.Output[str | None]
     """The payloadTransformMode the Backend carries (none where the installed kgateway lacks the field)."""
 
-    def __init__(self, name: str, args: LambdaBackendArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        args: LambdaBackendArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        cluster_reads: "ClusterReads | None" = None,
+    ):
+        """Python only: `cluster_reads`, the cluster's reads shared with the stack's other components
+        (components/cluster_reads.py); without it, `auto` reads the Backend CRD for this Backend alone."""
         args = checked_inputs("LambdaBackend", name, LambdaBackendArgs, args, check_backend_args)
         super().__init__(token("LambdaBackend"), name, None, component_options("LambdaBackend", "kubernetes", opts))
+        check_cluster_reads("LambdaBackend", name, cluster_reads, self.get_provider(CRD_TYPE))
         backend_name = args.get("name") or dns_label_for(name)
         namespace = args.get("namespace") or "kgateway-system"
         child = pulumi.ResourceOptions(parent=self)
@@ -350,8 +379,11 @@ class LambdaBackend(pulumi.ComponentResource):
         else:
             # The shape is known once the CRD is read: build the object then (an option the installed kgateway
             # cannot express fails the deploy with the option's name and the installed shape, before it is sent).
-            read_id = crd_read_id(self.get_provider(CRD_TYPE), args.get("crds_ready"))
-            installed = installed_backend_shape(f"{name}-kgateway-crd", child, read_id)
+            if cluster_reads is not None:  # one read of the cluster's CRD for the whole stack
+                installed = cluster_reads.backend_shape()
+            else:
+                read_id = crd_read_id(self.get_provider(CRD_TYPE), args.get("crds_ready"))
+                installed = installed_backend_shape(f"{name}-kgateway-crd", child, read_id)
             deferred = pulumi.Output.all(installed, pulumi.Output.all(**values)).apply(
                 lambda parts: _manifest(args, backend_name, namespace, parts[0], parts[1])
             )

@@ -14,6 +14,7 @@ from .backend import (
     PayloadTransformMode,
     check_backend_args,
 )
+from .cluster_reads import ClusterReads
 from .credentials import (
     CredentialsMode,
     GatewayCredentials,
@@ -23,7 +24,7 @@ from .credentials import (
 )
 from .execution_role import regional_arn
 from .inputs import checked_inputs
-from .kgateway_api import LAMBDA_SYNC_PAYLOAD, TRAFFIC_POLICY_SUPPORT, route_request_timeout
+from .kgateway_api import CRD_TYPE, LAMBDA_SYNC_PAYLOAD, TRAFFIC_POLICY_SUPPORT, route_request_timeout
 from .lambda_function import LambdaFunction, LambdaFunctionArgs, check_function_args
 from .protection_checks import check_client_id_forwarding, check_protection_args
 from .protection_inputs import RouteProtectionArgs
@@ -309,9 +310,12 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
         *,
         route_depends_on: Sequence[pulumi.Resource] = (),
         backend_depends_on: Sequence[pulumi.Resource] = (),
+        cluster_reads: ClusterReads | None = None,
     ):
         """Python only: `route_depends_on`, what the HTTPRoutes wait for (e.g. a Gateway the caller creates);
-        `backend_depends_on`, what the Backend waits for (e.g. `sharedCredentials`' keyless identity)."""
+        `backend_depends_on`, what the Backend waits for (e.g. `sharedCredentials`' keyless identity);
+        `cluster_reads`, what `auto` reads of the cluster, shared with the stack's other components
+        (components/cluster_reads.py; without it the composite reads once for its Backend and routes together)."""
         args = checked_inputs("LambdaGatewayRoute", name, LambdaGatewayRouteArgs, args, check_composite_args)
         given_route_names = unique_route_names(name, dns_label_for(name), args.get("routes") or [])
         super().__init__(token("LambdaGatewayRoute"), name, None, component_options("LambdaGatewayRoute", None, opts))
@@ -323,6 +327,10 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
         account_id: pulumi.Input[str] | None = backend_options.get("account_id")
         region: pulumi.Input[str] | None = None
         none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        if cluster_reads is None:  # read on first use only: a pinned line reads nothing
+            cluster_reads = ClusterReads(
+                name, parent=self, provider=self.get_provider(CRD_TYPE), crds_ready=backend_options.get("crds_ready")
+            )
 
         existing_arn = False
         existing = ""
@@ -401,6 +409,7 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
             name,
             cast(LambdaBackendArgs, backend_args),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(backend_depends_on)),
+            cluster_reads=cluster_reads,
         )
         # No `routes`: one route on /<function>; an empty list: a Backend without routes.
         routes: list[Mapping[str, Any]] = (
@@ -439,6 +448,7 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
                     cast(LambdaRouteArgs, route_args),
                     # The HTTPRoute waits for the Backend through the name it takes from it.
                     opts=pulumi.ResourceOptions(parent=self, depends_on=list(route_depends_on)),
+                    cluster_reads=cluster_reads,
                 )
             )
 

@@ -33,6 +33,8 @@ Secret values are written to `data` (base64), never `stringData`: Kubernetes mer
 write (k8s.io/api `core/v1/types.go`, `Secret.StringData`), so a key removed from `stringData` would stay valid.
 """
 
+from __future__ import annotations  # `-> k8s.core.v1.Secret` would load pulumi-kubernetes' core types at import
+
 import base64
 from collections.abc import Mapping
 from typing import Any
@@ -41,7 +43,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from .backend import CrdRead, crd_read_id
+from .backend import check_cluster_reads, crd_read_id
+from .cluster_reads import ClusterReads, installed_traffic_policy_support
 from .controller import DEFAULT_CONTROLLER, DEPLOYMENT_TYPE, installed_enforced_support
 from .k8s_objects import COMMON_LABELS, object_resource_name
 from .kgateway_api import (
@@ -54,7 +57,6 @@ from .kgateway_api import (
     jwt_gateway_extension_manifest,
     protection_problems,
     traffic_policy_manifest,
-    traffic_policy_support_from_crd,
 )
 from .protection_checks import check_protection_args
 from .protection_inputs import RouteProtectionArgs
@@ -100,34 +102,14 @@ def _gate_metadata(gate: dict[str, Any] | None) -> dict[str, Any]:
     return metadata
 
 
-def installed_traffic_policy_support(
-    resource_name: str, opts: pulumi.ResourceOptions, read_id: pulumi.Output[str]
-) -> pulumi.Output[TrafficPolicySupport]:
-    """`auto`: read the cluster's TrafficPolicy CRD (as the Backend's is read, components/backend.py) and decide
-    what it can express from its schema; unknown while the read is (a preview before the cluster exists)."""
-    crd = CrdRead(resource_name, opts, read_id)
-
-    def decide(spec: Any) -> TrafficPolicySupport:
-        if spec is None:
-            message = (
-                f"kgatewayVersion 'auto' could not read the cluster's CustomResourceDefinition "
-                f"{TRAFFIC_POLICY_CRD_NAME}, which route protection needs: install kgateway's CRDs (v2.2 or newer "
-                "for API keys, JWT, CORS and retries), or pin kgatewayVersion"
-            )
-            raise pulumi.RunError(message)
-        return traffic_policy_support_from_crd({"spec": spec}, "auto (the cluster's TrafficPolicy CRD)")
-
-    support: pulumi.Output[TrafficPolicySupport] = crd.spec.apply(decide)
-    return support
-
-
 class RouteProtection(pulumi.ComponentResource):
     """One HTTPRoute's protection: its TrafficPolicy, the Secret of API keys, the JWT GatewayExtension.
 
     The route must wait for this component (`depends_on`), so that it is never served before its policy exists.
     Python only for now: the route's name, namespace and the kgateway line are keyword arguments; `auto` reads
     the cluster's TrafficPolicy CRD (`crds_ready`: what installs it in the same program) and the controller's
-    Deployment (`controller_deployment`, `namespace/name`); `stream_idle_timeout`
+    Deployment (`controller_deployment`, `namespace/name`), for this component alone, or takes them from
+    `cluster_reads`, read once for the stack (components/cluster_reads.py); `stream_idle_timeout`
     is the route's `timeouts.streamIdle` (`LambdaRoute` derives it from the route's request timeout).
     """
 
@@ -150,9 +132,11 @@ class RouteProtection(pulumi.ComponentResource):
         wait: bool = True,
         crds_ready: pulumi.Input[str] | None = None,
         controller_deployment: str = DEFAULT_CONTROLLER,
+        cluster_reads: ClusterReads | None = None,
         stream_idle_timeout: str | None = None,
     ):
         super().__init__(token("RouteProtection"), name, None, component_options("RouteProtection", None, opts))
+        check_cluster_reads("RouteProtection", name, cluster_reads, self.get_provider(CRD_TYPE))
         checker = InputChecker("RouteProtection", name)
         check_protection_args(checker, args)
         support: TrafficPolicySupport | None = TRAFFIC_POLICY_SUPPORT.get(kgateway_version)
@@ -167,7 +151,9 @@ class RouteProtection(pulumi.ComponentResource):
             checker.fail("kgatewayVersion", kgateway_version, "; ".join(problems), "main")
             checker.done()
         installed: pulumi.Output[TrafficPolicySupport] | None = None
-        if support is None:  # auto: the cluster's CRD decides (a kind it lacks fails the deploy, naming the line)
+        if support is None and cluster_reads is not None:  # auto, read once for the whole stack
+            installed = cluster_reads.enforced_support(controller_deployment)
+        elif support is None:  # auto: the cluster's CRD decides (a kind it lacks fails the deploy, naming the line)
             read_id = crd_read_id(self.get_provider(CRD_TYPE), crds_ready, TRAFFIC_POLICY_CRD_NAME)
             offered = installed_traffic_policy_support(
                 f"{name}-trafficpolicy-crd", pulumi.ResourceOptions(parent=self), read_id

@@ -7,6 +7,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 
 from .backend import KgatewayRelease
+from .cluster_reads import ClusterReads
 from .inputs import checked_inputs
 from .k8s_objects import awaited_resources, custom_resource
 from .kgateway_api import (
@@ -223,7 +224,16 @@ class LambdaRoute(pulumi.ComponentResource):
     api_keys: pulumi.Output[dict[str, str] | None]
     """The route's current generated or provided API keys by client id (a secret; none without apiKeys)."""
 
-    def __init__(self, name: str, args: LambdaRouteArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        args: LambdaRouteArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        cluster_reads: ClusterReads | None = None,
+    ):
+        """Python only: `cluster_reads`, the cluster's reads shared with the stack's other components
+        (components/cluster_reads.py); without it, `auto` protection reads for this route alone."""
         args = checked_inputs("LambdaRoute", name, LambdaRouteArgs, args, check_route_args)
         super().__init__(token("LambdaRoute"), name, None, component_options("LambdaRoute", "kubernetes", opts))
         route_name = args.get("name") or dns_label_for(name)
@@ -258,6 +268,7 @@ class LambdaRoute(pulumi.ComponentResource):
                 kgateway_version=line,
                 wait=wait,
                 crds_ready=args.get("crds_ready"),
+                cluster_reads=cluster_reads,
                 stream_idle_timeout=idle,
             )
             depends_on.append(guard.policy)

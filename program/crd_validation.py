@@ -252,6 +252,66 @@ def _verdict(rule: str, obj_json: str) -> str | None:
     return f"CEL: {rule}"
 
 
+# `self` and the fields after it (`self.spec.aws`); a method call's name (`.size(`) is not a field.
+_SELF_CHAIN = re.compile(r"\bself((?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)*)")
+_STRING_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+Paths = tuple[tuple[tuple[str, ...], bool], ...]
+
+
+@cache
+def rule_paths(rule: str) -> Paths | None:
+    """The fields of `self` a rule reads: (path, presence only) for each `self.a.b` in it (`has(self.a.b)` reads
+    only whether `b` is there); None when it reads `self` as a whole (`size(self)`, `self.all(...)`, `self[k]`).
+
+    So a rule's verdict can be cached by what it reads: 50 Backends differ in their function names, which most of
+    the CRD's rules never read, so their verdicts are computed once, not once per Backend (tests/test_cel_inputs.py
+    checks the verdicts agree)."""
+    text = _STRING_LITERAL.sub("''", rule)
+    paths: list[tuple[tuple[str, ...], bool]] = []
+    for match in _SELF_CHAIN.finditer(text):
+        fields = _FIELD.findall(match[1])
+        rest = text[match.end() :].lstrip()
+        if fields and rest.startswith("("):  # `self.a.size()`: `size` is a method of `self.a`
+            fields.pop()
+        if not fields:
+            return None
+        presence = text[: match.start()].rstrip().endswith("has(") and rest.startswith(")")
+        paths.append((tuple(fields), presence))
+    return tuple(paths)
+
+
+def _placeholder(value: Any) -> Any:
+    """A value of the same JSON type: all `has()` can tell of it is that it is there."""
+    return type(value)() if isinstance(value, (dict, list, str, bool, int, float)) else value
+
+
+def rule_input(rule: str, obj: Any) -> Any:
+    """What of `obj` the rule can read (rule_paths): the rule's verdict on it is its verdict on `obj`."""
+    paths = rule_paths(rule)
+    if paths is None or not isinstance(obj, dict):
+        return obj
+    projected: dict[str, Any] = {}
+    for path, presence in paths:
+        source, target = obj, projected
+        for depth, key in enumerate(path):
+            if not isinstance(source, dict) or key not in source:
+                break
+            value = source[key]
+            if depth == len(path) - 1 or not isinstance(value, dict):
+                if not presence or depth < len(path) - 1:
+                    target[key] = value  # read whole (a list, a scalar, or the path's end)
+                elif key not in target:
+                    target[key] = _placeholder(value)
+                break
+            if target.get(key) is value:
+                break  # already there whole
+            if not isinstance(target.get(key), dict):
+                target[key] = {}
+            source, target = value, target[key]
+    return projected
+
+
 def cel_violations(obj: Any, schema: dict[str, Any], path: tuple[str | int, ...] = ()) -> list[Violation]:
     """The CEL rules (`x-kubernetes-validations`) `obj` breaks; the rule is the CRD's message for it."""
     found: list[Violation] = []
@@ -259,7 +319,7 @@ def cel_violations(obj: Any, schema: dict[str, Any], path: tuple[str | int, ...]
         rule = validation["rule"]
         if "oldSelf" in rule:  # transition rules only apply to updates
             continue
-        verdict = _verdict(rule, json.dumps(obj, sort_keys=True))
+        verdict = _verdict(rule, json.dumps(rule_input(rule, obj), sort_keys=True))
         if verdict is not None:
             message = validation.get("message", rule)
             found.append(Violation(path, message, f"{message} ({verdict})", cel=True))

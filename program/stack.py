@@ -11,6 +11,7 @@ import pulumi_aws as aws
 from components import (
     Architecture,
     BackendOptions,
+    ClusterReads,
     CredentialsOptions,
     ExecutionRole,
     ExecutionRoleArgs,
@@ -397,11 +398,14 @@ def deploy(settings: StackSettings) -> None:
     # irsa: a created Gateway waits for exactly its GatewayParameters (the identity has them in that mode alone).
     parameters = [shared.gateway_parameters] if shared.gateway_parameters is not None else []
     created = managed_gateway(settings, waits_for=parameters) if settings.create_gateway else None
+    # `auto`: one read of each CRD kind and of the controller for the whole stack, whatever its number of functions.
+    cluster_reads = ClusterReads("kgateway")
     composites = [
         LambdaGatewayRoute(
             target.resource_name or dns_label_for(target.function.name),
             composite_args(target, settings, shared, execution_role),
             route_depends_on=[created] if created else [],
+            cluster_reads=cluster_reads,
         )
         for target in settings.targets
     ]

@@ -558,6 +558,20 @@ MUTATIONS = [
     ),
     # --- protection (components/protection_*.py) -------------------------------------------------------------
     Mutation(
+        "auto, shared reads: the stack's policies trust the TrafficPolicy CRD, not what the controller enforces",
+        "components/cluster_reads.py",
+        "            self._enforced[deployment] = installed_enforced_support(",
+        "            self._enforced[deployment] = self.traffic_policy_support() or installed_enforced_support(",
+        tests=("tests/test_scale.py",),
+    ),
+    Mutation(
+        "auto, shared reads: another cluster's reads decide this component's shape",
+        "components/backend.py",
+        "    if cluster_reads is not None and not cluster_reads.serves(provider):",
+        "    if False:",
+        tests=("tests/test_scale.py",),
+    ),
+    Mutation(
         "protection: a small burst fills faster than Envoy allows (floor, not ceiling)",
         "components/protection_checks.py",
         "    scale = -(-MIN_FILL_MS // interval)  # ceil",

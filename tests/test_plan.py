@@ -10,12 +10,20 @@ from typing import Any
 
 import yaml
 
+from program.config import PROJECT_ROOT
 from program.runtime import GC_THRESHOLDS
 from tests.support.commands import run_tools
-from tests.support.kgateway_reference import BASIS, MAIN_BACKEND_CRD, require_crds
-from tools.engine import RegisteredResource, run_program
+from tests.support.kgateway_reference import (
+    BASIS,
+    MAIN_BACKEND_CRD,
+    MAIN_TRAFFIC_POLICY_CRD,
+    object_errors,
+    require_crds,
+)
+from tools.engine import KGATEWAY_IMAGE, RegisteredResource, reveal, run_program
 from tools.plan import PlaceholderMocks, in_dependency_order, plan, plan_document, render_text
 
+STACKS = PROJECT_ROOT / "stacks"
 EXPECTED_TYPES = {
     "kgateway-lambda:index:LambdaGatewayRoute",
     "kgateway-lambda:index:LambdaFunction",
@@ -202,3 +210,54 @@ def test_secret_stack_outputs_are_shown_as_secret_in_the_plan(tmp_path: Path) ->
     shown = json.dumps(document) + render_text(document)
     assert "hunter2" not in shown
     assert "token: [secret]" in render_text(document)
+
+
+def auto_protected_stack(tmp_path: Path) -> Path:
+    config = {"config": {**yaml.safe_load((STACKS / "Pulumi.protected.yaml").read_text())["config"]}}
+    config["config"]["kgateway-lambda:kgatewayVersion"] = "auto"
+    (tmp_path / "Pulumi.autoprotected.yaml").write_text(yaml.safe_dump(config))
+    return tmp_path
+
+
+def test_an_auto_stack_with_protection_plans_for_the_cluster_whose_crds_are_given(tmp_path: Path) -> None:
+    """Every CRD the stack reads can be given, in one file as `kubectl get crd A B -o yaml` prints them (a `List`),
+    and each read is answered with its own CRD (before, every CRD read was answered with the Backend's, and the
+    plan refused protection as "not available on kgateway auto")."""
+    stacks = auto_protected_stack(tmp_path)
+    listing = {
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": [yaml.safe_load(MAIN_BACKEND_CRD.read_text()), yaml.safe_load(MAIN_TRAFFIC_POLICY_CRD.read_text())],
+    }
+    both = tmp_path / "crds.yaml"
+    both.write_text(yaml.safe_dump(listing))
+    run = plan("autoprotected", stacks_dir=stacks, kgateway_crd=[both], kgateway_image=KGATEWAY_IMAGE)
+    policies = [reveal(r.inputs) for r in run.resources if r.type.endswith(":TrafficPolicy")]
+    assert policies and all(object_errors(p, "main") == [] for p in policies)
+    assert all("apiKeyAuth" in p["spec"] or "jwtAuth" in p["spec"] for p in policies)
+    # The same two CRDs as two files, repeated `--kgateway-crd`: the same plan.
+    again = plan(
+        "autoprotected",
+        stacks_dir=stacks,
+        kgateway_crd=[MAIN_BACKEND_CRD, MAIN_TRAFFIC_POLICY_CRD],
+        kgateway_image=KGATEWAY_IMAGE,
+    )
+    assert plan_document(again)["resources"] == plan_document(run)["resources"]
+
+
+def test_a_crd_the_stack_reads_but_no_file_gives_is_named_not_guessed(tmp_path: Path) -> None:
+    stacks = auto_protected_stack(tmp_path)
+    run = plan("autoprotected", stacks_dir=stacks, kgateway_crd=[MAIN_BACKEND_CRD], kgateway_image=KGATEWAY_IMAGE)
+    (line,) = [log for log in run.logs if "trafficpolicies.gateway.kgateway.dev" in log]
+    assert "no --kgateway-crd file holds" in line and "kubectl get crd" in line
+    assert not [log for log in run.logs if "not available on kgateway" in log]
+    policy = next(r for r in plan_document(run)["resources"] if r["type"].endswith(":TrafficPolicy"))
+    assert "known after deploy" in json.dumps(policy["inputs"])
+
+
+def test_a_file_that_is_not_a_crd_is_refused_naming_it(tmp_path: Path) -> None:
+    stray = tmp_path / "stray.yaml"
+    stray.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
+    done = run_tools("plan", "--stack", "dev", "--kgateway-crd", str(MAIN_BACKEND_CRD), "--kgateway-crd", str(stray))
+    assert done.returncode == 2
+    assert f"{stray} holds a ConfigMap, not a CustomResourceDefinition" in done.stderr

@@ -35,7 +35,10 @@ def main(argv: list[str] | None = None, *, end_loop: bool = True) -> int:  # noq
         "--kgateway-crd",
         type=Path,
         metavar="FILE",
-        help="with kgatewayVersion auto: plan for a cluster whose Backend CRD is this file",
+        action="append",
+        help="with kgatewayVersion auto: plan for a cluster with these CRDs (repeat it for each file; a file may hold "
+        "several, as `kubectl get crd backends.gateway.kgateway.dev trafficpolicies.gateway.kgateway.dev -o yaml` "
+        "prints them)",
     )
     plan_cmd.add_argument(
         "--kgateway-image",

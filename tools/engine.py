@@ -25,6 +25,7 @@ from typing import Any, cast
 from unittest import mock
 
 import pulumi
+import yaml
 from pulumi.output import Unknown
 from pulumi.runtime import _callbacks as pulumi_callbacks
 from pulumi.runtime import mocks as pulumi_mocks
@@ -370,6 +371,29 @@ def _parsed_crd(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
     if not isinstance(document, dict) or document.get("kind") != "CustomResourceDefinition":
         raise ValueError(f"{path} is not a CustomResourceDefinition")
     return document
+
+
+def read_crd_files(paths: list[Path]) -> dict[str, dict[str, Any]]:
+    """Every CRD in these files by its name: a file holds one CRD, several as YAML documents, or a `List` of them
+    as `kubectl get crd NAME... -o yaml` prints it. A document that is not a CRD is refused, naming the file."""
+    found: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        documents = [
+            d
+            for d in yaml.load_all(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            if d is not None
+        ]
+        for document in documents:
+            items = document.get("items") if isinstance(document, dict) and document.get("kind") == "List" else None
+            for crd in items if isinstance(items, list) else [document]:
+                if not isinstance(crd, dict) or crd.get("kind") != "CustomResourceDefinition":
+                    kind = crd.get("kind") if isinstance(crd, dict) else type(crd).__name__
+                    raise ValueError(f"{path} holds a {kind}, not a CustomResourceDefinition")
+                name = (crd.get("metadata") or {}).get("name")
+                if not isinstance(name, str):
+                    raise ValueError(f"{path} holds a CustomResourceDefinition without metadata.name")
+                found[name] = crd
+    return found
 
 
 def crd_read_result(name: str, crd: dict[str, Any] | None) -> dict[str, Any]:

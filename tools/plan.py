@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,14 @@ import yaml
 from pulumi.runtime.rpc import UNKNOWN
 
 from components.controller import DEPLOYMENT_TYPE
-from components.kgateway_api import AUTO, CRD_TYPE, KGATEWAY_VERSIONS, describe_shape, shape_from_crd
+from components.kgateway_api import (
+    AUTO,
+    BACKEND_CRD_NAME,
+    CRD_TYPE,
+    KGATEWAY_VERSIONS,
+    describe_shape,
+    shape_from_crd,
+)
 from program.config import PROJECT, sources
 from tools.engine import (
     SECRET,
@@ -27,7 +35,7 @@ from tools.engine import (
     crd_read_result,
     inventory_invoke_result,
     inventory_tagging_page,
-    read_crd_file,
+    read_crd_files,
     redact,
     region_invoke_result,
     run_program,
@@ -62,7 +70,7 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
     def __init__(
         self,
         config: dict[str, str],
-        kgateway_crd: dict[str, Any] | None = None,
+        crds: dict[str, dict[str, Any]] | None = None,
         tagged: dict[str, dict[str, str]] | None = None,
         kgateway_image: str | None = None,
     ):
@@ -70,15 +78,16 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         # The functions `discover` would find (ARN -> tags), e.g. from `aws resourcegroupstaggingapi get-resources`;
         # unset, none: offline, nothing says which functions of the account carry the tag.
         self.tagged = tagged or {}
-        # The Backend CRD `auto` reads: given (`--kgateway-crd FILE`), the plan is what that cluster would get.
-        self.kgateway_crd = kgateway_crd
+        # The CRDs `auto` reads, by name (`--kgateway-crd FILE...`): each given one is answered as that cluster
+        # would; one not given stays unknown, as with no file at all (the plan says which).
+        self.crds = crds or {}
         # The image of the cluster's kgateway controller (`--kgateway-image`), which `auto` reads for protection.
         self.kgateway_image = kgateway_image
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if args.resource_id and args.typ == CRD_TYPE:
-            if self.kgateway_crd is not None:
-                return args.resource_id, crd_read_result(args.resource_id, self.kgateway_crd)
+            if args.resource_id in self.crds:
+                return args.resource_id, crd_read_result(args.resource_id, self.crds[args.resource_id])
             return args.resource_id, {"spec": UNKNOWN}
         if args.resource_id and args.typ == DEPLOYMENT_TYPE and self.kgateway_image is not None:
             return args.resource_id, controller_deployment(self.kgateway_image)
@@ -164,22 +173,25 @@ def canonical(value: Any) -> Any:
 def plan(
     stack: str,
     stacks_dir: Path | None = None,
-    kgateway_crd: Path | None = None,
+    kgateway_crd: Path | Sequence[Path] | None = None,
     tagged: dict[str, dict[str, str]] | None = None,
     kgateway_image: str | None = None,
 ) -> ProgramRun:
-    """`tagged`: the functions (ARN -> tags) the plan takes `discover` to find; `kgateway_image`: the image the
-    cluster's kgateway controller runs (with `auto`, what decides which protection it enforces)."""
+    """`kgateway_crd`: the files holding the CRDs the cluster has (`auto` reads them); `tagged`: the functions
+    (ARN -> tags) the plan takes `discover` to find; `kgateway_image`: the image the cluster's kgateway controller
+    runs (with `auto`, what decides which protection it enforces)."""
     config, secret_keys = stack_config(stack, stacks_dir)
-    crd = read_crd_file(kgateway_crd) if kgateway_crd is not None else None
+    files = [kgateway_crd] if isinstance(kgateway_crd, Path) else list(kgateway_crd or [])
+    crds = read_crd_files(files)
     # The program reads the stack file too (which parts of a secret mapping are encrypted): this one.
     previous, sources.STACK_CONFIG_DIR = sources.STACK_CONFIG_DIR, stacks_dir
     try:
-        mocks = PlaceholderMocks(config, crd, tagged, kgateway_image)
+        mocks = PlaceholderMocks(config, crds, tagged, kgateway_image)
         run = run_program(mocks, config, secret_keys, stack=stack, preview=True)
     finally:
         sources.STACK_CONFIG_DIR = previous
-    run.logs.insert(0, f"info: {assumed_shape(config.get(f'{PROJECT}:kgatewayVersion', AUTO), kgateway_crd)}")
+    version = config.get(f"{PROJECT}:kgatewayVersion", AUTO)
+    run.logs[:0] = [f"info: {line}" for line in assumed_shape(version, crds, files, run)]
     return run
 
 
@@ -191,16 +203,31 @@ def tagged_from_listing(listing: dict[str, Any]) -> dict[str, dict[str, str]]:
     }
 
 
-def assumed_shape(version: str, kgateway_crd: Path | None) -> str:
-    """Which Backend shape the plan shows, and where it comes from."""
+def assumed_shape(
+    version: str, crds: dict[str, dict[str, Any]], files: list[Path], run: ProgramRun | None = None
+) -> list[str]:
+    """Which Backend shape the plan shows and where it comes from; then each CRD the stack reads that no file gave
+    (what depends on it is [known after deploy])."""
     if version in KGATEWAY_VERSIONS:
-        return f"{describe_shape(KGATEWAY_VERSIONS[version])} (kgatewayVersion {version})"
-    if kgateway_crd is not None:
-        return f"{describe_shape(shape_from_crd(read_crd_file(kgateway_crd), 'auto'))} (read from {kgateway_crd})"
-    return (
-        "kgateway Backend shape auto: read from the cluster's Backend CRD at deploy, so the Backend's spec is "
-        "[known after deploy] here; pass --kgateway-crd FILE to plan for a cluster with that CRD"
+        return [f"{describe_shape(KGATEWAY_VERSIONS[version])} (kgatewayVersion {version})"]
+    given = ", ".join(str(f) for f in files)
+    lines = []
+    if BACKEND_CRD_NAME in crds:
+        lines.append(f"{describe_shape(shape_from_crd(crds[BACKEND_CRD_NAME], 'auto'))} (read from {given})")
+    else:
+        lines.append(
+            "kgateway Backend shape auto: read from the cluster's Backend CRD at deploy, so the Backend's spec is "
+            "[known after deploy] here; pass --kgateway-crd FILE to plan for a cluster with that CRD"
+        )
+    read = sorted({str(r.read_id) for r in run.resources if r.type == CRD_TYPE and r.read_id}) if run else []
+    lines.extend(
+        f"the stack also reads the cluster's CRD {name}, which no --kgateway-crd file holds: what depends on it is "
+        f"[known after deploy]; add `kubectl get crd {name} -o yaml` (one file may hold every CRD: `kubectl get crd "
+        f"{' '.join(read)} -o yaml`)"
+        for name in read
+        if name not in crds and name != BACKEND_CRD_NAME
     )
+    return lines
 
 
 def plan_document(run: ProgramRun) -> dict[str, Any]:

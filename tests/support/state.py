@@ -67,3 +67,24 @@ def comparable(inputs: dict[str, Any]) -> str:
 
 def changed(before: dict[str, Any], after: dict[str, Any], key: str) -> bool:
     return comparable({key: before.get(key)}) != comparable({key: after.get(key)})
+
+
+def state_bytes(deployed: dict[Key, Deployed], *, with_graph: bool = False) -> int:
+    """The size of the state as JSON: per resource (by URN) its inputs and outputs, as issue 29 measured it; with
+    `with_graph`, also its type, id, provider and dependencies, as the engine's checkpoint keeps them beside
+    (pulumi/pulumi 1b59498 sdk/go/common/apitype/core.go `ResourceV3`; its `propertyDependencies` and timestamps
+    are not modelled, so the real checkpoint is larger still). Secrets count as their plain values (the
+    checkpoint holds ciphertext: a little larger)."""
+    entries: dict[str, Any] = {}
+    for key, resource in deployed.items():
+        entry: dict[str, Any] = {"inputs": resource.inputs, "outputs": resource.state}
+        if with_graph:
+            entry.update(
+                type=resource.type,
+                id=resource.id,
+                external=resource.external,
+                provider=resource.provider,
+                dependencies=list(resource.depends_on),
+            )
+        entries[key[1]] = entry
+    return len(comparable(entries).encode())
