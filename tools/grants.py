@@ -27,7 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.deployer_policy import RESOURCE_CALLS
+from tools.deployer_policy import AUTONAME, RESOURCE_CALLS
+from tools.deployer_policy import Arns as PolicyArns
 from tools.engine import ProgramRun, RegisteredResource
 from tools.rbac import Request
 
@@ -170,26 +171,13 @@ INVOKES: dict[str, tuple[str, ...] | None] = {
     "aws:cloudwatch/getLogGroup:getLogGroup": ("logs:DescribeLogGroups", "logs:ListTagsForResource"),
     "aws:resourcegroupstaggingapi/getResources:getResources": ("tag:GetResources",),
 }
-AUTONAME = "-???????"  # Pulumi's auto-name: `<logical>-` plus 7 random hex characters (tools/aws_rules.py)
 
 
 @dataclass
-class Arns:
-    account: str
-    region: str
-    partition: str = "aws"
+class Arns(PolicyArns):
+    """The deployer policy's ARNs (tools/deployer_policy.py), plus each resource's dependencies by URN."""
+
     by_urn: dict[str, RegisteredResource] = field(default_factory=dict)
-
-    def iam(self, kind: str, resource: RegisteredResource) -> str:
-        name = resource.inputs.get("name") or f"{resource.name}{AUTONAME}"
-        path = resource.inputs.get("path") or "/"
-        return f"arn:{self.partition}:iam::{self.account}:{kind}{path}{name}"
-
-    def function(self, name: str) -> str:
-        return f"arn:{self.partition}:lambda:{self.region}:{self.account}:function:{name}"
-
-    def log_group(self, name: str) -> str:
-        return f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:{name}"
 
     def dependency(self, resource: RegisteredResource, type_: str) -> RegisteredResource:
         found = [d for d in (self.by_urn.get(u) for u in resource.dependencies) if d is not None and d.type == type_]
