@@ -1294,9 +1294,10 @@ MUTATIONS = [
     ),
     Mutation(
         "deployer policy: any IAM name instead of the stack's own",
-        "tools/grants.py",
+        "tools/deployer_policy.py",
         'name = resource.inputs.get("name") or f"{resource.name}{AUTONAME}"',
         'name = resource.inputs.get("name") or "*"',
+        tests=("tests/test_operator.py", "tests/test_deployer_policy.py"),
     ),
     Mutation(
         "RBAC validation: a Role may name non-resource URLs",
