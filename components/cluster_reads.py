@@ -20,13 +20,8 @@ import pulumi
 
 from .backend import CrdRead, crd_read_id, installed_backend_shape
 from .controller import DEFAULT_CONTROLLER, installed_enforced_support
-from .kgateway_api import (
-    BACKEND_CRD_NAME,
-    TRAFFIC_POLICY_CRD_NAME,
-    KgatewayVersion,
-    TrafficPolicySupport,
-    traffic_policy_support_from_crd,
-)
+from .kgateway_api import BACKEND_CRD_NAME, KgatewayVersion
+from .traffic_policy import TRAFFIC_POLICY_CRD_NAME, TrafficPolicySupport, traffic_policy_support_from_crd
 
 
 def installed_traffic_policy_support(

@@ -5,7 +5,7 @@ TrafficPolicy into its own Go types, so a controller older than its CRDs (the CR
 controller rolled back) silently drops every field it does not know: an `apiKeyAuth` or `acl` written against a
 v2.3 CRD is stored, accepted, and not enforced by a v2.2 controller, and the route is served without it. So `auto`
 decides what a route's policy may ask from both: the kinds the cluster's TrafficPolicy CRD offers AND the kinds the
-controller's release line has (components/kgateway_api.py `TRAFFIC_POLICY_SUPPORT`), and the status shape the
+controller's release line has (components/traffic_policy.py `TRAFFIC_POLICY_SUPPORT`), and the status shape the
 controller writes. The line is read from the image tag of the controller's Deployment (kgateway's Helm chart
 installs `cr.kgateway.dev/kgateway-dev/kgateway:v<version>` as Deployment `kgateway` in the release's namespace); a
 tag that names no version allows only what every line enforces alike.
@@ -20,7 +20,7 @@ from typing import Any
 import pulumi
 
 from .k8s_objects import kubernetes_package_options
-from .kgateway_api import TRAFFIC_POLICY_SUPPORT, TrafficPolicySupport
+from .traffic_policy import TRAFFIC_POLICY_SUPPORT, TrafficPolicySupport
 
 DEPLOYMENT_TYPE = "kubernetes:apps/v1:Deployment"
 # kgateway's Helm chart: release `kgateway` in `kgateway-system` (the guide's `helm upgrade -i kgateway ...`).

@@ -23,9 +23,9 @@ from .execution_role import (
     managed_policy_chunks,
     regional_arn,
 )
+from .gateway_api_objects import gateway_parameters_manifest
 from .inputs import checked_inputs
 from .k8s_objects import COMMON_LABELS, custom_resource, fixed_name_options, object_resource_name
-from .kgateway_api import gateway_parameters_manifest
 from .tokens import component_options, token
 from .validation import (
     DNS_LABEL_RE,

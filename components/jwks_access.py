@@ -1,5 +1,5 @@
 """What Envoy needs to fetch a remote JWKS: TLS to the JWKS host, and a grant to reach its Service in another
-namespace. Pure functions from plain values to manifests, like components/kgateway_api.py (whose `JwtProvider`
+namespace. Pure functions from plain values to manifests, like components/traffic_policy.py (whose `JwtProvider`
 they read).
 
 - kgateway sends the JWKS fetch to the cluster of the provider's `backendRef` as it is and uses the URL only for
@@ -23,7 +23,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from .kgateway_api import BACKEND_API_VERSION, BACKEND_GROUP, REFERENCE_GRANT_API_VERSION, JwtProvider
+from .gateway_api_objects import REFERENCE_GRANT_API_VERSION
+from .kgateway_api import BACKEND_API_VERSION, BACKEND_GROUP
+from .traffic_policy import JwtProvider
 
 BACKEND_CONFIG_POLICY_KIND = "BackendConfigPolicy"
 GATEWAY_EXTENSION_KIND = "GatewayExtension"

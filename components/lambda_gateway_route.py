@@ -23,14 +23,16 @@ from .credentials import (
     credentials_mode,
 )
 from .execution_role import regional_arn
+from .gateway_api_objects import route_request_timeout
 from .inputs import checked_inputs
-from .kgateway_api import CRD_TYPE, LAMBDA_SYNC_PAYLOAD, TRAFFIC_POLICY_SUPPORT, route_request_timeout
+from .kgateway_api import CRD_TYPE
 from .lambda_function import LambdaFunction, LambdaFunctionArgs, check_function_args
 from .protection_checks import check_client_id_forwarding, check_protection_args
 from .protection_inputs import RouteProtectionArgs
 from .route import LambdaRoute, LambdaRouteArgs, PathMatch, check_match_args
 from .route_limits import LAMBDA_MAX_TIMEOUT_S, envoy_mode_body_cap
 from .tokens import component_options, token
+from .traffic_policy import LAMBDA_SYNC_PAYLOAD, TRAFFIC_POLICY_SUPPORT
 from .validation import (
     DNS_LABEL_RE,
     DNS_LABEL_RULE,

@@ -47,10 +47,13 @@ from .backend import check_cluster_reads, crd_read_id
 from .cluster_reads import ClusterReads, installed_traffic_policy_support
 from .controller import DEFAULT_CONTROLLER, DEPLOYMENT_TYPE, installed_enforced_support
 from .k8s_objects import COMMON_LABELS, object_resource_name
-from .kgateway_api import (
-    AUTO,
-    BACKEND_API_VERSION,
-    CRD_TYPE,
+from .kgateway_api import AUTO, BACKEND_API_VERSION, CRD_TYPE
+from .protection_checks import check_protection_args
+from .protection_inputs import RouteProtectionArgs
+from .protection_spec import jwks_access, protection_objects, protection_policy_name
+from .readiness import policy_acceptance_gate
+from .tokens import component_options, token
+from .traffic_policy import (
     TRAFFIC_POLICY_CRD_NAME,
     TRAFFIC_POLICY_SUPPORT,
     TrafficPolicySupport,
@@ -58,11 +61,6 @@ from .kgateway_api import (
     protection_problems,
     traffic_policy_manifest,
 )
-from .protection_checks import check_protection_args
-from .protection_inputs import RouteProtectionArgs
-from .protection_spec import jwks_access, protection_objects, protection_policy_name
-from .readiness import policy_acceptance_gate
-from .tokens import component_options, token
 from .validation import (
     DNS_LABEL_RE,
     DNS_LABEL_RULE,

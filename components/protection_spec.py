@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from .jwks_access import jwks_namespace, jwks_reference_grant_manifest, jwks_tls_policy_manifest
-from .kgateway_api import ApiKeyAuth, Cors, JwksBackend, JwtProvider, Retry, RouteProtectionSpec, TokenBucket
 from .protection_checks import RETRY_BEFORE_REQUEST, smallest_exact_fill
+from .traffic_policy import ApiKeyAuth, Cors, JwksBackend, JwtProvider, Retry, RouteProtectionSpec, TokenBucket
 from .validation import plain, whole
 
 

@@ -8,24 +8,22 @@ import pulumi
 
 from .backend import KgatewayRelease
 from .cluster_reads import ClusterReads
-from .inputs import checked_inputs
-from .k8s_objects import awaited_resources, custom_resource
-from .kgateway_api import (
-    AUTO,
+from .gateway_api_objects import (
     LAMBDA_INIT_LIMIT_S,
-    TRAFFIC_POLICY_SUPPORT,
-    first_line_with,
     http_route_manifest,
-    protection_problems,
     reference_grant_manifest,
     route_request_timeout,
 )
+from .inputs import checked_inputs
+from .k8s_objects import awaited_resources, custom_resource
+from .kgateway_api import AUTO
 from .protection import RouteProtection
 from .protection_checks import check_protection_args
 from .protection_inputs import RouteProtectionArgs
 from .protection_spec import policy_kinds
 from .route_limits import ENVOY_STREAM_IDLE_DEFAULT_S, LAMBDA_MAX_TIMEOUT_S, duration_seconds, stream_idle_timeout
 from .tokens import component_options, token
+from .traffic_policy import TRAFFIC_POLICY_SUPPORT, first_line_with, protection_problems
 from .validation import (
     DNS_LABEL_RE,
     DNS_LABEL_RULE,

@@ -2,7 +2,8 @@
 allow (issue 27): Lambda's longest timeout for functions made elsewhere, the stream idle timeout a call longer than
 Envoy's default needs, and the body cap that keeps `payloadTransformMode: Envoy`'s envelope within Lambda's payload.
 Pure values; components/lambda_gateway_route.py and components/route.py apply them, program/preflight.py mirrors
-them. (The request timeout itself, `route_request_timeout`, and `LAMBDA_SYNC_PAYLOAD` are in kgateway_api.py.)
+them. (The request timeout itself, `route_request_timeout`, is in gateway_api_objects.py, and
+`LAMBDA_SYNC_PAYLOAD` in traffic_policy.py.)
 """
 
 from __future__ import annotations

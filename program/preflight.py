@@ -13,24 +13,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.kgateway_api import (
-    KGATEWAY_VERSIONS,
-    PROTECTION_FIELDS,
-    TRAFFIC_POLICY_SUPPORT,
-    AssumeRoleAuth,
-    LambdaTarget,
-    SecretAuth,
-    backend_manifest,
+from components.gateway_api_objects import (
     gateway_manifest,
     gateway_parameters_manifest,
     http_route_manifest,
-    jwt_gateway_extension_manifest,
     reference_grant_manifest,
-    traffic_policy_manifest,
 )
+from components.kgateway_api import KGATEWAY_VERSIONS, AssumeRoleAuth, LambdaTarget, SecretAuth, backend_manifest
 from components.lambda_gateway_route import lambda_route_limits, route_protection_with_limits
 from components.protection_spec import jwks_access, policy_kinds, protection_objects
 from components.route_limits import stream_idle_timeout
+from components.traffic_policy import (
+    PROTECTION_FIELDS,
+    TRAFFIC_POLICY_SUPPORT,
+    jwt_gateway_extension_manifest,
+    traffic_policy_manifest,
+)
 from components.validation import subdomain_cut
 from program.config import PROJECT, Origin, Problem, RouteSettings, StackSettings, TargetSettings
 from program.crd_validation import object_violations

@@ -25,8 +25,8 @@ from components import (
     Runtime,
     SharedCredentialsArgs,
 )
+from components.gateway_api_objects import gateway_manifest
 from components.k8s_objects import COMMON_LABELS
-from components.kgateway_api import gateway_manifest
 from components.packaging import LambdaPackage, PackagingError, build_package
 from components.protection_spec import protection_objects
 from components.validation import dns_label_for

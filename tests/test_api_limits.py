@@ -12,8 +12,8 @@ import pytest
 
 from components import LambdaBackend
 from components.backend import KgatewayRelease
-from components.kgateway_api import TRAFFIC_POLICY_SUPPORT, traffic_policy_manifest
 from components.protection_spec import protection_objects
+from components.traffic_policy import TRAFFIC_POLICY_SUPPORT, traffic_policy_manifest
 from components.validation import ComponentInputError, environment_size
 from program.config import ConfigError, MappingConfigSource, load_settings
 from program.crd_validation import BASIS, CRDS, load_yaml, object_errors, served_schema

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from components.kgateway_api import TRAFFIC_POLICY_SUPPORT, jwt_gateway_extension_manifest, traffic_policy_manifest
 from components.protection_spec import protection_objects
+from components.traffic_policy import TRAFFIC_POLICY_SUPPORT, jwt_gateway_extension_manifest, traffic_policy_manifest
 from program import crd_validation
 from program.config import PROJECT_ROOT
 from program.crd_validation import CRDS, crd_files, rule_input, rule_paths, served_schema, with_defaults

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from components.controller import controller_image, controller_line, enforced_support
-from components.kgateway_api import TRAFFIC_POLICY_SUPPORT
+from components.traffic_policy import TRAFFIC_POLICY_SUPPORT
 from tests.support.fake_aws import FakeAwsMocks
 from tools.engine import ProgramRun, controller_deployment, reveal, run_program
 

@@ -8,14 +8,8 @@ from typing import Any
 
 import pytest
 
-from components.kgateway_api import (
-    KGATEWAY_VERSIONS,
-    LambdaTarget,
-    SecretAuth,
-    backend_manifest,
-    http_route_manifest,
-    shape_from_crd,
-)
+from components.gateway_api_objects import http_route_manifest
+from components.kgateway_api import KGATEWAY_VERSIONS, LambdaTarget, SecretAuth, backend_manifest, shape_from_crd
 from tests.conftest import RunStack
 from tests.support.fake_aws import ACCOUNT, FakeAwsMocks
 from tests.support.kgateway_reference import BACKEND_CRDS, BASIS, backend_crd, crd_errors, object_errors

@@ -11,16 +11,12 @@ from typing import Any, cast
 import pytest
 import yaml
 
-from components.kgateway_api import (
-    TRAFFIC_POLICY_SUPPORT,
-    protection_problems,
-    route_request_timeout,
-    traffic_policy_manifest,
-)
+from components.gateway_api_objects import route_request_timeout
 from components.lambda_function import check_function_args
 from components.protection_checks import check_protection_args
 from components.protection_spec import protection_objects
 from components.route import check_route_args
+from components.traffic_policy import TRAFFIC_POLICY_SUPPORT, protection_problems, traffic_policy_manifest
 from components.validation import ComponentInputError, InputChecker
 from program.config import ConfigError, MappingConfigSource, load_settings
 from program.crd_validation import BASIS, object_errors

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from components.jwks_access import jwks_reference_grant_manifest, jwks_tls_policy_manifest
-from components.kgateway_api import JwksBackend, JwtProvider
 from components.protection_spec import jwks_access, protection_objects
+from components.traffic_policy import JwksBackend, JwtProvider
 from program.config import MappingConfigSource, load_settings
 from program.crd_validation import BASIS, object_errors
 from program.preflight import objects, preflight_problems

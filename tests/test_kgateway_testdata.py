@@ -17,24 +17,21 @@ from typing import Any
 import pytest
 import yaml
 
-from components.kgateway_api import (
-    KGATEWAY_VERSIONS,
+from components.gateway_api_objects import http_route_manifest
+from components.kgateway_api import KGATEWAY_VERSIONS, LambdaTarget, SecretAuth, backend_manifest
+from components.protection import _encoded
+from components.traffic_policy import (
     TRAFFIC_POLICY_SUPPORT,
     ApiKeyAuth,
     Cors,
     JwksBackend,
     JwtProvider,
-    LambdaTarget,
     Retry,
     RouteProtectionSpec,
-    SecretAuth,
     TokenBucket,
-    backend_manifest,
-    http_route_manifest,
     jwt_gateway_extension_manifest,
     traffic_policy_manifest,
 )
-from components.protection import _encoded
 from program.config import MappingConfigSource, load_settings
 from program.crd_validation import object_errors
 from program.preflight import objects

@@ -13,16 +13,16 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.kgateway_api import (
+from components.lambda_gateway_route import check_composite_args
+from components.protection_checks import check_protection_args
+from components.protection_spec import key_secret_name, protection_objects, token_bucket
+from components.traffic_policy import (
     TRAFFIC_POLICY_SUPPORT,
     UnsupportedProtectionError,
     jwt_gateway_extension_manifest,
     traffic_policy_manifest,
     traffic_policy_support_from_crd,
 )
-from components.lambda_gateway_route import check_composite_args
-from components.protection_checks import check_protection_args
-from components.protection_spec import key_secret_name, protection_objects, token_bucket
 from components.validation import DNS_SUBDOMAIN_RE, ComponentInputError, InputChecker
 from program.crd_validation import BASIS, CRDS, load_yaml, object_errors
 from tests.support.fake_aws import FakeAwsMocks

@@ -18,17 +18,12 @@ from components.credentials import (
     policy_chunks,
 )
 from components.execution_role import MANAGED_POLICY_CHARACTERS
-from components.kgateway_api import (
-    KGATEWAY_VERSIONS,
-    TRAFFIC_POLICY_SUPPORT,
-    first_line_with,
-    protection_problems,
-    versions_with,
-)
+from components.kgateway_api import KGATEWAY_VERSIONS, versions_with
 from components.lambda_gateway_route import default_route_name
 from components.protection_checks import MIN_FILL_MS, duration_ms
 from components.protection_spec import token_bucket
 from components.route import PathMatch
+from components.traffic_policy import TRAFFIC_POLICY_SUPPORT, first_line_with, protection_problems
 from components.validation import DNS_LABEL_RE, dns_label_for, path_problem, plain, regex_problem, whole
 from tests.support.fake_aws import AMBIENT_ROLE, OIDC_ISSUER, OIDC_PROVIDER
 

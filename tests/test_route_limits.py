@@ -16,7 +16,6 @@ import pulumi
 import pytest
 
 from components import LambdaGatewayRoute
-from components.kgateway_api import TRAFFIC_POLICY_SUPPORT, traffic_policy_support_from_crd
 from components.route_limits import (
     ENVOY_ENVELOPE_RESERVE_BYTES,
     ENVOY_STREAM_IDLE_DEFAULT_S,
@@ -25,6 +24,7 @@ from components.route_limits import (
     envoy_mode_body_cap,
     stream_idle_timeout,
 )
+from components.traffic_policy import TRAFFIC_POLICY_SUPPORT, traffic_policy_support_from_crd
 from components.validation import quantity_bytes
 from program.config import MappingConfigSource, load_settings
 from program.crd_validation import BASIS, CRDS, load_yaml

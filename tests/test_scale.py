@@ -17,7 +17,8 @@ import pytest
 
 import components.lambda_gateway_route
 import program.stack
-from components.kgateway_api import BACKEND_CRD_NAME, CRD_TYPE, TRAFFIC_POLICY_CRD_NAME
+from components.kgateway_api import BACKEND_CRD_NAME, CRD_TYPE
+from components.traffic_policy import TRAFFIC_POLICY_CRD_NAME
 from tests.conftest import RunStack
 from tests.support.fake_aws import FakeAwsMocks
 from tests.support.lifecycle import MotoDeployment, dev_config

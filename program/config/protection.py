@@ -18,10 +18,11 @@ import pulumi
 from pulumi.provider.experimental.util import camel_case
 
 from components.inputs import check_types
-from components.kgateway_api import TRAFFIC_POLICY_SUPPORT, KgatewayVersion, protection_problems
+from components.kgateway_api import KgatewayVersion
 from components.protection_checks import CLIENT_ID_RE, PROVIDED_KEY_RE, check_protection_args
 from components.protection_inputs import RouteProtectionArgs
 from components.protection_spec import protection_objects
+from components.traffic_policy import TRAFFIC_POLICY_SUPPORT, protection_problems
 from components.validation import InputChecker
 from program.config.errors import Named, Problem
 from program.config.reader import Reader, check_all_secret

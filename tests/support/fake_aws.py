@@ -10,7 +10,8 @@ from typing import Any
 import pulumi
 
 from components.controller import DEFAULT_CONTROLLER, DEPLOYMENT_TYPE
-from components.kgateway_api import BACKEND_CRD_NAME, CRD_TYPE, TRAFFIC_POLICY_CRD_NAME
+from components.kgateway_api import BACKEND_CRD_NAME, CRD_TYPE
+from components.traffic_policy import TRAFFIC_POLICY_CRD_NAME
 from tests.support.kgateway_reference import MAIN_BACKEND_CRD, MAIN_TRAFFIC_POLICY_CRD
 from tools.aws_rules import IamState, enforce_iam_limits, physical_name
 from tools.engine import (
