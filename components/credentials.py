@@ -2,9 +2,8 @@
 
 import asyncio
 import hashlib
-import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -18,12 +17,17 @@ from .execution_role import (
     ATTACHED_POLICIES,
     IAM_POLICY_NAME,
     MANAGED_POLICY_CHARACTERS,
-    allow_policy,
     iam_resource_name,
-    managed_policy_chunks,
     regional_arn,
 )
 from .gateway_api_objects import gateway_parameters_manifest
+from .gateway_iam import (
+    assume_role_trust_policy,
+    invoke_only_policy,
+    irsa_trust_policy,
+    oidc_provider_arn,
+    policy_chunks,
+)
 from .inputs import checked_inputs
 from .k8s_objects import COMMON_LABELS, custom_resource, fixed_name_options, object_resource_name
 from .tokens import component_options, token
@@ -95,18 +99,6 @@ async def key_settled(create_date: str | None) -> None:
         await CLOCK.sleep(remaining)
 
 
-def invoke_only_policy(function_arns: Sequence[str]) -> str:
-    """An IAM policy allowing `lambda:InvokeFunction` on exactly these ARNs and nothing else."""
-    return allow_policy("InvokeRoutedFunctions", "lambda:InvokeFunction", function_arns)
-
-
-# IAM's sizes (a managed policy's characters, the policies attached to a user or role) and the packing into
-# policies have one home, beside IAM's naming rules: components/execution_role.py.
-_POLICY_OVERHEAD = len(invoke_only_policy([])) + 16
-# `arn:` + partition (at most aws-us-gov) + `:lambda:` + region (at most 20) + `:` + account + `:function:`.
-_ARN_PREFIX_BOUND = len("arn:aws-us-gov:lambda:") + 20 + 1 + 12 + len(":function:")
-
-
 class InvokeTarget(TypedDict):
     """A function kgateway may invoke."""
 
@@ -114,58 +106,6 @@ class InvokeTarget(TypedDict):
     """Its name (in the provider's region and `accountId`'s account) or its ARN (any account)."""
     qualifier: NotRequired[str]
     """The version or alias kgateway invokes (default $LATEST)."""
-
-
-def _bound(target: Mapping[str, Any]) -> int:
-    """Characters the target's one ARN (qualified) takes at most in a policy, with quotes and a comma."""
-    function, qualifier = str(target["function"]), str(target.get("qualifier") or "$LATEST")
-    arn = len(function) if function.startswith("arn:") else _ARN_PREFIX_BOUND + len(function)
-    return arn + 3 + len(qualifier) + 1
-
-
-def policy_chunks(targets: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
-    """The targets packed into as few managed policies as fit IAM's size limit, in order."""
-    return managed_policy_chunks(targets, _bound, _POLICY_OVERHEAD)
-
-
-def irsa_trust_policy(provider_arn: str, service_account: str) -> str:
-    """Trust only the gateway proxy's service account, via the cluster's OIDC provider, for STS."""
-    issuer = provider_arn.split(":oidc-provider/", 1)[1]
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Federated": provider_arn},
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {
-                        "StringEquals": {f"{issuer}:sub": service_account, f"{issuer}:aud": "sts.amazonaws.com"}
-                    },
-                }
-            ],
-        },
-        sort_keys=True,
-    )
-
-
-def assume_role_trust_policy(ambient_role_arn: str) -> str:
-    """Trust exactly the gateway's ambient role to assume the invoke role."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"AWS": ambient_role_arn}, "Action": "sts:AssumeRole"}],
-        },
-        sort_keys=True,
-    )
-
-
-def oidc_provider_arn(provider: str, account_id: pulumi.Input[str]) -> pulumi.Output[str]:
-    """The provider's ARN, from its ARN or from its issuer URL and the account."""
-    if provider.startswith("arn:"):
-        return pulumi.Output.from_input(provider)
-    issuer = provider.removeprefix("https://").rstrip("/")
-    return pulumi.Output.concat("arn:aws:iam::", account_id, ":oidc-provider/", issuer)
 
 
 class CredentialsMode(StrEnum):

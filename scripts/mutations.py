@@ -56,6 +56,14 @@ TESTS_BY_FILE: dict[str, tuple[str, ...]] = {
         "tests/test_many_routes.py",
         "tests/test_golden.py",
     ),
+    "components/gateway_iam.py": (
+        "tests/test_components.py",
+        "tests/test_keyless_credentials.py",
+        "tests/test_aws_limits.py",
+        "tests/test_rotation_window.py",
+        "tests/test_many_routes.py",
+        "tests/test_golden.py",
+    ),
     "components/execution_role.py": ("tests/test_log_permissions.py", "tests/test_components.py"),
     "components/inputs.py": ("tests/test_inputs.py", "tests/test_input_properties.py", "tests/test_construct.py"),
     "components/lambda_function.py": ("tests/test_components.py", "tests/test_ownership.py", "tests/test_golden.py"),
@@ -295,7 +303,7 @@ MUTATIONS = [
     ),
     Mutation(
         "invoke policy allows every function",
-        "components/credentials.py",
+        "components/gateway_iam.py",
         'return allow_policy("InvokeRoutedFunctions", "lambda:InvokeFunction", function_arns)',
         'return allow_policy("InvokeRoutedFunctions", "lambda:InvokeFunction", ["*"])',
     ),

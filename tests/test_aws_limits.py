@@ -12,14 +12,9 @@ import pulumi
 import pytest
 
 from components import LambdaFunction, Runtime, packaging
-from components.credentials import (
-    CredentialsMode,
-    GatewayCredentials,
-    GatewayCredentialsArgs,
-    InvokeTarget,
-    invoke_only_policy,
-)
+from components.credentials import CredentialsMode, GatewayCredentials, GatewayCredentialsArgs, InvokeTarget
 from components.execution_role import ATTACHED_POLICIES, MANAGED_POLICY_CHARACTERS, role_resource_name
+from components.gateway_iam import invoke_only_policy
 from components.validation import dns_label_for
 from tests.conftest import RunStack
 from tests.support.aws_models import attached_documents

@@ -10,14 +10,9 @@ from typing import Any
 import pytest
 
 from components.backend import effective_payload_mode
-from components.credentials import (
-    assume_role_trust_policy,
-    credentials_mode,
-    invoke_only_policy,
-    irsa_trust_policy,
-    policy_chunks,
-)
+from components.credentials import credentials_mode
 from components.execution_role import MANAGED_POLICY_CHARACTERS
+from components.gateway_iam import assume_role_trust_policy, invoke_only_policy, irsa_trust_policy, policy_chunks
 from components.kgateway_api import KGATEWAY_VERSIONS, versions_with
 from components.lambda_gateway_route import default_route_name
 from components.protection_checks import MIN_FILL_MS, duration_ms
