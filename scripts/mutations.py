@@ -46,24 +46,18 @@ class Mutation:
 
 # The tests that exercise each mutated file, quickest first (`pytest -x` stops at the first failure). `--full`
 # runs the whole suite instead, for a survivor that may be killed elsewhere.
+CREDENTIALS_TESTS = (
+    "tests/test_components.py",
+    "tests/test_keyless_credentials.py",
+    "tests/test_aws_limits.py",
+    "tests/test_rotation_window.py",
+    "tests/test_many_routes.py",
+    "tests/test_golden.py",
+)
 TESTS_BY_FILE: dict[str, tuple[str, ...]] = {
     "components/backend.py": ("tests/test_components.py", "tests/test_golden.py"),
-    "components/credentials.py": (
-        "tests/test_components.py",
-        "tests/test_keyless_credentials.py",
-        "tests/test_aws_limits.py",
-        "tests/test_rotation_window.py",
-        "tests/test_many_routes.py",
-        "tests/test_golden.py",
-    ),
-    "components/gateway_iam.py": (
-        "tests/test_components.py",
-        "tests/test_keyless_credentials.py",
-        "tests/test_aws_limits.py",
-        "tests/test_rotation_window.py",
-        "tests/test_many_routes.py",
-        "tests/test_golden.py",
-    ),
+    "components/credentials.py": CREDENTIALS_TESTS,
+    "components/gateway_iam.py": CREDENTIALS_TESTS,  # the credentials' IAM documents
     "components/execution_role.py": ("tests/test_log_permissions.py", "tests/test_components.py"),
     "components/inputs.py": ("tests/test_inputs.py", "tests/test_input_properties.py", "tests/test_construct.py"),
     "components/lambda_function.py": ("tests/test_components.py", "tests/test_ownership.py", "tests/test_golden.py"),

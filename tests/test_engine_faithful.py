@@ -13,20 +13,12 @@ import pytest
 
 from components.packaging import package_lambda
 from program.config import PROJECT_ROOT
-from tests.support.cluster import AlreadyExistsError
+from tests.support.cluster import KUBECONFIG, AlreadyExistsError
 from tests.support.fake_aws import oidc_provider
 from tests.support.lifecycle import RELEASE_0_1, MotoDeployment, dev_config, up_release
 from tools.engine import ProgramRun, current_registration, is_secret_value, run_program
 
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
-KUBECONFIG = """
-apiVersion: v1
-kind: Config
-current-context: here
-contexts: [{name: here, context: {cluster: here}}]
-clusters: [{name: here, cluster: {server: "%s"}}]
-users: []
-"""
 
 
 def program(tmp_path: Path, body: str) -> Path:

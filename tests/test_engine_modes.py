@@ -16,6 +16,7 @@ import pytest
 
 from components.packaging import package_lambda
 from program.config import PROJECT_ROOT
+from tests.support.cluster import KUBECONFIG
 from tests.support.lifecycle import MotoDeployment, dev_config
 from tests.support.plans import PlanViolationError
 from tools.engine import ProgramRun
@@ -234,14 +235,6 @@ def test_crds_upgraded_in_the_same_program_and_a_saved_plan(
 
 # --- a move to another cluster ---------------------------------------------------------------------------------------
 
-KUBECONFIG = """
-apiVersion: v1
-kind: Config
-current-context: here
-contexts: [{name: here, context: {cluster: here}}]
-clusters: [{name: here, cluster: {server: "%s"}}]
-users: []
-"""
 
 MOVING_STACK = """
 from components import LambdaFunctionArgs, LambdaGatewayRoute, LambdaGatewayRouteArgs, RouteOptions

@@ -24,6 +24,18 @@ class AlreadyExistsError(RuntimeError):
 CLUSTER_SCOPED_KINDS = {"CustomResourceDefinition", "Namespace", "ClusterRole", "ClusterRoleBinding"}
 
 
+# A kubeconfig of one cluster at the server given (`KUBECONFIG % server`): a Kubernetes provider with it reaches that
+# cluster's in-memory API server.
+KUBECONFIG = """
+apiVersion: v1
+kind: Config
+current-context: here
+contexts: [{name: here, context: {cluster: here}}]
+clusters: [{name: here, cluster: {server: "%s"}}]
+users: []
+"""
+
+
 def is_patch(type_: str) -> bool:
     """A pulumi-kubernetes Patch resource (`kubernetes:<apiVersion>:<Kind>Patch`;
     pulumi/pulumi-kubernetes `provider/pkg/kinds/util.go` `IsPatchResource`)."""
