@@ -39,13 +39,32 @@ PROTECTION = {
 @pytest.mark.parametrize(
     ("rule", "paths"),
     [
-        ("has(self.a.b)", ((("a", "b"), True),)),
-        ("self.a.size() > 0", ((("a",), False),)),
-        ("self.type == 'AWS' ? has(self.aws) : true", ((("type",), False), (("aws",), True))),
-        ("size(self) > 1", None),
-        ("self.all(x, x.kind == 'HTTPRoute')", None),
-        ("self[0].name != ''", None),
-        ("self.name != 'self.secret'", ((("name",), False),)),  # a string literal is not a read
+        ("has(self.a.b)", ((("a", "b"), "presence"),)),
+        ("self.a.size() > 0", ((("a",), "size"),)),
+        ("size(self.a) > 0", ((("a",), "size"),)),
+        ("self.type == 'AWS' ? has(self.aws) : true", ((("type",), "whole"), (("aws",), "presence"))),
+        ("size(self) > 1", (((), "size"),)),
+        ("self.all(x, x.kind == 'HTTPRoute')", (((), "size"), (("*", "kind"), "whole"))),
+        ("self.all(x, x in [1])", None),
+        ("self[0].name != ''", (((0, "name"), "whole"),)),
+        ("self.matches[0].path.type == 'Exact'", ((("matches", 0, "path", "type"), "whole"),)),
+        ("self.a[i] == 1", ((("a",), "whole"),)),  # an index that is not a literal: the list, whole
+        ("self.a.exists(x, x.size() > 1)", ((("a",), "size"), (("a", "*"), "size"))),  # each item's length
+        (
+            "self.a.all(x, has(x.b) && x.c == 1)",
+            ((("a",), "size"), (("a", "*", "b"), "presence"), (("a", "*", "c"), "whole")),
+        ),
+        ("self.a.all(x, x == 'b')", ((("a",), "whole"),)),  # the item itself: the list, whole
+        (
+            "self.a.all(x, self.b.exists(y, y.c == x.d))",
+            ((("a",), "size"), (("a", "*", "d"), "whole"), (("b",), "size"), (("b", "*", "c"), "whole")),
+        ),
+        ("self.a.exists_one(b, b.c) && self.b == 1", ((("a",), "size"), (("a", "*", "c"), "whole"), (("b",), "whole"))),
+        ("x.size(self.a) == 1", ((("a",), "whole"),)),  # a method's argument, not `size()`
+        ("self == oldSelf", None),
+        ("self.name != 'self.secret'", ((("name",), "whole"),)),  # a string literal is not a read
+        ('self.v.matches(r"""^a\'self.b$""")', ((("v",), "whole"),)),  # nor a triple-quoted one
+        ("self.a // self.b is what it checks\n == 1", None),  # a comment: not a text this reading trusts
     ],
 )
 def test_what_a_rule_reads_of_self(rule: str, paths: Any) -> None:
@@ -58,7 +77,79 @@ def test_a_projection_keeps_what_the_rule_reads_and_only_that() -> None:
     assert rule_input("has(self.aws) && self.aws.lambda.functionName != ''", obj) == {
         "aws": {"lambda": {"functionName": "fn01"}}
     }
-    assert rule_input("size(self) > 0", obj) is obj
+    assert rule_input("self == oldSelf", obj) is obj
+    assert rule_input("size(self) > 0", obj) is obj  # a map's size: kept whole
+    # A list read for its length keeps its length; an item read by its index keeps that item's part.
+    rules = [{"matches": [{"path": {"value": "/a"}}, {"path": {"value": "/b"}}]}, {"matches": []}]
+    assert rule_input("self.size() > 1 && self[0].matches.size() < 3", rules) == [{"matches": [None, None]}, None]
+    assert rule_input("self[1].matches[0].path == 1", rules) == [None, {"matches": []}]
+    # A macro's items each keep what its body reads of them; a map's macro iterates its keys: kept whole.
+    macro = "self.all(r, r.matches.all(m, has(m.path)))"
+    assert rule_input(macro, rules) == [{"matches": [{"path": {}}, {"path": {}}]}, {"matches": []}]
+    assert rule_input("self.m.all(k, k != 'x')", {"m": {"x": 1}, "n": 2}) == {"m": {"x": 1}}
+
+
+def http_route_rule(path: str, backend: str) -> dict[str, Any]:
+    """One rule of the HTTPRoute the program emits per function: its path and its Backend differ by function."""
+    return {
+        "backendRefs": [{"group": "gateway.kgateway.dev", "kind": "Backend", "name": backend, "weight": 1}],
+        "matches": [{"path": {"type": "PathPrefix", "value": path}}],
+        "timeouts": {"request": "21s"},
+    }
+
+
+def http_route_rule_validations() -> tuple[list[str], list[str]]:
+    """The CEL rules of Gateway API v1.6.1's HTTPRoute on `spec.rules` (its limit on matches) and on each rule (on
+    filters and backendRefs)."""
+    schema = served_schema(crd_validation.load_yaml(CRDS / "gateway-api-v1.6.1-httproutes.yaml"), "v1")
+    rules = schema["properties"]["spec"]["properties"]["rules"]
+    on_each = [v["rule"] for v in rules["items"]["x-kubernetes-validations"]]
+    return [v["rule"] for v in rules["x-kubernetes-validations"]], on_each
+
+
+def test_routes_that_differ_in_path_and_backend_share_the_verdicts_of_their_rule_limits() -> None:
+    """The limits on `spec.rules` (at most 128 matches in all) and on each rule (redirect and rewrite filters)
+    count matches and look at path types, never at a path's value or a Backend's name: 50 functions' routes cost
+    one evaluation of each, not 50 (issue 29: these were 7 of the 16 evaluations each function added)."""
+    on_rules, on_each_rule = http_route_rule_validations()
+    first, second = http_route_rule("/fn000", "fn000"), http_route_rule("/fn001", "fn001")
+    count_rule = next(rule for rule in on_rules if "<= 128" in rule)
+    assert rule_input(count_rule, [first]) == rule_input(count_rule, [second]) == [{"matches": [None]}]
+    shared = [rule for rule in on_each_rule if rule_input(rule, first) == rule_input(rule, second)]
+    assert len(on_each_rule) == 5 and shared == on_each_rule
+
+
+def test_what_the_rule_limits_read_still_decides_their_verdict() -> None:
+    """The projection keeps what decides: 129 matches break the limit of 128, and a ReplacePrefixMatch rewrite on a
+    rule with two matches breaks its rule, on the projection as on the whole object."""
+    on_rules, on_each_rule = http_route_rule_validations()
+    count_rule = next(rule for rule in on_rules if "<= 128" in rule)
+    many = [{**http_route_rule(f"/fn{i}", "fn"), "matches": [{"path": {"value": f"/p{j}"}} for j in range(32)]}
+            for i in range(4)]  # fmt: skip
+    assert verdict(count_rule, rule_input(count_rule, many)) is None  # 4 x 32: at the limit, not over
+    many[0]["matches"].append({"path": {"value": "/one-more"}})
+    assert verdict(count_rule, rule_input(count_rule, many)) is not None
+    assert verdict(count_rule, many) is not None
+    rewrite = next(rule for rule in on_each_rule if "self.filters.exists_one(f, has(f.urlRewrite)" in rule)
+    rule = {
+        **http_route_rule("/fn000", "fn000"),
+        "filters": [
+            {"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}
+        ],
+    }
+    assert verdict(rewrite, rule_input(rewrite, rule)) is None
+    two = {**rule, "matches": [*rule["matches"], {"path": {"type": "PathPrefix", "value": "/other"}}]}
+    assert verdict(rewrite, rule_input(rewrite, two)) is not None
+    exact = {**rule, "matches": [{"path": {"type": "Exact", "value": "/fn000"}}]}
+    assert verdict(rewrite, rule_input(rewrite, exact)) is not None
+    # The same limit on a rewrite inside a backendRef's filters: read through two macros (`exists_one`).
+    on_backend = next(rule for rule in on_each_rule if "b.filters.exists_one(f, has(f.urlRewrite)" in rule)
+    backend_ref = {**http_route_rule("/fn000", "fn000")["backendRefs"][0], "filters": rule["filters"]}
+    by_backend = {**http_route_rule("/fn000", "fn000"), "backendRefs": [backend_ref]}
+    assert verdict(on_backend, rule_input(on_backend, by_backend)) is None
+    for broken in ({**by_backend, "matches": two["matches"]}, {**by_backend, "matches": exact["matches"]}):
+        assert verdict(on_backend, rule_input(on_backend, broken)) is not None
+        assert verdict(on_backend, broken) is not None
 
 
 def emitted_objects() -> list[dict[str, Any]]:
