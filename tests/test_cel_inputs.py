@@ -1,4 +1,4 @@
-"""The preflight caches each CEL rule's verdict by what the rule reads of `self` (program/crd_validation.py
+"""The preflight caches each CEL rule's verdict by what the rule reads of `self` (program/cel_reads.py
 `rule_paths`, `rule_input`), so N Backends that differ only in their function names cost one evaluation of most
 rules, not N. The cache is sound only if a rule's verdict on that projection is its verdict on the whole object:
 checked here for every rule of the CRDs our objects meet, on our objects and on broken variants of them."""
@@ -16,8 +16,9 @@ import yaml
 from components.protection_spec import protection_objects
 from components.traffic_policy import TRAFFIC_POLICY_SUPPORT, jwt_gateway_extension_manifest, traffic_policy_manifest
 from program import crd_validation
+from program.cel_reads import rule_input, rule_paths
 from program.config import PROJECT_ROOT
-from program.crd_validation import CRDS, crd_files, rule_input, rule_paths, served_schema, with_defaults
+from program.crd_validation import CRDS, crd_files, served_schema, with_defaults
 
 PROTECTION = {
     "api_keys": {"clients": ["mobile"], "key_sources": [{"header": "x-api-key"}]},
