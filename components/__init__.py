@@ -7,7 +7,6 @@ nothing of the repository's program (`program/`) or tools (`tools/`)::
 """
 
 import tomllib
-from importlib.metadata import version
 from pathlib import Path
 
 from .backend import InvocationMode, KgatewayRelease, LambdaBackend, LambdaBackendArgs, PayloadTransformMode
@@ -37,6 +36,8 @@ def project_version(package_dir: Path) -> str:
         project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
         if project.get("name") == "kgateway-lambda":
             return str(project["version"])
+    from importlib.metadata import version  # installed only: a checkout never needs it
+
     return version("kgateway-lambda")
 
 

@@ -22,11 +22,18 @@ from typing import Any, NotRequired, Required, TypeVar, Union, get_args, get_ori
 
 import pulumi
 import pulumi.output
-from pulumi.provider.experimental.util import camel_case
 
 from .validation import SECRET_INPUTS, ComponentInputError, InputChecker, InputProblem, whole
 
 Rules = Callable[[InputChecker, Any], None]
+
+
+def camel_case(name: str) -> str:
+    """An input's schema name (`kgateway_version` → `kgatewayVersion`), as the component provider's analyzer spells
+    it (pulumi `pulumi/provider/experimental/util.py` `camel_case`; tests/test_input_shapes.py checks they agree).
+    Not imported from there: that package loads the whole analyzer, which a `pulumi up` never uses."""
+    first, *rest = name.split("_")
+    return first + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
 class MapKey(str):

@@ -17,7 +17,6 @@ from .gateway_api_objects import (
 from .inputs import checked_inputs
 from .k8s_objects import awaited_resources, custom_resource
 from .kgateway_api import AUTO
-from .protection import RouteProtection
 from .protection_checks import check_protection_args
 from .protection_inputs import RouteProtectionArgs
 from .protection_spec import policy_kinds
@@ -257,6 +256,9 @@ class LambdaRoute(pulumi.ComponentResource):
         warn_about_timeout(route_name, protection)
         if protection is not None and policy_kinds(protection, idle):
             # One TrafficPolicy per HTTPRoute, created (with its Secret and GatewayExtension) before the route.
+            # Imported here: a stack without protection never loads it (nor pulumi-random; tests/test_scale.py).
+            from .protection import RouteProtection
+
             guard = RouteProtection(
                 f"{name}-protection",
                 protection,

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from components.backend import LambdaBackendArgs, check_backend_args
 from components.credentials import GatewayCredentialsArgs, check_gateway_credentials_args
 from components.execution_role import ExecutionRoleArgs, check_execution_role_args
-from components.inputs import checked_inputs
+from components.inputs import camel_case, checked_inputs
 from components.lambda_function import LambdaFunctionArgs, check_function_args
 from components.lambda_gateway_route import LambdaGatewayRouteArgs, check_composite_args
 from components.route import LambdaRouteArgs, check_route_args
@@ -178,3 +178,27 @@ def test_the_places_follow_the_schema_to_the_bottom() -> None:
     assert "routes[0].protection.jwt.jwksBackend.port" in names
     assert "protection.apiKeys.keys.x-key" in names
     assert len(CASES) > 300
+
+
+def schema_property_names(node: Any) -> set[str]:
+    """Every property name the analyzer wrote into the package schema, at any depth."""
+    names: set[str] = set()
+    if isinstance(node, dict):
+        names |= set(node.get("properties") or {}) if isinstance(node.get("properties"), dict) else set()
+        for value in node.values():
+            names |= schema_property_names(value)
+    elif isinstance(node, list):
+        for value in node:
+            names |= schema_property_names(value)
+    return names
+
+
+@given(st.text(alphabet="ab_Z1", max_size=8))
+def test_the_input_checkers_camel_case_is_the_analyzers(name: str) -> None:
+    """components/inputs.py spells input names as the provider's analyzer does without loading it (issue 29's import
+    floor): the same function on any name, and every name of the package schema spelled back from Python's."""
+    from pulumi.provider.experimental.util import camel_case as analyzers
+
+    assert camel_case(name) == analyzers(name)
+    names = schema_property_names(SCHEMA)
+    assert len(names) > 50 and all(camel_case(snake(n)) == analyzers(snake(n)) == n for n in names)

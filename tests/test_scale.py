@@ -8,6 +8,8 @@ and is a GET at every preview.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -154,3 +156,44 @@ def test_the_shared_reads_still_trust_only_what_the_controller_enforces(run_stac
         run_stack(functions(3, {"ipAllow": ["203.0.113.0/24"]}), mocks=mocks)
     run = run_stack(functions(3, {"ipAllow": ["203.0.113.0/24"]}), mocks=FakeAwsMocks())  # v2.4: enforced
     assert all(r.inputs["spec"]["acl"] for r in run.resources if r.type.endswith(":TrafficPolicy"))
+
+
+# What a stack without protection never loads (issue 29's import floor): route protection's component and its
+# key generator (pulumi-random), and the provider analyzer of the Pulumi SDK (components/inputs.py `camel_case`).
+DEFERRED = ("components.protection", "pulumi_random", "pulumi.provider.experimental")
+PLANNED = """
+import json, sys
+from pathlib import Path
+from tools.engine import run_program, stack_config
+from tools.plan import PlaceholderMocks
+import program.stack, program.config, program.runtime, tools.__main__
+
+loaded = {}
+for name in sys.argv[2:]:
+    config, secret_keys = stack_config(name, Path(sys.argv[1]))
+    run_program(PlaceholderMocks(config), config, secret_keys, stack=name, preview=True)
+    loaded[name] = sorted(m for m in %r if m in sys.modules)
+print(json.dumps(loaded))
+"""
+
+
+def test_a_stack_without_protection_never_loads_what_only_protection_needs(tmp_path: Path) -> None:
+    """A plain stack's plan (a fresh process: imports, then the program) leaves them unloaded; the same process
+    then planning a protected stack loads protection's two, so the list names what protection really needs."""
+    plain = {"aws:region": "us-east-1", "kgateway-lambda:functions": [{"name": "fn00"}]}
+    stacks = {"plain": plain, "protected": {**plain, "kgateway-lambda:protection": PROTECTION}}
+    for name, config in stacks.items():
+        (tmp_path / f"Pulumi.{name}.yaml").write_text(json.dumps({"config": config}))
+    script = PLANNED % (DEFERRED,)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path), *stacks],
+        cwd=Path(program.stack.__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == {
+        "plain": [],
+        "protected": ["components.protection", "pulumi_random"],  # and no plan needs the analyzer
+    }

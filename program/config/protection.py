@@ -15,9 +15,8 @@ from collections.abc import Mapping
 from typing import Any, NotRequired, Required, get_args, get_origin, is_typeddict
 
 import pulumi
-from pulumi.provider.experimental.util import camel_case
 
-from components.inputs import check_types
+from components.inputs import camel_case, check_types
 from components.kgateway_api import KgatewayVersion
 from components.protection_checks import CLIENT_ID_RE, PROVIDED_KEY_RE, check_protection_args
 from components.protection_inputs import RouteProtectionArgs
