@@ -9,8 +9,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import pulumi
-
 from .gateway_api_objects import route_request_timeout
 from .route_limits import LAMBDA_MAX_TIMEOUT_S, envoy_mode_body_cap
 from .traffic_policy import LAMBDA_SYNC_PAYLOAD, TRAFFIC_POLICY_SUPPORT
@@ -179,7 +177,7 @@ def composite_plan(name: str, args: Mapping[str, Any]) -> CompositePlan:
     given_route_names = unique_route_names(name, label, args.get("routes") or [])
     backend_options: Mapping[str, Any] = args.get("backend") or {}
     namespace = backend_options.get("namespace") or "kgateway-system"
-    account_id: pulumi.Input[str] | None = backend_options.get("account_id")
+    account_id: Any = backend_options.get("account_id")  # a string or an output
     region: str | None = None
     existing: str | None = None
     if "function" in args:

@@ -17,6 +17,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import pulumi
+import pulumi_aws as aws
 import pytest
 
 import components.backend
@@ -24,7 +26,9 @@ import components.credentials
 import components.protection_spec
 import components.route
 import program.gateway
-from program.config import MappingConfigSource, load_settings
+from components import LambdaGatewayRoute
+from components.validation import ComponentInputError
+from program.config import ConfigError, MappingConfigSource, load_settings
 from program.gateway import CREATED_BY_STACK
 from program.preflight import PLACEHOLDER_ACCOUNT, PLACEHOLDER_ROLE, objects
 from tests.support.fake_aws import FakeAwsMocks
@@ -222,3 +226,89 @@ def test_a_change_to_one_builder_shows_in_the_preflight_and_the_deploy(
     deployed = [m for (k, _, _), m in _deployed(config).items() if k == kind]
     assert checked and deployed
     assert all(m["metadata"]["annotations"][MARK] == "1" for m in checked + deployed)
+
+
+# --- one rule, both doors: the same route twice -------------------------------------------------------------------
+
+SAME_ROUTE = [
+    # (route, another, the same requests reach both)
+    ({"path": "/a"}, {"path": "/a"}, True),
+    ({"path": "/a"}, {"path": "/a", "match": "PathPrefix"}, True),
+    ({"path": "/a", "methods": ["GET", "POST"]}, {"path": "/a", "methods": ["POST", "GET"]}, True),
+    ({"path": "/a", "headers": {"x": "1", "y": "2"}}, {"path": "/a", "headers": {"y": "2", "x": "1"}}, True),
+    ({"path": "/a"}, {"path": "/a", "match": "Exact"}, False),
+    ({"path": "/a"}, {"path": "/b"}, False),
+    ({"path": "/a"}, {"path": "/a", "methods": ["GET"]}, False),
+    ({"path": "/a"}, {"path": "/a", "hostnames": ["api.example.com"]}, False),
+    ({"path": "/a"}, {"path": "/a", "headers": {"x": "1"}}, False),
+]
+
+
+@pytest.mark.parametrize(("route", "another", "same"), SAME_ROUTE)
+def test_the_stack_and_the_composite_refuse_the_same_route_twice_alike(
+    route: dict[str, Any], another: dict[str, Any], same: bool
+) -> None:
+    """Two HTTPRoutes with one match: Gateway API serves the oldest, so the other is never served. The stack's
+    config refused it and the composite took it (issue 30); both now ask `route_match_signature`."""
+    config = _config(
+        "dev",
+        {"kgateway-lambda:routes": [{**route, "function": "echo"}, {**another, "function": "echo"}]},
+    )
+    if same:
+        with pytest.raises(ConfigError, match="is routed twice"):
+            load_settings(MappingConfigSource(config))
+    else:
+        load_settings(MappingConfigSource(config))
+
+    args: dict[str, Any] = {
+        "existing_function": "echo",
+        "backend": {"kgateway_version": "v2.3"},
+        "routes": [route, another],
+    }
+
+    def composite() -> None:
+        LambdaGatewayRoute("echo", args)  # type: ignore[arg-type]
+
+    if same:
+        with pytest.raises(ComponentInputError, match=r"routes\[1\] = .*is routed twice"):
+            run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=composite)
+    else:
+        run = run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=composite)
+        assert len(run.by_type("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")) == 2
+
+
+# --- one rule, both doors: one creator per function name ----------------------------------------------------------
+
+
+def _echo_function(name: str, opts: pulumi.ResourceOptions | None = None) -> None:
+    args: dict[str, Any] = {
+        "function": {"function_name": "echo", "code": pulumi.FileArchive("lambda_src/echo")},
+        "backend": {"kgateway_version": "v2.3", "name": name},
+    }
+    LambdaGatewayRoute(name, args, opts=opts)  # type: ignore[arg-type]
+
+
+def test_two_components_creating_one_function_are_refused_in_the_preview() -> None:
+    """Both passed the preview and the second create failed mid-deploy with ResourceConflict (issue 30); the
+    stack's config refuses the same name twice (functions[1].name), the components now refuse it too, while the
+    program registers (so the preview fails)."""
+
+    def program() -> None:
+        _echo_function("a")
+        _echo_function("b")
+
+    mocks = FakeAwsMocks()
+    with pytest.raises(
+        ComponentInputError, match=r"functionName = 'echo': is already created by the LambdaFunction 'a'"
+    ):
+        run_program(mocks, {"aws:region": "us-east-1"}, program=program)
+
+
+def test_the_same_function_name_in_another_region_is_another_function() -> None:
+    def program() -> None:
+        _echo_function("a")
+        west = aws.Provider("west", region="eu-west-1")
+        _echo_function("b", pulumi.ResourceOptions(providers={"aws": west}))
+
+    run = run_program(FakeAwsMocks(), {"aws:region": "us-east-1"}, program=program)
+    assert len(run.by_type("aws:lambda/function:Function")) == 2
