@@ -149,9 +149,10 @@ def markdown_headings(markdown: str) -> list[str]:
 
 
 def anchors(markdown: str) -> set[str]:
-    """The `#anchor` each heading gets, as GitHub makes them: lower case, punctuation but `-` and `_` dropped,
-    spaces as `-`; a repeated one gets `-1`, `-2`, ... (github/cmark-gfm's and GitHub's renderer's rule, which
-    every Markdown viewer of GitHub shows)."""
+    """The `#anchor` each heading gets, as GitHub makes them: the heading's text in lower case, all but word
+    characters, `-` and spaces dropped, spaces as `-`; a repeated one gets `-1`, `-2`, ... (gjtorikian/html-pipeline
+    `lib/html/pipeline/toc_filter.rb` `TableOfContentsFilter`, at 164bcd68ce9c, the filter GitHub's Markdown uses).
+    The text is the rendered one: a link's text stays, its target goes; backticks and `*` are punctuation."""
     made: set[str] = set()
     times: dict[str, int] = {}
     for heading in markdown_headings(markdown):
@@ -541,7 +542,8 @@ def snippet_problems(source: str) -> list[str]:
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in imported):
             continue
-        target, given = imported[node.func.id], [keyword.arg for keyword in node.keywords]
+        target = imported[node.func.id]
+        given = [keyword.arg for keyword in node.keywords if keyword.arg is not None]  # not `**mapping`
         if hasattr(target, "__required_keys__"):  # a TypedDict: its fields
             fields = target.__required_keys__ | target.__optional_keys__
             problems += [f"{node.func.id} has no field {name}" for name in given if name not in fields]
