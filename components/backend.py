@@ -304,9 +304,24 @@ def check_cluster_reads(
         checker.done()
 
 
-def _manifest(
-    args: Mapping[str, Any], name: str, namespace: str, shape: KgatewayVersion, values: Mapping[str, Any]
+def backend_values(args: Mapping[str, Any], *, region: Any, account_id: Any) -> dict[str, Any]:
+    """What the Backend takes from a LambdaBackend's checked `args` beside its options: `region` and `account_id`
+    where `args` give none (the provider's region, the deploying identity's account)."""
+    return {
+        "function_name": args["function_name"],
+        "region": args.get("region") or region,
+        "account_id": args.get("account_id") or account_id,
+        "qualifier": args.get("qualifier"),
+        "secret_name": args.get("secret_name"),
+        "assume_role_arn": args.get("assume_role_arn"),
+    }
+
+
+def backend_object(
+    name: str, args: Mapping[str, Any], shape: KgatewayVersion, values: Mapping[str, Any]
 ) -> dict[str, Any]:
+    """The Backend the `LambdaBackend` named `name` registers in the kgateway `shape`, from its checked `args` and
+    `values` (`backend_values`, resolved): the preflight (program/preflight.py) checks this same object."""
     auth: SecretAuth | AssumeRoleAuth | None = None
     if values["secret_name"] is not None:
         auth = SecretAuth(values["secret_name"])
@@ -314,8 +329,8 @@ def _manifest(
         auth = AssumeRoleAuth(values["assume_role_arn"])
     return backend_manifest(
         shape,
-        name=name,
-        namespace=namespace,
+        name=args.get("name") or dns_label_for(name),
+        namespace=args.get("namespace") or "kgateway-system",
         target=LambdaTarget(
             function_name=values["function_name"],
             region=values["region"],
@@ -361,19 +376,17 @@ class LambdaBackend(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         backend_opts = pulumi.ResourceOptions(parent=self, depends_on=awaited_resources(opts))
         invoke = pulumi.InvokeOutputOptions(parent=self)
-        values: dict[str, Any] = {
-            "function_name": args["function_name"],
-            "region": args.get("region") or aws.get_region_output(opts=invoke).region,
-            "account_id": args.get("account_id") or aws.get_caller_identity_output(opts=invoke).account_id,
-            "qualifier": args.get("qualifier"),
-            "secret_name": args.get("secret_name"),
-            "assume_role_arn": args.get("assume_role_arn"),
-        }
+        # Looked up only where the args give none (an invoke each).
+        values = backend_values(
+            args,
+            region=args.get("region") or aws.get_region_output(opts=invoke).region,
+            account_id=args.get("account_id") or aws.get_caller_identity_output(opts=invoke).account_id,
+        )
         release = plain(args.get("kgateway_version")) or AUTO
         requested_mode = plain(args.get("payload_transform_mode"))
         if release != AUTO:
             shape = KGATEWAY_VERSIONS[release]
-            manifest = _manifest(args, backend_name, namespace, shape, values)
+            manifest = backend_object(name, args, shape, values)
             backend = custom_resource(f"{name}-backend", manifest, backend_opts)
             self.payload_transform_mode = pulumi.Output.from_input(effective_payload_mode(shape, requested_mode))
         else:
@@ -385,7 +398,7 @@ class LambdaBackend(pulumi.ComponentResource):
                 read_id = crd_read_id(self.get_provider(CRD_TYPE), args.get("crds_ready"))
                 installed = installed_backend_shape(f"{name}-kgateway-crd", child, read_id)
             deferred = pulumi.Output.all(installed, pulumi.Output.all(**values)).apply(
-                lambda parts: _manifest(args, backend_name, namespace, parts[0], parts[1])
+                lambda parts: backend_object(name, args, parts[0], parts[1])
             )
             identity = {
                 "apiVersion": BACKEND_API_VERSION,

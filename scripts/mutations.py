@@ -66,6 +66,7 @@ TESTS_BY_FILE: dict[str, tuple[str, ...]] = {
         "tests/test_deploy_graph.py",
         "tests/test_golden.py",
     ),
+    "components/composite_plan.py": ("tests/test_components.py", "tests/test_one_builder.py", "tests/test_golden.py"),
     "components/packaging.py": ("tests/test_packaging.py", "tests/test_function_builds.py"),
     "components/protection.py": ("tests/test_protection.py",),
     "components/jwks_access.py": ("tests/test_jwks_access.py",),
@@ -79,7 +80,9 @@ TESTS_BY_FILE: dict[str, tuple[str, ...]] = {
         for part in ("credentials", "discovery", "errors", "functions", "load", "protection", "reader", "routes")
     },
     "program/guide_objects.py": ("tests/test_guide_follower.py",),
-    "program/preflight.py": ("tests/test_config.py",),
+    "program/preflight.py": ("tests/test_config.py", "tests/test_one_builder.py"),
+    "program/component_args.py": ("tests/test_components.py", "tests/test_many_routes.py", "tests/test_golden.py"),
+    "program/verify_checks.py": ("tests/test_verify.py", "tests/test_verify_protection.py"),
     "program/regex_path.py": ("tests/test_verify.py",),
     "program/runtime.py": ("tests/test_golden.py",),
     "program/stack.py": (
@@ -106,9 +109,9 @@ MUTATIONS = [
     # --- region -------------------------------------------------------------------------------------------
     Mutation(
         "backend region hard-coded",
-        "components/backend.py",
-        '"region": args.get("region") or aws.get_region_output(opts=invoke).region,',
-        '"region": args.get("region") or "us-east-1",',
+        'components/backend.py',
+        'region=args.get("region") or aws.get_region_output(opts=invoke).region,',
+        'region=args.get("region") or "us-east-1",',
     ),
     Mutation(
         "backend region from the default provider",
@@ -126,14 +129,14 @@ MUTATIONS = [
     Mutation(
         "HTTPRoute no longer waits for the Backend",
         "components/lambda_gateway_route.py",
-        "backend_name=backend.backend_name,",
-        'backend_name=backend_args["name"],',
+        '{**route_args, "backend_name": backend.backend_name}',
+        'route_args',
     ),
     Mutation(
         "Backend waits for the Lambda function again",
         "components/lambda_gateway_route.py",
-        "function_name: pulumi.Input[str] = plain_name",
-        "function_name: pulumi.Input[str] = function.function_name",
+        'cast(LambdaBackendArgs, plan.backend_args(secret_name, assume_role_arn)),',
+        'cast(LambdaBackendArgs, {**plan.backend_args(secret_name, assume_role_arn), **({"function_name": function.function_name} if "function" in args else {})}),',
     ),
     Mutation(
         "function no longer waits for its log group",
@@ -221,8 +224,8 @@ MUTATIONS = [
     Mutation(
         "routes match exactly by default",
         "components/route.py",
-        '            match=plain(args.get("match")) or PathMatch.PATH_PREFIX.value,',
-        '            match=plain(args.get("match")) or PathMatch.EXACT.value,',
+        '        match=plain(args.get("match")) or PathMatch.PATH_PREFIX.value,',
+        '        match=plain(args.get("match")) or PathMatch.EXACT.value,',
     ),
     Mutation(
         "verify sends GET to a route that accepts POST",
@@ -234,7 +237,7 @@ MUTATIONS = [
     # --- namespaces and names -----------------------------------------------------------------------------
     Mutation(
         "Secret in the Gateway's namespace",
-        "program/stack.py",
+        'program/component_args.py',
         '"namespace": settings.targets[0].backend.namespace,',
         '"namespace": gw.gateway_namespace,',
     ),
@@ -382,8 +385,8 @@ MUTATIONS = [
     Mutation(
         "preflight checks only the first function's objects",
         "program/preflight.py",
-        "    for target in settings.targets:\n        found.append((_backend_source(settings, target)",
-        "    for target in settings.targets[:1]:\n        found.append((_backend_source(settings, target)",
+        '    for target in settings.targets:\n        name = target.resource_name',
+        '    for target in settings.targets[:1]:\n        name = target.resource_name',
     ),
     Mutation(
         "preflight: a derived route name blamed on a `name` the user never wrote (unreachable: a name derived from"
@@ -403,15 +406,15 @@ MUTATIONS = [
         "preflight: ReferenceGrants not checked (every field of a grant is its HTTPRoute's or Backend's, checked by"
         " the same rules there; its own name is cut valid)",
         "program/preflight.py",
-        "                found.append((grant_source, grant))",
-        "                pass",
+        '                found.append((grant_source, planned.reference_grant))',
+        '                pass',
         equivalent=True,
     ),
     Mutation(
         "preflight: the ReferenceGrant's name cut without dropping a trailing '-'",
-        "program/preflight.py",
-        'name=subdomain_cut(f"{route.name}-from-{namespace}"),',
-        'name=f"{route.name}-from-{namespace}"[:253],',
+        'components/route.py',
+        'name=subdomain_cut(f"{route_name}-from-{namespace}"),',
+        'name=f"{route_name}-from-{namespace}"[:253],',
     ),
     # --- the harness's engine behaviours (tests/support/lifecycle.py, state.py; tools/engine.py) ----------
     Mutation(
@@ -808,7 +811,7 @@ MUTATIONS = [
     ),
     Mutation(
         "verify: RegularExpression routes skipped",
-        "program/stack.py",
+        'program/verify_checks.py',
         "            url = verify_url(base_url, route)",
         '            url = None if route.match == "RegularExpression" else route_url(base_url, route)',
     ),
@@ -840,7 +843,7 @@ MUTATIONS = [
     # --- route limits and limits measured as the API does (issues 27, 32) ----------------------------------------
     Mutation(
         "the Lambda body limit replaces the user's maxRequestSize again",
-        "components/lambda_gateway_route.py",
+        'components/composite_plan.py',
         "if field in limits and not merged.get(field):",
         "if field in limits:",
         tests=("tests/test_route_limits.py",),
@@ -854,14 +857,14 @@ MUTATIONS = [
     ),
     Mutation(
         "a function made elsewhere routed with Envoy's 15 s again",
-        "components/lambda_gateway_route.py",
+        'components/composite_plan.py',
         'limits: dict[str, Any] = {"timeout": route_request_timeout(function_timeout)}',
         'limits: dict[str, Any] = {"timeout": route_request_timeout(function_timeout)} if "function" in args else {}',
         tests=("tests/test_route_limits.py",),
     ),
     Mutation(
         "Envoy mode capped like pass-through (the envelope outgrows Lambda's 6 MB)",
-        "components/lambda_gateway_route.py",
+        'components/composite_plan.py',
         'envoy_mode = plain(backend_options.get("payload_transform_mode")) == "Envoy"',
         "envoy_mode = False",
         tests=("tests/test_route_limits.py",),
@@ -1165,14 +1168,14 @@ MUTATIONS = [
     ),
     Mutation(
         "verify: the stack describes tokensPerFill as the bucket's size",
-        "program/stack.py",
+        'program/verify_checks.py',
         '"maxTokens": spec.rate_limit.max_tokens,',
         '"maxTokens": spec.rate_limit.tokens_per_fill,',
         tests=("tests/test_verify_protection.py",),
     ),
     Mutation(
         "verify: only the first key source described",
-        "program/stack.py",
+        'program/verify_checks.py',
         'described["keySources"] = [list(source) for source in spec.api_keys.key_sources]',
         'described["keySources"] = [list(source) for source in spec.api_keys.key_sources[:1]]',
         tests=("tests/test_verify_protection.py",),
@@ -1186,7 +1189,7 @@ MUTATIONS = [
     ),
     Mutation(
         "verify: v2.0 expected to answer as pass-through",
-        "program/stack.py",
+        'program/verify_checks.py',
         '    return EXPECT_GUIDE if payload_mode == "None" else EXPECT_ENVOY',
         '    return EXPECT_GUIDE if payload_mode in ("None", None) else EXPECT_ENVOY',
         tests=("tests/test_verify_protection.py",),
@@ -1194,8 +1197,8 @@ MUTATIONS = [
     Mutation(
         "door: the TrafficPolicy targets the component's name, not its HTTPRoute's",
         "components/route.py",
-        "                route_name=route_name,",
-        "                route_name=name,",
+        '                route_name=plan.route_name,',
+        '                route_name=name,',
         tests=("tests/test_door.py",),
     ),
     Mutation(
