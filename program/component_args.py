@@ -45,7 +45,9 @@ def build_function(target: TargetSettings) -> LambdaPackage:
         return build_package(function.source_dir, function.runtime, function.architecture, BUILD_DIR, function.name)
     except PackagingError as error:
         key, written = target.origins.get("source", (f"{PROJECT}:functionSource", str(function.source_dir)))
-        raise ConfigError([Problem(key, written, str(error), "see README")]) from error
+        raise ConfigError(
+            [Problem(key, written, str(error), 'see docs/functions.md "What `functionSource` may be"')]
+        ) from error
 
 
 def build_all(settings: StackSettings) -> None:

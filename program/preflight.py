@@ -261,7 +261,9 @@ def preflight_problems(settings: StackSettings) -> list[Problem]:
                 f"would be refused by the API server: {kind} {name!r} {_place(violation.path)} "
                 f"{_worded(violation.rule)}{made} [{_crd_names(files)}]"
             )
-            problems.setdefault((key, violation.rule), Problem(key, value, allowed, 'see README "Config keys"'))
+            problems.setdefault(
+                (key, violation.rule), Problem(key, value, allowed, 'see docs/configuration.md "Config keys"')
+            )
     return settings.redactor.problems(problems.values())
 
 
