@@ -43,9 +43,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from .backend import check_cluster_reads, crd_read_id
-from .cluster_reads import ClusterReads, installed_traffic_policy_support
+from .cluster_reads import ClusterReads, check_cluster_reads, installed_traffic_policy_support
 from .controller import DEFAULT_CONTROLLER, DEPLOYMENT_TYPE, installed_enforced_support
+from .crd_reads import crd_read_id
 from .k8s_objects import COMMON_LABELS, object_resource_name
 from .kgateway_api import AUTO, BACKEND_API_VERSION, CRD_TYPE
 from .protection_checks import check_protection_args

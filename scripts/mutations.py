@@ -66,6 +66,8 @@ TESTS_BY_FILE: dict[str, tuple[str, ...]] = {
         "tests/test_deploy_graph.py",
         "tests/test_golden.py",
     ),
+    "components/cluster_reads.py": ("tests/test_scale.py", "tests/test_auto_shape.py", "tests/test_components.py"),
+    "components/crd_reads.py": ("tests/test_auto_shape.py", "tests/test_components.py"),
     "components/composite_plan.py": ("tests/test_components.py", "tests/test_one_builder.py", "tests/test_golden.py"),
     "components/function_names.py": ("tests/test_ownership.py", "tests/test_components.py"),
     "components/packaging.py": ("tests/test_packaging.py", "tests/test_function_builds.py"),
@@ -576,7 +578,7 @@ MUTATIONS = [
     ),
     Mutation(
         "auto, shared reads: another cluster's reads decide this component's shape",
-        "components/backend.py",
+        "components/cluster_reads.py",
         "    if cluster_reads is not None and not cluster_reads.serves(provider):",
         "    if False:",
         tests=("tests/test_scale.py",),
