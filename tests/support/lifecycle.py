@@ -36,13 +36,15 @@ from tools.engine import (
     ProgramRun,
     Registration,
     current_registration,
-    inventory_invoke_result,
-    read_crd_file,
-    region_invoke_result,
     reveal,
     run_before_create_hooks,
     run_program,
     stack_config,
+)
+from tools.engine_answers import (
+    inventory_invoke_result,
+    read_crd_file,
+    region_invoke_result,
     stack_outputs_result,
     tagged_resources_result,
 )
