@@ -20,7 +20,7 @@ from program.config.project import PROJECT
 from program.config.settings import Origin
 from program.config.sources import ConfigSource, config_text
 
-# Go's time.Time String(): what the CLI hands over for an unquoted YAML timestamp (tools/pulumi_cli.py go_resolve).
+# Go's time.Time String(): what the CLI hands over for an unquoted YAML timestamp (tools/go_yaml.py go_resolve).
 GO_TIME_TEXT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)? [-+][0-9]{4} \S+$")
 
 # Defaults, entry fields and known keys come from the one registry of keys (program/keys.py).
