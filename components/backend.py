@@ -1,20 +1,19 @@
 """A kgateway `Backend` for one Lambda function, in the shape the installed kgateway accepts."""
 
-import asyncio
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
-from pulumi.runtime.rpc import UNKNOWN
 
+from .cluster_reads import ClusterReads, check_cluster_reads
+from .crd_reads import crd_read_id, installed_backend_shape
 from .inputs import checked_inputs
-from .k8s_objects import awaited_resources, custom_resource, deferred_custom_resource, kubernetes_package_options
+from .k8s_objects import awaited_resources, custom_resource, deferred_custom_resource
 from .kgateway_api import (
     AUTO,
     BACKEND_API_VERSION,
-    BACKEND_CRD_NAME,
     CRD_TYPE,
     KGATEWAY_VERSIONS,
     AssumeRoleAuth,
@@ -22,8 +21,6 @@ from .kgateway_api import (
     LambdaTarget,
     SecretAuth,
     backend_manifest,
-    describe_shape,
-    shape_from_crd,
 )
 from .tokens import component_options, token
 from .validation import (
@@ -40,42 +37,6 @@ from .validation import (
     dns_label_for,
     endpoint_url_problem,
     plain,
-)
-
-if TYPE_CHECKING:
-    from .cluster_reads import ClusterReads
-
-CRDS_MISSING = (
-    f"kgateway's CRDs are not installed: the cluster has no CustomResourceDefinition {BACKEND_CRD_NAME}, which "
-    "kgatewayVersion 'auto' reads to choose the Backend's shape. Install kgateway's CRDs (helm upgrade -i "
-    "--create-namespace -n kgateway-system kgateway-crds oci://cr.kgateway.dev/kgateway-dev/charts/kgateway-crds "
-    "--version <your kgateway version>), check the Kubernetes provider's context, or set kgatewayVersion to your "
-    "release line"
-)
-
-
-def crd_unreadable_message(cause: str) -> str:
-    """Why `auto` could not read the CRD when the cluster (not the CRD) is the problem, and the way around it."""
-    return (
-        f"kgatewayVersion 'auto' could not read the cluster's CustomResourceDefinition {BACKEND_CRD_NAME} to choose "
-        f"the Backend's shape: {cause}. Pin kgatewayVersion to your kgateway release line (e.g. v2.4), so nothing is "
-        "read from the cluster, or fix the Kubernetes provider's kubeconfig/context"
-    )
-
-
-def crd_read_failure(error: str) -> str:
-    """The user's explanation of a failed CRD read: a missing CRD (the engine's "does not exist", the API server's
-    NotFound) means kgateway's CRDs are not installed; anything else is about reaching the cluster."""
-    missing = "does not exist" in error or "NotFound" in error or "could not find the requested resource" in error
-    return CRDS_MISSING if missing else crd_unreadable_message(error)
-
-
-# Either failure, when the engine reports it and the program sees only an empty read (pulumi/pulumi
-# sdk/python/lib/pulumi/runtime/resource.py `read_resource`: a failed read resolves its outputs empty or unknown).
-CRD_READ_FAILED = (
-    f"kgatewayVersion 'auto' could not read the cluster's CustomResourceDefinition {BACKEND_CRD_NAME} (the "
-    "engine's error for it says why). 'does not exist': " + CRDS_MISSING + ". Anything else (cluster unreachable, "
-    "unauthorized): pin kgatewayVersion to your kgateway release line (e.g. v2.4), so nothing is read"
 )
 
 
@@ -187,126 +148,24 @@ def check_backend_args(checker: InputChecker, args: Mapping[str, Any], prefix: s
         checker.fail(f"{prefix}kgatewayVersion", release, "has no AssumeRole auth (kgateway v2.4+)", "v2.4")
 
 
-class CrdRead(pulumi.CustomResource):
-    """A read of one of the cluster's CRDs (never created or deleted by this stack): the Backend's, the
-    TrafficPolicy's (components/protection.py).
-
-    The same engine read as pulumi-kubernetes' `CustomResourceDefinition.get` (same type token, same provider),
-    taken untyped: the typed output classes keep only the keys they know, and the schema keys we decide from
-    (`x-kubernetes-validations`, `additionalPrinterColumns`) must survive whichever spelling the provider uses.
-    """
-
-    spec: pulumi.Output[Any]
-
-    def __init__(self, name: str, opts: pulumi.ResourceOptions, read_id: pulumi.Output[str]):
-        props = {"apiVersion": None, "kind": None, "metadata": None, "spec": None}
-        read = pulumi.ResourceOptions.merge(kubernetes_package_options(), pulumi.ResourceOptions(id=read_id))
-        super().__init__(CRD_TYPE, name, props, pulumi.ResourceOptions.merge(opts, read))
+def backend_values(args: Mapping[str, Any], *, region: Any, account_id: Any) -> dict[str, Any]:
+    """What the Backend takes from a LambdaBackend's checked `args` beside its options: `region` and `account_id`
+    where `args` give none (the provider's region, the deploying identity's account)."""
+    return {
+        "function_name": args["function_name"],
+        "region": args.get("region") or region,
+        "account_id": args.get("account_id") or account_id,
+        "qualifier": args.get("qualifier"),
+        "secret_name": args.get("secret_name"),
+        "assume_role_arn": args.get("assume_role_arn"),
+    }
 
 
-def crd_read_id(
-    provider: pulumi.ProviderResource | None,
-    crds_ready: pulumi.Input[str] | None,
-    crd_name: str = BACKEND_CRD_NAME,
-) -> pulumi.Output[str]:
-    """The id the CRD is read by: unknown at preview exactly while the Kubernetes provider or `crds_ready` is (the
-    CRDs' installer created or replaced; upgraded too when it is the Helm release's status), so the engine skips
-    the read then (pulumi/pulumi pkg/resource/deploy/step.go
-    `ReadStep.Apply`: an unknown id is not read, its outputs are unknown) instead of failing it through a provider
-    with no cluster yet; at update the read waits for both, so it sees the cluster and the CRDs they make.
-
-    A provider being created has an unknown id at preview; one handed to a component package's Construct carries
-    the unknown-id sentinel in its reference instead (pulumi sdk/python/lib/pulumi/resource.py
-    `DependencyProviderResource`), which counts as unknown too.
-    """
-    waits_for: list[pulumi.Output[Any]] = []
-    if provider is not None:
-        waits_for.append(provider.id)
-    if crds_ready is not None:
-        waits_for.append(pulumi.Output.from_input(crds_ready))
-
-    async def known() -> bool:
-        for output in waits_for:
-            if not await output.is_known() or await output.future() == UNKNOWN:
-                return False
-        return True
-
-    async def value() -> str:
-        return crd_name
-
-    async def resources() -> set[pulumi.Resource]:
-        return set()
-
-    async def secret() -> bool:
-        return False
-
-    futures = [asyncio.ensure_future(f()) for f in (resources, value, known, secret)]
-    return pulumi.Output(*futures)  # type: ignore[arg-type]
-
-
-def installed_backend_shape(
-    resource_name: str, opts: pulumi.ResourceOptions, read_id: pulumi.Output[str]
-) -> pulumi.Output[KgatewayVersion]:
-    """Read the cluster's Backend CRD (through the provider in `opts`) and decide the shape from its schema.
-
-    Unknown while the read is (a preview before the cluster or CRDs exist, an offline plan); a failed read fails
-    with what it means: CRDs missing (how to install them), or the cluster unreadable (pin kgatewayVersion).
-    """
-    crd = CrdRead(resource_name, opts, read_id)
-
-    async def read() -> KgatewayVersion | None:
-        try:
-            known = await crd.spec.is_known()
-            spec = await crd.spec.future()
-        except Exception as error:
-            # The engine's or the provider's own words; say what they mean for this component.
-            message = crd_read_failure(str(error))
-            pulumi.log.error(message)  # no resource: logged synchronously, before the run ends
-            raise pulumi.RunError(f"{message} ({error})") from error
-        if known and spec is not None:
-            shape = shape_from_crd({"spec": spec}, "auto (the cluster's CRD)")
-            pulumi.log.info(describe_shape(shape), resource=crd)
-            return shape
-        if not pulumi.runtime.is_dry_run() and await read_id.is_known():
-            # A read that was made and brought nothing back: it failed, and the engine reports why.
-            pulumi.log.error(CRD_READ_FAILED)
-            raise pulumi.RunError(CRD_READ_FAILED)
-        return None  # not known yet: the read was skipped at preview (or an offline plan)
-
-    value = asyncio.ensure_future(read())
-
-    async def known() -> bool:
-        return await value is not None
-
-    async def resources() -> set[pulumi.Resource]:
-        return {crd}
-
-    async def secret() -> bool:
-        return False
-
-    futures = (asyncio.ensure_future(resources()), asyncio.ensure_future(known()), asyncio.ensure_future(secret()))
-    return pulumi.Output(futures[0], value, futures[1], futures[2])  # type: ignore[arg-type]  # unknown: None
-
-
-def check_cluster_reads(
-    component: str, name: str, cluster_reads: "ClusterReads | None", provider: pulumi.ProviderResource | None
-) -> None:
-    """Shared reads must be of the cluster the component deploys to: another cluster's CRD would pick the shape."""
-    if cluster_reads is not None and not cluster_reads.serves(provider):
-        checker = InputChecker(component, name)
-        checker.fail(
-            "cluster_reads",
-            cluster_reads.name,
-            "reads another Kubernetes provider's cluster than this component's; give the ClusterReads made with "
-            "this component's provider",
-            "ClusterReads('kgateway', provider=<this component's Kubernetes provider>)",
-        )
-        checker.done()
-
-
-def _manifest(
-    args: Mapping[str, Any], name: str, namespace: str, shape: KgatewayVersion, values: Mapping[str, Any]
+def backend_object(
+    name: str, args: Mapping[str, Any], shape: KgatewayVersion, values: Mapping[str, Any]
 ) -> dict[str, Any]:
+    """The Backend the `LambdaBackend` named `name` registers in the kgateway `shape`, from its checked `args` and
+    `values` (`backend_values`, resolved): the preflight (program/preflight.py) checks this same object."""
     auth: SecretAuth | AssumeRoleAuth | None = None
     if values["secret_name"] is not None:
         auth = SecretAuth(values["secret_name"])
@@ -314,8 +173,8 @@ def _manifest(
         auth = AssumeRoleAuth(values["assume_role_arn"])
     return backend_manifest(
         shape,
-        name=name,
-        namespace=namespace,
+        name=args.get("name") or dns_label_for(name),
+        namespace=args.get("namespace") or "kgateway-system",
         target=LambdaTarget(
             function_name=values["function_name"],
             region=values["region"],
@@ -349,7 +208,7 @@ class LambdaBackend(pulumi.ComponentResource):
         args: LambdaBackendArgs,
         opts: pulumi.ResourceOptions | None = None,
         *,
-        cluster_reads: "ClusterReads | None" = None,
+        cluster_reads: ClusterReads | None = None,
     ):
         """Python only: `cluster_reads`, the cluster's reads shared with the stack's other components
         (components/cluster_reads.py); without it, `auto` reads the Backend CRD for this Backend alone."""
@@ -361,19 +220,17 @@ class LambdaBackend(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         backend_opts = pulumi.ResourceOptions(parent=self, depends_on=awaited_resources(opts))
         invoke = pulumi.InvokeOutputOptions(parent=self)
-        values: dict[str, Any] = {
-            "function_name": args["function_name"],
-            "region": args.get("region") or aws.get_region_output(opts=invoke).region,
-            "account_id": args.get("account_id") or aws.get_caller_identity_output(opts=invoke).account_id,
-            "qualifier": args.get("qualifier"),
-            "secret_name": args.get("secret_name"),
-            "assume_role_arn": args.get("assume_role_arn"),
-        }
+        # Looked up only where the args give none (an invoke each).
+        values = backend_values(
+            args,
+            region=args.get("region") or aws.get_region_output(opts=invoke).region,
+            account_id=args.get("account_id") or aws.get_caller_identity_output(opts=invoke).account_id,
+        )
         release = plain(args.get("kgateway_version")) or AUTO
         requested_mode = plain(args.get("payload_transform_mode"))
         if release != AUTO:
             shape = KGATEWAY_VERSIONS[release]
-            manifest = _manifest(args, backend_name, namespace, shape, values)
+            manifest = backend_object(name, args, shape, values)
             backend = custom_resource(f"{name}-backend", manifest, backend_opts)
             self.payload_transform_mode = pulumi.Output.from_input(effective_payload_mode(shape, requested_mode))
         else:
@@ -385,7 +242,7 @@ class LambdaBackend(pulumi.ComponentResource):
                 read_id = crd_read_id(self.get_provider(CRD_TYPE), args.get("crds_ready"))
                 installed = installed_backend_shape(f"{name}-kgateway-crd", child, read_id)
             deferred = pulumi.Output.all(installed, pulumi.Output.all(**values)).apply(
-                lambda parts: _manifest(args, backend_name, namespace, parts[0], parts[1])
+                lambda parts: backend_object(name, args, parts[0], parts[1])
             )
             identity = {
                 "apiVersion": BACKEND_API_VERSION,

@@ -1,6 +1,6 @@
 """What `kgatewayVersion: auto` reads from one cluster, read once and shared by every component that needs it.
 
-With `auto`, a Backend's shape comes from the cluster's Backend CRD (components/backend.py), a route's protection
+With `auto`, a Backend's shape comes from the cluster's Backend CRD (components/crd_reads.py), a route's protection
 from its TrafficPolicy CRD and the controller's Deployment (components/protection.py, components/controller.py).
 Each read is a resource in the state holding the whole object (a CRD is ~100 KB-1 MB of JSON) and a GET to the API
 server at every preview and `up`. Read per component, 200 protected functions kept 400 CRD copies in the state and
@@ -18,16 +18,17 @@ from typing import Any
 
 import pulumi
 
-from .backend import CrdRead, crd_read_id, installed_backend_shape
 from .controller import DEFAULT_CONTROLLER, installed_enforced_support
+from .crd_reads import CrdRead, crd_read_id, installed_backend_shape
 from .kgateway_api import BACKEND_CRD_NAME, KgatewayVersion
 from .traffic_policy import TRAFFIC_POLICY_CRD_NAME, TrafficPolicySupport, traffic_policy_support_from_crd
+from .validation import InputChecker
 
 
 def installed_traffic_policy_support(
     resource_name: str, opts: pulumi.ResourceOptions, read_id: pulumi.Output[str]
 ) -> pulumi.Output[TrafficPolicySupport]:
-    """`auto`: read the cluster's TrafficPolicy CRD (as the Backend's is read, components/backend.py) and decide
+    """`auto`: read the cluster's TrafficPolicy CRD (as the Backend's is read, components/crd_reads.py) and decide
     what it can express from its schema; unknown while the read is (a preview before the cluster exists)."""
     crd = CrdRead(resource_name, opts, read_id)
 
@@ -102,3 +103,19 @@ class ClusterReads:
                 deployment,
             )
         return self._enforced[deployment]
+
+
+def check_cluster_reads(
+    component: str, name: str, cluster_reads: ClusterReads | None, provider: pulumi.ProviderResource | None
+) -> None:
+    """Shared reads must be of the cluster the component deploys to: another cluster's CRD would pick the shape."""
+    if cluster_reads is not None and not cluster_reads.serves(provider):
+        checker = InputChecker(component, name)
+        checker.fail(
+            "cluster_reads",
+            cluster_reads.name,
+            "reads another Kubernetes provider's cluster than this component's; give the ClusterReads made with "
+            "this component's provider",
+            "ClusterReads('kgateway', provider=<this component's Kubernetes provider>)",
+        )
+        checker.done()

@@ -425,11 +425,7 @@ class GatewayCredentials(pulumi.ComponentResource):
         )
         parameters = custom_resource(
             f"{name}-gateway-parameters",
-            gateway_parameters_manifest(
-                name=args.gateway_parameters_name,
-                namespace=args.gateway_namespace,
-                annotations={IRSA_ANNOTATION: role.arn},
-            ),
+            irsa_gateway_parameters(name, args, role.arn),
             pulumi.ResourceOptions(parent=self),
         )
         self.gateway_parameters = parameters
@@ -438,6 +434,19 @@ class GatewayCredentials(pulumi.ComponentResource):
         self.register_outputs(
             {"irsa_role_arn": self.irsa_role_arn, "gateway_parameters_name": self.gateway_parameters_name}
         )
+
+
+def irsa_gateway_parameters(
+    name: str, args: "Mapping[str, Any] | _Resolved", role_arn: pulumi.Input[str]
+) -> dict[str, Any]:
+    """irsa: the GatewayParameters the `GatewayCredentials` named `name` registers, annotating the proxy's service
+    account with `role_arn`; the preflight (program/preflight.py) checks this same object."""
+    resolved = args if isinstance(args, _Resolved) else _Resolved.of(name, args)
+    return gateway_parameters_manifest(
+        name=resolved.gateway_parameters_name,
+        namespace=resolved.gateway_namespace,
+        annotations={IRSA_ANNOTATION: role_arn},
+    )
 
 
 @dataclass(frozen=True)

@@ -3,18 +3,28 @@ the S3 object of a package too large to upload directly, and optionally an alias
 
 import asyncio
 import hashlib
-import weakref
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, NotRequired, TypedDict, cast
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from . import packaging
-from .execution_role import LAMBDA_LOG_GROUP_PREFIX, lambda_execution_role, own_log_group_policy
+from .execution_role import lambda_execution_role, own_log_group_policy
+from .function_names import (
+    LOG_GROUP_PREFIX,
+    OWNER_TAG,
+    Holder,
+    WantedName,
+    claim_function_name,
+    free_or_ours,
+    holder_of,
+    name_inventory,
+    refuse_taken_on_create,
+    when_looked_up,
+)
 from .inputs import checked_inputs
 from .tokens import component_options, token
 from .validation import (
@@ -178,149 +188,6 @@ def check_function_args(checker: InputChecker, args: LambdaFunctionArgs, prefix:
     checker.rule(f"{prefix}roleArn", args.get("role_arn"), ROLE_ARN, "arn:aws:iam::123456789012:role/lambda-execution")
 
 
-# Which stack and component made a function or log group. Informative only (for a human in the console): a
-# stack's own resources are recognised by being in its state, whatever this tag says (0.1 set none; a stack,
-# project or component rename changes it).
-OWNER_TAG = "kgateway-lambda/owner"
-LOG_GROUP_PREFIX = LAMBDA_LOG_GROUP_PREFIX
-
-
-def taken_message(what: str, name: str, owner: str | None) -> str:
-    made_by = f"by {owner}" if owner else "outside Pulumi (the guide's hand-made one?)"
-    function = name.removeprefix(LOG_GROUP_PREFIX)
-    return (
-        f"a {what} named {name!r} already exists in this account and region, made {made_by}, not by this stack: "
-        "creating it would fail with ResourceConflict. Delete it (the guide's cleanup: `aws lambda delete-function "
-        f"--function-name {function}`, `aws logs delete-log-group --log-group-name {LOG_GROUP_PREFIX}{function}`), "
-        "choose another functionName, or route the existing function as it is with functionArn (nothing of it is then "
-        "created)"
-    )
-
-
-class _Inventory:
-    """The names of the functions and of the /aws/lambda/ log groups one AWS provider (so one account and region)
-    sees, each listed at most once per deployment, and only when a function or log group is being created."""
-
-    def __init__(self, invoke: pulumi.InvokeOutputOptions):
-        self._invoke = invoke
-        self._functions: pulumi.Output[list[str]] | None = None
-        self._log_groups: pulumi.Output[list[str]] | None = None
-
-    async def has_function(self, name: str) -> bool | None:
-        if self._functions is None:  # set before the first await: concurrent checks share one listing
-            self._functions = aws.lambda_.get_functions_output(opts=self._invoke).function_names
-        return await _contains(self._functions, name)
-
-    async def has_log_group(self, name: str) -> bool | None:
-        if self._log_groups is None:
-            # One listing of every Lambda log group (a prefix per function would be one call each).
-            listed = aws.cloudwatch.get_log_groups_output(log_group_name_prefix=LOG_GROUP_PREFIX, opts=self._invoke)
-            self._log_groups = listed.log_group_names
-        return await _contains(self._log_groups, name)
-
-
-async def _contains(names: pulumi.Output[list[str]], name: str) -> bool | None:
-    """Whether the listing holds `name`; None while it cannot be known (an unknown provider at preview)."""
-    if not await names.is_known():
-        return None
-    return name in (await names.future() or [])
-
-
-# Per deployment (the engine connection the SDK holds), per AWS provider (None: the default one).
-_INVENTORIES: weakref.WeakKeyDictionary[Any, dict[pulumi.ProviderResource | None, _Inventory]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _inventory(component: pulumi.Resource) -> _Inventory:
-    """The inventory of the AWS provider the component's resources use, shared by every component using it."""
-    provider = component.get_provider("aws::")
-    per_provider = _INVENTORIES.setdefault(pulumi.runtime.settings.get_monitor(), {})
-    if provider not in per_provider:
-        per_provider[provider] = _Inventory(pulumi.InvokeOutputOptions(provider=provider))
-    return per_provider[provider]
-
-
-@dataclass(frozen=True)
-class _Name:
-    """A name this component creates a resource under, and how to see whether AWS already has one."""
-
-    what: str
-    name: str
-    exists: Callable[[], Awaitable[bool | None]]
-    tags: Callable[[], pulumi.Output[Mapping[str, str] | None]]
-
-
-def _free_or_ours(arn: pulumi.Output[str], owner: str, wanted: _Name) -> pulumi.Output[str]:
-    """The name, unless the resource is being created while AWS already has one of that name made by someone else.
-
-    Whether the resource is in this stack's state shows in its `arn` at preview: the engine hands the old outputs
-    back for a resource that stays or is updated (pulumi/pulumi pkg/resource/deploy/step.go: SameStep.Apply keeps
-    `old.Outputs`; UpdateStep.Apply takes the provider's preview Update, where pulumi-terraform-bridge
-    pkg/tfbridge/provider.go `Update` returns the planned state, the prior state with the diff applied, and
-    terraform-provider-aws never recomputes `arn`), while a create's computed outputs are unknown at preview (the
-    bridge's `Create` with preview). So a known `arn` is this stack's own resource: accepted, without any call.
-    """
-
-    async def check() -> str:
-        if await arn.is_known():
-            return wanted.name
-        if not await wanted.exists():
-            return wanted.name  # free (or the listing cannot be known yet: the create then says)
-        found = (await wanted.tags().future() or {}).get(OWNER_TAG)
-        if found is not None and found == owner:
-            # Ours, being replaced under the same name (delete-before-replace, e.g. `--target-replace`).
-            return wanted.name
-        raise pulumi.RunError(taken_message(wanted.what, wanted.name, found))
-
-    checked: Awaitable[str] = check()
-    return cast(pulumi.Output[str], pulumi.Output.from_input(checked))
-
-
-# Who holds a name in AWS as an update starts: (held, its owner tag).
-_Holder = tuple[bool, str | None]
-
-
-def _holder(wanted: _Name) -> asyncio.Future[_Holder]:
-    """Whether AWS has the name before this run creates anything, and its owner tag, looked up while the resource
-    waits for it (its name is gated on this): so the create's hook finds the answer ready and makes no call itself.
-    An invoke from inside a hook would wait for one of the program's executor threads while the registrations
-    waiting on their steps hold them all (pulumi sdk/python cmd/pulumi-language-python-exec: `parallel` x 4
-    threads; runtime/invoke.py and runtime/resource.py run every call in that executor)."""
-
-    async def look() -> _Holder:
-        if not await wanted.exists():
-            return False, None
-        return True, (await wanted.tags().future() or {}).get(OWNER_TAG)
-
-    return asyncio.ensure_future(look())
-
-
-async def _when_looked_up(holders: list[asyncio.Future[_Holder]], value: str) -> str:
-    await asyncio.gather(*holders)
-    return value
-
-
-def _refuse_taken_on_create(
-    owner: str, holders: list[tuple[_Name, asyncio.Future[_Holder]]]
-) -> Callable[[pulumi.ResourceHookArgs], Awaitable[None]]:
-    """The ownership check at the create itself, in every mode: a `before_create` hook runs right before the
-    provider's Create and only for a create (pulumi/pulumi pkg/resource/deploy/step.go `CreateStep.Apply`, a
-    replacement's create included), never for a resource that stays in the state. So `pulumi up --skip-preview`,
-    the Automation API's `up()` (`up --skip-preview`) and a remote deployment refuse a taken name before AWS is
-    asked, as the preview does. Either create is refused while either name is someone else's: the log group of a
-    hand-made function that never ran does not exist yet, and making it would make the stack its owner. Our own
-    name being replaced (deleted first) carries our owner tag: accepted."""
-
-    async def hook(_args: pulumi.ResourceHookArgs) -> None:
-        for wanted, holder in holders:
-            held, found = await holder
-            if held and found != owner:
-                raise pulumi.RunError(taken_message(wanted.what, wanted.name, found))
-
-    return hook
-
-
 def _archive_file(code: Any) -> Path | None:
     """The zip file a FileArchive names (None for any other archive, or a folder)."""
     if isinstance(code, pulumi.FileArchive) and Path(code.path).is_file():
@@ -389,6 +256,7 @@ class LambdaFunction(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         function_name = args["function_name"]
         alias_name = args.get("alias")
+        claim_function_name(self, name, function_name)
 
         role_arn: pulumi.Input[str]
         if args.get("role_arn") is not None:
@@ -399,15 +267,15 @@ class LambdaFunction(pulumi.ComponentResource):
         owner = f"{pulumi.get_project()}/{pulumi.get_stack()}/{name}"
         tags = {OWNER_TAG: owner}
         log_group_name = f"{LOG_GROUP_PREFIX}{function_name}"
-        inventory = _inventory(self)
+        inventory = name_inventory(self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
-        log_group_wanted = _Name(
+        log_group_wanted = WantedName(
             "CloudWatch log group",
             log_group_name,
             lambda: inventory.has_log_group(log_group_name),
             lambda: aws.cloudwatch.get_log_group_output(name=log_group_name, opts=invoke).tags,
         )
-        function_wanted = _Name(
+        function_wanted = WantedName(
             "Lambda function",
             function_name,
             lambda: inventory.has_function(function_name),
@@ -416,14 +284,14 @@ class LambdaFunction(pulumi.ComponentResource):
         # Outside a preview, both names wait for who holds them in AWS, which the create hook then reads.
         log_group_input: pulumi.Input[str] = log_group_name
         function_name_input: pulumi.Input[str] = function_name
-        holders: list[tuple[_Name, asyncio.Future[_Holder]]] = []
+        holders: list[tuple[WantedName, asyncio.Future[Holder]]] = []
         if not pulumi.runtime.is_dry_run():
-            holders = [(wanted, _holder(wanted)) for wanted in (function_wanted, log_group_wanted)]
+            holders = [(wanted, holder_of(wanted)) for wanted in (function_wanted, log_group_wanted)]
             looked_up = [holder for _, holder in holders]
-            log_group_input = pulumi.Output.from_input(_when_looked_up(looked_up, log_group_name))
-            function_name_input = pulumi.Output.from_input(_when_looked_up(looked_up, function_name))
+            log_group_input = pulumi.Output.from_input(when_looked_up(looked_up, log_group_name))
+            function_name_input = pulumi.Output.from_input(when_looked_up(looked_up, function_name))
         names_free = pulumi.ResourceHook(
-            f"{token('LambdaFunction')}::{name}::names-free", _refuse_taken_on_create(owner, holders)
+            f"{token('LambdaFunction')}::{name}::names-free", refuse_taken_on_create(owner, holders)
         )
         # Both have fixed names, which AWS holds once per account and region: every replacement deletes first.
         # The bridge asks for that itself only when its own Diff replaces (pulumi-terraform-bridge
@@ -480,8 +348,8 @@ class LambdaFunction(pulumi.ComponentResource):
         # Registered with the outputs, so a name someone else has fails the deployment: at preview, before
         # anything is created (a `pulumi up` previews first; without one, the create hook above refuses it).
         names_checked = pulumi.Output.all(
-            _free_or_ours(log_group.arn, owner, log_group_wanted),
-            _free_or_ours(function.arn, owner, function_wanted),
+            free_or_ours(log_group.arn, owner, log_group_wanted),
+            free_or_ours(function.arn, owner, function_wanted),
         )
         self.register_outputs(
             {

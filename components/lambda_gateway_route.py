@@ -1,6 +1,5 @@
 """The composite: one Lambda function, new or existing, reachable through kgateway on one or more routes."""
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any, NotRequired, TypedDict, cast
 
@@ -15,6 +14,7 @@ from .backend import (
     check_backend_args,
 )
 from .cluster_reads import ClusterReads
+from .composite_plan import check_distinct_routes, composite_plan
 from .credentials import (
     CredentialsMode,
     GatewayCredentials,
@@ -23,16 +23,13 @@ from .credentials import (
     credentials_mode,
 )
 from .execution_role import regional_arn
-from .gateway_api_objects import route_request_timeout
 from .inputs import checked_inputs
 from .kgateway_api import CRD_TYPE
 from .lambda_function import LambdaFunction, LambdaFunctionArgs, check_function_args
 from .protection_checks import check_client_id_forwarding, check_protection_args
 from .protection_inputs import RouteProtectionArgs
 from .route import LambdaRoute, LambdaRouteArgs, PathMatch, check_match_args
-from .route_limits import LAMBDA_MAX_TIMEOUT_S, envoy_mode_body_cap
 from .tokens import component_options, token
-from .traffic_policy import LAMBDA_SYNC_PAYLOAD, TRAFFIC_POLICY_SUPPORT
 from .validation import (
     DNS_LABEL_RE,
     DNS_LABEL_RULE,
@@ -41,9 +38,7 @@ from .validation import (
     FUNCTION_ARN_RE,
     FUNCTION_NAME_RE,
     InputChecker,
-    dns_label_for,
     plain,
-    whole,
 )
 
 
@@ -157,90 +152,6 @@ class LambdaGatewayRouteArgs(TypedDict):
     """Who may call every route without a `protection` of its own (API keys, JWT, CORS, rate limit, ...)."""
 
 
-def default_route_name(component_label: str, index: int, route: Mapping[str, Any], *, whole: bool = False) -> str:
-    """The first route takes the component's name; others add a hash of what they match (stable under reordering).
-
-    `whole`: the hash covers hostnames, headers and namespace too (for a route that matches like an earlier one
-    and differs only there; the shorter hash stays the default, so deployed routes keep their names)."""
-    if index == 0 and not whole:
-        return component_label
-    parts = [
-        str(plain(route.get("match")) or "PathPrefix"),
-        str(route.get("path")),
-        str(sorted(route.get("methods") or [])),
-    ]
-    if whole:
-        parts += [
-            str(sorted(route.get("hostnames") or [])),
-            str(sorted((route.get("headers") or {}).items())),
-            str(route.get("namespace")),
-        ]
-    signature = "|".join(parts)
-    return f"{component_label[:55].rstrip('-')}-{hashlib.sha256(signature.encode()).hexdigest()[:6]}"
-
-
-def route_child_name(component_name: str, route_name: str) -> str:
-    """The LambdaRoute's Pulumi name: unique across composites (the composite's name, where it is missing)."""
-    return route_name if route_name.startswith(component_name) else f"{component_name}-{route_name}"
-
-
-def unique_route_names(name: str, label: str, routes: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Each route's HTTPRoute name, unique within the composite (and so its LambdaRoute's Pulumi name); a given
-    name that another route already has is refused, naming the input."""
-    checker = InputChecker("LambdaGatewayRoute", name)
-    taken: dict[str, int] = {}
-    names = []
-    for index, route in enumerate(routes):
-        given = route.get("name")
-        route_name = given or default_route_name(label, index, route)
-        if not given and (route_name in taken or route_child_name(name, route_name) in taken):
-            route_name = default_route_name(label, index, route, whole=True)
-        for key in (route_name, route_child_name(name, route_name)):
-            if key in taken:
-                checker.fail(
-                    f"routes[{index}].name" if given else f"routes[{index}]",
-                    given or dict(route),
-                    f"would be named {route_name!r} like routes[{taken[key]}]: each route of a composite needs its "
-                    "own name (give a distinct name, or make the routes differ)",
-                    f"{route_name}-2",
-                )
-                break
-        taken[route_name] = taken[route_child_name(name, route_name)] = index
-        names.append(route_name)
-    checker.done()
-    return names
-
-
-def lambda_route_limits(args: Mapping[str, Any], backend_options: Mapping[str, Any]) -> dict[str, Any]:
-    """What a route to a synchronously invoked function needs from the gateway: a request timeout that covers the
-    function's own (a function made here: its timeout; one made elsewhere: Lambda's longest, LAMBDA_MAX_TIMEOUT_S),
-    and bodies up to what Lambda takes in the Backend's payload mode where the pinned kgateway line has `buffer`
-    (v2.1+; `auto` and v2.0 keep Envoy's 1 MiB): the body itself in pass-through, the body in base64 inside
-    Envoy's JSON envelope in `Envoy` mode (`envoy_mode_body_cap`). Async calls return at once."""
-    if plain(backend_options.get("invocation_mode")) == "Async":
-        return {}
-    function_timeout = whole(args["function"].get("timeout")) or 10 if "function" in args else LAMBDA_MAX_TIMEOUT_S
-    limits: dict[str, Any] = {"timeout": route_request_timeout(function_timeout)}
-    version = plain(backend_options.get("kgateway_version"))
-    support = TRAFFIC_POLICY_SUPPORT.get(str(version))
-    if support is not None and "requestBody" in support.kinds:
-        envoy_mode = plain(backend_options.get("payload_transform_mode")) == "Envoy"
-        limits["max_request_size"] = envoy_mode_body_cap() if envoy_mode else LAMBDA_SYNC_PAYLOAD
-    return limits
-
-
-def route_protection_with_limits(
-    protection: Mapping[str, Any] | None, limits: Mapping[str, Any]
-) -> dict[str, Any] | None:
-    """A route's protection with the Lambda limits it does not set itself: the user's `timeout` and
-    `maxRequestSize` win over the function's (the preflight builds the same, program/preflight.py)."""
-    merged = dict(protection or {})
-    for field in ("timeout", "max_request_size"):
-        if field in limits and not merged.get(field):
-            merged[field] = limits[field]
-    return merged or None
-
-
 def check_composite_args(checker: InputChecker, args: Mapping[str, Any]) -> None:
     has_function, existing = "function" in args, args.get("existing_function")
     if has_function == (existing is not None):
@@ -261,6 +172,7 @@ def check_composite_args(checker: InputChecker, args: Mapping[str, Any]) -> None
         )
     check_backend_args(checker, args.get("backend") or {}, "backend.")
     payload_mode = plain((args.get("backend") or {}).get("payload_transform_mode"))
+    check_distinct_routes(checker, args.get("routes") or [])
     for index, route in enumerate(args.get("routes") or []):
         check_match_args(checker, route, f"routes[{index}].")
         checker.pattern(f"routes[{index}].name", route.get("name"), DNS_SUBDOMAIN_RE, DNS_SUBDOMAIN_RULE, "echo")
@@ -319,49 +231,31 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
         `cluster_reads`, what `auto` reads of the cluster, shared with the stack's other components
         (components/cluster_reads.py; without it the composite reads once for its Backend and routes together)."""
         args = checked_inputs("LambdaGatewayRoute", name, LambdaGatewayRouteArgs, args, check_composite_args)
-        given_route_names = unique_route_names(name, dns_label_for(name), args.get("routes") or [])
+        plan = composite_plan(name, args)
         super().__init__(token("LambdaGatewayRoute"), name, None, component_options("LambdaGatewayRoute", None, opts))
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
-        label = dns_label_for(name)
-        backend_options: Mapping[str, Any] = args.get("backend") or {}
-        namespace = backend_options.get("namespace") or "kgateway-system"
-        account_id: pulumi.Input[str] | None = backend_options.get("account_id")
-        region: pulumi.Input[str] | None = None
+        backend_options = plan.backend_options
         none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
         if cluster_reads is None:  # read on first use only: a pinned line reads nothing
             cluster_reads = ClusterReads(
                 name, parent=self, provider=self.get_provider(CRD_TYPE), crds_ready=backend_options.get("crds_ready")
             )
 
-        existing_arn = False
-        existing = ""
+        function_arn: pulumi.Output[str]
         if "function" in args:
-            function_args = args["function"]
-            function = LambdaFunction(name, function_args, opts=child)
+            function = LambdaFunction(name, args["function"], opts=child)
             # The Kubernetes side takes the names from the inputs, not the function's outputs: the Secret, Backend
             # and routes are applied while the function is still being created, not after it.
-            plain_name = function_args["function_name"]
-            function_name: pulumi.Input[str] = plain_name
-            function_arn: pulumi.Output[str] = function.function_arn
+            function_arn = function.function_arn
             self.function_name, self.role_arn = function.function_name, function.role_arn
-            qualifier = function_args.get("alias") or backend_options.get("qualifier")
         else:
-            existing = str(args["existing_function"])
-            arn = FUNCTION_ARN_RE.match(existing)
-            existing_arn = arn is not None
-            if arn is not None:  # possibly another account or region: both come from the ARN
-                # The ARN says where the function is: its account and region win over any default.
-                function_name, account_id, region = arn["name"], arn["account"], arn["region"]
-                plain_name = arn["name"]
-                existing = existing.rsplit(":", 1)[0] if arn["qualifier"] else existing
-                function_arn = pulumi.Output.from_input(existing)
-                qualifier = backend_options.get("qualifier") or arn["qualifier"]
+            assert plan.existing is not None
+            if FUNCTION_ARN_RE.match(plan.existing):
+                function_arn = pulumi.Output.from_input(plan.existing)
             else:
-                function_name = plain_name = existing
-                function_arn = regional_arn("lambda", f"function:{existing}", invoke, account_id)
-                qualifier = backend_options.get("qualifier")
-            self.function_name, self.role_arn = pulumi.Output.from_input(function_name), none
+                function_arn = regional_arn("lambda", f"function:{plan.existing}", invoke, plan.account_id)
+            self.function_name, self.role_arn = pulumi.Output.from_input(plan.function_name), none
 
         self.secret_name = self.irsa_role_arn = self.gateway_parameters_name = self.invoke_role_arn = none
         # Outputs that may hold None (a mode without them), or plain values.
@@ -375,14 +269,14 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
             credentials_args: dict[str, Any] = {
                 **options,
                 "functions": [
-                    {"function": existing if existing_arn else plain_name, "qualifier": qualifier or "$LATEST"}
+                    {"function": plan.existing or plan.function_name, "qualifier": plan.qualifier or "$LATEST"}
                 ],
-                "namespace": namespace,
+                "namespace": plan.namespace,
                 "gateway_name": args.get("gateway_name") or "http",
                 "gateway_namespace": args.get("gateway_namespace") or "kgateway-system",
             }
-            if account_id is not None:
-                credentials_args["account_id"] = account_id
+            if plan.account_id is not None:
+                credentials_args["account_id"] = plan.account_id
             credentials = GatewayCredentials(name, cast(GatewayCredentialsArgs, credentials_args), opts=child)
             mode = credentials_mode(options)
             if mode in (CredentialsMode.GENERATED.value, CredentialsMode.PROVIDED.value):
@@ -395,64 +289,23 @@ class LambdaGatewayRoute(pulumi.ComponentResource):
                 credentials.invoke_role_arn,
             )
 
-        backend_args: dict[str, Any] = {
-            key: value for key, value in backend_options.items() if key not in ("qualifier", "account_id")
-        }
-        backend_args.update(name=backend_options.get("name") or label, function_name=function_name, namespace=namespace)
-        derived = {
-            "qualifier": qualifier,
-            "account_id": account_id,
-            "region": region,
-            "secret_name": secret_name,
-            "assume_role_arn": assume_role_arn,
-        }
-        backend_args.update({key: value for key, value in derived.items() if value is not None})
         backend = LambdaBackend(
             name,
-            cast(LambdaBackendArgs, backend_args),
+            cast(LambdaBackendArgs, plan.backend_args(secret_name, assume_role_arn)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(backend_depends_on)),
             cluster_reads=cluster_reads,
         )
-        # No `routes`: one route on /<function>; an empty list: a Backend without routes.
-        routes: list[Mapping[str, Any]] = (
-            list(args["routes"]) if "routes" in args else [{"path": f"/{dns_label_for(plain_name)}"}]
-        )
-        route_components = []
-        route_names = given_route_names if "routes" in args else [label]
-        for route, route_name in zip(routes, given_route_names if "routes" in args else [label], strict=True):
-            route_args: dict[str, Any] = {key: value for key, value in route.items() if key != "name"}
-            route_args.update(
-                name=route_name,
-                backend_name=backend.backend_name,
-                backend_namespace=namespace,
-                namespace=route.get("namespace") or namespace,
-                gateway_name=args.get("gateway_name") or "http",
-                gateway_namespace=args.get("gateway_namespace") or "kgateway-system",
-                wait_for_acceptance=backend_options.get("wait_for_acceptance", True) is not False,
+        route_components = [
+            LambdaRoute(
+                child_name,
+                # The HTTPRoute waits for the Backend through the name it takes from it.
+                cast(LambdaRouteArgs, {**route_args, "backend_name": backend.backend_name}),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(route_depends_on)),
+                cluster_reads=cluster_reads,
             )
-            if args.get("listener_name") is not None:
-                route_args["listener_name"] = args["listener_name"]
-            # A route's own protection replaces the composite's (`{}`: none); the line is the Backend's.
-            # The rule's one timeouts.request and the policy's body limit: the function's (Sync), unless the
-            # protection sets them.
-            protection = route_protection_with_limits(
-                route.get("protection", args.get("protection")), lambda_route_limits(args, backend_options)
-            )
-            if protection:
-                route_args["protection"] = protection
-                route_args["kgateway_version"] = backend_options.get("kgateway_version") or "auto"
-                if backend_options.get("crds_ready") is not None:
-                    route_args["crds_ready"] = backend_options["crds_ready"]
-            route_components.append(
-                LambdaRoute(
-                    # Child names must be unique across composites: prefix the composite's name where it is missing.
-                    route_child_name(name, route_name),
-                    cast(LambdaRouteArgs, route_args),
-                    # The HTTPRoute waits for the Backend through the name it takes from it.
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=list(route_depends_on)),
-                    cluster_reads=cluster_reads,
-                )
-            )
+            for child_name, route_args in plan.routes
+        ]
+        route_names = [route_args["name"] for _, route_args in plan.routes]
 
         self.function_arn = function_arn
         self.backend_name = backend.backend_name

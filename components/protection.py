@@ -43,23 +43,21 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from .backend import check_cluster_reads, crd_read_id
-from .cluster_reads import ClusterReads, installed_traffic_policy_support
+from .cluster_reads import ClusterReads, check_cluster_reads, installed_traffic_policy_support
 from .controller import DEFAULT_CONTROLLER, DEPLOYMENT_TYPE, installed_enforced_support
+from .crd_reads import crd_read_id
 from .k8s_objects import COMMON_LABELS, object_resource_name
 from .kgateway_api import AUTO, BACKEND_API_VERSION, CRD_TYPE
 from .protection_checks import check_protection_args
 from .protection_inputs import RouteProtectionArgs
-from .protection_spec import jwks_access, protection_objects, protection_policy_name
+from .protection_spec import ProtectionPlan, jwks_access, protection_objects, protection_plan, protection_policy_name
 from .readiness import policy_acceptance_gate
 from .tokens import component_options, token
 from .traffic_policy import (
     TRAFFIC_POLICY_CRD_NAME,
     TRAFFIC_POLICY_SUPPORT,
     TrafficPolicySupport,
-    jwt_gateway_extension_manifest,
     protection_problems,
-    traffic_policy_manifest,
 )
 from .validation import (
     DNS_LABEL_RE,
@@ -170,6 +168,13 @@ class RouteProtection(pulumi.ComponentResource):
             secret = self._api_key_secret(name, keys, namespace, secret_name, route_name)
             waited.append(secret)
             self.secret_name = secret.urn.apply(lambda _: secret_name)
+
+        def plan_on(line: TrafficPolicySupport) -> ProtectionPlan:
+            return protection_plan(args, route_name, namespace, line, wait, stream_idle_timeout)
+
+        # Pinned: the objects now; auto: once the cluster's line is read (the same builder either way).
+        planned = plan_on(support) if support is not None else None
+        deferred = installed.apply(plan_on) if installed is not None else None
         if provider is not None and extension_name is not None:
             # TLS to an https JWKS host and the grant to its namespace exist before the extension that uses them.
             access = [
@@ -178,38 +183,25 @@ class RouteProtection(pulumi.ComponentResource):
             ]
             waited.extend(access)
             extension_opts = pulumi.ResourceOptions(parent=self, depends_on=access)
-            if support is not None:
-                manifest = jwt_gateway_extension_manifest(
-                    support, name=extension_name, namespace=namespace, provider=provider
-                )
-                waited.append(self._object(manifest, extension_opts))
+            if planned is not None:
+                assert planned.extension is not None  # a plan with a JWT provider has its extension
+                waited.append(self._object(planned.extension, extension_opts))
             else:
-                assert installed is not None
-                deferred = installed.apply(
-                    lambda line: jwt_gateway_extension_manifest(
-                        line, name=extension_name, namespace=namespace, provider=provider
-                    )
-                )
-                waited.append(self._deferred("GatewayExtension", extension_name, namespace, deferred, extension_opts))
+                assert deferred is not None
+                extension = deferred.apply(lambda plan: plan.extension or {})
+                waited.append(self._deferred("GatewayExtension", extension_name, namespace, extension, extension_opts))
         policy_name = protection_policy_name(route_name)
         policy_opts = pulumi.ResourceOptions(parent=self, depends_on=waited)
         policy: pulumi.Resource
         gate: pulumi.Input[dict[str, Any] | None]
-        if support is not None:
-            manifest = traffic_policy_manifest(
-                support, name=policy_name, namespace=namespace, route_name=route_name, protection=spec, wait=wait
-            )
-            policy = self._object(manifest, policy_opts)
-            gate = _gate(manifest, support) if wait else None
+        if planned is not None and support is not None:
+            policy = self._object(planned.policy, policy_opts)
+            gate = _gate(planned.policy, support) if wait else None
         else:
-            assert installed is not None
-            deferred = installed.apply(
-                lambda line: traffic_policy_manifest(
-                    line, name=policy_name, namespace=namespace, route_name=route_name, protection=spec, wait=wait
-                )
-            )
-            policy = self._deferred("TrafficPolicy", policy_name, namespace, deferred, policy_opts)
-            gate = pulumi.Output.all(deferred, installed).apply(lambda both: _gate(*both)) if wait else None
+            assert deferred is not None and installed is not None
+            manifest = deferred.apply(lambda plan: plan.policy)
+            policy = self._deferred("TrafficPolicy", policy_name, namespace, manifest, policy_opts)
+            gate = pulumi.Output.all(manifest, installed).apply(lambda both: _gate(*both)) if wait else None
         self.policy = policy  # Python only: what a route waits for
         self._gate = gate
         self._policy_identity = (policy_name, namespace)

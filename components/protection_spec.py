@@ -6,11 +6,23 @@ function.
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .jwks_access import jwks_namespace, jwks_reference_grant_manifest, jwks_tls_policy_manifest
 from .protection_checks import RETRY_BEFORE_REQUEST, smallest_exact_fill
-from .traffic_policy import ApiKeyAuth, Cors, JwksBackend, JwtProvider, Retry, RouteProtectionSpec, TokenBucket
+from .traffic_policy import (
+    ApiKeyAuth,
+    Cors,
+    JwksBackend,
+    JwtProvider,
+    Retry,
+    RouteProtectionSpec,
+    TokenBucket,
+    TrafficPolicySupport,
+    jwt_gateway_extension_manifest,
+    traffic_policy_manifest,
+)
 from .validation import plain, whole
 
 
@@ -164,3 +176,47 @@ def policy_kinds(args: Mapping[str, Any], stream_idle_timeout: str | None = None
     it outlasts Envoy's stream idle timeout, `stream_idle_timeout`)."""
     spec, _, _, _ = protection_objects(args, "route", stream_idle_timeout)
     return spec.kinds()
+
+
+@dataclass(frozen=True)
+class ProtectionPlan:
+    """What a `RouteProtection` registers for one kgateway line, as plain objects, in the order it registers them:
+    the component registers these and the preflight (program/preflight.py) checks these, so the object checked is
+    the object deployed."""
+
+    spec: RouteProtectionSpec
+    provider: JwtProvider | None
+    secret_name: str
+    """The Secret of API keys' name (made only with `api_keys`)."""
+    extension_name: str | None
+    jwks_access: list[dict[str, Any]]
+    """The remote JWKS's ReferenceGrant and TLS policy, before the extension."""
+    extension: dict[str, Any] | None
+    policy: dict[str, Any]
+
+
+def protection_plan(  # noqa: PLR0917 (the route's facts, each named once)
+    args: Mapping[str, Any],
+    route_name: str,
+    namespace: str,
+    support: TrafficPolicySupport,
+    wait: bool = True,
+    stream_idle_timeout: str | None = None,
+) -> ProtectionPlan:
+    """The objects of a route's checked protection `args` on the line `support` describes (for `auto`, the
+    component calls this once the cluster's line is read)."""
+    spec, provider, secret_name, extension_name = protection_objects(args, route_name, stream_idle_timeout)
+    access: list[dict[str, Any]] = []
+    extension = None
+    if provider is not None and extension_name is not None:
+        access = jwks_access(provider, extension_name, namespace)
+        extension = jwt_gateway_extension_manifest(support, name=extension_name, namespace=namespace, provider=provider)
+    policy = traffic_policy_manifest(
+        support,
+        name=protection_policy_name(route_name),
+        namespace=namespace,
+        route_name=route_name,
+        protection=spec,
+        wait=wait,
+    )
+    return ProtectionPlan(spec, provider, secret_name, extension_name, access, extension, policy)

@@ -1,6 +1,7 @@
 """A Gateway API `HTTPRoute` to a kgateway Lambda `Backend`, with the ReferenceGrant a cross-namespace route needs."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, NotRequired, TypedDict
 
@@ -172,15 +173,19 @@ def check_route_args(checker: InputChecker, args: Mapping[str, Any], prefix: str
             checker.fail(f"{prefix}maxRequestSize", size, "; ".join(problems), "unset")
 
 
-def route_stream_idle_timeout(route_name: str, request_timeout: str | None, line: str) -> str | None:
-    """The route's `timeouts.streamIdle` where its request timeout outlasts Envoy's default stream idle timeout and
-    the pinned line has the field (v2.1+); elsewhere (v2.0, `auto`) a warning says calls end at 300 s."""
+def route_stream_idle_timeout(request_timeout: str | None, line: str) -> str | None:
+    """The route's `timeouts.streamIdle`: its request timeout where that outlasts Envoy's default stream idle
+    timeout and the pinned line has the field (v2.1+); None elsewhere (`warn_about_stream_idle` says so)."""
     idle = stream_idle_timeout(request_timeout)
-    if idle is None:
-        return None
     support = TRAFFIC_POLICY_SUPPORT.get(line)
-    if support is not None and "streamIdle" in support.kinds:
-        return idle
+    return idle if support is not None and "streamIdle" in support.kinds else None
+
+
+def warn_about_stream_idle(route_name: str, request_timeout: str | None, line: str) -> None:
+    """Where the request timeout outlasts Envoy's default stream idle timeout but the line cannot set the route's
+    (v2.0, `auto`): a warning that calls end at 300 s."""
+    if stream_idle_timeout(request_timeout) is None or route_stream_idle_timeout(request_timeout, line) is not None:
+        return
     why = (
         "kgatewayVersion auto cannot tell at plan time whether the cluster's TrafficPolicy has it"
         if line == AUTO
@@ -193,7 +198,6 @@ def route_stream_idle_timeout(route_name: str, request_timeout: str | None, line
         "timeout follows its request "
         f"timeout; until then calls end at {ENVOY_STREAM_IDLE_DEFAULT_S} s",
     )
-    return None
 
 
 def warn_about_timeout(route_name: str, protection: Mapping[str, Any] | None) -> None:
@@ -211,6 +215,78 @@ def warn_about_timeout(route_name: str, protection: Mapping[str, Any] | None) ->
             f"({'one call' if tries == 1 else f'{tries} tries'} of at most {LAMBDA_MAX_TIMEOUT_S} s plus a "
             f"{LAMBDA_INIT_LIMIT_S} s cold start: {int(longest)} s); the function's own timeout ends each call first"
         )
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    """What a `LambdaRoute` registers, as plain objects: the component registers these and the program's preflight
+    (program/preflight.py) checks these against the CRDs, so the object checked is the object deployed."""
+
+    route_name: str
+    namespace: str
+    line: str
+    """The kgateway line the protection is built for (`auto`: read from the cluster at deploy)."""
+    wait: bool
+    protection: RouteProtectionArgs | None
+    """The route's protection, with `max_request_size` folded in (a field of the one policy)."""
+    has_policy: bool
+    """Whether the protection makes a TrafficPolicy (a `timeout` alone is the route rule's)."""
+    request_timeout: str | None
+    stream_idle_timeout: str | None
+    reference_grant: dict[str, Any] | None
+    """The grant a route in another namespace than its Backend's needs, or None."""
+    http_route: dict[str, Any]
+
+
+def route_plan(name: str, args: Mapping[str, Any]) -> RoutePlan:
+    """The objects of the `LambdaRoute` named `name` with checked `args` (a Backend name may be an output)."""
+    route_name = args.get("name") or dns_label_for(name)
+    backend_namespace = args.get("backend_namespace") or "kgateway-system"
+    namespace = args.get("namespace") or backend_namespace
+    grant = None
+    if backend_namespace != namespace:
+        grant = reference_grant_manifest(
+            name=subdomain_cut(f"{route_name}-from-{namespace}"),
+            backend_namespace=backend_namespace,
+            route_namespace=namespace,
+            backend_name=args["backend_name"],
+        )
+    protection: RouteProtectionArgs | None = args.get("protection")
+    if (size := args.get("max_request_size")) is not None and not (protection or {}).get("max_request_size"):
+        protection = {**(protection or {}), "max_request_size": size}  # a field of the one policy
+    wait = args.get("wait_for_acceptance", True) is not False
+    line = plain(args.get("kgateway_version")) or AUTO
+    request_timeout = (protection or {}).get("timeout")
+    idle = route_stream_idle_timeout(request_timeout, line)
+    http_route = http_route_manifest(
+        name=route_name,
+        namespace=namespace,
+        gateway_name=args.get("gateway_name") or "http",
+        gateway_namespace=args.get("gateway_namespace") or "kgateway-system",
+        listener_name=args.get("listener_name"),
+        path=args["path"],
+        backend_name=args["backend_name"],
+        backend_namespace=backend_namespace,
+        match=plain(args.get("match")) or PathMatch.PATH_PREFIX.value,
+        methods=tuple(plain(m) for m in args.get("methods") or ()),
+        headers=tuple(sorted((args.get("headers") or {}).items())),
+        hostnames=tuple(args.get("hostnames") or ()),
+        wait=wait,
+        request_timeout=request_timeout,
+        cors=(protection or {}).get("cors") is not None,
+    )
+    return RoutePlan(
+        route_name=route_name,
+        namespace=namespace,
+        line=line,
+        wait=wait,
+        protection=protection,
+        has_policy=protection is not None and bool(policy_kinds(protection, idle)),
+        request_timeout=request_timeout,
+        stream_idle_timeout=idle,
+        reference_grant=grant,
+        http_route=http_route,
+    )
 
 
 class LambdaRoute(pulumi.ComponentResource):
@@ -233,70 +309,41 @@ class LambdaRoute(pulumi.ComponentResource):
         (components/cluster_reads.py); without it, `auto` protection reads for this route alone."""
         args = checked_inputs("LambdaRoute", name, LambdaRouteArgs, args, check_route_args)
         super().__init__(token("LambdaRoute"), name, None, component_options("LambdaRoute", "kubernetes", opts))
-        route_name = args.get("name") or dns_label_for(name)
-        backend_namespace = args.get("backend_namespace") or "kgateway-system"
-        namespace = args.get("namespace") or backend_namespace
+        plan = route_plan(name, args)
         # What the component waits for (e.g. a Gateway the caller creates), the HTTPRoute waits for explicitly.
         depends_on = awaited_resources(opts)
-        if backend_namespace != namespace:
-            grant = reference_grant_manifest(
-                name=subdomain_cut(f"{route_name}-from-{namespace}"),
-                backend_namespace=backend_namespace,
-                route_namespace=namespace,
-                backend_name=args["backend_name"],
-            )
-            depends_on.append(custom_resource(f"{name}-reference-grant", grant, pulumi.ResourceOptions(parent=self)))
-        protection: RouteProtectionArgs | None = args.get("protection")
-        if (size := args.get("max_request_size")) is not None and not (protection or {}).get("max_request_size"):
-            protection = {**(protection or {}), "max_request_size": size}  # a field of the one policy
-        wait = args.get("wait_for_acceptance", True) is not False
-        line = plain(args.get("kgateway_version")) or AUTO
-        request_timeout = (protection or {}).get("timeout")
-        idle = route_stream_idle_timeout(route_name, request_timeout, line)
-        warn_about_timeout(route_name, protection)
-        if protection is not None and policy_kinds(protection, idle):
+        if plan.reference_grant is not None:
+            child = pulumi.ResourceOptions(parent=self)
+            depends_on.append(custom_resource(f"{name}-reference-grant", plan.reference_grant, child))
+        warn_about_stream_idle(plan.route_name, plan.request_timeout, plan.line)
+        warn_about_timeout(plan.route_name, plan.protection)
+        if plan.protection is not None and plan.has_policy:
             # One TrafficPolicy per HTTPRoute, created (with its Secret and GatewayExtension) before the route.
             # Imported here: a stack without protection never loads it (nor pulumi-random; tests/test_scale.py).
             from .protection import RouteProtection
 
             guard = RouteProtection(
                 f"{name}-protection",
-                protection,
+                plan.protection,
                 opts=pulumi.ResourceOptions(parent=self),
-                route_name=route_name,
-                namespace=namespace,
-                kgateway_version=line,
-                wait=wait,
+                route_name=plan.route_name,
+                namespace=plan.namespace,
+                kgateway_version=plan.line,
+                wait=plan.wait,
                 crds_ready=args.get("crds_ready"),
                 cluster_reads=cluster_reads,
-                stream_idle_timeout=idle,
+                stream_idle_timeout=plan.stream_idle_timeout,
             )
             depends_on.append(guard.policy)
             self.api_keys = guard.api_keys
         else:
             guard = None
             self.api_keys = pulumi.Output.from_input(None)
-        manifest = http_route_manifest(
-            name=route_name,
-            namespace=namespace,
-            gateway_name=args.get("gateway_name") or "http",
-            gateway_namespace=args.get("gateway_namespace") or "kgateway-system",
-            listener_name=args.get("listener_name"),
-            path=args["path"],
-            backend_name=args["backend_name"],
-            backend_namespace=backend_namespace,
-            match=plain(args.get("match")) or PathMatch.PATH_PREFIX.value,
-            methods=tuple(plain(m) for m in args.get("methods") or ()),
-            headers=tuple(sorted((args.get("headers") or {}).items())),
-            hostnames=tuple(args.get("hostnames") or ()),
-            wait=wait,
-            request_timeout=request_timeout,
-            cors=(protection or {}).get("cors") is not None,
-        )
         route = custom_resource(
-            f"{name}-httproute", manifest, pulumi.ResourceOptions(parent=self, depends_on=depends_on)
+            f"{name}-httproute", plan.http_route, pulumi.ResourceOptions(parent=self, depends_on=depends_on)
         )
         if guard is not None:  # `pulumi up` then waits until kgateway accepted the route's policy, too
             guard.await_acceptance(route)
+        route_name = plan.route_name
         self.route_name = route.urn.apply(lambda _: route_name)
         self.register_outputs({"route_name": self.route_name, "api_keys": self.api_keys})

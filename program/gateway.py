@@ -15,7 +15,9 @@ from typing import Any
 
 import pulumi
 
-from components.k8s_objects import fixed_name_options, kubernetes_package_options, object_resource_name
+from components.gateway_api_objects import gateway_manifest
+from components.k8s_objects import COMMON_LABELS, fixed_name_options, kubernetes_package_options, object_resource_name
+from program.config import StackSettings
 
 GATEWAY_TYPE = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
 
@@ -171,3 +173,24 @@ def gateway_url_from(gateway: dict[str, Any], listener_name: str | None) -> str 
     port = int(listener["port"])
     default_port = 443 if scheme == "https" else 80
     return f"{scheme}://{host}" if port == default_port else f"{scheme}://{host}:{port}"
+
+
+def gateway_object(settings: StackSettings) -> dict[str, Any]:
+    """The Gateway the stack creates (`createGateway`), labelled as the project's: the program registers it and the
+    preflight (program/preflight.py) checks it."""
+    gw = settings.gateway
+    manifest = gateway_manifest(
+        name=gw.gateway_name,
+        namespace=gw.gateway_namespace,
+        port=settings.gateway_port,
+        listener_name=gw.listener_name or "http",
+        route_namespaces=tuple(
+            route.namespace or target.backend.namespace for target in settings.targets for route in target.routes
+        ),
+        wait=settings.targets[0].backend.wait_for_acceptance,
+        gateway_parameters=settings.credentials.gateway_parameters_name
+        if settings.credentials.mode == "irsa"
+        else None,
+    )
+    manifest["metadata"]["labels"] = COMMON_LABELS
+    return manifest

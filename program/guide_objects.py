@@ -143,7 +143,8 @@ def name_collisions(settings: StackSettings, lookup: ClusterLookup) -> list[Foun
 
 @dataclass(frozen=True)
 class Request:
-    """The request `verify` sends for a route (program/stack.py `verify_checks`): what a competing route must take."""
+    """The request `verify` sends for a route (program/verify_checks.py `verify_checks`): what a competing route
+    must take."""
 
     path: str
     method: str

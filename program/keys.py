@@ -1,10 +1,10 @@
 """Every config key of the project, declared once.
 
 A key's facts (its name, default, type, whether it is secret, its field in `functions`/`routes` entries, the
-one-line description Pulumi.yaml carries and the rule the README states) live here and nowhere else: the
-config reader's defaults and known keys, the entry field maps, the check of Pulumi.yaml and the README's config
-table are all derived from `KEYS`. Adding a key is one `Key(...)` here plus its reader in `program/config/`
-(`functions.py`, `routes.py`, `credentials.py` or `load.py`).
+one-line description Pulumi.yaml carries and the rule docs/configuration.md states) live here and nowhere else:
+the config reader's defaults and known keys, the entry field maps, the check of Pulumi.yaml, the config table of
+docs/configuration.md and the README's table of common keys are all derived from `KEYS`. Adding a key is one
+`Key(...)` here plus its reader in `program/config/` (`functions.py`, `routes.py`, `credentials.py` or `load.py`).
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ class Key:
     description: str
     """One line, as Pulumi.yaml declares it (and `pulumi config` shows it)."""
     allowed: str
-    """The rule, as the README states it."""
+    """The rule, as docs/configuration.md states it."""
     default: str | None = None
     """The default as config text; None: optional (the program reads and checks it without a declaration)."""
     shown_default: str | None = None
-    """What the README says when the default is not a plain value (e.g. "the function name as a DNS label")."""
+    """What the config table says when the default is not a plain value (e.g. "the function name as a DNS label")."""
     type: KeyType = "string"
     secret: bool = False
     """Key material: only read from secret config, and its value is never shown."""
@@ -173,7 +173,7 @@ KEYS: tuple[Key, ...] = (
         type="list", route_field="hostnames"),
     Key("protection", "Who may call the routes: apiKeys, jwt, cors, rateLimit, ipAllow, timeout, retry (one "
         "TrafficPolicy per route)",
-        "a mapping in the package schema's words (README \"Protected routes\", docs/protection.md): `apiKeys` "
+        "a mapping in the package schema's words (docs/protection.md): `apiKeys` "
         "(generated: `clients`, "
         "`rotation`, `previousRotation`; or `provided`: client ids of `providedApiKeys`; `keySources`), `jwt`, "
         "`cors`, `rateLimit` (`requestsPerSecond` or `requestsPerMinute`, `burst`), `ipAllow` (v2.3+), `timeout` "
@@ -212,9 +212,9 @@ KEYS: tuple[Key, ...] = (
         "skips the function; nothing of the function is created, changed or deleted; with it, `functions: []` "
         "routes only the found functions (none found: the stack holds nothing)",
         type="mapping"),
-    Key("functions", "Several functions: a list of entries (fields: the function_field of each key)",
+    Key("functions", "Several functions: a list of entries whose fields stand for the keys of one function (name, ...)",
         "a list of function entries; each field stands for the key of that name for one function", type="list"),
-    Key("routes", "Several routes: a list of entries (fields: the route_field of each key)",
+    Key("routes", "Several routes: a list of entries (function, path, match, methods, hostnames, protection, ...)",
         "a list of route entries (default: one PathPrefix route per function)", type="list"),
 )  # fmt: skip
 
@@ -249,8 +249,8 @@ def pulumi_yaml_config(keys: Iterable[Key] = KEYS) -> dict[str, dict[str, Any]]:
     return block
 
 
-def readme_table(keys: Iterable[Key] = KEYS) -> str:
-    """The README's config table (between its markers), one row per key."""
+def key_table(keys: Iterable[Key] = KEYS) -> str:
+    """The config table of docs/configuration.md (between its markers), one row per key."""
     rows = ["| key | default | allowed | in entries |", "|---|---|---|---|"]
     for key in keys:
         default = key.shown_default or (f"`{key.default}`" if key.default is not None else "unset")
@@ -273,15 +273,64 @@ def flat_keys(keys: Iterable[Key] = KEYS) -> frozenset[str]:
     return frozenset(key.name for key in keys if key.flat)
 
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGURATION_DOC = ROOT / "docs" / "configuration.md"
+README = ROOT / "README.md"
 TABLE_BEGIN = "<!-- config-keys:begin (generated from program/keys.py: python -m tools keys --write) -->\n"
 TABLE_END = "<!-- config-keys:end -->"
+COMMON_BEGIN = "<!-- common-keys:begin (generated from program/keys.py: python -m tools keys --write) -->\n"
+COMMON_END = "<!-- common-keys:end -->"
+
+# What a first stack sets, in the README's short table (every key is in docs/configuration.md).
+COMMON_KEYS = (
+    "functionName",
+    "functionSource",
+    "functionArn",
+    "routePath",
+    "functions",
+    "routes",
+    "gatewayName",
+    "gatewayNamespace",
+    "createGateway",
+    "kgatewayVersion",
+    "credentialsMode",
+    "protection",
+)
 
 
-def with_readme_table(document: str, keys: Iterable[Key] = KEYS) -> str:
-    """The README with the text between the config-key markers replaced by the generated table."""
-    before, found, rest = document.partition(TABLE_BEGIN)
-    _, found_end, after = rest.partition(TABLE_END)
+def common_key_table(keys: Iterable[Key] = KEYS, names: Iterable[str] = COMMON_KEYS) -> str:
+    """The README's short table: the keys a first stack sets, with their default and one-line description."""
+    by_name = {key.name: key for key in keys}
+    rows = ["| key | default | what it sets |", "|---|---|---|"]
+    for name in names:
+        key = by_name[name]
+        default = key.shown_default or (f"`{key.default}`" if key.default is not None else "unset")
+        rows.append(f"| `{key.name}` | {default} | {key.description} |")
+    return "\n".join(rows) + "\n"
+
+
+def with_table(document: str, begin: str, end: str, table: str, name: str) -> str:
+    """The document with the text between the markers `begin` and `end` replaced by `table`."""
+    before, found, rest = document.partition(begin)
+    _, found_end, after = rest.partition(end)
     if not (found and found_end):
-        raise ValueError(f"README.md lacks the markers {TABLE_BEGIN.strip()} ... {TABLE_END}")
-    return before + TABLE_BEGIN + readme_table(keys) + TABLE_END + after
+        raise ValueError(f"{name} lacks the markers {begin.strip()} ... {end}")
+    return before + begin + table + end + after
+
+
+def with_key_table(document: str, keys: Iterable[Key] = KEYS) -> str:
+    """docs/configuration.md with its full table of keys regenerated."""
+    return with_table(document, TABLE_BEGIN, TABLE_END, key_table(keys), CONFIGURATION_DOC.name)
+
+
+def with_common_key_table(document: str, keys: Iterable[Key] = KEYS) -> str:
+    """The README with its short table of the common keys regenerated."""
+    return with_table(document, COMMON_BEGIN, COMMON_END, common_key_table(keys), README.name)
+
+
+def write_key_tables() -> None:
+    """`python -m tools keys --write`: both generated tables, each in its document (a second run changes nothing)."""
+    for path, regenerate in ((CONFIGURATION_DOC, with_key_table), (README, with_common_key_table)):
+        text = path.read_text()
+        if regenerate(text) != text:
+            path.write_text(regenerate(text))

@@ -13,53 +13,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.gateway_api_objects import (
-    gateway_manifest,
-    gateway_parameters_manifest,
-    http_route_manifest,
-    reference_grant_manifest,
+from components.backend import backend_object, backend_values
+from components.composite_plan import composite_plan
+from components.credentials import irsa_gateway_parameters
+from components.kgateway_api import KGATEWAY_VERSIONS
+from components.protection_spec import ProtectionPlan, protection_plan
+from components.route import route_plan
+from components.traffic_policy import PROTECTION_FIELDS, TRAFFIC_POLICY_SUPPORT
+from components.validation import dns_label_for
+from program.component_args import (
+    STACK_IDENTITY,
+    composite_args,
+    function_args,
+    gateway_credentials_args,
+    shared_credentials_args,
 )
-from components.kgateway_api import KGATEWAY_VERSIONS, AssumeRoleAuth, LambdaTarget, SecretAuth, backend_manifest
-from components.lambda_gateway_route import lambda_route_limits, route_protection_with_limits
-from components.protection_spec import jwks_access, policy_kinds, protection_objects
-from components.route_limits import stream_idle_timeout
-from components.traffic_policy import (
-    PROTECTION_FIELDS,
-    TRAFFIC_POLICY_SUPPORT,
-    jwt_gateway_extension_manifest,
-    traffic_policy_manifest,
-)
-from components.validation import subdomain_cut
 from program.config import PROJECT, Origin, Problem, RouteSettings, StackSettings, TargetSettings
 from program.crd_validation import object_violations
+from program.gateway import gateway_object
 
 PLACEHOLDER_ACCOUNT = "123456789012"
 PLACEHOLDER_ROLE = f"arn:aws:iam::{PLACEHOLDER_ACCOUNT}:role/kgateway-lambda-preflight"
-
-
-def _backend(settings: StackSettings, target: TargetSettings) -> dict[str, Any]:
-    backend, credentials = target.backend, settings.credentials
-    auth: SecretAuth | AssumeRoleAuth | None = None
-    if credentials.mode in ("generated", "provided"):
-        auth = SecretAuth(credentials.secret_name)
-    elif credentials.mode == "assume-role":
-        auth = AssumeRoleAuth(PLACEHOLDER_ROLE)
-    return backend_manifest(
-        backend.kgateway or KGATEWAY_VERSIONS["main"],
-        name=backend.name,
-        namespace=backend.namespace,
-        target=LambdaTarget(
-            function_name=target.function.name,
-            region=settings.region,
-            account_id=backend.account_id or PLACEHOLDER_ACCOUNT,
-            qualifier=target.function.alias or backend.qualifier,
-            invocation_mode=backend.invocation_mode,
-            payload_transform_mode=backend.payload_transform_mode,
-            endpoint_url=backend.endpoint_url,
-        ),
-        auth=auth,
-        wait=backend.wait_for_acceptance,
-    )
 
 
 @dataclass(frozen=True)
@@ -159,44 +133,22 @@ def _route_source(route: RouteSettings, target: TargetSettings) -> ObjectSource:
 _POLICY_FIELD_KEYS = {field.split(".")[0]: kind for kind, field in PROTECTION_FIELDS.items()}
 
 
-def _protection_objects(  # noqa: PLR0917 (the route's facts, each named once)
-    route: RouteSettings,
-    protection: Mapping[str, Any],
-    namespace: str,
-    line: str,
-    wait: bool,
-    stream_idle: str | None = None,
-) -> list[tuple[ObjectSource, dict[str, Any]]]:
-    """The route's TrafficPolicy, JWT GatewayExtension and its JWKS's grant and TLS policy as the component emits
-    them (auto: main's shape, checked against v2.4's and main's CRDs); each refusal reported on the protection key
-    the field comes from.
-    `protection`: the route's, with the body limit the composite adds (components/lambda_gateway_route.py)."""
-    if not protection or not policy_kinds(protection, stream_idle):
-        return []
+def _protection_sources(route: RouteSettings, plan: ProtectionPlan) -> list[tuple[ObjectSource, dict[str, Any]]]:
+    """The route's TrafficPolicy, and its JWT GatewayExtension with its remote JWKS's grant and TLS policy, as the
+    component registers them (`protection_plan`); each refusal reported on the protection key the field comes
+    from."""
     key, written = route.origins.get("protection", _flat("protection", None))
     raw: Mapping[str, Any] = written if isinstance(written, Mapping) else {}
 
     def origin(field: str) -> Origin:
         return (f"{key}.{field}", raw.get(field))
 
-    spec, provider, _, extension_name = protection_objects(protection, route.name, stream_idle)
-    support = TRAFFIC_POLICY_SUPPORT.get(line, TRAFFIC_POLICY_SUPPORT["main"])
-    policy = traffic_policy_manifest(
-        support,
-        name=f"{route.name}-protection"[:253].rstrip("-."),
-        namespace=namespace,
-        route_name=route.name,
-        protection=spec,
-        wait=wait,
-    )
     by_segment = {field: origin(config) for field, config in _POLICY_FIELD_KEYS.items()}
     by_segment["timeouts"] = origin("timeout")  # the stream idle timeout follows the route's timeout
-    found = [(ObjectSource(fallback=(key, "(set)"), by_segment=by_segment), policy)]
-    if provider is not None and extension_name is not None:
-        extension = jwt_gateway_extension_manifest(support, name=extension_name, namespace=namespace, provider=provider)
-        found.append((ObjectSource(fallback=origin("jwt")), extension))
-        # The remote JWKS's ReferenceGrant and TLS policy (components/jwks_access.py), as the component emits them.
-        found += [(ObjectSource(fallback=origin("jwt")), m) for m in jwks_access(provider, extension_name, namespace)]
+    found = [(ObjectSource(fallback=(key, "(set)"), by_segment=by_segment), plan.policy)]
+    if plan.extension is not None:
+        found.append((ObjectSource(fallback=origin("jwt")), plan.extension))
+        found += [(ObjectSource(fallback=origin("jwt")), manifest) for manifest in plan.jwks_access]
     return found
 
 
@@ -206,78 +158,52 @@ def _derived(name: Origin, function: Origin) -> bool:
 
 
 def objects(settings: StackSettings) -> list[tuple[ObjectSource, dict[str, Any]]]:
-    """(where in the config its fields come from, manifest) for every Kubernetes object the program would create."""
+    """(where in the config its fields come from, manifest) for every Kubernetes object the program would create:
+    built by the components' own plans from the inputs the program gives them (program/component_args.py), with
+    what only a deploy knows filled in. `auto`: main's shapes, checked against v2.4's and main's CRDs."""
     found: list[tuple[ObjectSource, dict[str, Any]]] = []
-    gateway = settings.gateway
+    credentials = settings.credentials
+    shared = shared_credentials_args(settings, credentials.secret_name, PLACEHOLDER_ROLE)
     for target in settings.targets:
-        found.append((_backend_source(settings, target), _backend(settings, target)))
-        # What the composite gives each route to this function (components/lambda_gateway_route.py).
-        limits = lambda_route_limits(
-            {"function": {"timeout": target.function.timeout_s}} if target.function.existing_arn is None else {},
-            {
-                "invocation_mode": target.backend.invocation_mode,
-                "kgateway_version": target.backend.kgateway.name if target.backend.kgateway else "auto",
-                "payload_transform_mode": target.backend.payload_transform_mode,
-            },
-        )
-        line = target.backend.kgateway.name if target.backend.kgateway is not None else "auto"
-        for route in target.routes:
-            namespace = route.namespace or target.backend.namespace
+        name = target.resource_name or dns_label_for(target.function.name)
+        function = None if target.function.existing_arn else function_args(target, with_code=False)
+        plan = composite_plan(name, composite_args(target, settings, shared, function))
+        backend_args = plan.backend_args(shared.get("secret_name"), shared.get("assume_role_arn"))
+        values = backend_values(backend_args, region=settings.region, account_id=PLACEHOLDER_ACCOUNT)
+        shape = target.backend.kgateway or KGATEWAY_VERSIONS["main"]
+        found.append((_backend_source(settings, target), backend_object(name, backend_args, shape, values)))
+        for route, (child_name, route_args) in zip(target.routes, plan.routes, strict=True):
+            planned = route_plan(child_name, route_args)
             route_source = _route_source(route, target)
-            protection = route_protection_with_limits(route.protection, limits) or {}
-            request_timeout = protection.get("timeout")
-            found.append(
-                (
-                    route_source,
-                    http_route_manifest(
-                        name=route.name,
-                        namespace=namespace,
-                        gateway_name=route.gateway_name,
-                        gateway_namespace=route.gateway_namespace,
-                        listener_name=route.listener_name,
-                        path=route.path,
-                        backend_name=target.backend.name,
-                        backend_namespace=target.backend.namespace,
-                        match=route.match,
-                        methods=route.methods,
-                        headers=route.headers,
-                        hostnames=route.hostnames,
-                        wait=target.backend.wait_for_acceptance,
-                        # The rule's one timeouts.request: the protection's, else the Sync function's own.
-                        request_timeout=request_timeout,
-                        cors=(route.protection or {}).get("cors") is not None,
-                    ),
+            found.append((route_source, planned.http_route))
+            if planned.protection is not None and planned.has_policy:
+                support = TRAFFIC_POLICY_SUPPORT.get(planned.line, TRAFFIC_POLICY_SUPPORT["main"])
+                protection = protection_plan(
+                    planned.protection,
+                    planned.route_name,
+                    planned.namespace,
+                    support,
+                    planned.wait,
+                    planned.stream_idle_timeout,
                 )
-            )
-            support = TRAFFIC_POLICY_SUPPORT.get(line)
-            idle = stream_idle_timeout(request_timeout)  # as components/route.py derives it, where the line has it
-            idle = idle if support is not None and "streamIdle" in support.kinds else None
-            found += _protection_objects(route, protection, namespace, line, target.backend.wait_for_acceptance, idle)
-            if namespace != target.backend.namespace:
-                grant = reference_grant_manifest(
-                    name=subdomain_cut(f"{route.name}-from-{namespace}"),  # as components/route.py names it
-                    backend_namespace=target.backend.namespace,
-                    route_namespace=namespace,
-                    backend_name=target.backend.name,
-                )
-                name = route_source.by_segment["metadata.name"]
+                found += _protection_sources(route, protection)
+            if planned.reference_grant is not None:
                 grant_source = ObjectSource(
                     fallback=route_source.by_segment["metadata.namespace"],
-                    by_segment={"metadata.name": name, "to": route_source.by_segment["backendRefs"]},
+                    by_segment={
+                        "metadata.name": route_source.by_segment["metadata.name"],
+                        "to": route_source.by_segment["backendRefs"],
+                    },
                     derived={"metadata.name": "ReferenceGrant name"},
                 )
-                found.append((grant_source, grant))
-    credentials = settings.credentials
+                found.append((grant_source, planned.reference_grant))
+    gateway = settings.gateway
     if credentials.mode == "irsa":
-        parameters = gateway_parameters_manifest(
-            name=credentials.gateway_parameters_name,
-            namespace=gateway.gateway_namespace,
-            annotations={"eks.amazonaws.com/role-arn": PLACEHOLDER_ROLE},
-        )
         source = ObjectSource(
             fallback=_flat("gatewayParametersName", credentials.gateway_parameters_name),
             by_segment={"metadata.namespace": _flat("gatewayNamespace", gateway.gateway_namespace)},
         )
+        parameters = irsa_gateway_parameters(STACK_IDENTITY, gateway_credentials_args(settings), PLACEHOLDER_ROLE)
         found.append((source, parameters))
     if settings.create_gateway:
         source = ObjectSource(
@@ -289,21 +215,7 @@ def objects(settings: StackSettings) -> list[tuple[ObjectSource, dict[str, Any]]
                 "listeners.name": _flat("gatewayListener", gateway.listener_name or "http"),
             },
         )
-        found.append(
-            (
-                source,
-                gateway_manifest(
-                    name=gateway.gateway_name,
-                    namespace=gateway.gateway_namespace,
-                    port=settings.gateway_port,
-                    listener_name=gateway.listener_name or "http",
-                    route_namespaces=tuple(
-                        r.namespace or t.backend.namespace for t in settings.targets for r in t.routes
-                    ),
-                    gateway_parameters=credentials.gateway_parameters_name if credentials.mode == "irsa" else None,
-                ),
-            )
-        )
+        found.append((source, gateway_object(settings)))
     return found
 
 
@@ -349,7 +261,9 @@ def preflight_problems(settings: StackSettings) -> list[Problem]:
                 f"would be refused by the API server: {kind} {name!r} {_place(violation.path)} "
                 f"{_worded(violation.rule)}{made} [{_crd_names(files)}]"
             )
-            problems.setdefault((key, violation.rule), Problem(key, value, allowed, 'see README "Config keys"'))
+            problems.setdefault(
+                (key, violation.rule), Problem(key, value, allowed, 'see docs/configuration.md "Config keys"')
+            )
     return settings.redactor.problems(problems.values())
 
 

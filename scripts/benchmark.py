@@ -204,7 +204,7 @@ class CountingMocks(PlaceholderMocks):
 
     def __init__(self, config: dict[str, str]):
         from tests.support.kgateway_reference import MAIN_BACKEND_CRD, MAIN_TRAFFIC_POLICY_CRD
-        from tools.engine import KGATEWAY_IMAGE, read_crd_files
+        from tools.engine_answers import KGATEWAY_IMAGE, read_crd_files
 
         super().__init__(config, read_crd_files([MAIN_BACKEND_CRD, MAIN_TRAFFIC_POLICY_CRD]), None, KGATEWAY_IMAGE)
         self.reads = 0

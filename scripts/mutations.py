@@ -66,6 +66,10 @@ TESTS_BY_FILE: dict[str, tuple[str, ...]] = {
         "tests/test_deploy_graph.py",
         "tests/test_golden.py",
     ),
+    "components/cluster_reads.py": ("tests/test_scale.py", "tests/test_auto_shape.py", "tests/test_components.py"),
+    "components/crd_reads.py": ("tests/test_auto_shape.py", "tests/test_components.py"),
+    "components/composite_plan.py": ("tests/test_components.py", "tests/test_one_builder.py", "tests/test_golden.py"),
+    "components/function_names.py": ("tests/test_ownership.py", "tests/test_components.py"),
     "components/packaging.py": ("tests/test_packaging.py", "tests/test_function_builds.py"),
     "components/protection.py": ("tests/test_protection.py",),
     "components/jwks_access.py": ("tests/test_jwks_access.py",),
@@ -79,7 +83,9 @@ TESTS_BY_FILE: dict[str, tuple[str, ...]] = {
         for part in ("credentials", "discovery", "errors", "functions", "load", "protection", "reader", "routes")
     },
     "program/guide_objects.py": ("tests/test_guide_follower.py",),
-    "program/preflight.py": ("tests/test_config.py",),
+    "program/preflight.py": ("tests/test_config.py", "tests/test_one_builder.py"),
+    "program/component_args.py": ("tests/test_components.py", "tests/test_many_routes.py", "tests/test_golden.py"),
+    "program/verify_checks.py": ("tests/test_verify.py", "tests/test_verify_protection.py"),
     "program/regex_path.py": ("tests/test_verify.py",),
     "program/runtime.py": ("tests/test_golden.py",),
     "program/stack.py": (
@@ -107,8 +113,8 @@ MUTATIONS = [
     Mutation(
         "backend region hard-coded",
         "components/backend.py",
-        '"region": args.get("region") or aws.get_region_output(opts=invoke).region,',
-        '"region": args.get("region") or "us-east-1",',
+        'region=args.get("region") or aws.get_region_output(opts=invoke).region,',
+        'region=args.get("region") or "us-east-1",',
     ),
     Mutation(
         "backend region from the default provider",
@@ -126,14 +132,17 @@ MUTATIONS = [
     Mutation(
         "HTTPRoute no longer waits for the Backend",
         "components/lambda_gateway_route.py",
-        "backend_name=backend.backend_name,",
-        'backend_name=backend_args["name"],',
+        '{**route_args, "backend_name": backend.backend_name}',
+        "route_args",
     ),
     Mutation(
         "Backend waits for the Lambda function again",
         "components/lambda_gateway_route.py",
-        "function_name: pulumi.Input[str] = plain_name",
-        "function_name: pulumi.Input[str] = function.function_name",
+        "cast(LambdaBackendArgs, plan.backend_args(secret_name, assume_role_arn)),",
+        (
+            'cast(LambdaBackendArgs, {**plan.backend_args(secret_name, assume_role_arn), **({"function_'
+            'name": function.function_name} if "function" in args else {})}),'
+        ),
     ),
     Mutation(
         "function no longer waits for its log group",
@@ -221,8 +230,8 @@ MUTATIONS = [
     Mutation(
         "routes match exactly by default",
         "components/route.py",
-        '            match=plain(args.get("match")) or PathMatch.PATH_PREFIX.value,',
-        '            match=plain(args.get("match")) or PathMatch.EXACT.value,',
+        '        match=plain(args.get("match")) or PathMatch.PATH_PREFIX.value,',
+        '        match=plain(args.get("match")) or PathMatch.EXACT.value,',
     ),
     Mutation(
         "verify sends GET to a route that accepts POST",
@@ -234,7 +243,7 @@ MUTATIONS = [
     # --- namespaces and names -----------------------------------------------------------------------------
     Mutation(
         "Secret in the Gateway's namespace",
-        "program/stack.py",
+        "program/component_args.py",
         '"namespace": settings.targets[0].backend.namespace,',
         '"namespace": gw.gateway_namespace,',
     ),
@@ -316,7 +325,7 @@ MUTATIONS = [
     ),
     Mutation(
         "a function without our owner tag is taken over",
-        "components/lambda_function.py",
+        "components/function_names.py",
         "if found is not None and found == owner:",
         "if found is None or found == owner:",
     ),
@@ -349,31 +358,31 @@ MUTATIONS = [
     ),
     Mutation(
         "ownership: a replaced function of ours compared with the component name",
-        "components/lambda_function.py",
+        "components/function_names.py",
         "if found is not None and found == owner:",
         "if found is not None and found == wanted.name:",
         tests=("tests/test_ownership.py", "tests/test_day2.py"),
     ),
     Mutation(
         "ownership: a function in the state is listed and checked again",
-        "components/lambda_function.py",
+        "components/function_names.py",
         "        if await arn.is_known():\n            return wanted.name\n",
         "",
         tests=("tests/test_ownership.py",),
     ),
     Mutation(
         "ownership: an untagged (hand-made) function is taken over",
-        "components/lambda_function.py",
+        "components/function_names.py",
         "            return wanted.name\n        raise pulumi.RunError(taken_message(wanted.what, wanted.name, found))",
-        "            return wanted.name\n"
-        "        if found is not None:\n"
-        "            raise pulumi.RunError(taken_message(wanted.what, wanted.name, found))\n"
-        "        return wanted.name",
+        (
+            "            return wanted.name\n        if found is not None:\n            raise pulumi.RunE"
+            "rror(taken_message(wanted.what, wanted.name, found))\n        return wanted.name"
+        ),
         tests=("tests/test_ownership.py",),
     ),
     Mutation(
         "ownership: the functions are listed once per function",
-        "components/lambda_function.py",
+        "components/function_names.py",
         "        if self._functions is None:  # set before the first await: concurrent checks share one listing",
         "        if True:",
         tests=("tests/test_ownership.py",),
@@ -382,8 +391,8 @@ MUTATIONS = [
     Mutation(
         "preflight checks only the first function's objects",
         "program/preflight.py",
-        "    for target in settings.targets:\n        found.append((_backend_source(settings, target)",
-        "    for target in settings.targets[:1]:\n        found.append((_backend_source(settings, target)",
+        "    for target in settings.targets:\n        name = target.resource_name",
+        "    for target in settings.targets[:1]:\n        name = target.resource_name",
     ),
     Mutation(
         "preflight: a derived route name blamed on a `name` the user never wrote (unreachable: a name derived from"
@@ -403,15 +412,16 @@ MUTATIONS = [
         "preflight: ReferenceGrants not checked (every field of a grant is its HTTPRoute's or Backend's, checked by"
         " the same rules there; its own name is cut valid)",
         "program/preflight.py",
-        "                found.append((grant_source, grant))",
+        "                found.append((grant_source, planned.reference_grant))",
         "                pass",
         equivalent=True,
     ),
     Mutation(
-        "preflight: the ReferenceGrant's name cut without dropping a trailing '-'",
-        "program/preflight.py",
-        'name=subdomain_cut(f"{route.name}-from-{namespace}"),',
-        'name=f"{route.name}-from-{namespace}"[:253],',
+        "the ReferenceGrant's name cut without dropping a trailing '-'",
+        "components/route.py",
+        'name=subdomain_cut(f"{route_name}-from-{namespace}"),',
+        'name=f"{route_name}-from-{namespace}"[:253],',
+        tests=("tests/test_config.py", "tests/test_one_builder.py"),
     ),
     # --- the harness's engine behaviours (tests/support/lifecycle.py, state.py; tools/engine.py) ----------
     Mutation(
@@ -568,7 +578,7 @@ MUTATIONS = [
     ),
     Mutation(
         "auto, shared reads: another cluster's reads decide this component's shape",
-        "components/backend.py",
+        "components/cluster_reads.py",
         "    if cluster_reads is not None and not cluster_reads.serves(provider):",
         "    if False:",
         tests=("tests/test_scale.py",),
@@ -808,7 +818,7 @@ MUTATIONS = [
     ),
     Mutation(
         "verify: RegularExpression routes skipped",
-        "program/stack.py",
+        "program/verify_checks.py",
         "            url = verify_url(base_url, route)",
         '            url = None if route.match == "RegularExpression" else route_url(base_url, route)',
     ),
@@ -840,7 +850,7 @@ MUTATIONS = [
     # --- route limits and limits measured as the API does (issues 27, 32) ----------------------------------------
     Mutation(
         "the Lambda body limit replaces the user's maxRequestSize again",
-        "components/lambda_gateway_route.py",
+        "components/composite_plan.py",
         "if field in limits and not merged.get(field):",
         "if field in limits:",
         tests=("tests/test_route_limits.py",),
@@ -854,14 +864,14 @@ MUTATIONS = [
     ),
     Mutation(
         "a function made elsewhere routed with Envoy's 15 s again",
-        "components/lambda_gateway_route.py",
+        "components/composite_plan.py",
         'limits: dict[str, Any] = {"timeout": route_request_timeout(function_timeout)}',
         'limits: dict[str, Any] = {"timeout": route_request_timeout(function_timeout)} if "function" in args else {}',
         tests=("tests/test_route_limits.py",),
     ),
     Mutation(
         "Envoy mode capped like pass-through (the envelope outgrows Lambda's 6 MB)",
-        "components/lambda_gateway_route.py",
+        "components/composite_plan.py",
         'envoy_mode = plain(backend_options.get("payload_transform_mode")) == "Envoy"',
         "envoy_mode = False",
         tests=("tests/test_route_limits.py",),
@@ -1165,14 +1175,14 @@ MUTATIONS = [
     ),
     Mutation(
         "verify: the stack describes tokensPerFill as the bucket's size",
-        "program/stack.py",
+        "program/verify_checks.py",
         '"maxTokens": spec.rate_limit.max_tokens,',
         '"maxTokens": spec.rate_limit.tokens_per_fill,',
         tests=("tests/test_verify_protection.py",),
     ),
     Mutation(
         "verify: only the first key source described",
-        "program/stack.py",
+        "program/verify_checks.py",
         'described["keySources"] = [list(source) for source in spec.api_keys.key_sources]',
         'described["keySources"] = [list(source) for source in spec.api_keys.key_sources[:1]]',
         tests=("tests/test_verify_protection.py",),
@@ -1186,7 +1196,7 @@ MUTATIONS = [
     ),
     Mutation(
         "verify: v2.0 expected to answer as pass-through",
-        "program/stack.py",
+        "program/verify_checks.py",
         '    return EXPECT_GUIDE if payload_mode == "None" else EXPECT_ENVOY',
         '    return EXPECT_GUIDE if payload_mode in ("None", None) else EXPECT_ENVOY',
         tests=("tests/test_verify_protection.py",),
@@ -1194,7 +1204,7 @@ MUTATIONS = [
     Mutation(
         "door: the TrafficPolicy targets the component's name, not its HTTPRoute's",
         "components/route.py",
-        "                route_name=route_name,",
+        "                route_name=plan.route_name,",
         "                route_name=name,",
         tests=("tests/test_door.py",),
     ),
@@ -1207,7 +1217,7 @@ MUTATIONS = [
     ),
     Mutation(
         "ownership: names compared as prefixes",
-        "components/lambda_function.py",
+        "components/function_names.py",
         "    return name in (await names.future() or [])",
         "    return any(n.startswith(name) for n in (await names.future() or []))",
         tests=("tests/test_ownership.py",),
@@ -1236,7 +1246,7 @@ MUTATIONS = [
     # === issue 28: the engine's other modes ===========================================================
     Mutation(
         "outside a preview: the create hook accepts any name AWS has",
-        "components/lambda_function.py",
+        "components/function_names.py",
         "            if held and found != owner:\n",
         "            if held and found is None:\n",
         tests=("tests/test_engine_modes.py",),
@@ -1312,6 +1322,28 @@ MUTATIONS = [
         "tools/operator.py",
         "problems += [f\"Stack {obj['metadata']['name']}: {e}\" for e in schema_errors(obj, STACK_CRD, \"v1\")]",
         "pass",
+    ),
+    # --- one builder per object, one rule for both doors (issue 30) ------------------------------------------
+    Mutation(
+        "the composite takes the same route twice again (two HTTPRoutes, one never served)",
+        "components/lambda_gateway_route.py",
+        '    check_distinct_routes(checker, args.get("routes") or [])\n',
+        "",
+        tests=("tests/test_one_builder.py",),
+    ),
+    Mutation(
+        "two components of one program create the same function again (ResourceConflict mid-deploy)",
+        "components/function_names.py",
+        "    if first != name:",
+        "    if first != name and not first:",
+        tests=("tests/test_one_builder.py",),
+    ),
+    Mutation(
+        "the preflight checks the route without its protection's body limit (its own copy of the inputs)",
+        "program/preflight.py",
+        "            planned = route_plan(child_name, route_args)",
+        '            planned = route_plan(child_name, {k: v for k, v in route_args.items() if k != "protection"})',
+        tests=("tests/test_one_builder.py",),
     ),
 ]
 

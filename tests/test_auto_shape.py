@@ -20,7 +20,7 @@ import pytest
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
-from components.backend import CRD_READ_FAILED
+from components.crd_reads import CRD_READ_FAILED
 from components.kgateway_api import CRD_TYPE
 from tests.support.fake_aws import FakeAwsMocks
 from tools.engine import ProgramRun, run_program

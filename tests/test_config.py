@@ -240,7 +240,7 @@ def test_a_misspelled_key_is_refused_with_what_it_meant() -> None:
         "(example: functionName)"
     )
     (problem,) = problems_of({"zzz": "1"})
-    assert 'the keys are listed in README "Config keys"' in problem
+    assert 'the keys are listed in docs/configuration.md "Config keys"' in problem
     load_settings(DictSource({**BASE, "aws:anything": "x", "kubernetes:context": "kind"}))  # other namespaces
 
 

@@ -12,7 +12,8 @@ import pytest
 from components.controller import controller_image, controller_line, enforced_support
 from components.traffic_policy import TRAFFIC_POLICY_SUPPORT
 from tests.support.fake_aws import FakeAwsMocks
-from tools.engine import ProgramRun, controller_deployment, reveal, run_program
+from tools.engine import ProgramRun, reveal, run_program
+from tools.engine_answers import controller_deployment
 
 POLICY = "kubernetes:gateway.kgateway.dev/v1alpha1:TrafficPolicy"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"

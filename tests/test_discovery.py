@@ -23,13 +23,8 @@ from tests.conftest import RunStack
 from tests.support.aws_models import AwsModels, attached_documents
 from tests.support.fake_aws import FakeAwsMocks
 from tests.support.lifecycle import MotoDeployment, dev_config
-from tools.engine import (
-    TAGGED_RESOURCES,
-    ProgramRun,
-    inventory_tagging_page,
-    reveal,
-    tagged_resources_result,
-)
+from tools.engine import ProgramRun, reveal
+from tools.engine_answers import TAGGED_RESOURCES, inventory_tagging_page, tagged_resources_result
 from tools.plan import plan
 
 TAG = "kgateway-lambda/route"

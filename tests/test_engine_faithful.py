@@ -15,7 +15,8 @@ from components.packaging import package_lambda
 from program.config import PROJECT_ROOT
 from tests.support.cluster import KUBECONFIG, AlreadyExistsError
 from tests.support.fake_aws import oidc_provider
-from tests.support.lifecycle import RELEASE_0_1, MotoDeployment, dev_config, up_release
+from tests.support.lifecycle import RELEASE_0_1, MotoDeployment, dev_config
+from tests.support.releases import up_release
 from tools.engine import ProgramRun, current_registration, is_secret_value, run_program
 
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"

@@ -15,7 +15,7 @@ import pulumi
 import pytest
 
 from components import packaging
-from program.stack import BUILD_DIR
+from program.component_args import BUILD_DIR
 from tests.support.aws_models import RequestTooLargeError
 from tests.support.lifecycle import MotoDeployment
 from tools.engine import stack_config

@@ -21,8 +21,9 @@ from components.execution_role import (
 from components.validation import ComponentInputError, InputChecker
 from tests.support.aws_models import attached_documents
 from tests.support.iam_propagation import BEFORE_ISSUE_21
-from tests.support.lifecycle import MotoDeployment, dev_config, up_release
+from tests.support.lifecycle import MotoDeployment, dev_config
 from tests.support.moto_account import evaluate
+from tests.support.releases import up_release
 from tools.aws_rules import check_managed_policy
 from tools.engine import stack_config
 

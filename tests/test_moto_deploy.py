@@ -168,7 +168,7 @@ def test_provided_keys_given_with_a_new_rotation_get_their_own_secret_before_the
 ) -> None:
     """New `provided` keys with a new credentialsRotation: a Secret of their own, made before the Backend moves to it,
     the old one deleted after (never a Secret replaced delete-first under one name: a moment with no Secret). The
-    same keys change without a new rotation is that replacement, as the README says."""
+    same keys change without a new rotation is that replacement, as docs/configuration.md "Credentials modes" says."""
     deployment = MotoDeployment(aws)
     deployment.up(provided("AKIAFIRST"), PROVIDED_KEYS)
     deployment.up(provided("AKIASECOND", credentialsRotation="2"), PROVIDED_KEYS)
@@ -290,8 +290,8 @@ def test_alias_points_at_the_published_version(aws: boto3.Session) -> None:
     versions = [v["Version"] for v in admin.list_versions_by_function(FunctionName="echo")["Versions"]]
     assert alias["FunctionVersion"] in versions
     assert alias["FunctionVersion"] != "$LATEST"
-    # The credentials may invoke exactly the alias the Backend invokes (README): not $LATEST (the unpublished code,
-    # reached through the unqualified ARN or `:$LATEST`), not the version behind the alias.
+    # The credentials may invoke exactly the alias the Backend invokes (docs/configuration.md): not $LATEST (the
+    # unpublished code, reached through the unqualified ARN or `:$LATEST`), not the version behind the alias.
     (backend,) = [r for r in run.resources if r.type.endswith(":Backend")]
     assert reveal(backend.inputs)["spec"]["aws"]["lambda"]["qualifier"] == "live"
     iam = aws.client("iam")

@@ -20,7 +20,8 @@ from tests.support.kgateway_reference import (
     object_errors,
     require_crds,
 )
-from tools.engine import KGATEWAY_IMAGE, RegisteredResource, reveal, run_program
+from tools.engine import RegisteredResource, reveal, run_program
+from tools.engine_answers import KGATEWAY_IMAGE
 from tools.plan import PlaceholderMocks, in_dependency_order, plan, plan_document, render_text
 
 STACKS = PROJECT_ROOT / "stacks"

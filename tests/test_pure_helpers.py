@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from components.backend import effective_payload_mode
+from components.composite_plan import default_route_name
 from components.credentials import credentials_mode
 from components.execution_role import MANAGED_POLICY_CHARACTERS
 from components.gateway_iam import assume_role_trust_policy, invoke_only_policy, irsa_trust_policy, policy_chunks
 from components.kgateway_api import KGATEWAY_VERSIONS, versions_with
-from components.lambda_gateway_route import default_route_name
 from components.protection_checks import MIN_FILL_MS, duration_ms
 from components.protection_spec import token_bucket
 from components.route import PathMatch

@@ -12,7 +12,8 @@ import boto3
 import pytest
 
 from tests.support.iam_propagation import PropagatingDeployment
-from tests.support.lifecycle import RELEASE_0_1, dev_config, up_release
+from tests.support.lifecycle import RELEASE_0_1, dev_config
+from tests.support.releases import up_release
 
 RELEASE_0_2_0 = "cdbfca3"
 RELEASES = {"0.1.0": RELEASE_0_1, "0.2.0": RELEASE_0_2_0}

@@ -30,7 +30,8 @@ from tests.support.iam_propagation import (
     PropagationModel,
     SimulatedClock,
 )
-from tests.support.lifecycle import dev_config, up_release
+from tests.support.lifecycle import dev_config
+from tests.support.releases import up_release
 from tools.engine import run_program
 
 OIDC = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE"

@@ -276,8 +276,9 @@ def test_the_protected_stack_describes_every_source_the_bucket_and_the_jwt() -> 
 
 
 def test_on_v2_0_the_answer_expected_is_envoys_envelope() -> None:
-    """kgateway v2.0's Backend has no payloadTransformMode: Envoy wraps the event and unwraps the answer (README), so
-    verify must expect the envelope's echo there, not the pass-through's exact response."""
+    """kgateway v2.0's Backend has no payloadTransformMode: Envoy wraps the event and unwraps the answer
+    (docs/commands.md "verify"), so verify must expect the envelope's echo there, not the pass-through's exact
+    response."""
     config, secret_keys = stack_config("dev")
     config["kgateway-lambda:kgatewayVersion"] = "v2.0"
     config["kgateway-lambda:gatewayUrl"] = "http://127.0.0.1:1"

@@ -100,8 +100,12 @@ def main(argv: list[str] | None = None, *, end_loop: bool = True) -> int:  # noq
     )
     schema_cmd.add_argument("--markdown", action="store_true", help="print the components reference instead")
     schema_cmd.add_argument("--write", action="store_true", help="with --markdown: update it in docs/reference.md")
-    keys_cmd = commands.add_parser("keys", help="print the README's config-key table, generated from program/keys.py")
-    keys_cmd.add_argument("--write", action="store_true", help="update it in README.md between its markers")
+    keys_cmd = commands.add_parser("keys", help="print the config-key table, generated from program/keys.py")
+    keys_cmd.add_argument(
+        "--write",
+        action="store_true",
+        help="update it in docs/configuration.md, and the common keys' table in README.md, between their markers",
+    )
     policy_cmd = commands.add_parser(
         "deployer-policy", help="print the IAM policy the identity that runs `pulumi up` on a stack needs"
     )
@@ -117,12 +121,12 @@ def main(argv: list[str] | None = None, *, end_loop: bool = True) -> int:  # noq
     if args.command == "operator":
         return operator(args, end_loop)
     if args.command == "keys":
-        from program.keys import README, readme_table, with_readme_table
+        from program.keys import key_table, write_key_tables
 
         if args.write:
-            README.write_text(with_readme_table(README.read_text()))
+            write_key_tables()
         else:
-            print(readme_table(), end="")
+            print(key_table(), end="")
         return 0
     if args.command == "verify":
         return verify(args)

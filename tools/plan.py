@@ -27,19 +27,14 @@ from components.kgateway_api import (
     shape_from_crd,
 )
 from program.config import PROJECT, sources
-from tools.engine import (
-    SECRET,
-    ProgramRun,
-    RegisteredResource,
+from tools.engine import SECRET, ProgramRun, RegisteredResource, redact, run_program, stack_config
+from tools.engine_answers import (
     controller_deployment,
     crd_read_result,
     inventory_invoke_result,
     inventory_tagging_page,
     read_crd_files,
-    redact,
     region_invoke_result,
-    run_program,
-    stack_config,
     stack_outputs_result,
     tagged_resources_result,
 )

@@ -115,8 +115,9 @@ def _read_unprotected(reader: Reader, value: object) -> dict[str, str]:
 def with_stack_protection(
     discovery: DiscoverySettings, protection: Mapping[str, Any] | None, reader: Reader
 ) -> DiscoverySettings:
-    """The discovery settings with the stack-wide `protection`, which every found route gets (README: `protection`
-    applies to every route); `discover.unprotected` without it protects nothing to opt out of, and says so."""
+    """The discovery settings with the stack-wide `protection`, which every found route gets (docs/protection.md:
+    `protection` applies to every route); `discover.unprotected` without it protects nothing to opt out of, and
+    says so."""
     if protection is None:
         # Not refused (a stack may mean to publish every tagged function), but never silent.
         named = f" (so {KEY}.unprotected changes nothing)" if discovery.unprotected else ""

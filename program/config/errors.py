@@ -19,7 +19,7 @@ from program.config.sources import ConfigSource
 
 SHOWN_VALUE_LIMIT = 80
 
-# The program's own secret keys (README "Config keys"); set them with `pulumi config set --secret`.
+# The program's own secret keys (docs/configuration.md "Config keys"); set them with `pulumi config set --secret`.
 SECRET_KEYS = ("accessKeyId", "secretAccessKey", "sessionToken")
 # Parts of a key name that mark its value as key material, whatever the namespace or spelling around them.
 _SECRET_NAME_PARTS = (

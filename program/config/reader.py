@@ -20,7 +20,7 @@ from program.config.project import PROJECT
 from program.config.settings import Origin
 from program.config.sources import ConfigSource, config_text
 
-# Go's time.Time String(): what the CLI hands over for an unquoted YAML timestamp (tools/pulumi_cli.py go_resolve).
+# Go's time.Time String(): what the CLI hands over for an unquoted YAML timestamp (tools/go_yaml.py go_resolve).
 GO_TIME_TEXT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)? [-+][0-9]{4} \S+$")
 
 # Defaults, entry fields and known keys come from the one registry of keys (program/keys.py).
@@ -28,6 +28,8 @@ DEFAULTS: dict[str, str] = keys.defaults()
 
 # Every key of the project's namespace the program reads.
 KNOWN_KEYS = keys.flat_keys()
+# Where a message sends the user for the keys: the generated table (program/keys.py writes it).
+KEYS_DOC = 'docs/configuration.md "Config keys"'
 
 
 class Reader:
@@ -80,7 +82,7 @@ class Reader:
             except ValueError:
                 value = text
         if not isinstance(value, kind):
-            self.fail(name, value, f"must be a {'list' if kind is list else 'mapping'}", "see README")
+            self.fail(name, value, f"must be a {'list' if kind is list else 'mapping'}", f"see {KEYS_DOC}")
             return None
         return value
 
@@ -247,7 +249,7 @@ def check_keys(reader: Reader) -> None:
             continue
         if name not in KNOWN_KEYS:
             guess = closest(name, KNOWN_KEYS)
-            hint = f"; did you mean {guess}?" if guess else '; the keys are listed in README "Config keys"'
+            hint = f"; did you mean {guess}?" if guess else f"; the keys are listed in {KEYS_DOC}"
             reader.problems.append(
                 Problem(
                     full_key, reader.source.get(full_key), f"is not a key of {PROJECT}{hint}", guess or "functionName"
@@ -259,7 +261,7 @@ def check_keys(reader: Reader) -> None:
                     full_key,
                     "",
                     f"is empty: give it a value, or remove it with `pulumi config rm {name}`",
-                    DEFAULTS.get(name, "see README"),
+                    DEFAULTS.get(name, f"see {KEYS_DOC}"),
                 )
             )
 

@@ -7,6 +7,7 @@ import hashlib
 
 import pulumi
 
+from components.composite_plan import route_match_signature
 from components.kgateway_api import KgatewayVersion
 from components.validation import (
     HEADER_NAME_RE,
@@ -100,7 +101,7 @@ def read_routes(
         namespace = route_reader.dns_label("routeNamespace", "team-a") if route_reader.raw("routeNamespace") else None
         default_name = dns_label_for(function)
         if routes_per_function[function] > 1:
-            signature = _route_signature(match, path, methods, hostnames, tuple(headers))
+            signature = _name_signature(match, path, methods, hostnames, tuple(headers))
             digest = hashlib.sha256(signature.encode()).hexdigest()[:6]
             default_name = f"{dns_label_for(function + '-' + path)[:56].rstrip('-')}-{digest}"
         # Where each field comes from: the user's key; a route made for each function comes from that function.
@@ -149,7 +150,16 @@ def read_routes(
     seen: dict[str, tuple[str, Origin]] = {}
     names: dict[tuple[str | None, str], Origin] = {}
     for function, route, route_reader, synthetic in parsed:
-        signature = _route_signature(route.match, route.path, route.methods, route.hostnames, route.headers)
+        # One rule with the composite's (components/composite_plan.py): the same requests reach both routes.
+        signature = route_match_signature(
+            {
+                "match": route.match,
+                "path": route.path,
+                "methods": route.methods,
+                "hostnames": route.hostnames,
+                "headers": dict(route.headers),
+            }
+        )
         origin = function_origins[function]
         if signature in seen and synthetic:
             # A route the user never wrote: the clash is the functions' names, reported on them (one problem).
@@ -194,10 +204,11 @@ def read_routes(
     return [(function, route) for function, route, _, _ in parsed]
 
 
-def _route_signature(
+def _name_signature(
     match: str, path: str, methods: tuple[str, ...], hostnames: tuple[str, ...], headers: tuple[tuple[str, str], ...]
 ) -> str:
-    """What makes two routes the same route: order of methods, hostnames and headers does not matter."""
+    """What a derived route name's digest covers (order of methods, hostnames and headers does not matter). It names
+    deployed HTTPRoutes: changing it renames them."""
     return "|".join([match, path, ",".join(sorted(methods)), ",".join(sorted(hostnames)), str(sorted(headers))])
 
 

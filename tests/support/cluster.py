@@ -13,7 +13,8 @@ from components.kgateway_api import CRD_TYPE
 from program.crd_validation import object_errors
 from program.gateway import GATEWAY_TYPE
 from tests.support.kgateway_reference import MAIN_BACKEND_CRD, MAIN_TRAFFIC_POLICY_CRD
-from tools.engine import KGATEWAY_IMAGE, controller_deployment, read_crd_file, reveal
+from tools.engine import reveal
+from tools.engine_answers import KGATEWAY_IMAGE, controller_deployment, read_crd_file
 
 
 class AlreadyExistsError(RuntimeError):

@@ -14,7 +14,7 @@ from components.kgateway_api import BACKEND_CRD_NAME, CRD_TYPE
 from components.traffic_policy import TRAFFIC_POLICY_CRD_NAME
 from tests.support.kgateway_reference import MAIN_BACKEND_CRD, MAIN_TRAFFIC_POLICY_CRD
 from tools.aws_rules import IamState, enforce_iam_limits, physical_name
-from tools.engine import (
+from tools.engine_answers import (
     KGATEWAY_IMAGE,
     controller_deployment,
     crd_read_result,

@@ -10,39 +10,40 @@ refuses AlreadyExists and validates against the real CRDs. A resource type the h
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import io
-import secrets
-import subprocess
-import sys
-import tarfile
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pulumi
-import yaml
 
 from components.kgateway_api import CRD_TYPE
 from program.crd_validation import CRDS, MAIN, V2_2
 from tests.support.aws_models import PUBLISHED_OUTPUTS, AwsModels, aws_replaces
 from tests.support.cluster import AlreadyExistsError, Cluster
 from tests.support.plans import Plan, PlannedStep, check_delete, check_step
+from tests.support.providers import (
+    cluster_identity,
+    default_provider_config,
+    kubernetes_config_replaces,
+    kubernetes_diff,
+    provider_key,
+    random_bytes_state,
+)
 from tests.support.state import CREATED, Deployed, Key, comparable, has_unknowns, is_unknown
 from tools.engine import (
     ProgramRun,
     Registration,
     current_registration,
-    inventory_invoke_result,
-    read_crd_file,
-    region_invoke_result,
     reveal,
     run_before_create_hooks,
     run_program,
     stack_config,
+)
+from tools.engine_answers import (
+    inventory_invoke_result,
+    read_crd_file,
+    region_invoke_result,
     stack_outputs_result,
     tagged_resources_result,
 )
@@ -53,107 +54,10 @@ HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 CRD_CHARTS = {"v2.2.0": CRDS / f"{V2_2}-backends.yaml", "v2.4.0": CRDS / f"{MAIN}-backends.yaml"}
 
 
-def random_bytes_state(inputs: dict[str, Any]) -> dict[str, Any]:
-    """What the random provider's RandomBytes holds once made: `length` bytes from a crypto RNG as `hex` and
-    `base64` (pulumi/pulumi-random: terraform-provider-random `resource_bytes.go` reads crypto/rand), kept in the
-    state until the resource goes. The engine marks both secret (`additional_secret_outputs` in pulumi_random's
-    RandomBytes); the mock engine does not, so the component wraps them in Output.secret itself."""
-    raw = secrets.token_bytes(int(inputs["length"]))
-    return {"hex": raw.hex(), "base64": base64.b64encode(raw).decode()}
-
-
-def _kubernetes_diff(type_: str, old: dict[str, Any], new: dict[str, Any]) -> tuple[bool, bool]:
-    """(replace, delete_before_replace) as pulumi-kubernetes' Diff decides them.
-
-    pulumi/pulumi-kubernetes provider/pkg/provider/diff.go `forceNewProperties`: `.metadata.name` and
-    `.metadata.namespace` always force a replacement, and for a Secret (unless the provider sets
-    `enableSecretMutable`) `.type`, `.stringData` and `.data` too (a ConfigMap's `.data` and `.binaryData`,
-    unless `enableConfigMapMutable`). provider.go `Diff`: delete-before-replace only when the object is named
-    and the new name AND namespace equal the old ones; a name or namespace change is create-before-delete.
-    """
-    before, after = reveal(old), reveal(new)
-    before_meta, after_meta = before.get("metadata") or {}, after.get("metadata") or {}
-    force_new: list[tuple[str, ...]] = [("metadata", "name"), ("metadata", "namespace")]
-    if type_ == "kubernetes:core/v1:Secret":
-        force_new += [("type",), ("stringData",), ("data",)]
-    elif type_ == "kubernetes:core/v1:ConfigMap":  # unless `enableConfigMapMutable`
-        force_new += [("binaryData",), ("data",)]
-
-    def at(obj: dict[str, Any], path: tuple[str, ...]) -> Any:
-        for part in path:
-            obj = obj.get(part) if isinstance(obj, dict) else None  # type: ignore[assignment]
-        return comparable({"v": obj})
-
-    replace = any(at(before, path) != at(after, path) for path in force_new)
-    same_identity = all(before_meta.get(k) == after_meta.get(k) for k in ("name", "namespace"))
-    return replace, replace and same_identity and bool(after_meta.get("name"))
-
-
-def _active_cluster(config: dict[str, Any]) -> Any:
-    """The cluster entry a kubeconfig's context selects (pulumi/pulumi-kubernetes provider/pkg/provider/util.go
-    `getActiveClusterFromConfig`), or None when there is no kubeconfig to read it from."""
-    text = config.get("kubeconfig")
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        kubeconfig = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return None
-    if not isinstance(kubeconfig, dict):
-        return None
-    context_name = config.get("context") or kubeconfig.get("current-context")
-    contexts = {c.get("name"): c.get("context") or {} for c in kubeconfig.get("contexts") or []}
-    clusters = {c.get("name"): c.get("cluster") or {} for c in kubeconfig.get("clusters") or []}
-    context = contexts.get(context_name)
-    if context is None:
-        return None
-    return clusters.get(config.get("cluster") or context.get("cluster"))
-
-
-def kubernetes_config_replaces(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    """Whether pulumi-kubernetes' DiffConfig (pulumi/pulumi-kubernetes provider/pkg/provider/provider.go
-    `DiffConfig`) asks for a replacement
-    of every object when a resource moves from a provider with config `old` to one with `new`: a changed
-    `clusterIdentifier` (added or removed does not count), else a `kubeconfig`, `context` or `cluster` not known
-    yet, else a different active cluster (both known); an unchanged, set `clusterIdentifier` cancels it all."""
-    if old.get("clusterIdentifier") and new.get("clusterIdentifier"):
-        return bool(old["clusterIdentifier"] != new["clusterIdentifier"])
-    if any(is_unknown(new.get(key)) for key in ("kubeconfig", "context", "cluster")):
-        return True
-    before, after = _active_cluster(old), _active_cluster(new)
-    return before is not None and after is not None and before != after
-
-
 def _state_urn(key_urn: str) -> str:
     """The URN a state entry has in the engine's snapshot: an old half of a replacement (kept here under
     `<urn>#replaced-N`) has the URN of the resource that replaced it."""
     return key_urn.split("#", 1)[0]
-
-
-def cluster_identity(config: dict[str, Any]) -> str:
-    """Which cluster a Kubernetes provider's config reaches: the server of the kubeconfig's active cluster
-    (pulumi/pulumi-kubernetes provider/pkg/provider/util.go `getActiveClusterFromConfig`), else its
-    `clusterIdentifier`, else "" (the ambient kubeconfig, the default provider's)."""
-    active = _active_cluster(config)
-    if isinstance(active, dict) and active.get("server"):
-        return str(active["server"])
-    return str(config.get("clusterIdentifier") or "")
-
-
-def _provider_key(urn: str) -> str:
-    """A provider by its type and name (the SDK's references carry the mock's URN, the state the engine's)."""
-    parts = urn.split("::")
-    return f"{parts[-2].rsplit('$', 1)[-1]}::{parts[-1]}"
-
-
-def _default_provider_config(config: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """Each package's default provider config: its `<package>:<key>` stack settings (pulumi/pulumi
-    pkg/resource/deploy/providers: default providers are configured from the stack's config of their package)."""
-    providers: dict[str, dict[str, Any]] = {}
-    for key, value in config.items():
-        package, _, name = key.partition(":")
-        providers.setdefault(package, {})[name] = value
-    return providers
 
 
 class MotoDeployment(pulumi.runtime.Mocks):
@@ -218,7 +122,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         what they depend on. `skip_preview` is also the Automation API's `up()` (pulumi sdk/python
         automation/_stack.py `Stack.up`: `up --yes --skip-preview`)."""
         self.aws.stack = str(options.get("stack", "test"))
-        self._default_providers = _default_provider_config(config)
+        self._default_providers = default_provider_config(config)
         self._target_replace = set(target_replace)
         if not skip_preview:  # pulumi/pulumi pkg/cmd/pulumi/operations/up.go `--skip-preview`
             self.preview(config, secret_keys, **options)
@@ -243,7 +147,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
     ) -> ProgramRun:
         """`pulumi preview [--save-plan]`: the program run as a dry run; AWS, the cluster and the state are left as
         they are. With `save_plan`, `saved_plan` holds the plan (each resource's op and goal, and the deletes)."""
-        self._default_providers = _default_provider_config(config)
+        self._default_providers = default_provider_config(config)
         self._begin(dry_run=True)
         self.saved_plan = Plan() if save_plan else None
         self._previewed = set()
@@ -339,7 +243,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
             return "", dict(args.inputs)
         provider_config = self._provider_config(args.typ, registration.provider)
         if args.typ.startswith("pulumi:providers:"):
-            self._provider_configs[_provider_key(registration.urn)] = dict(args.inputs)
+            self._provider_configs[provider_key(registration.urn)] = dict(args.inputs)
         if previous is None:
             return self._create(key, args, depends_on, registration.provider, provider_config)
         if previous.external:
@@ -411,7 +315,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         """The config of the provider a resource goes through: an explicit provider's inputs, or the package's
         default provider's (the `<package>:*` stack config, as the engine configures default providers)."""
         if reference:
-            return self._provider_configs.get(_provider_key(reference.rsplit("::", 1)[0]), {})
+            return self._provider_configs.get(provider_key(reference.rsplit("::", 1)[0]), {})
         return self._default_providers.get(type_.split(":", 1)[0], {})
 
     def _diff(
@@ -437,7 +341,7 @@ class MotoDeployment(pulumi.runtime.Mocks):
         ):
             return True, False
         if args.typ.startswith("kubernetes:"):
-            return _kubernetes_diff(args.typ, previous.inputs, dict(args.inputs))
+            return kubernetes_diff(args.typ, previous.inputs, dict(args.inputs))
         if args.typ == "pulumi:providers:kubernetes":
             return kubernetes_config_replaces(previous.inputs, dict(args.inputs)), False
         return aws_replaces(args.typ, previous.inputs, dict(args.inputs)), False
@@ -671,45 +575,3 @@ def secret_data(deployment: MotoDeployment) -> dict[str, str]:
 
 # The last commit of 0.1: the program as it was before the component package (af51791).
 RELEASE_0_1 = "af51791^"
-
-
-def extract_release(revision: str, into: Path) -> Path:
-    """The whole tree of the program at `revision` (from git, one `git archive`), written under `into`; returns its
-    `__main__.py`."""
-    root = Path(__file__).resolve().parents[2]
-    archive = subprocess.run(["git", "archive", "--format=tar", revision], cwd=root, capture_output=True, check=True)
-    into.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tree:
-        tree.extractall(into, filter="data")
-    return into / "__main__.py"
-
-
-@contextlib.contextmanager
-def isolated_program_modules(program_root: Path) -> Iterator[None]:
-    """Run another tree's program: its own `components`/`program` packages first on sys.path, and today's modules
-    of those names set aside while it runs (and put back after), so neither sees the other's."""
-    packages = ("components", "program", "tools")
-
-    def ours(name: str) -> bool:
-        return any(name == p or name.startswith(p + ".") for p in packages)
-
-    saved = {name: module for name, module in sys.modules.items() if ours(name)}
-    for name in saved:
-        del sys.modules[name]
-    sys.path.insert(0, str(program_root))
-    try:
-        yield
-    finally:
-        sys.path.remove(str(program_root))
-        for name in [n for n in sys.modules if ours(n)]:
-            del sys.modules[name]
-        sys.modules.update(saved)
-
-
-def up_release(
-    deployment: MotoDeployment, revision: str, workdir: Path, config: dict[str, str], **options: Any
-) -> ProgramRun:
-    """`pulumi up` of an older release of the program (extracted from git) on this deployment's state."""
-    program = extract_release(revision, workdir)
-    with isolated_program_modules(program.parent):
-        return deployment.up(config, program=program, **options)
