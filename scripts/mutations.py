@@ -898,6 +898,20 @@ MUTATIONS = [
         tests=("tests/test_api_limits.py",),
     ),
     Mutation(
+        "a route path with '//' passes the preflight (the rule judged in Python)",
+        "program/path_rules.py",
+        """"!self.value.contains('//')": lambda value: "//" not in value,""",
+        """"!self.value.contains('//')": lambda value: "///" not in value,""",
+        tests=("tests/test_path_rules.py",),
+    ),
+    Mutation(
+        "a rule that counts a list judged on one item of it (the verdict cache's projection)",
+        "program/cel_reads.py",
+        "kept: list[Any] = [None] * len(value)",
+        "kept: list[Any] = [None] * min(len(value), 1)",
+        tests=("tests/test_cel_inputs.py",),
+    ),
+    Mutation(
         "a CRD set's repeated item not refused by the preflight",
         "program/crd_validation.py",
         "        if seen[mark] == 2:",
