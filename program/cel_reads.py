@@ -24,8 +24,12 @@ _STRING_LITERAL = re.compile(r"'''.*?'''|\"\"\".*?\"\"\"|'(?:[^'\\]|\\.)*'|\"(?:
 _CALL_BEFORE = re.compile(r"(?<!\w)(has|size)\(\s*$")
 _EMPTY_CALL = re.compile(r"\(\s*\)")
 # The macros that bind a variable to each item of a list (`self.rules.all(r, r.matches.size() > 0)`).
-_MACROS = ("all", "exists", "exists_one", "filter", "map")
-_MACRO_VARIABLE = re.compile(r"\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,")
+# The macros that bind a variable to each item of a list (`self.rules.all(r, r.matches.size() > 0)`) and give
+# back what only the body's reads decide: a verdict, or the body's values. `filter` gives back the items
+# themselves, so only its length (`.filter(...).size()`) is decided by the body alone.
+_MACROS = ("all", "exists", "exists_one", "map")
+_MACRO_VARIABLE = re.compile(r"\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,(?!\s*[A-Za-z_][A-Za-z0-9_]*\s*,)")
+_SIZE_AFTER = re.compile(r"\s*\.\s*size\s*\(\s*\)")
 EACH = "*"  # the step to every item of a list (no CEL field is named so)
 Step = str | int
 Mode = Literal["whole", "presence", "size"]
@@ -56,7 +60,11 @@ def _reads_of(text: str, variable: str) -> list[tuple[tuple[Step, ...], Mode]] |
             close = _closing(text, rest_at)
             if method == "size" and _EMPTY_CALL.match(rest):
                 mode = "size"
-            elif method in _MACROS and macro is not None and close is not None:
+            elif (
+                macro is not None  # one variable: a second (`all(i, v, ...)`) would be read unseen
+                and close is not None
+                and (method in _MACROS or (method == "filter" and _SIZE_AFTER.match(text, close + 1)))
+            ):
                 inner = _reads_of(text[rest_at + macro.end() : close], macro[1])
                 if inner is not None:  # each item read only as the body reads its variable; the list's length
                     paths.append((tuple(steps), "size"))

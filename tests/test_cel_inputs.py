@@ -60,6 +60,14 @@ PROTECTION = {
             "self.a.all(x, self.b.exists(y, y.c == x.d))",
             ((("a",), "size"), (("a", "*", "d"), "whole"), (("b",), "size"), (("b", "*", "c"), "whole")),
         ),
+        ("self.a.filter(x, x.b).size() == 1", ((("a",), "size"), (("a", "*", "b"), "whole"))),
+        ("self.a.filter(x, x.b)[0].c == 1", ((("a",), "whole"),)),  # the items themselves come back: whole
+        ("self.a.filter(x, x.b) == []", ((("a",), "whole"),)),
+        ("self.a.all(i, v, v.b == 1)", ((("a",), "whole"),)),  # two variables: the item is `v`, not `i`
+        (
+            "self.a.map(x, x.b, x.c).exists(y, y == 1)",
+            ((("a",), "size"), (("a", "*", "b"), "whole"), (("a", "*", "c"), "whole")),
+        ),
         ("self.a.exists_one(b, b.c) && self.b == 1", ((("a",), "size"), (("a", "*", "c"), "whole"), (("b",), "whole"))),
         ("x.size(self.a) == 1", ((("a",), "whole"),)),  # a method's argument, not `size()`
         ("self == oldSelf", None),
