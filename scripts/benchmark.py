@@ -74,8 +74,11 @@ def stack_file(directory: Path, name: str, functions: int, extra: dict[str, Any]
 def timed_process(command: list[str]) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds (user + system: what a loaded machine inflates least) and peak resident MB of one
     process."""
+    # As `pulumi up` runs the program: Python caching its bytecode (a PYTHONDONTWRITEBYTECODE=1 environment, as
+    # some sandboxes set, compiles every module of ours afresh each run: 0.07 s more of imports here).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
