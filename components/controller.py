@@ -13,12 +13,12 @@ tag that names no version allows only what every line enforces alike.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
 import pulumi
 
+from .crd_reads import decided_from_read
 from .k8s_objects import kubernetes_package_options
 from .traffic_policy import TRAFFIC_POLICY_SUPPORT, TrafficPolicySupport
 
@@ -126,16 +126,4 @@ def installed_enforced_support(
             return None
         return enforced_support(await crd.future(), controller_image(spec), deployment)  # type: ignore[arg-type]
 
-    value = asyncio.ensure_future(decide())
-
-    async def is_known() -> bool:
-        return await value is not None
-
-    async def resources() -> set[pulumi.Resource]:
-        return {read}
-
-    async def secret() -> bool:
-        return False
-
-    futures = (asyncio.ensure_future(resources()), asyncio.ensure_future(is_known()), asyncio.ensure_future(secret()))
-    return pulumi.Output(futures[0], value, futures[1], futures[2])  # type: ignore[arg-type]  # unknown: None
+    return decided_from_read(decide(), read)

@@ -4,13 +4,16 @@ failed read means. Shared by every component that reads (components/cluster_read
 cluster; a component given no ClusterReads reads for itself)."""
 
 import asyncio
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import pulumi
 from pulumi.runtime.rpc import UNKNOWN
 
 from .k8s_objects import kubernetes_package_options
 from .kgateway_api import BACKEND_CRD_NAME, CRD_TYPE, KgatewayVersion, describe_shape, shape_from_crd
+
+T = TypeVar("T")
 
 CRDS_MISSING = (
     f"kgateway's CRDs are not installed: the cluster has no CustomResourceDefinition {BACKEND_CRD_NAME}, which "
@@ -132,13 +135,20 @@ def installed_backend_shape(
             raise pulumi.RunError(CRD_READ_FAILED)
         return None  # not known yet: the read was skipped at preview (or an offline plan)
 
-    value = asyncio.ensure_future(read())
+    return decided_from_read(read(), crd)
+
+
+def decided_from_read(decision: Coroutine[Any, Any, T | None], read: pulumi.Resource) -> pulumi.Output[T]:
+    """An output of what a read decides (`decision`: None while the read is unknown, which the output then is),
+    depending on the read resource, never secret. Built from futures, since `apply` cannot make an output unknown
+    from a known input."""
+    value = asyncio.ensure_future(decision)
 
     async def known() -> bool:
         return await value is not None
 
     async def resources() -> set[pulumi.Resource]:
-        return {crd}
+        return {read}
 
     async def secret() -> bool:
         return False
