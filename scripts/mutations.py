@@ -429,6 +429,8 @@ MUTATIONS = [
         "tests/support/lifecycle.py",
         "        if not skip_preview:  # pulumi/pulumi pkg/cmd/pulumi/operations/up.go `--skip-preview`\n",
         "        if False:\n",
+        # The tests that see a preview's own refusals (the guide's objects, discovery's reads) before the up.
+        tests=("tests/test_guide_follower.py", "tests/test_discovery.py"),
     ),
     Mutation(
         "harness: a read of a missing object passes in the preview",
