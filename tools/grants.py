@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.deployer_policy import AUTONAME, RESOURCE_CALLS
+from tools.deployer_policy import AUTONAME, INVOKE_CALLS, PASS_ROLE, RESOURCE_CALLS
 from tools.deployer_policy import Arns as PolicyArns
 from tools.engine import ProgramRun, RegisteredResource
 from tools.rbac import Request
@@ -149,27 +149,17 @@ class AwsRequest:
     condition: tuple[tuple[str, str, str], ...] = ()  # (operator, key, value)
 
 
-# What each type's provider calls: the one inventory, read from terraform-provider-aws per type with its file and
-# commit, is tools/deployer_policy.py RESOURCE_CALLS (also the laptop deployer's policy); here its ARNs, conditions.
-_ROLE = RESOURCE_CALLS["aws:iam/role:Role"].actions
-_USER = RESOURCE_CALLS["aws:iam/user:User"].actions
-_POLICY = RESOURCE_CALLS["aws:iam/policy:Policy"].actions
-_FUNCTION = RESOURCE_CALLS["aws:lambda/function:Function"].actions
-_LOG_GROUP = RESOURCE_CALLS["aws:cloudwatch/logGroup:LogGroup"].actions
-_BUCKET = RESOURCE_CALLS["aws:s3/bucket:Bucket"].actions
-_OBJECT = RESOURCE_CALLS["aws:s3/bucketObjectv2:BucketObjectv2"].actions
-# What each invoke the program makes calls (None: nothing to grant).
+# What each invoke the program makes calls (None: nothing to grant): tools/deployer_policy.py INVOKE_CALLS, plus the
+# engine's read of the stack's own outputs (the state bucket's statements cover it) and the tags of the one log group
+# `getLogGroup` reads, which grants scope to that group's ARN (the deployer policy grants invokes on `*` only, and
+# takes the tags from its LogGroup row).
 INVOKES: dict[str, tuple[str, ...] | None] = {
-    "aws:index/getCallerIdentity:getCallerIdentity": None,
-    "aws:index/getRegion:getRegion": None,
-    "aws:index/getPartition:getPartition": None,
-    # the engine reads the stack's own outputs from its backend (the state bucket's statements cover it)
+    **INVOKE_CALLS,
     "pulumi:pulumi:readStackOutputs": None,
-    "aws:lambda/getFunctions:getFunctions": ("lambda:ListFunctions",),
-    "aws:lambda/getFunction:getFunction": ("lambda:GetFunction",),
-    "aws:cloudwatch/getLogGroups:getLogGroups": ("logs:DescribeLogGroups",),
-    "aws:cloudwatch/getLogGroup:getLogGroup": ("logs:DescribeLogGroups", "logs:ListTagsForResource"),
-    "aws:resourcegroupstaggingapi/getResources:getResources": ("tag:GetResources",),
+    "aws:cloudwatch/getLogGroup:getLogGroup": (
+        *(INVOKE_CALLS["aws:cloudwatch/getLogGroup:getLogGroup"] or ()),
+        "logs:ListTagsForResource",
+    ),
 }
 
 
@@ -189,6 +179,13 @@ class Arns(PolicyArns):
 Condition = tuple[tuple[str, str, str], ...]
 
 
+def _calls(resource: RegisteredResource) -> tuple[str, ...]:
+    """What the resource's provider calls: the one inventory, read from terraform-provider-aws per type with its file
+    and commit, is tools/deployer_policy.py RESOURCE_CALLS (also the laptop deployer's policy); here its ARNs and
+    conditions."""
+    return RESOURCE_CALLS[resource.type].actions
+
+
 def _each(actions: tuple[str, ...], *resources: str, condition: Condition = ()) -> list[AwsRequest]:
     return [AwsRequest(action, resource, condition) for action in actions for resource in resources]
 
@@ -201,12 +198,12 @@ def _attachment(detach_list: tuple[str, ...], principal: str, policy: str) -> li
 
 
 def _role(resource: RegisteredResource, arns: Arns) -> list[AwsRequest]:
-    return _each(_ROLE, arns.iam("role", resource))
+    return _each(_calls(resource), arns.iam("role", resource))
 
 
 def _role_policy(resource: RegisteredResource, arns: Arns) -> list[AwsRequest]:
     role = arns.iam("role", arns.dependency(resource, "aws:iam/role:Role"))
-    return _each(("iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy"), role)
+    return _each(_calls(resource), role)
 
 
 def _role_policy_attachment(resource: RegisteredResource, arns: Arns) -> list[AwsRequest]:
@@ -214,49 +211,48 @@ def _role_policy_attachment(resource: RegisteredResource, arns: Arns) -> list[Aw
     policy = resource.inputs.get("policyArn")
     if not isinstance(policy, str):
         policy = arns.iam("policy", arns.dependency(resource, "aws:iam/policy:Policy"))
-    return _attachment(("iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:ListAttachedRolePolicies"), role, policy)
+    return _attachment(_calls(resource), role, policy)
 
 
 def _user(resource: RegisteredResource, arns: Arns) -> list[AwsRequest]:
-    return _each(_USER, arns.iam("user", resource))
+    return _each(_calls(resource), arns.iam("user", resource))
 
 
 def _access_key(resource: RegisteredResource, arns: Arns) -> list[AwsRequest]:
     user = arns.iam("user", arns.dependency(resource, "aws:iam/user:User"))
-    return _each(("iam:CreateAccessKey", "iam:ListAccessKeys", "iam:UpdateAccessKey", "iam:DeleteAccessKey"), user)
+    return _each(_calls(resource), user)
 
 
 def _policy(resource: RegisteredResource, arns: Arns) -> list[AwsRequest]:
-    return _each(_POLICY, arns.iam("policy", resource))
+    return _each(_calls(resource), arns.iam("policy", resource))
 
 
 def _user_policy(resource: RegisteredResource, arns: Arns) -> list[AwsRequest]:
     user = arns.iam("user", arns.dependency(resource, "aws:iam/user:User"))
-    return _each(("iam:PutUserPolicy", "iam:GetUserPolicy", "iam:DeleteUserPolicy"), user)
+    return _each(_calls(resource), user)
 
 
 def _user_policy_attachment(resource: RegisteredResource, arns: Arns) -> list[AwsRequest]:
     user = arns.iam("user", arns.dependency(resource, "aws:iam/user:User"))
     policy = arns.iam("policy", arns.dependency(resource, "aws:iam/policy:Policy"))
-    return _attachment(("iam:AttachUserPolicy", "iam:DetachUserPolicy", "iam:ListAttachedUserPolicies"), user, policy)
+    return _attachment(_calls(resource), user, policy)
 
 
 def _function(resource: RegisteredResource, arns: Arns) -> list[AwsRequest]:
     function = arns.function(str(resource.inputs["name"]))
     role = arns.iam("role", arns.dependency(resource, "aws:iam/role:Role"))
     passed = (("StringEquals", "iam:PassedToService", "lambda.amazonaws.com"),)
-    return _each(_FUNCTION, function, f"{function}:*") + _each(("iam:PassRole",), role, condition=passed)
+    return _each(_calls(resource), function, f"{function}:*") + _each((PASS_ROLE,), role, condition=passed)
 
 
 def _alias(resource: RegisteredResource, arns: Arns) -> list[AwsRequest]:
     function = arns.function(str(resource.inputs["functionName"]))
-    actions = ("lambda:CreateAlias", "lambda:GetAlias", "lambda:UpdateAlias", "lambda:DeleteAlias")
-    return _each(actions, function, f"{function}:{resource.inputs['name']}")
+    return _each(_calls(resource), function, f"{function}:{resource.inputs['name']}")
 
 
 def _log_group(resource: RegisteredResource, arns: Arns) -> list[AwsRequest]:
     group = arns.log_group(str(resource.inputs["name"]))
-    return _each(_LOG_GROUP, group, f"{group}:*")
+    return _each(_calls(resource), group, f"{group}:*")
 
 
 def _bucket_name(bucket: RegisteredResource) -> str:
@@ -264,12 +260,12 @@ def _bucket_name(bucket: RegisteredResource) -> str:
 
 
 def _bucket(resource: RegisteredResource, arns: Arns) -> list[AwsRequest]:
-    return _each(_BUCKET, f"arn:{arns.partition}:s3:::{_bucket_name(resource)}")
+    return _each(_calls(resource), f"arn:{arns.partition}:s3:::{_bucket_name(resource)}")
 
 
 def _bucket_object(resource: RegisteredResource, arns: Arns) -> list[AwsRequest]:
     bucket = _bucket_name(arns.dependency(resource, "aws:s3/bucket:Bucket"))
-    return _each(_OBJECT, f"arn:{arns.partition}:s3:::{bucket}/*")
+    return _each(_calls(resource), f"arn:{arns.partition}:s3:::{bucket}/*")
 
 
 # Each AWS type the program creates -> the calls its provider makes, on which ARNs.
