@@ -4,17 +4,15 @@ refuses AlreadyExists and validates every object against the real CRDs."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
-import zipfile
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
 from tests.support.fake_aws import oidc_provider
+from tests.support.guide import hand_made_echo
 from tests.support.lifecycle import MotoDeployment, dev_config, generated_key, secret_data
 from tests.support.state import Key
 from tools.engine import ProgramRun, reveal
@@ -155,19 +153,7 @@ def test_the_guides_hand_made_function_is_refused_then_routed_as_it_is(aws: boto
     """Someone who followed the guide by hand has `echo` and `/aws/lambda/echo`: the stack neither collides with
     them (ResourceConflict mid-deploy) nor takes them over; it says so at preview, and routes them on request."""
     admin = aws.client("lambda")
-    role = aws.client("iam").create_role(RoleName="hand-made", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    code = Path(__file__).resolve().parents[1] / "lambda_src" / "echo" / "index.mjs"
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as zipped:
-        zipped.writestr("index.mjs", code.read_text())
-    echo = admin.create_function(
-        FunctionName="echo",
-        Runtime="nodejs22.x",
-        Role=role,
-        Handler="index.handler",
-        Code={"ZipFile": archive.getvalue()},
-    )["FunctionArn"]
-    aws.client("logs").create_log_group(logGroupName="/aws/lambda/echo")
+    echo = hand_made_echo(aws)
 
     deployment = MotoDeployment(aws)
     with pytest.raises(Exception, match=r"ResourceConflict|already exists") as failure:

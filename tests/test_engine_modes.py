@@ -4,10 +4,8 @@ cluster. Rule tests on small programs first, then the stack itself."""
 
 from __future__ import annotations
 
-import io
 import json
 import textwrap
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ import pytest
 from components.packaging import package_lambda
 from program.config import PROJECT_ROOT
 from tests.support.cluster import KUBECONFIG
+from tests.support.guide import hand_made_echo
 from tests.support.lifecycle import MotoDeployment, dev_config
 from tests.support.plans import PlanViolationError
 from tools.engine import ProgramRun
@@ -99,27 +98,11 @@ def test_a_target_replace_of_the_function_or_its_log_group_does_not_collide(aws:
 # --- outside a preview: --skip-preview, --remote, the Automation API's up() ----------------------------------------
 
 
-def hand_made_echo(aws: boto3.Session) -> str:
-    """The guide's `echo`, made by hand and never invoked: the function exists, its log group does not."""
-    role = aws.client("iam").create_role(RoleName="hand-made", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as zipped:
-        zipped.writestr("index.mjs", "export const handler = async () => ({});\n")
-    created = aws.client("lambda").create_function(
-        FunctionName="echo",
-        Runtime="nodejs22.x",
-        Role=role,
-        Handler="index.handler",
-        Code={"ZipFile": archive.getvalue()},
-    )
-    return str(created["FunctionArn"])
-
-
 def test_an_up_without_a_preview_refuses_a_taken_name_before_creating_it(aws: boto3.Session) -> None:
     """`pulumi up --skip-preview` (and the Automation API's `up()`) never runs a preview: the ownership check must
     still stop the creates of a name AWS already has, with its reason, and the stack must not make and then own
     the user's log group."""
-    hand_made_echo(aws)
+    hand_made_echo(aws, invoked=False)
     deployment = MotoDeployment(aws)
     with pytest.raises(Exception, match="already exists in this account and region") as failure:
         deployment.up(dev_config(), skip_preview=True)
@@ -153,7 +136,7 @@ def test_an_up_without_a_preview_keeps_working_on_the_stacks_own_functions(aws: 
 
 def tagged_function(aws: boto3.Session) -> dict[str, str]:
     """Another team's function carrying the route tag, and the dev stack routing what carries it (`discover`)."""
-    arn = hand_made_echo(aws)
+    arn = hand_made_echo(aws, invoked=False)
     aws.client("lambda").tag_resource(Resource=arn, Tags={"kgateway-lambda/route": "/api/echo"})
     return {"functions": "[]", "discover": json.dumps({"tag": "kgateway-lambda/route"})}
 

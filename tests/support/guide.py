@@ -80,6 +80,12 @@ def follow_the_guide(cluster: Cluster, aws: boto3.Session, *, without: tuple[str
     for manifest in guide_manifests(account, aws.region_name):
         if manifest["kind"] not in without:
             cluster.apply_by_hand(manifest)
+    return hand_made_echo(aws)
+
+
+def hand_made_echo(aws: boto3.Session, *, invoked: bool = True) -> str:
+    """The guide's `echo` made by hand in the account (its own role, the guide's code) and, once `invoked`, the log
+    group Lambda makes at the first invoke; returns its ARN."""
     role = aws.client("iam").create_role(RoleName="echo-role-hand-made", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     code = Path(__file__).resolve().parents[2] / "lambda_src" / "echo" / "index.mjs"
     archive = io.BytesIO()
@@ -92,5 +98,6 @@ def follow_the_guide(cluster: Cluster, aws: boto3.Session, *, without: tuple[str
         Handler="index.handler",
         Code={"ZipFile": archive.getvalue()},
     )["FunctionArn"]
-    aws.client("logs").create_log_group(logGroupName="/aws/lambda/echo")  # made by Lambda at the first invoke
+    if invoked:
+        aws.client("logs").create_log_group(logGroupName="/aws/lambda/echo")  # made by Lambda at the first invoke
     return arn
