@@ -16,18 +16,11 @@ from program.config import PROJECT_ROOT
 from tests.support.cluster import KUBECONFIG, AlreadyExistsError
 from tests.support.fake_aws import oidc_provider
 from tests.support.lifecycle import RELEASE_0_1, MotoDeployment, dev_config
+from tests.support.programs import program
 from tests.support.releases import up_release
 from tools.engine import ProgramRun, current_registration, is_secret_value, run_program
 
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
-
-
-def program(tmp_path: Path, body: str) -> Path:
-    """A small Pulumi program (written to a file) for one rule."""
-    path = tmp_path / f"rule_{abs(hash(body))}.py"
-    header = "import pulumi\nimport pulumi_kubernetes as k8s\nfrom pulumi_kubernetes.meta.v1 import ObjectMetaArgs\n"
-    path.write_text(header + textwrap.dedent(body))
-    return path
 
 
 def config_map(name: str, data: str = "one", options: str = "") -> str:

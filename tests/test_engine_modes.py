@@ -5,7 +5,6 @@ cluster. Rule tests on small programs first, then the stack itself."""
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +17,13 @@ from tests.support.cluster import KUBECONFIG
 from tests.support.guide import hand_made_echo
 from tests.support.lifecycle import MotoDeployment, dev_config
 from tests.support.plans import PlanViolationError
+from tests.support.programs import program
 from tools.engine import ProgramRun
 
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 FUNCTION = "aws:lambda/function:Function"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 URN = "urn:pulumi:test::kgateway-lambda::kubernetes:core/v1:ConfigMap::"
-
-
-def program(tmp_path: Path, body: str) -> Path:
-    """A small Pulumi program (written to a file) for one rule."""
-    path = tmp_path / f"rule_{abs(hash(body))}.py"
-    header = "import pulumi\nimport pulumi_kubernetes as k8s\nfrom pulumi_kubernetes.meta.v1 import ObjectMetaArgs\n"
-    path.write_text(header + textwrap.dedent(body))
-    return path
 
 
 def config_map(resource: str, name: str, depends_on: str = "") -> str:
