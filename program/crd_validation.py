@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache, lru_cache
@@ -167,6 +168,22 @@ def _repeated(keys: list[Any]) -> list[int]:
     return repeated
 
 
+def _children(
+    obj: Any, schema: dict[str, Any], path: tuple[str | int, ...]
+) -> Iterator[tuple[Any, dict[str, Any], tuple[str | int, ...]]]:
+    """Each value inside `obj` that its schema describes, with that schema and its path: a mapping's declared
+    properties (else its `additionalProperties` schema), a list's items."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if key in schema.get("properties", {}):
+                yield value, schema["properties"][key], (*path, key)
+            elif isinstance(schema.get("additionalProperties"), dict):
+                yield value, schema["additionalProperties"], (*path, key)
+    elif isinstance(obj, list) and isinstance(schema.get("items"), dict):
+        for index, value in enumerate(obj):
+            yield value, schema["items"], (*path, index)
+
+
 def list_type_violations(obj: Any, schema: dict[str, Any], path: tuple[str | int, ...] = ()) -> list[Violation]:
     """Lists the CRD declares `x-kubernetes-list-type: set` (no item twice) or `map` (no two items with the same
     `x-kubernetes-list-map-keys`), checked as the API server does (kubernetes/kubernetes
@@ -186,15 +203,8 @@ def list_type_violations(obj: Any, schema: dict[str, Any], path: tuple[str | int
                 Violation((*path, i), rule, f"Duplicate value: {json.dumps(keys[i], sort_keys=True)}")
                 for i in _repeated(keys)
             )
-        if isinstance(schema.get("items"), dict):
-            for index, item in enumerate(obj):
-                found += list_type_violations(item, schema["items"], (*path, index))
-    elif isinstance(obj, dict):
-        for key, value in obj.items():
-            if key in schema.get("properties", {}):
-                found += list_type_violations(value, schema["properties"][key], (*path, key))
-            elif isinstance(schema.get("additionalProperties"), dict):
-                found += list_type_violations(value, schema["additionalProperties"], (*path, key))
+    for value, child, at in _children(obj, schema, path):
+        found += list_type_violations(value, child, at)
     return found
 
 
@@ -270,15 +280,8 @@ def cel_violations(obj: Any, schema: dict[str, Any], path: tuple[str | int, ...]
         if verdict is not None:
             message = validation.get("message", rule)
             found.append(Violation(path, message, f"{message} ({verdict})", cel=True))
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            if key in schema.get("properties", {}):
-                found += cel_violations(value, schema["properties"][key], (*path, key))
-            elif isinstance(schema.get("additionalProperties"), dict):
-                found += cel_violations(value, schema["additionalProperties"], (*path, key))
-    elif isinstance(obj, list) and "items" in schema:
-        for index, value in enumerate(obj):
-            found += cel_violations(value, schema["items"], (*path, index))
+    for value, child, at in _children(obj, schema, path):
+        found += cel_violations(value, child, at)
     return found
 
 
