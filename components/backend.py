@@ -161,6 +161,12 @@ def backend_values(args: Mapping[str, Any], *, region: Any, account_id: Any) -> 
     }
 
 
+def backend_identity(name: str, args: Mapping[str, Any]) -> tuple[str, str]:
+    """The Backend's name and namespace for the `LambdaBackend` named `name` (defaults: its name as a DNS label,
+    kgateway-system)."""
+    return str(args.get("name") or dns_label_for(name)), str(args.get("namespace") or "kgateway-system")
+
+
 def backend_object(
     name: str, args: Mapping[str, Any], shape: KgatewayVersion, values: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -171,10 +177,11 @@ def backend_object(
         auth = SecretAuth(values["secret_name"])
     elif values["assume_role_arn"] is not None:
         auth = AssumeRoleAuth(values["assume_role_arn"])
+    backend_name, namespace = backend_identity(name, args)
     return backend_manifest(
         shape,
-        name=args.get("name") or dns_label_for(name),
-        namespace=args.get("namespace") or "kgateway-system",
+        name=backend_name,
+        namespace=namespace,
         target=LambdaTarget(
             function_name=values["function_name"],
             region=values["region"],
@@ -215,8 +222,7 @@ class LambdaBackend(pulumi.ComponentResource):
         args = checked_inputs("LambdaBackend", name, LambdaBackendArgs, args, check_backend_args)
         super().__init__(token("LambdaBackend"), name, None, component_options("LambdaBackend", "kubernetes", opts))
         check_cluster_reads("LambdaBackend", name, cluster_reads, self.get_provider(CRD_TYPE))
-        backend_name = args.get("name") or dns_label_for(name)
-        namespace = args.get("namespace") or "kgateway-system"
+        backend_name, namespace = backend_identity(name, args)
         child = pulumi.ResourceOptions(parent=self)
         backend_opts = pulumi.ResourceOptions(parent=self, depends_on=awaited_resources(opts))
         invoke = pulumi.InvokeOutputOptions(parent=self)

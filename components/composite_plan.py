@@ -134,8 +134,8 @@ def check_distinct_routes(checker: InputChecker, routes: Sequence[Mapping[str, A
 class CompositePlan:
     """What a `LambdaGatewayRoute` decides from its checked inputs alone."""
 
-    label: str
-    """The component's name as a DNS label (the default Backend and first route name)."""
+    backend_name: str
+    """The Backend's name (default: the component's name as a DNS label)."""
     namespace: str
     """The Backend's (and its Secret's) namespace."""
     function_name: str
@@ -148,10 +148,6 @@ class CompositePlan:
     backend_options: Mapping[str, Any]
     routes: list[tuple[str, dict[str, Any]]]
     """Each route's LambdaRoute Pulumi name and inputs (naming the Backend by its plain name)."""
-
-    @property
-    def backend_name(self) -> str:
-        return str(self.backend_options.get("name") or self.label)
 
     def backend_args(self, secret_name: Any, assume_role_arn: Any) -> dict[str, Any]:
         """The Backend's inputs, with the credentials' Secret or role (an output, or None)."""
@@ -199,13 +195,14 @@ def composite_plan(name: str, args: Mapping[str, Any]) -> CompositePlan:
         list(args["routes"]) if "routes" in args else [{"path": f"/{dns_label_for(function_name)}"}]
     )
     route_names = given_route_names if "routes" in args else [label]
+    backend_name = str(backend_options.get("name") or label)
     limits = lambda_route_limits(args, backend_options)
     planned = []
     for route, route_name in zip(routes, route_names, strict=True):
         route_args: dict[str, Any] = {key: value for key, value in route.items() if key != "name"}
         route_args.update(
             name=route_name,
-            backend_name=backend_options.get("name") or label,
+            backend_name=backend_name,
             backend_namespace=namespace,
             namespace=route.get("namespace") or namespace,
             gateway_name=args.get("gateway_name") or "http",
@@ -226,7 +223,7 @@ def composite_plan(name: str, args: Mapping[str, Any]) -> CompositePlan:
         # Child names must be unique across composites: prefix the composite's name where it is missing.
         planned.append((route_child_name(name, route_name), route_args))
     return CompositePlan(
-        label=label,
+        backend_name=backend_name,
         namespace=namespace,
         function_name=function_name,
         existing=existing,
